@@ -1,0 +1,3 @@
+from . import core
+from . import binder
+from . import connection_tester

@@ -1,0 +1,30 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from odoo.addons.component.core import Component
+
+BINDING_MODELS = [
+    "retail.partner.binding",
+    "retail.product.binding",
+    "retail.sale.order.binding",
+    "retail.picking.binding",
+    "retail.warehouse.binding",
+]
+
+
+class RetailBinder(Component):
+    """Binds external ids to Odoo records, per backend, for every retail binding model."""
+
+    _name = "retail.binder"
+    _inherit = ["retail.base", "base.binder"]
+    _apply_on = BINDING_MODELS
+
+    def bind_record(self, external_id, record, **vals):
+        """Return the binding of ``record`` under ``external_id``, creating or updating it."""
+        binding = self.model.with_context(active_test=False).search(
+            [(self._backend_field, "=", self.backend_record.id), (self._odoo_field, "=", record.id)], limit=1
+        )
+        vals = dict(vals, **{self._external_field: str(external_id)})
+        if binding:
+            binding.write(vals)
+            return binding
+        vals.update({self._backend_field: self.backend_record.id, self._odoo_field: record.id})
+        return self.model.create(vals)

@@ -1,0 +1,25 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from odoo.addons.component.core import Component
+
+
+class GenericConnectionTester(Component):
+    """Checks a generic (canonical JSON) backend: GET /api/v1/ping with its bearer token."""
+
+    _name = "retail.generic.connection.tester"
+    _inherit = "retail.base"
+    _usage = "connection.tester"
+    _apply_on = "retail.backend"
+    _backend_type = "generic"
+
+    def test_connection(self):
+        """Return a readable success message; raise ChannelError when the channel refuses."""
+        backend = self.backend_record
+        token = backend.sudo().api_secret or ""
+        resp = backend._http_client().request("GET", "/api/v1/ping", headers={"Authorization": "Bearer " + token})
+        data = resp.data if isinstance(resp.data, dict) else {}
+        return self.env._(
+            "Connected to %(name)s (API version %(version)s) in %(ms)d ms.",
+            name=data.get("name") or backend.endpoint_url,
+            version=data.get("api_version") or "?",
+            ms=resp.elapsed * 1000,
+        )

@@ -1,0 +1,1 @@
+"""Plain-Python protocol layer of Retail Connector: importable and testable without Odoo."""

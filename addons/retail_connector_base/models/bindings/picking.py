@@ -1,0 +1,21 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from odoo import fields, models
+
+
+class RetailPickingBinding(models.Model):
+    """Transfer known to a retail backend."""
+
+    _name = "retail.picking.binding"
+    _inherit = "retail.binding"
+    _inherits = {"stock.picking": "odoo_id"}
+    _description = "Retail Transfer Binding"
+
+    odoo_id = fields.Many2one("stock.picking", string="Transfer", required=True, ondelete="cascade", index=True)
+
+
+class StockPicking(models.Model):
+    _inherit = "stock.picking"
+
+    retail_bind_ids = fields.One2many(
+        "retail.picking.binding", "odoo_id", string="Retail channels", groups="retail_connector_base.group_retail_user"
+    )

@@ -1,0 +1,29 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from odoo import fields, models
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    retail_retention_days = fields.Integer(
+        string="Payload retention (days)",
+        config_parameter="retail_connector.retention_days",
+        default=90,
+        help="Raw payloads older than this are purged; metadata is kept.",
+    )
+    retail_retry_max = fields.Integer(
+        string="Retries before dead letter",
+        config_parameter="retail_connector.retry_max",
+        default=5,
+    )
+    retail_retry_pattern = fields.Char(
+        string="Retry back-off",
+        config_parameter="retail_connector.retry_pattern",
+        default="1:10,3:60,5:300",
+        help="attempt:seconds pairs: from that attempt on, wait that long before retrying.",
+    )
+    retail_alert_partner_ids = fields.Char(
+        string="Alert recipients",
+        config_parameter="retail_connector.alert_emails",
+        help="Comma-separated e-mail addresses that receive Retail Connector alerts.",
+    )

@@ -1,0 +1,200 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from datetime import datetime, time, timedelta
+
+import pytz
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+DOMAINS = [
+    ("orders", "Orders"),
+    ("customers", "Customers"),
+    ("inventory", "Inventory"),
+    ("catalog", "Catalog"),
+    ("pricing", "Pricing"),
+    ("fulfilment", "Fulfilment"),
+    ("returns", "Returns"),
+    ("finance", "Finance"),
+]
+MODES = [
+    ("realtime", "Real time (API + webhooks)"),
+    ("event", "Event-driven"),
+    ("batch", "Scheduled batch"),
+    ("orchestrated", "Workflow orchestration"),
+    ("off", "Off"),
+]
+
+
+class RetailSyncPolicy(models.Model):
+    """How one business domain synchronises with one backend, and when its batch runs."""
+
+    _name = "retail.sync.policy"
+    _description = "Retail Connector Sync Policy"
+    _order = "backend_id, sequence, id"
+
+    backend_id = fields.Many2one("retail.backend", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="backend_id.company_id", store=True, index=True)
+    sequence = fields.Integer(default=10)
+    domain = fields.Selection(DOMAINS, required=True)
+    mode = fields.Selection(MODES, required=True, default="batch")
+    direction = fields.Selection(
+        [("inbound", "Channel to Odoo"), ("outbound", "Odoo to channel"), ("both", "Both ways")],
+        required=True,
+        default="inbound",
+    )
+    system_of_record = fields.Selection(
+        [("odoo", "Odoo"), ("channel", "Channel")],
+        required=True,
+        default="odoo",
+        help="Which system wins when the two disagree during reconciliation.",
+    )
+    interval_number = fields.Integer(
+        string="Every", default=1, help="How often the batch or reconciliation run happens."
+    )
+    interval_type = fields.Selection(
+        [("minutes", "Minutes"), ("hours", "Hours"), ("days", "Days")], default="hours", required=True
+    )
+    cutoff_hour = fields.Float(
+        string="Cut-off time",
+        help="Daily cut-off (in the backend company's time zone) for finance batches: "
+        "the run starts at this time and takes what happened before it.",
+    )
+    debounce_seconds = fields.Float(
+        default=2.0, help="Changes to one object within this window are sent as one export."
+    )
+    cron_id = fields.Many2one("ir.cron", string="Scheduled action", readonly=True, copy=False, ondelete="set null")
+    next_run = fields.Datetime(related="cron_id.nextcall", string="Next run")
+    last_run = fields.Datetime(readonly=True, copy=False)
+
+    _backend_domain_uniq = models.Constraint(
+        "UNIQUE(backend_id, domain)", "A backend has one sync policy per domain."
+    )
+    _interval_positive = models.Constraint("CHECK(interval_number > 0)", "The interval must be positive.")
+
+    @api.model
+    def _policy_vals(self, domain, mode, direction, system_of_record, interval_number, interval_type):
+        """Return the values of one policy line, ordered as the domains list."""
+        order = [d for d, _label in DOMAINS]
+        return {
+            "domain": domain,
+            "sequence": order.index(domain) + 1,
+            "mode": mode,
+            "direction": direction,
+            "system_of_record": system_of_record,
+            "interval_number": interval_number,
+            "interval_type": interval_type,
+        }
+
+    @api.constrains("cutoff_hour")
+    def _check_cutoff(self):
+        for policy in self:
+            if policy.cutoff_hour and not 0 <= policy.cutoff_hour < 24:
+                raise ValidationError(
+                    self.env._(
+                        "Cut-off time %(value)s of the %(domain)s policy of %(backend)s must be between 00:00 and 23:59.",
+                        value=policy.cutoff_hour,
+                        domain=policy.domain,
+                        backend=policy.backend_id.name,
+                    )
+                )
+
+    @api.depends("backend_id", "domain")
+    def _compute_display_name(self):
+        labels = dict(DOMAINS)
+        for policy in self:
+            policy.display_name = "%s / %s" % (policy.backend_id.name, labels.get(policy.domain, policy.domain))
+
+    # ------------------------------------------------------------------ crons from policies
+    @api.model_create_multi
+    def create(self, vals_list):
+        policies = super().create(vals_list)
+        policies._sync_cron()
+        return policies
+
+    def write(self, vals):
+        res = super().write(vals)
+        if {"mode", "interval_number", "interval_type", "cutoff_hour", "backend_id"} & set(vals):
+            self._sync_cron()
+        return res
+
+    def unlink(self):
+        crons = self.sudo().cron_id
+        res = super().unlink()
+        crons.unlink()
+        return res
+
+    def _needs_cron(self):
+        self.ensure_one()
+        return self.mode != "off"
+
+    def _cron_values(self):
+        """Return the ir.cron values that run this policy's batch on its schedule."""
+        self.ensure_one()
+        labels = dict(DOMAINS)
+        vals = {
+            "name": "Retail Connector: %s %s" % (self.backend_id.name, labels[self.domain].lower()),
+            "model_id": self.env["ir.model"]._get_id(self._name),
+            "state": "code",
+            "code": "model._cron_run(%d)" % self.id,
+            "interval_number": self.interval_number,
+            "interval_type": self.interval_type,
+            "active": self.backend_id.active and self.mode != "off",
+        }
+        if self.cutoff_hour and self.interval_type == "days":
+            vals["nextcall"] = self._next_cutoff()
+        return vals
+
+    def _next_cutoff(self, now=None):
+        """Return the next cut-off instant (naive UTC) after ``now``."""
+        self.ensure_one()
+        tz = pytz.timezone(self.backend_id.company_id.partner_id.tz or self.env.user.tz or "UTC")
+        now = now or fields.Datetime.now()
+        local_now = pytz.utc.localize(now).astimezone(tz)
+        hours = int(self.cutoff_hour)
+        minutes = round((self.cutoff_hour - hours) * 60)
+        local_cut = tz.localize(datetime.combine(local_now.date(), time(hours, min(minutes, 59))))
+        if local_cut <= local_now:
+            local_cut = tz.localize(datetime.combine(local_now.date() + timedelta(days=1), time(hours, min(minutes, 59))))
+        return local_cut.astimezone(pytz.utc).replace(tzinfo=None)
+
+    def _sync_cron(self):
+        """Create, update or archive each policy's scheduled action to match the policy."""
+        Cron = self.env["ir.cron"].sudo()
+        for policy in self:
+            if not policy._needs_cron():
+                if policy.cron_id:
+                    policy.cron_id.sudo().active = False
+                continue
+            vals = policy._cron_values()
+            if policy.cron_id:
+                policy.cron_id.sudo().write(vals)
+            else:
+                policy.sudo().cron_id = Cron.create(vals)
+
+    @api.model
+    def _cron_run(self, policy_id):
+        """Run one policy's scheduled batch: enqueue the domain's batch job for its backend."""
+        policy = self.browse(policy_id).exists()
+        if not policy or policy.mode == "off" or policy.backend_id.state == "paused":
+            return
+        policy._enqueue_run()
+
+    def action_run_now(self):
+        """Enqueue each policy's batch run now, whatever its schedule; return the jobs."""
+        return self._enqueue_run()
+
+    def _enqueue_run(self):
+        jobs = self.env["queue.job"]
+        for policy in self:
+            policy.last_run = fields.Datetime.now()
+            delayable = policy.backend_id.with_delay(
+                channel="root.retail.%s" % policy._job_channel_suffix(),
+                description="%s: %s run" % (policy.backend_id.name, policy.domain),
+                identity_key="retail-policy-%d-%s" % (policy.id, policy.last_run),
+            )._run_scheduled_domain(policy.domain)
+            if delayable and getattr(delayable, "db_record", None):
+                jobs |= delayable.db_record()
+        return jobs.ids
+
+    def _job_channel_suffix(self):
+        return "reconciliation" if self.domain in ("orders", "inventory", "pricing") else self.domain

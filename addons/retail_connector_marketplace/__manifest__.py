@@ -1,0 +1,13 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+{
+    "name": "Retail Connector: Storefronts and Marketplaces",
+    "summary": "Shopify (Admin GraphQL API) and WooCommerce (REST API v3) through the Retail Connector pipeline",
+    "version": "19.0.1.0.0",
+    "category": "Sales/Connector",
+    "license": "LGPL-3",
+    "author": "Retail Connector",
+    "website": "https://github.com/retail-connector/retail-connector",
+    "depends": ["retail_connector_base", "sale_stock", "stock_delivery"],
+    "data": ["security/ir.model.access.csv"],
+    "installable": True,
+}
