@@ -10,11 +10,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-# The addons' plain-Python layers (lib/) import as odoo.addons.<module>.lib without a server.
+# The addons' plain-Python layers (lib/) import as odoo.addons.<module>.lib, without running
+# the addons' __init__ (models need a server): each addon is registered as a bare package.
+import types  # noqa: E402
+
 import odoo.addons  # noqa: E402
 
-if str(ROOT / "addons") not in odoo.addons.__path__:
-    odoo.addons.__path__.append(str(ROOT / "addons"))
+for _addon in sorted((ROOT / "addons").iterdir()):
+    _name = "odoo.addons." + _addon.name
+    if (_addon / "__manifest__.py").is_file() and _name not in sys.modules:
+        _package = types.ModuleType(_name)
+        _package.__path__ = [str(_addon)]
+        sys.modules[_name] = _package
 
 from odoo_client import OdooClient  # noqa: E402
 

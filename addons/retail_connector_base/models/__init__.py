@@ -2,4 +2,8 @@ from . import retail_backend
 from . import retail_sync_policy
 from . import retail_binding
 from . import bindings
+from . import retail_rate_bucket
+from . import retail_event
+from . import retail_rejected_request
+from . import retail_api_key
 from . import res_config_settings

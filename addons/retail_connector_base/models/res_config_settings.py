@@ -27,3 +27,14 @@ class ResConfigSettings(models.TransientModel):
         config_parameter="retail_connector.alert_emails",
         help="Comma-separated e-mail addresses that receive Retail Connector alerts.",
     )
+    retail_max_body_bytes = fields.Integer(
+        string="Largest request (bytes)",
+        config_parameter="retail_connector.max_body_bytes",
+        default=2097152,
+        help="Webhooks and API calls with a larger body are refused (413) before being read.",
+    )
+    retail_keep_rejected_bodies = fields.Boolean(
+        string="Keep bodies of rejected requests",
+        config_parameter="retail_connector.keep_rejected_bodies",
+        help="Off: a refused request is recorded with its metadata and body digest only.",
+    )

@@ -55,6 +55,22 @@ class RetailBackend(models.Model):
     rate_limit_burst = fields.Integer(
         string="Burst", default=10, help="Requests allowed at once before the rate applies."
     )
+    inbound_rate_limit = fields.Float(
+        string="Inbound limit (requests/s)",
+        default=50.0,
+        help="Webhooks and API calls accepted per second from this channel; more are answered 429. 0: no limit.",
+    )
+    inbound_rate_burst = fields.Integer(string="Inbound burst", default=200)
+    responsible_user_id = fields.Many2one(
+        "res.users",
+        string="Responsible",
+        default=lambda self: self.env.user,
+        help="Gets an activity for each event that needs a person (failed or dead).",
+    )
+    event_count = fields.Integer(compute="_compute_event_count")
+    webhook_endpoint = fields.Char(
+        string="Webhook URL", compute="_compute_webhook_endpoint", help="Where the channel posts its webhooks."
+    )
     timeout = fields.Float(
         string="Timeout (s)", default=30.0, help="Longest wait to connect to the channel, and for each answer."
     )
@@ -99,6 +115,25 @@ class RetailBackend(models.Model):
         "CHECK(rate_limit_rps > 0 AND rate_limit_burst >= 1)",
         "The rate limit must be positive and the burst at least 1.",
     )
+
+    def _compute_event_count(self):
+        counts = dict(
+            self.env["retail.event"]._read_group([("backend_id", "in", self.ids)], ["backend_id"], ["__count"])
+        )
+        for backend in self:
+            backend.event_count = counts.get(backend, 0)
+
+    def action_open_events(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("retail_connector_base.action_retail_event")
+        action["domain"] = [("backend_id", "=", self.id)]
+        action["context"] = {"default_backend_id": self.id}
+        return action
+
+    def _compute_webhook_endpoint(self):
+        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "").rstrip("/")
+        for backend in self:
+            backend.webhook_endpoint = "%s/retail/webhook/%d" % (base, backend.id) if backend.id else False
 
     # ------------------------------------------------------------------ creation and policies
     @api.model_create_multi

@@ -1,3 +1,6 @@
 from . import test_backend
 from . import test_bindings
 from . import test_legacy_import
+from . import test_order_import
+from . import test_backend_tour
+from . import test_gateway

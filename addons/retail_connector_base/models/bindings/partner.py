@@ -10,7 +10,7 @@ class RetailPartnerBinding(models.Model):
     _inherits = {"res.partner": "odoo_id"}
     _description = "Retail Partner Binding"
 
-    odoo_id = fields.Many2one("res.partner", string="Partner", required=True, ondelete="cascade", index=True)
+    odoo_id = fields.Many2one("res.partner", string="Odoo partner", required=True, ondelete="cascade", index=True)
 
 
 class ResPartner(models.Model):

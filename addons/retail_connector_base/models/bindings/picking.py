@@ -10,7 +10,7 @@ class RetailPickingBinding(models.Model):
     _inherits = {"stock.picking": "odoo_id"}
     _description = "Retail Transfer Binding"
 
-    odoo_id = fields.Many2one("stock.picking", string="Transfer", required=True, ondelete="cascade", index=True)
+    odoo_id = fields.Many2one("stock.picking", string="Odoo transfer", required=True, ondelete="cascade", index=True)
 
 
 class StockPicking(models.Model):

@@ -10,7 +10,7 @@ class RetailProductBinding(models.Model):
     _inherits = {"product.product": "odoo_id"}
     _description = "Retail Product Binding"
 
-    odoo_id = fields.Many2one("product.product", string="Product", required=True, ondelete="cascade", index=True)
+    odoo_id = fields.Many2one("product.product", string="Odoo product", required=True, ondelete="cascade", index=True)
 
 
 class ProductProduct(models.Model):

@@ -10,7 +10,7 @@ class RetailSaleOrderBinding(models.Model):
     _inherits = {"sale.order": "odoo_id"}
     _description = "Retail Sale Order Binding"
 
-    odoo_id = fields.Many2one("sale.order", string="Sale order", required=True, ondelete="cascade", index=True)
+    odoo_id = fields.Many2one("sale.order", string="Odoo sale order", required=True, ondelete="cascade", index=True)
 
     channel_order_name = fields.Char(help="The order's reference as the customer sees it on the channel.")
     channel_payment_state = fields.Char(string="Channel payment state")

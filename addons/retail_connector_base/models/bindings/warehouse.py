@@ -10,7 +10,7 @@ class RetailWarehouseBinding(models.Model):
     _inherits = {"stock.warehouse": "odoo_id"}
     _description = "Retail Warehouse Binding"
 
-    odoo_id = fields.Many2one("stock.warehouse", string="Warehouse", required=True, ondelete="cascade", index=True)
+    odoo_id = fields.Many2one("stock.warehouse", string="Odoo warehouse", required=True, ondelete="cascade", index=True)
 
 
 class StockWarehouse(models.Model):

@@ -1,0 +1,145 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from odoo.addons.component.core import Component
+
+
+
+class CustomerResolver(Component):
+    """Finds or creates the Odoo partner of a canonical customer, never a duplicate.
+
+    Matching order: the backend's binding of the customer's external id, then the normalised
+    e-mail, then the normalised (E.164) phone; only then a new partner. The match is bound, so
+    the next order of the same customer resolves by binding.
+    """
+
+    _name = "retail.customer.resolver"
+    _inherit = "retail.base"
+    _usage = "customer.resolver"
+    _apply_on = "retail.partner.binding"
+
+    def resolve(self, customer, billing=None, shipping=None):
+        """Return (customer, invoice address, delivery address) partners for an order."""
+        Partner = self.env["res.partner"].with_context(active_test=False)
+        identity = customer or _customer_from_address(billing or shipping)
+        partner = self._find(identity) if identity else Partner.browse()
+        if not partner:
+            partner = Partner.create(self._partner_values(identity, billing or shipping))
+        elif identity:
+            self._complete(partner, identity)
+        if identity and identity.external_id:
+            self.binder.bind_record(identity.external_id, partner, sync_state="synced")
+        invoice = self._address(partner, billing, "invoice")
+        delivery = self._address(partner, shipping, "delivery")
+        return partner, invoice, delivery
+
+    @property
+    def binder(self):
+        return self.binder_for("retail.partner.binding")
+
+    def _find(self, customer):
+        """Return the existing partner of a customer (binding, e-mail, phone), or an empty set."""
+        Partner = self.env["res.partner"]
+        if customer.external_id:
+            lock = "retail-customer-%s-%s" % (self.backend_record.id, customer.external_id)
+            self.advisory_lock_or_retry(lock, retry_seconds=2)
+            bound = self.binder.to_internal(customer.external_id, unwrap=True)
+            if bound:
+                return bound
+        company = [("company_id", "in", [False, self.backend_record.company_id.id]), ("parent_id", "=", False)]
+        if customer.email:
+            self.advisory_lock_or_retry("retail-customer-email-%s" % customer.email, retry_seconds=2)
+            found = Partner.search(company + [("email_normalized", "=", customer.email.lower())], order="id", limit=1)
+            if found:
+                return found
+        if customer.phone:
+            found = Partner.search(company + [("phone_sanitized", "=", customer.phone)], order="id", limit=1)
+            if found:
+                return found
+        return Partner.browse()
+
+    def _partner_values(self, customer, address):
+        vals = {"company_id": False, "customer_rank": 1, "lang": self._lang(customer)}
+        if customer:
+            vals.update(email=customer.email, phone=customer.phone, name=_full_name(customer))
+            if customer.company:
+                vals["company_name"] = customer.company
+        if address:
+            vals.update(self._address_values(address))
+        vals["name"] = vals.get("name") or customer and customer.email or self.env._("Channel customer")
+        return {k: v for k, v in vals.items() if v not in (None, "")}
+
+    def _complete(self, partner, customer):
+        """Fill what the partner lacks from the customer; never overwrite what a user entered."""
+        vals = {}
+        if customer.email and not partner.email:
+            vals["email"] = customer.email
+        if customer.phone and not partner.phone:
+            vals["phone"] = customer.phone
+        if vals:
+            partner.write(vals)
+
+    def _lang(self, customer):
+        code = customer and customer.language
+        if not code:
+            return None
+        langs = self.env["res.lang"].search([("active", "=", True)]).mapped("code")
+        for lang in langs:
+            if lang.replace("_", "-").lower() == code.lower() or lang.split("_")[0] == code.split("-")[0].lower():
+                return lang
+        return None
+
+    def _address_values(self, address):
+        """Return res.partner values for a canonical address."""
+        country = self.env["res.country"].search([("code", "=", address.country_code)], limit=1) if address.country_code else None
+        state = None
+        if country and address.state_code:
+            state = self.env["res.country.state"].search(
+                [("country_id", "=", country.id), ("code", "=", address.state_code)], limit=1
+            )
+        vals = {
+            "street": address.street,
+            "street2": address.street2,
+            "city": address.city,
+            "zip": address.zip,
+            "country_id": country.id if country else False,
+            "state_id": state.id if state else False,
+        }
+        if address.phone:
+            vals["phone"] = address.phone
+        name = _full_name(address)
+        if name:
+            vals["name"] = name
+        return vals
+
+    def _address(self, partner, address, kind):
+        """Return the partner's child address matching ``address`` (created once), or the partner."""
+        if not address:
+            return partner
+        vals = self._address_values(address)
+        same_as_partner = all(
+            (partner[f].id if f.endswith("_id") else partner[f] or False) == (vals.get(f) or False)
+            for f in ("street", "zip", "city", "country_id")
+        )
+        if same_as_partner:
+            return partner
+        domain = [("parent_id", "=", partner.id), ("type", "=", kind)] + [
+            (f, "=", vals.get(f) or False) for f in ("street", "zip", "city", "country_id")
+        ]
+        existing = self.env["res.partner"].search(domain, limit=1)
+        if existing:
+            return existing
+        vals.update(parent_id=partner.id, type=kind)
+        vals.setdefault("name", partner.name)
+        return self.env["res.partner"].create({k: v for k, v in vals.items() if v not in (None, "")})
+
+
+def _full_name(person):
+    return " ".join(p for p in (person.first_name, person.last_name) if p) or getattr(person, "company", None)
+
+
+def _customer_from_address(address):
+    """Return a customer identity from a guest checkout's address (phone only), or None."""
+    if not address or not address.phone:
+        return None
+    from ..lib.canonical import Customer
+
+    return Customer(phone=address.phone, first_name=address.first_name, last_name=address.last_name)

@@ -1,0 +1,16 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+"""Errors of the canonical-to-Odoo services: permanent, readable, and fixable by a user."""
+
+from odoo.exceptions import UserError
+
+
+class RetailMappingError(UserError):
+    """A canonical object cannot be mapped to Odoo until a user fixes data or configuration.
+
+    ``kind`` classifies the failure (unknown_product, missing_mapping, currency, ...) so that the
+    pipeline can group and route it; retrying without a fix gives the same result.
+    """
+
+    def __init__(self, message, kind="mapping"):
+        super().__init__(message)
+        self.kind = kind

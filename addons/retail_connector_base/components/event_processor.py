@@ -1,0 +1,48 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from odoo.addons.component.core import AbstractComponent, Component
+
+from ..lib.canonical import Order
+
+
+class EventProcessor(AbstractComponent):
+    """Applies one stored event: maps the channel payload to canonical objects, then to Odoo."""
+
+    _name = "retail.event.processor"
+    _inherit = "retail.base"
+    _usage = "event.processor"
+    _apply_on = "retail.event"
+
+    def process(self, event, data):
+        """Apply ``data`` (the event's JSON); return (outcome, resulting Odoo record or None)."""
+        raise NotImplementedError
+
+    def _apply_order(self, order, event):
+        """Write a canonical order through the shared order writer; return (outcome, sale order)."""
+        writer = self.component(usage="order.writer", model_name="retail.sale.order.binding")
+        binding, outcome = writer.apply(order)
+        sale = binding.odoo_id
+        if outcome in ("created", "updated", "cancelled"):
+            sale.message_post(
+                body=self.env._(
+                    "%(outcome)s from %(backend)s, event %(topic)s #%(event)s (correlation %(cid)s).",
+                    outcome=outcome.capitalize(),
+                    backend=self.backend_record.name,
+                    topic=event.topic,
+                    event=event.id,
+                    cid=event.correlation_id or "-",
+                ),
+            )
+        return outcome, sale
+
+
+class GenericEventProcessor(Component):
+    """The generic channel's payloads are already canonical."""
+
+    _name = "retail.generic.event.processor"
+    _inherit = "retail.event.processor"
+    _backend_type = "generic"
+
+    def process(self, event, data):
+        if event.aggregate_type == "order":
+            return self._apply_order(Order.from_dict(data), event)
+        raise NotImplementedError("no processing for %s events" % event.aggregate_type)

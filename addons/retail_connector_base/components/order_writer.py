@@ -1,0 +1,278 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from decimal import Decimal
+
+from odoo import fields
+from odoo.tools import float_compare
+
+from odoo.addons.component.core import Component
+
+from ..models.retail_binding import payload_digest
+from .errors import RetailMappingError
+
+# Outcomes of applying a canonical order, for the caller's record of what happened.
+CREATED, UPDATED, UNCHANGED, STALE, CANCELLED = "created", "updated", "unchanged", "stale", "cancelled"
+
+
+def _naive_utc(value):
+    return value.replace(tzinfo=None) if value else None
+
+
+class OrderWriter(Component):
+    """Creates, updates and cancels the sale order of a canonical order, for every channel.
+
+    One canonical order gives one sale order per backend, whatever how often it arrives: the
+    binding is found under an advisory lock, an identical payload changes nothing, and an older
+    version of the order never overwrites a newer one. Everything runs with
+    ``connector_no_export`` so that nothing written here is echoed back to the channel.
+    """
+
+    _name = "retail.order.writer"
+    _inherit = "retail.base"
+    _usage = "order.writer"
+    _apply_on = "retail.sale.order.binding"
+
+    def apply(self, order):
+        """Apply a canonical Order; return (binding, outcome) with outcome created/updated/unchanged/stale/cancelled."""
+        if not self.env.context.get("connector_no_export"):
+            backend = self.backend_record.with_context(connector_no_export=True)
+            with backend.work_on(self.model._name) as work:
+                return work.component(usage=self._usage).apply(order)
+        backend = self.backend_record
+        self.advisory_lock_or_retry("retail-order-%s-%s" % (backend.id, order.external_id), retry_seconds=2)
+        binder = self.binder_for("retail.sale.order.binding")
+        binding = binder.to_internal(order.external_id)
+        payload = order.to_dict()
+        changed_at = _naive_utc(order.updated_at or order.created_at)
+        if binding:
+            if binding.external_updated_at and changed_at and changed_at < binding.external_updated_at:
+                return binding, STALE
+            if binding.payload_digest == payload_digest(payload):
+                return binding, UNCHANGED
+            outcome = self._update(binding, order)
+        else:
+            sale = self._create_sale_order(order)
+            binding = binder.bind_record(order.external_id, sale)
+            outcome = CREATED
+        if order.status == "cancelled" and binding.odoo_id.state != "cancel":
+            self._cancel(binding, order)
+            outcome = CANCELLED
+        binding._mark_synced(payload, external_updated_at=changed_at)
+        binding.write(
+            {
+                "channel_order_name": order.name,
+                "channel_payment_state": order.payment_state,
+                "channel_status": order.status,
+            }
+        )
+        return binding, outcome
+
+    # ------------------------------------------------------------------ create
+    def _create_sale_order(self, order):
+        """Return a new sale order (confirmed or quotation, by backend) for a canonical order."""
+        backend = self.backend_record
+        resolver = self.component(usage="customer.resolver", model_name="retail.partner.binding")
+        partner, invoice, delivery = resolver.resolve(order.customer, order.billing_address, order.shipping_address)
+        currency = self._currency(order.currency)
+        vals = {
+            "partner_id": partner.id,
+            "partner_invoice_id": invoice.id,
+            "partner_shipping_id": delivery.id,
+            "company_id": backend.company_id.id,
+            "client_order_ref": order.name or order.external_id,
+            "origin": "%s %s" % (backend.name, order.name or order.external_id),
+            "date_order": _naive_utc(order.created_at),
+            "note": order.note or False,
+        }
+        pricelist = self._pricelist(currency)
+        if pricelist:
+            vals["pricelist_id"] = pricelist.id
+        if backend.warehouse_id:
+            vals["warehouse_id"] = backend.warehouse_id.id
+        if backend.sale_team_id:
+            vals["team_id"] = backend.sale_team_id.id
+        sale = self.env["sale.order"].with_company(backend.company_id).create(vals)
+        sale.write({"order_line": [(0, 0, line) for line in self._line_values(order, sale)]})
+        self._check_currency(sale, currency)
+        if backend.order_state_on_import == "confirmed":
+            sale.action_confirm()
+        return sale
+
+    def _currency(self, code):
+        currency = self.env["res.currency"].with_context(active_test=False).search([("name", "=", code)], limit=1)
+        if not currency:
+            raise RetailMappingError(
+                self.env._("Currency %(code)s does not exist in Odoo.", code=code), kind="currency"
+            )
+        if not currency.active:
+            raise RetailMappingError(
+                self.env._("Currency %(code)s is not active: activate it in Accounting settings.", code=code),
+                kind="currency",
+            )
+        return currency
+
+    def _pricelist(self, currency):
+        """Return the backend's pricelist when in the order's currency, else one in that currency."""
+        backend = self.backend_record
+        if backend.pricelist_id and backend.pricelist_id.currency_id == currency:
+            return backend.pricelist_id
+        if currency == backend.company_id.currency_id and not backend.pricelist_id:
+            return self.env["product.pricelist"]
+        pricelist = self.env["product.pricelist"].search(
+            [("currency_id", "=", currency.id), ("company_id", "in", [False, backend.company_id.id])], limit=1
+        )
+        if not pricelist:
+            raise RetailMappingError(
+                self.env._(
+                    "Order in %(currency)s on backend %(backend)s, but no pricelist in %(currency)s exists: "
+                    "create one (or set the backend's pricelist) to take orders in this currency.",
+                    currency=currency.name,
+                    backend=backend.name,
+                ),
+                kind="missing_mapping",
+            )
+        return pricelist
+
+    def _check_currency(self, sale, currency):
+        if sale.currency_id != currency:
+            raise RetailMappingError(
+                self.env._(
+                    "The sale order would be in %(odoo)s but the channel order is in %(channel)s: "
+                    "set a pricelist in %(channel)s on backend %(backend)s.",
+                    odoo=sale.currency_id.name,
+                    channel=currency.name,
+                    backend=self.backend_record.name,
+                ),
+                kind="currency",
+            )
+
+    def _line_values(self, order, sale):
+        """Return the order line values: products, then shipping, then order discounts."""
+        resolver = self.component(usage="product.resolver", model_name="retail.product.binding")
+        fpos = sale.fiscal_position_id
+        lines = []
+        for line in order.lines:
+            product = resolver.resolve(sku=line.sku, barcode=line.barcode, label=line.name)
+            gross = line.quantity * line.unit_price
+            discount = float(line.discount_amount / gross * 100) if gross and line.discount_amount else 0.0
+            lines.append(
+                {
+                    "product_id": product.id,
+                    "name": line.name or product.display_name,
+                    "product_uom_qty": float(line.quantity),
+                    "price_unit": float(line.unit_price),
+                    "discount": discount,
+                    "tax_ids": [(6, 0, self._taxes(line.tax_lines, product, fpos, order.taxes_included).ids)],
+                }
+            )
+        shipping = self.env.ref("retail_connector_base.product_channel_shipping")
+        for ship in order.shipping_lines:
+            lines.append(
+                {
+                    "product_id": shipping.id,
+                    "name": ship.name or ship.code or shipping.name,
+                    "product_uom_qty": 1.0,
+                    "price_unit": float(ship.price - ship.discount_amount),
+                    "tax_ids": [(6, 0, self._taxes(ship.tax_lines, shipping, fpos, order.taxes_included).ids)],
+                }
+            )
+        discount_product = self.env.ref("retail_connector_base.product_channel_discount")
+        for disc in order.discount_lines:
+            lines.append(
+                {
+                    "product_id": discount_product.id,
+                    "name": disc.name or disc.code or discount_product.name,
+                    "product_uom_qty": 1.0,
+                    "price_unit": -float(disc.amount),
+                    "tax_ids": [(6, 0, [])],
+                }
+            )
+        return lines
+
+    def _taxes(self, tax_lines, product, fpos, taxes_included):
+        """Return the Odoo sales taxes of a line: from the channel's tax lines, else the product's."""
+        company = self.backend_record.company_id
+        if not tax_lines:
+            taxes = product.taxes_id.filtered(lambda t: t.company_id == company)
+            return fpos.map_tax(taxes) if fpos else taxes
+        Tax = self.env["account.tax"].with_company(company)
+        result = Tax.browse()
+        for tax_line in tax_lines:
+            if tax_line.rate is None or (tax_line.rate == 0 and not tax_line.amount):
+                continue
+            percent = float(tax_line.rate * Decimal(100))
+            candidates = Tax.search(
+                [("type_tax_use", "=", "sale"), ("amount_type", "=", "percent"), ("company_id", "=", company.id)]
+            ).filtered(
+                lambda t: float_compare(t.amount, percent, precision_digits=4) == 0
+                and bool(t.price_include) == bool(taxes_included)
+            )
+            if not candidates:
+                raise RetailMappingError(
+                    self.env._(
+                        "No sales tax of %(rate)s%% (%(incl)s) in company %(company)s for the channel tax %(name)s: "
+                        "create that tax in Accounting so channel orders map to it.",
+                        rate=percent,
+                        incl=self.env._("price included") if taxes_included else self.env._("price excluded"),
+                        company=company.name,
+                        name=tax_line.name or "",
+                    ),
+                    kind="missing_mapping",
+                )
+            result |= candidates[:1]
+        return result
+
+    # ------------------------------------------------------------------ update and cancel
+    def _update(self, binding, order):
+        """Bring an existing sale order up to date with a newer version of the channel order."""
+        sale = binding.odoo_id
+        if sale.state in ("draft", "sent"):
+            sale.order_line.unlink()
+            sale.write({"order_line": [(0, 0, line) for line in self._line_values(order, sale)]})
+            return UPDATED
+        if self._lines_signature(order) != self._sale_signature(sale):
+            sale.message_post(
+                body=self.env._(
+                    "The channel changed the lines of order %(name)s after it was confirmed in Odoo; "
+                    "the sale order was left as it is. Check the channel's order and adjust by hand.",
+                    name=order.name or order.external_id,
+                ),
+            )
+        return UPDATED
+
+    def _lines_signature(self, order):
+        return sorted((line.sku or line.barcode or "", float(line.quantity)) for line in order.lines)
+
+    def _sale_signature(self, sale):
+        service = {
+            self.env.ref("retail_connector_base.product_channel_shipping"),
+            self.env.ref("retail_connector_base.product_channel_discount"),
+        }
+        return sorted(
+            (line.product_id.default_code or line.product_id.barcode or "", line.product_uom_qty)
+            for line in sale.order_line
+            if line.product_id not in service and not line.display_type
+        )
+
+    def _cancel(self, binding, order):
+        """Cancel the sale order, or flag it for a person when goods already left."""
+        sale = binding.odoo_id
+        if sale.picking_ids.filtered(lambda p: p.state == "done"):
+            message = self.env._(
+                "Order %(name)s was cancelled on %(backend)s after goods were shipped: "
+                "arrange the return or refund with the customer.",
+                name=order.name or order.external_id,
+                backend=self.backend_record.name,
+            )
+            sale.message_post(body=message)
+            sale.activity_schedule(
+                "mail.mail_activity_data_todo",
+                summary=self.env._("Cancelled on the channel after shipping"),
+                note=message,
+                user_id=sale.user_id.id or self.env.uid,
+            )
+            return
+        sale._action_cancel()
+        sale.message_post(
+            body=self.env._("Cancelled because the order was cancelled on %(backend)s.", backend=self.backend_record.name)
+        )
+        binding.sync_date = fields.Datetime.now()

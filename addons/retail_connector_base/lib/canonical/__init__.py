@@ -1,0 +1,60 @@
+"""Canonical business objects and the normalisers they use; plain Python, no Odoo import."""
+
+from .currencies import ACTIVE_CODES, MINOR_UNITS, minor_units
+from .errors import CanonicalValidationError, FieldError, RuleError
+from .normalize import (
+    normalize_country,
+    normalize_currency,
+    normalize_email,
+    normalize_language,
+    normalize_phone,
+    parse_amount,
+    parse_date,
+    parse_decimal,
+    parse_quantity,
+    parse_rate,
+    parse_signed_quantity,
+    parse_timestamp,
+)
+from .objects import (
+    CANONICAL_CLASSES,
+    ORDER_STATUSES,
+    PAYMENT_KINDS,
+    PAYMENT_STATES,
+    PAYMENT_STATUSES,
+    PAYOUT_LINE_TYPES,
+    PAYOUT_STATUSES,
+    RETURN_STATUSES,
+    SCHEMA_VERSION,
+    Address,
+    Customer,
+    DiscountLine,
+    Order,
+    OrderLine,
+    PaymentInfo,
+    Payout,
+    PayoutLine,
+    Price,
+    Product,
+    Return,
+    ReturnLine,
+    Shipment,
+    ShipmentLine,
+    ShippingLine,
+    StockLevel,
+    TaxLine,
+    Variant,
+)
+
+__all__ = [
+    "ACTIVE_CODES", "MINOR_UNITS", "minor_units",
+    "CanonicalValidationError", "FieldError", "RuleError",
+    "normalize_country", "normalize_currency", "normalize_email", "normalize_language",
+    "normalize_phone", "parse_amount", "parse_date", "parse_decimal", "parse_quantity",
+    "parse_rate", "parse_signed_quantity", "parse_timestamp",
+    "CANONICAL_CLASSES", "ORDER_STATUSES", "PAYMENT_KINDS", "PAYMENT_STATES", "PAYMENT_STATUSES",
+    "PAYOUT_LINE_TYPES", "PAYOUT_STATUSES", "RETURN_STATUSES", "SCHEMA_VERSION",
+    "Address", "Customer", "DiscountLine", "Order", "OrderLine", "PaymentInfo", "Payout",
+    "PayoutLine", "Price", "Product", "Return", "ReturnLine", "Shipment", "ShipmentLine",
+    "ShippingLine", "StockLevel", "TaxLine", "Variant",
+]

@@ -1,0 +1,96 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import hashlib
+import hmac
+import secrets
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+
+SCOPES = {
+    "orders:write": "Send orders",
+    "orders:read": "Read orders",
+    "stock:write": "Send stock levels",
+    "shipments:write": "Send shipments",
+    "returns:write": "Send returns",
+}
+KEY_PREFIX = "rck_"
+
+
+def _hash(secret):
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class RetailApiKey(models.Model):
+    """A credential for a partner system on the generic channel's API, with scopes and expiry.
+
+    Only a SHA-256 hash of the key is stored; the key itself is shown once, when generated.
+    """
+
+    _name = "retail.api.key"
+    _description = "Retail Connector API key"
+    _order = "id desc"
+
+    name = fields.Char(required=True, help="Who uses this key, e.g. 'Marketplace aggregator X'.")
+    backend_id = fields.Many2one(
+        "retail.backend", required=True, ondelete="cascade", domain="[('backend_type', '=', 'generic')]", index=True
+    )
+    company_id = fields.Many2one(related="backend_id.company_id", store=True, index=True)
+    scopes = fields.Char(required=True, default="orders:write", help="Space-separated: " + ", ".join(SCOPES))
+    expires_at = fields.Datetime(string="Expires")
+    active = fields.Boolean(default=True)
+    key_prefix = fields.Char(readonly=True, index=True, copy=False, help="First characters, to recognise the key.")
+    key_hash = fields.Char(readonly=True, copy=False, groups="base.group_system")
+    last_used_at = fields.Datetime(readonly=True)
+    new_key = fields.Char(store=False, readonly=True, help="Shown once after generation.")
+
+    @api.constrains("scopes")
+    def _check_scopes(self):
+        for key in self:
+            unknown = set((key.scopes or "").split()) - set(SCOPES)
+            if unknown:
+                raise ValidationError(
+                    self.env._(
+                        "Unknown API key scope(s) %(unknown)s; known scopes: %(known)s.",
+                        unknown=", ".join(sorted(unknown)),
+                        known=", ".join(SCOPES),
+                    )
+                )
+
+    def generate(self):
+        """Give the key a new secret; return the full key (the only time it is visible)."""
+        self.ensure_one()
+        body = secrets.token_urlsafe(32)
+        key = KEY_PREFIX + body
+        self.sudo().write({"key_prefix": key[:12], "key_hash": _hash(key)})
+        return key
+
+    def action_generate(self):
+        key = self.generate()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("API key for %(name)s", name=self.name),
+                "message": self.env._("Copy it now, it will not be shown again: %(key)s", key=key),
+                "type": "warning",
+                "sticky": True,
+            },
+        }
+
+    @api.model
+    def _authenticate(self, token):
+        """Return the active, unexpired key record matching a bearer token, or an empty set."""
+        if not token or not token.startswith(KEY_PREFIX):
+            return self.browse()
+        candidates = self.sudo().search([("key_prefix", "=", token[:12]), ("active", "=", True)])
+        digest = _hash(token)
+        for key in candidates:
+            if hmac.compare_digest(key.key_hash or "", digest):
+                if key.expires_at and key.expires_at < fields.Datetime.now():
+                    return self.browse()
+                return key
+        return self.browse()
+
+    def has_scope(self, scope):
+        self.ensure_one()
+        return scope in (self.scopes or "").split()

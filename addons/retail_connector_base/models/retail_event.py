@@ -1,0 +1,313 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import json
+import logging
+import uuid
+from datetime import timedelta
+
+import psycopg2
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from odoo.addons.queue_job.exception import RetryableJobError
+
+from ..components.errors import RetailMappingError
+from ..lib.canonical import CanonicalValidationError
+from ..lib.http import ChannelError
+from .retail_sync_policy import DOMAINS
+
+_logger = logging.getLogger(__name__)
+
+EVENT_STATES = [
+    ("received", "Received"),
+    ("queued", "Queued"),
+    ("processing", "Processing"),
+    ("done", "Done"),
+    ("duplicate", "Duplicate"),
+    ("stale", "Stale"),
+    ("failed", "Failed"),
+    ("dead", "Dead letter"),
+    ("ignored", "Ignored"),
+]
+PENDING_STATES = ("received", "queued", "processing")
+# Failures a retry cannot fix: they wait for a person, with the reason.
+PERMANENT_ERRORS = (RetailMappingError, CanonicalValidationError, UserError, ValidationError)
+
+
+def new_correlation_id():
+    return uuid.uuid4().hex
+
+
+class RetailEvent(models.Model):
+    """One message received from a channel, kept until applied, and after as its record.
+
+    Every webhook, partner API call and polled change is stored here first, with its
+    idempotency key (unique per backend), then applied by a queue job, in channel time order
+    per aggregate (one order, one SKU...).
+    """
+
+    _name = "retail.event"
+    _description = "Retail Connector Event"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "id desc"
+    _rec_name = "display_name"
+
+    backend_id = fields.Many2one("retail.backend", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="backend_id.company_id", store=True, index=True)
+    backend_type = fields.Selection(related="backend_id.backend_type", store=True)
+    source = fields.Selection(
+        [("webhook", "Webhook"), ("api", "Partner API"), ("poll", "Polling"), ("replay", "Replay")],
+        required=True,
+        default="webhook",
+    )
+    topic = fields.Char(required=True, index=True)
+    domain = fields.Selection(DOMAINS, index=True)
+    idempotency_key = fields.Char(required=True)
+    aggregate_type = fields.Char(index=True)
+    aggregate_key = fields.Char(index=True)
+    channel_timestamp = fields.Datetime(help="When the channel says the change happened; orders the events of one aggregate.")
+    received_at = fields.Datetime(required=True, default=fields.Datetime.now, index=True)
+    processed_at = fields.Datetime(readonly=True)
+    correlation_id = fields.Char(index=True, readonly=True, copy=False)
+    payload = fields.Text(readonly=True, help="The body as received, never changed.")
+    payload_override = fields.Text(
+        string="Edited payload", help="Applied instead of the original on the next replay; the original is kept."
+    )
+    state = fields.Selection(EVENT_STATES, required=True, default="received", index=True, tracking=True)
+    attempts = fields.Integer(readonly=True)
+    duplicate_count = fields.Integer(string="Duplicates received", readonly=True)
+    last_error = fields.Text(readonly=True)
+    error_kind = fields.Char(readonly=True, index=True)
+    next_attempt_at = fields.Datetime(readonly=True)
+    job_uuid = fields.Char(readonly=True, copy=False)
+    outcome = fields.Char(readonly=True, help="What applying the event did, e.g. created or unchanged.")
+    res_model = fields.Char(string="Resulting model", readonly=True)
+    res_id = fields.Many2oneReference(string="Resulting record", model_field="res_model", readonly=True)
+
+    _backend_key_uniq = models.Constraint(
+        "UNIQUE(backend_id, idempotency_key)", "This event was already received from this backend."
+    )
+    _aggregate_idx = models.Index("(backend_id, aggregate_type, aggregate_key, channel_timestamp, id)")
+
+    @api.depends("topic", "aggregate_key")
+    def _compute_display_name(self):
+        for event in self:
+            event.display_name = "%s %s" % (event.topic or "", event.aggregate_key or "")
+
+    # ------------------------------------------------------------------ intake
+    @api.model
+    def _insert_received(self, backend, inbound, payload, source, correlation_id):
+        """Store an accepted event unless its key is known; return (event id, is_duplicate).
+
+        A plain INSERT ... ON CONFLICT keeps the acknowledgement to one statement, and makes two
+        simultaneous deliveries of one event safe: one row wins, the other counts a duplicate.
+        """
+        cr = self.env.cr
+        cr.execute(
+            """
+            INSERT INTO retail_event (backend_id, company_id, backend_type, source, topic, domain,
+                idempotency_key, aggregate_type, aggregate_key, channel_timestamp, received_at,
+                correlation_id, payload, state, attempts, duplicate_count,
+                create_uid, write_uid, create_date, write_date)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now() at time zone 'UTC', %s, %s,
+                    'received', 0, 0, %s, %s, now() at time zone 'UTC', now() at time zone 'UTC')
+            ON CONFLICT (backend_id, idempotency_key) DO NOTHING
+            RETURNING id
+            """,
+            (
+                backend.id, backend.company_id.id, backend.backend_type, source, inbound.topic, inbound.domain,
+                inbound.idempotency_key, inbound.aggregate_type, inbound.aggregate_key,
+                inbound.channel_timestamp.replace(tzinfo=None) if inbound.channel_timestamp else None,
+                correlation_id, payload, self.env.uid, self.env.uid,
+            ),
+        )
+        row = cr.fetchone()
+        if row:
+            return row[0], False
+        cr.execute(
+            """
+            UPDATE retail_event SET duplicate_count = duplicate_count + 1
+            WHERE backend_id = %s AND idempotency_key = %s RETURNING id
+            """,
+            (backend.id, inbound.idempotency_key),
+        )
+        return cr.fetchone()[0], True
+
+    def _enqueue(self, eta=None):
+        """Queue the aggregate job of each event (one pending job per aggregate at a time)."""
+        for event in self:
+            job = event.with_delay(
+                channel="root.retail.%s" % (event.domain or "orders"),
+                eta=eta,
+                identity_key="retail-aggregate-%s-%s-%s" % (event.backend_id.id, event.aggregate_type, event.aggregate_key),
+                description="%s: %s %s" % (event.backend_id.name, event.topic, event.aggregate_key),
+            )._process_aggregate()
+            vals = {"state": "queued"}
+            if getattr(job, "uuid", None):
+                vals["job_uuid"] = job.uuid
+            # the aggregate's job may have run synchronously already (tests): keep its result
+            if event.state in PENDING_STATES:
+                event.write(vals)
+
+    # ------------------------------------------------------------------ processing
+    def _process_aggregate(self):
+        """Apply every pending event of this event's aggregate, oldest channel time first.
+
+        Returns a one-line summary for the job. Each event runs in its own savepoint: a failure
+        leaves nothing half-written and does not stop the events after it.
+        """
+        self.ensure_one()
+        lock = "retail-aggregate-%s-%s-%s" % (self.backend_id.id, self.aggregate_type, self.aggregate_key)
+        self.env.cr.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", (lock,))
+        if not self.env.cr.fetchone()[0]:
+            raise RetryableJobError("Aggregate %s is being processed by another job" % self.aggregate_key, seconds=2, ignore_retry=True)
+        pending = self.search(
+            [
+                ("backend_id", "=", self.backend_id.id),
+                ("aggregate_type", "=", self.aggregate_type),
+                ("aggregate_key", "=", self.aggregate_key),
+                ("state", "in", PENDING_STATES),
+                "|", ("next_attempt_at", "=", False), ("next_attempt_at", "<=", fields.Datetime.now()),
+            ],
+            order="channel_timestamp asc nulls first, id asc",
+        )
+        summary = []
+        for event in pending:
+            summary.append("%s: %s" % (event.id, event._apply_one()))
+        return "; ".join(summary) or "nothing pending"
+
+    def _apply_one(self):
+        """Apply this event through its channel's processor; record the outcome or the error."""
+        self.ensure_one()
+        attempt = self.attempts + 1
+        try:
+            with self.env.cr.savepoint():
+                with self.backend_id.with_context(connector_no_export=True, retail_correlation_id=self.correlation_id).work_on(
+                    self._name
+                ) as work:
+                    processor = work.component(usage="event.processor")
+                    outcome, record = processor.process(self, self._payload_data())
+        except PERMANENT_ERRORS as exc:
+            self._fail(attempt, exc, permanent=True)
+            return "failed"
+        except (RetryableJobError, ChannelError, psycopg2.OperationalError) as exc:
+            self._fail(attempt, exc, permanent=False)
+            return self.state
+        except Exception as exc:  # noqa: BLE001 - an unknown error may be transient: retry, then dead letter
+            _logger.exception("Event %s (correlation %s) failed", self.id, self.correlation_id)
+            self._fail(attempt, exc, permanent=False)
+            return self.state
+        vals = {
+            "state": "stale" if outcome == "stale" else "done",
+            "attempts": attempt,
+            "outcome": outcome,
+            "processed_at": fields.Datetime.now(),
+            "last_error": False,
+            "error_kind": False,
+            "next_attempt_at": False,
+        }
+        if outcome == "stale":
+            vals["last_error"] = self.env._("A newer version of %(key)s was already applied.", key=self.aggregate_key)
+        if record:
+            vals.update(res_model=record._name, res_id=record.id)
+        self.write(vals)
+        _logger.info("Event %s %s %s: %s (correlation %s)", self.id, self.topic, self.aggregate_key, outcome, self.correlation_id)
+        return outcome
+
+    def _payload_data(self):
+        """Return the JSON data to apply: the edited payload when there is one."""
+        text = self.payload_override or self.payload or "null"
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise ValidationError(self.env._("The event's payload is not valid JSON: %(error)s", error=exc)) from None
+
+    def _fail(self, attempt, exc, permanent):
+        kind = getattr(exc, "kind", None) or type(exc).__name__
+        message = _error_text(exc)
+        vals = {"attempts": attempt, "last_error": message, "error_kind": kind}
+        max_attempts = int(self.env["ir.config_parameter"].sudo().get_param("retail_connector.retry_max", 5))
+        if permanent:
+            vals.update(state="failed", next_attempt_at=False)
+            self.write(vals)
+            self._notify_responsible(message)
+        elif attempt >= max_attempts:
+            vals.update(state="dead", next_attempt_at=False)
+            self.write(vals)
+            self._notify_responsible(message)
+        else:
+            delay = self._retry_delay(attempt, getattr(exc, "retry_after", None))
+            vals.update(state="queued", next_attempt_at=fields.Datetime.now() + timedelta(seconds=delay))
+            self.write(vals)
+            self._enqueue(eta=delay)
+        _logger.warning(
+            "Event %s %s %s attempt %s: %s (correlation %s)", self.id, self.topic, self.aggregate_key, attempt, message, self.correlation_id
+        )
+
+    def _retry_delay(self, attempt, retry_after=None):
+        """Return the seconds to wait before attempt ``attempt + 1``, from the retry pattern."""
+        pattern = self.env["ir.config_parameter"].sudo().get_param("retail_connector.retry_pattern", "1:10,3:60,5:300")
+        delay = 10
+        for item in pattern.split(","):
+            try:
+                start, seconds = (int(x) for x in item.split(":"))
+            except ValueError:
+                continue
+            if attempt >= start:
+                delay = seconds
+        return max(delay, int(retry_after or 0))
+
+    def _notify_responsible(self, message):
+        user = self.backend_id.responsible_user_id or self.env.ref("base.user_admin", raise_if_not_found=False)
+        if not user:
+            return
+        self.activity_schedule(
+            "mail.mail_activity_data_todo",
+            summary=self.env._("Retail event needs attention: %(topic)s %(key)s", topic=self.topic, key=self.aggregate_key or ""),
+            note=message,
+            user_id=user.id,
+        )
+
+    # ------------------------------------------------------------------ replay
+    def action_replay(self):
+        """Apply the events again (with their edited payload if any), whatever their state."""
+        for event in self:
+            event.write({"state": "received", "next_attempt_at": False, "attempts": 0, "source": event.source})
+            event.activity_ids.action_feedback(feedback=self.env._("Replayed"))
+        self._enqueue()
+        return True
+
+    def action_ignore(self):
+        self.write({"state": "ignored", "next_attempt_at": False})
+        self.activity_ids.action_feedback(feedback=self.env._("Ignored"))
+        return True
+
+    def _related_action_event(self):
+        """Open the event a queue job works on (queue_job related action)."""
+        return {"type": "ir.actions.act_window", "res_model": self._name, "res_id": self.id, "view_mode": "form"}
+
+    def action_open_result(self):
+        self.ensure_one()
+        if not self.res_model or not self.res_id:
+            return False
+        return {"type": "ir.actions.act_window", "res_model": self.res_model, "res_id": self.res_id, "view_mode": "form"}
+
+    @api.model
+    def requeue_dead(self, backend=None, topic=None, error_kind=None):
+        """Replay every dead (and failed) event of a backend, topic or error class; return how many."""
+        domain = [("state", "in", ("dead", "failed"))]
+        if backend:
+            domain.append(("backend_id", "=", backend.id))
+        if topic:
+            domain.append(("topic", "=", topic))
+        if error_kind:
+            domain.append(("error_kind", "=", error_kind))
+        events = self.search(domain)
+        events.action_replay()
+        return len(events)
+
+
+def _error_text(exc):
+    if isinstance(exc, UserError):
+        return exc.args[0]
+    return str(exc) or type(exc).__name__

@@ -1,0 +1,51 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
+
+from odoo import api, fields, models
+from odoo.sql_db import Cursor
+
+
+class RetailRateBucket(models.Model):
+    """Token buckets shared by every Odoo worker and server, held in PostgreSQL.
+
+    One row per key (e.g. ``inbound:7`` or ``outbound:7``). Taking a token is one upsert run
+    in its own short READ COMMITTED transaction: concurrent takers queue on the row for a
+    moment instead of failing on serialization, and together never exceed the rate.
+    """
+
+    _name = "retail.rate.bucket"
+    _description = "Retail Connector rate limit bucket"
+    _log_access = False
+
+    key = fields.Char(required=True, index=True)
+    tokens = fields.Float(required=True)
+    stamp = fields.Float(required=True, help="Unix time of the last refill.")
+    last_granted = fields.Boolean()
+
+    _key_uniq = models.Constraint("UNIQUE(key)", "One bucket per key.")
+
+    @api.model
+    def take(self, key, rate, burst):
+        """Take one token; return 0.0 if granted, else the seconds until one is available."""
+        rate, burst = float(rate), float(max(burst, 1))
+        with self.env.registry.cursor() as cr:
+            if isinstance(cr, Cursor):  # a test cursor shares the test's transaction
+                cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
+            cr.execute(
+                """
+                INSERT INTO retail_rate_bucket AS r (key, tokens, stamp, last_granted)
+                VALUES (%(key)s, %(burst)s - 1, extract(epoch from clock_timestamp()), true)
+                ON CONFLICT (key) DO UPDATE SET
+                    last_granted = LEAST(%(burst)s, r.tokens + GREATEST(0, extract(epoch from clock_timestamp()) - r.stamp) * %(rate)s) >= 1,
+                    tokens = LEAST(%(burst)s, r.tokens + GREATEST(0, extract(epoch from clock_timestamp()) - r.stamp) * %(rate)s)
+                             - CASE WHEN LEAST(%(burst)s, r.tokens + GREATEST(0, extract(epoch from clock_timestamp()) - r.stamp) * %(rate)s) >= 1
+                                    THEN 1 ELSE 0 END,
+                    stamp = extract(epoch from clock_timestamp())
+                RETURNING r.last_granted, r.tokens
+                """,
+                {"key": key, "rate": rate, "burst": burst},
+            )
+            granted, tokens = cr.fetchone()
+        if granted:
+            return 0.0
+        return (1.0 - tokens) / rate if rate > 0 else 60.0

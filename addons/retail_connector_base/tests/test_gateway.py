@@ -1,0 +1,220 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import copy
+import json
+import time
+from unittest import mock
+
+from odoo.tests import HttpCase, tagged
+from odoo.tools import mute_logger
+
+from ..components.event_processor import GenericEventProcessor
+from ..lib.http import ChannelTransportError
+from ..lib.signatures import sign_retail
+from .test_order_import import ORDER
+
+
+@tagged("post_install", "-at_install")
+class TestGateway(HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        cls.backend = cls.env["retail.backend"].create(
+            {"name": "Gateway test", "backend_type": "generic", "webhook_secret": "whsec-new", "inbound_rate_limit": 0}
+        )
+        cls.env.company.currency_id = cls.env.ref("base.USD")
+        Product = cls.env["product.product"]
+        Product.create({"name": "Mug", "default_code": "RC-MUG", "type": "consu"})
+        Product.create({"name": "Cap", "default_code": "RC-CAP", "type": "consu"})
+        cls.url = "/retail/webhook/%d" % cls.backend.id
+
+    def _post(self, data, topic="orders/create", event_id="evt-1", secret="whsec-new", timestamp=None, headers=None, url=None):
+        body = data if isinstance(data, bytes) else json.dumps(data).encode()
+        hdrs = {
+            "Content-Type": "application/json",
+            "X-Retail-Topic": topic,
+            "X-Retail-Event-Id": event_id,
+            "X-Retail-Signature": sign_retail(secret, body, timestamp),
+        }
+        hdrs.update(headers or {})
+        return self.url_open(url or self.url, data=body, headers=hdrs)
+
+    def _order(self, **changes):
+        data = copy.deepcopy(ORDER)
+        data.update(changes)
+        return data
+
+    def _events(self, **domain):
+        return self.env["retail.event"].search(
+            [("backend_id", "=", self.backend.id)] + [(k, "=", v) for k, v in domain.items()], order="id"
+        )
+
+    def _run_jobs(self):
+        for event in self._events().filtered(lambda e: e.state in ("received", "queued")):
+            event._process_aggregate()
+
+    def _sales(self, ref="#1001"):
+        return self.env["sale.order"].search([("client_order_ref", "=", ref)])
+
+    # ------------------------------------------------------------------ signatures
+    def test_signed_webhook_is_stored_queued_and_applied(self):
+        resp = self._post(self._order())
+        self.assertEqual(resp.status_code, 202, resp.text)
+        answer = resp.json()
+        self.assertEqual(answer["status"], "accepted")
+        self.assertEqual(resp.headers["X-Correlation-Id"], answer["correlation_id"])
+        event = self._events()
+        self.assertEqual((event.state, event.topic, event.aggregate_key, event.idempotency_key), ("queued", "orders/create", "G1001", "evt-1"))
+        self.assertTrue(self.env["queue.job"].search([("uuid", "=", event.job_uuid)]))
+        self._run_jobs()
+        self.assertEqual((event.state, event.outcome), ("done", "created"))
+        sale = self._sales()
+        self.assertEqual(event.res_id, sale.id)
+        self.assertIn(event.correlation_id, sale.message_ids.mapped("body")[0])
+
+    def test_bad_signature_is_refused_and_recorded(self):
+        resp = self._post(self._order(), secret="wrong")
+        self.assertEqual(resp.status_code, 401)
+        self.assertEqual(resp.json()["error"], "bad_signature")
+        rejected = self.env["retail.rejected.request"].search([("backend_id", "=", self.backend.id)])
+        self.assertEqual((rejected.status, rejected.code), (401, "bad_signature"))
+        self.assertTrue(rejected.body_digest)
+        self.assertFalse(rejected.body, "bodies of rejected requests are not kept by default")
+        self.assertNotIn("X-Retail-Signature", rejected.headers)
+        self.assertFalse(self._events())
+
+    def test_missing_signature_is_refused(self):
+        body = json.dumps(self._order()).encode()
+        resp = self.url_open(self.url, data=body, headers={"Content-Type": "application/json", "X-Retail-Topic": "orders/create"})
+        self.assertEqual(resp.status_code, 401)
+        self.assertIn("missing", resp.json()["message"])
+
+    def test_previous_secret_is_accepted_during_rotation(self):
+        self.backend.webhook_secret = "whsec-rotated"
+        self.assertEqual(self._post(self._order(), secret="whsec-new").status_code, 202)
+        self.assertEqual(self._post(self._order(), secret="whsec-rotated", event_id="evt-2").status_code, 202)
+        self.backend.webhook_secret_previous = False
+        self.assertEqual(self._post(self._order(), secret="whsec-new", event_id="evt-3").status_code, 401)
+
+    def test_expired_timestamp_is_refused(self):
+        resp = self._post(self._order(), timestamp=time.time() - 301)
+        self.assertEqual(resp.status_code, 401)
+        self.assertIn("tolerance 300 s", resp.json()["message"])
+
+    # ------------------------------------------------------------------ request checks
+    def test_unknown_and_archived_backends_answer_404(self):
+        self.assertEqual(self._post(self._order(), url="/retail/webhook/999999").status_code, 404)
+        self.backend.active = False
+        self.assertEqual(self._post(self._order()).status_code, 404)
+
+    def test_too_large_body_is_refused_before_reading(self):
+        self.env["ir.config_parameter"].set_param("retail_connector.max_body_bytes", 1000)
+        resp = self._post(self._order(note="x" * 2000))
+        self.assertEqual(resp.status_code, 413)
+        self.assertEqual(resp.json()["error"], "too_large")
+
+    def test_malformed_json_unknown_topic_and_bad_schema(self):
+        resp = self._post(b"{not json")
+        self.assertEqual((resp.status_code, resp.json()["error"]), (400, "malformed_body"))
+        resp = self._post(self._order(), topic="orders/teleported")
+        self.assertEqual((resp.status_code, resp.json()["error"]), (422, "unknown_topic"))
+        bad = self._order(currency="EURO")
+        bad["lines"][1]["quantity"] = "-1"
+        resp = self._post(bad, event_id="evt-bad")
+        self.assertEqual(resp.status_code, 422)
+        fields = {d["field"] for d in resp.json()["details"]}
+        self.assertEqual(fields, {"currency", "lines[1].quantity"})
+        self.assertFalse(self._events())
+
+    def test_inbound_rate_limit_answers_429_with_retry_after(self):
+        self.backend.write({"inbound_rate_limit": 0.5, "inbound_rate_burst": 1})
+        self.assertEqual(self._post(self._order()).status_code, 202)
+        resp = self._post(self._order(), event_id="evt-2")
+        self.assertEqual(resp.status_code, 429)
+        self.assertGreaterEqual(int(resp.headers["Retry-After"]), 1)
+
+    # ------------------------------------------------------------------ exactly once, in order
+    def test_same_event_three_times_gives_one_order(self):
+        statuses = [self._post(self._order()).status_code for _ in range(3)]
+        self.assertEqual(statuses, [202, 200, 200])
+        event = self._events()
+        self.assertEqual((len(event), event.duplicate_count), (1, 2))
+        self._run_jobs()
+        self.assertEqual(len(self._sales()), 1)
+
+    def test_update_before_create_and_older_update_after_newer(self):
+        create = self._order(updated_at="2026-11-20T10:00:00Z", payment_state="pending")
+        update = self._order(updated_at="2026-11-20T11:00:00Z", payment_state="paid")
+        older = self._order(updated_at="2026-11-20T10:30:00Z", payment_state="authorized")
+        self._post(update, topic="orders/updated", event_id="evt-upd")
+        self._post(create, topic="orders/create", event_id="evt-create")
+        self._run_jobs()
+        events = {e.idempotency_key: e for e in self._events()}
+        # both were waiting: they are applied in channel time order, the create first
+        self.assertEqual((events["evt-create"].state, events["evt-create"].outcome), ("done", "created"))
+        self.assertEqual((events["evt-upd"].state, events["evt-upd"].outcome), ("done", "updated"))
+        binding = self.env["retail.sale.order.binding"].search([("external_id", "=", "G1001")])
+        self.assertEqual(binding.channel_payment_state, "paid")
+        self._post(older, topic="orders/updated", event_id="evt-older")
+        self._run_jobs()
+        stale = self._events(idempotency_key="evt-older")
+        self.assertEqual(stale.state, "stale", "an older event never overwrites newer state")
+        self.assertIn("newer version", stale.last_error)
+        self.assertEqual(binding.channel_payment_state, "paid")
+        self.assertEqual(len(self._sales()), 1)
+
+    # ------------------------------------------------------------------ failures and replay
+    @mute_logger("odoo.addons.retail_connector_base.models.retail_event")
+    def test_failure_midway_leaves_no_partial_order_then_edit_and_replay(self):
+        data = self._order()
+        data["lines"][1]["sku"] = "RC-UNKNOWN"
+        self._post(data)
+        self._run_jobs()
+        event = self._events()
+        self.assertEqual((event.state, event.error_kind), ("failed", "unknown_product"))
+        self.assertIn("RC-UNKNOWN", event.last_error)
+        self.assertFalse(self._sales(), "no partial sale order")
+        self.assertTrue(event.activity_ids, "someone is asked to look at it")
+        fixed = json.loads(event.payload)
+        fixed["lines"][1]["sku"] = "RC-CAP"
+        event.payload_override = json.dumps(fixed)
+        event.action_replay()
+        self._run_jobs()
+        self.assertEqual(event.state, "done")
+        self.assertIn("RC-UNKNOWN", event.payload, "the original payload is kept")
+        self.assertEqual(len(self._sales()), 1)
+        self.assertFalse(event.activity_ids)
+
+    @mute_logger("odoo.addons.retail_connector_base.models.retail_event")
+    def test_transient_errors_retry_with_backoff_then_dead_letter(self):
+        self.env["ir.config_parameter"].set_param("retail_connector.retry_max", 3)
+        self._post(self._order())
+        event = self._events()
+        with mock.patch.object(GenericEventProcessor, "process", side_effect=ChannelTransportError("channel timed out")):
+            event._process_aggregate()
+            self.assertEqual((event.state, event.attempts), ("queued", 1))
+            self.assertTrue(event.next_attempt_at)
+            for _attempt in range(2):
+                event.next_attempt_at = False
+                event._process_aggregate()
+        self.assertEqual((event.state, event.attempts, event.error_kind), ("dead", 3, "ChannelTransportError"))
+        self.assertEqual(self.env["retail.event"].requeue_dead(backend=self.backend, error_kind="ChannelTransportError"), 1)
+        self._run_jobs()
+        self.assertEqual(event.state, "done")
+
+    # ------------------------------------------------------------------ partner API
+    def test_partner_api_checks_key_and_scope(self):
+        key_rec = self.env["retail.api.key"].create({"name": "Aggregator", "backend_id": self.backend.id, "scopes": "orders:write"})
+        key = key_rec.generate()
+        self.assertNotIn(key, str(key_rec.read(["key_prefix", "key_hash"])), "only a hash of the key is stored")
+        body = json.dumps([self._order(), self._order(external_id="G1002", name="#1002")]).encode()
+        url = "/retail/api/v1/orders"
+        resp = self.url_open(url, data=body, headers={"Authorization": "Bearer " + key, "Content-Type": "application/json"})
+        self.assertEqual(resp.status_code, 202, resp.text)
+        self.assertEqual(len(resp.json()["events"]), 2)
+        self.assertEqual(self._events().mapped("source"), ["api", "api"])
+        resp = self.url_open(url, data=body, headers={"Authorization": "Bearer rck_nope"})
+        self.assertEqual(resp.status_code, 401)
+        key_rec.scopes = "stock:write"
+        resp = self.url_open(url, data=body, headers={"Authorization": "Bearer " + key})
+        self.assertEqual((resp.status_code, resp.json()["error"]), (403, "missing_scope"))

@@ -1,0 +1,172 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import copy
+
+from odoo.tests import tagged
+
+from ..components.errors import RetailMappingError
+from ..lib.canonical import CanonicalValidationError, Order
+from .common import RetailCase
+
+ORDER = {
+    "schema_version": 1,
+    "external_id": "G1001",
+    "name": "#1001",
+    "created_at": "2026-11-20T10:00:00Z",
+    "updated_at": "2026-11-20T10:00:00Z",
+    "currency": "USD",
+    "customer": {
+        "external_id": "CUST-7",
+        "email": "Jane.Doe@Example.com",
+        "phone": "+1 415 555 0100",
+        "first_name": "Jane",
+        "last_name": "Doe",
+    },
+    "billing_address": {
+        "first_name": "Jane",
+        "last_name": "Doe",
+        "street": "500 Howard St",
+        "city": "San Francisco",
+        "zip": "94105",
+        "country_code": "US",
+    },
+    "shipping_address": {
+        "first_name": "Jane",
+        "last_name": "Doe",
+        "street": "1 Market St",
+        "city": "San Francisco",
+        "zip": "94105",
+        "country_code": "US",
+    },
+    "lines": [
+        {"external_id": "L1", "sku": "RC-MUG", "name": "Mug", "quantity": "2", "unit_price": "12.50", "discount_amount": "5.00"},
+        {"external_id": "L2", "sku": "RC-CAP", "name": "Cap", "quantity": "1", "unit_price": "20.00"},
+    ],
+    "shipping_lines": [{"code": "STD", "name": "Standard shipping", "price": "4.90"}],
+    "payment_state": "paid",
+    "status": "open",
+}
+
+
+@tagged("post_install", "-at_install")
+class TestOrderImport(RetailCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.backend.company_id.currency_id = cls.env.ref("base.USD")
+        Product = cls.env["product.product"]
+        cls.mug = Product.create({"name": "Mug", "default_code": "RC-MUG", "list_price": 9, "type": "consu", "is_storable": True})
+        cls.cap = Product.create({"name": "Cap", "default_code": "RC-CAP", "list_price": 15, "type": "consu", "is_storable": True})
+
+    def _apply(self, data):
+        with self.backend.work_on("retail.sale.order.binding") as work:
+            return work.component(usage="order.writer").apply(Order.from_dict(data))
+
+    def _order(self, **changes):
+        data = copy.deepcopy(ORDER)
+        data.update(changes)
+        return data
+
+    def test_importing_the_same_order_twice_gives_one_sale_order(self):
+        binding, outcome = self._apply(self._order())
+        self.assertEqual(outcome, "created")
+        sale = binding.odoo_id
+        self.assertEqual(sale.state, "sale")
+        self.assertEqual(sale.client_order_ref, "#1001")
+        self.assertEqual(sale.currency_id.name, "USD")
+        mug_line = sale.order_line.filtered(lambda l: l.product_id == self.mug)
+        self.assertEqual((mug_line.product_uom_qty, mug_line.price_unit), (2, 12.5))
+        self.assertAlmostEqual(mug_line.discount, 20.0)  # 5.00 off 25.00
+        shipping = sale.order_line.filtered(lambda l: l.product_id.default_code == "RC-SHIPPING")
+        self.assertEqual(shipping.price_unit, 4.9)
+
+        again, outcome = self._apply(self._order())
+        self.assertEqual(outcome, "unchanged")
+        self.assertEqual(again, binding)
+        self.assertEqual(self.env["sale.order"].search_count([("client_order_ref", "=", "#1001")]), 1)
+        self.assertEqual(binding.channel_payment_state, "paid")
+
+    def test_customer_is_matched_by_email_then_phone_never_duplicated(self):
+        existing = self.env["res.partner"].create({"name": "J. Doe", "email": "jane.doe@example.com"})
+        binding, _ = self._apply(self._order())
+        self.assertEqual(binding.odoo_id.partner_id, existing)
+        self.assertEqual(existing.retail_bind_ids.external_id, "CUST-7")
+        # a second order of the same customer id, without e-mail, resolves through the binding
+        data = self._order(external_id="G1002", name="#1002")
+        data["customer"] = {"external_id": "CUST-7", "first_name": "Jane"}
+        self.assertEqual(self._apply(data)[0].odoo_id.partner_id, existing)
+        # a guest with only a phone number written differently matches by normalised phone
+        by_phone = self.env["res.partner"].create({"name": "Phone Guy", "phone": "+1 (415) 555-0199"})
+        data = self._order(external_id="G1003", name="#1003")
+        data["customer"] = {"phone": "+14155550199", "first_name": "Phone"}
+        self.assertEqual(self._apply(data)[0].odoo_id.partner_id, by_phone)
+        self.assertEqual(self.env["res.partner"].search_count([("email_normalized", "=", "jane.doe@example.com")]), 1)
+
+    def test_delivery_address_becomes_a_child_contact_once(self):
+        binding, _ = self._apply(self._order())
+        self.assertEqual(binding.odoo_id.partner_id.street, "500 Howard St", "the customer takes the billing address")
+        self.assertEqual(binding.odoo_id.partner_invoice_id, binding.odoo_id.partner_id)
+        delivery = binding.odoo_id.partner_shipping_id
+        self.assertEqual(delivery.parent_id, binding.odoo_id.partner_id)
+        self.assertEqual((delivery.type, delivery.city, delivery.country_id.code), ("delivery", "San Francisco", "US"))
+        second, _ = self._apply(self._order(external_id="G1004", name="#1004"))
+        self.assertEqual(second.odoo_id.partner_shipping_id, delivery)
+
+    def test_unknown_product_is_a_clear_error_and_creates_nothing(self):
+        data = self._order()
+        data["lines"][1]["sku"] = "NO-SUCH-SKU"
+        with self.assertRaises(RetailMappingError) as caught, self.env.cr.savepoint():
+            self._apply(data)
+        self.assertEqual(caught.exception.kind, "unknown_product")
+        self.assertIn("NO-SUCH-SKU", str(caught.exception))
+        self.assertFalse(self.env["retail.sale.order.binding"].search([("external_id", "=", "G1001")]))
+
+    def test_older_version_never_overwrites_newer(self):
+        newer = self._order(updated_at="2026-11-20T12:00:00Z", payment_state="paid")
+        binding, _ = self._apply(newer)
+        older = self._order(updated_at="2026-11-20T11:00:00Z", payment_state="pending")
+        _binding, outcome = self._apply(older)
+        self.assertEqual(outcome, "stale")
+        self.assertEqual(binding.channel_payment_state, "paid")
+
+    def test_cancellation_cancels_the_sale_order(self):
+        binding, _ = self._apply(self._order())
+        _b, outcome = self._apply(self._order(status="cancelled", updated_at="2026-11-20T13:00:00Z"))
+        self.assertEqual(outcome, "cancelled")
+        self.assertEqual(binding.odoo_id.state, "cancel")
+        self.assertEqual(binding.channel_status, "cancelled")
+
+    def test_cancellation_after_shipping_is_flagged_not_cancelled(self):
+        self.env["stock.quant"]._update_available_quantity(self.mug, self.env.ref("stock.stock_location_stock"), 10)
+        self.env["stock.quant"]._update_available_quantity(self.cap, self.env.ref("stock.stock_location_stock"), 10)
+        binding, _ = self._apply(self._order())
+        picking = binding.odoo_id.picking_ids
+        picking.action_assign()
+        for move in picking.move_ids:
+            move.quantity = move.product_uom_qty
+        picking.button_validate()
+        self.assertEqual(picking.state, "done")
+        self._apply(self._order(status="cancelled", updated_at="2026-11-20T13:00:00Z"))
+        self.assertEqual(binding.odoo_id.state, "sale")
+        self.assertTrue(binding.odoo_id.activity_ids)
+
+    def test_channel_tax_lines_map_to_odoo_taxes(self):
+        tax = self.env["account.tax"].create(
+            {"name": "Sales 8.5%", "amount": 8.5, "amount_type": "percent", "type_tax_use": "sale"}
+        )
+        data = self._order()
+        for line in data["lines"]:
+            line["tax_lines"] = [{"name": "CA", "rate": "0.085", "amount": "1.00"}]
+        binding, _ = self._apply(data)
+        product_lines = binding.odoo_id.order_line.filtered(lambda l: l.product_id in self.mug | self.cap)
+        self.assertEqual(product_lines.tax_ids, tax)
+        data = self._order(external_id="G2000")
+        data["lines"][0]["tax_lines"] = [{"name": "XX", "rate": "0.33", "amount": "1.00"}]
+        with self.assertRaisesRegex(RetailMappingError, "No sales tax of 33"), self.env.cr.savepoint():
+            self._apply(data)
+
+    def test_unknown_currency_and_invalid_payload_are_named(self):
+        with self.assertRaises(CanonicalValidationError) as caught:
+            Order.from_dict(self._order(currency="XYZ", lines=[]))
+        text = str(caught.exception)
+        self.assertIn("currency", text)
+        self.assertIn("lines", text)
