@@ -7,3 +7,4 @@ from . import order_writer
 from . import webhook_authenticator
 from . import event_parser
 from . import event_processor
+from . import batch_importer

@@ -11,11 +11,14 @@ import hashlib
 import json
 import logging
 import re
+from urllib.parse import urlencode
 
 import psycopg2
 
 from odoo import SUPERUSER_ID, api, http
 from odoo.http import request
+
+from odoo.addons.component.exception import NoComponentError
 
 from ..lib.inbound import InboundError, MalformedBody
 from ..lib.signatures import SignatureError
@@ -54,6 +57,9 @@ class InboundGateway(http.Controller):
             return self._accept(env, ctx, backend_id, resource)
         except Refusal as refusal:
             return self._refuse(ctx, refusal)
+        except NoComponentError:
+            backend_type = ctx["backend"].backend_type if ctx["backend"] else "?"
+            return self._refuse(ctx, Refusal(422, "unsupported_channel", "%s backends do not take this request" % backend_type))
         except psycopg2.OperationalError as exc:
             _logger.warning("Inbound request refused, database unavailable: %s", exc)
             return self._json(503, {"error": "unavailable", "message": "database unavailable, retry later"},
@@ -143,6 +149,9 @@ class InboundGateway(http.Controller):
         if length is not None and length > cap:
             raise Refusal(413, "too_large", "body of %d bytes exceeds the %d bytes limit" % (length, cap))
         body = request.httprequest.stream.read(cap + 1) if length is None else request.httprequest.get_data()
+        if not body and request.httprequest.form:
+            # a form body was parsed by the framework before this handler (e.g. WooCommerce's ping)
+            body = urlencode(list(request.httprequest.form.items(multi=True))).encode()
         if len(body) > cap:
             raise Refusal(413, "too_large", "body exceeds the %d bytes limit" % cap)
         return body

@@ -62,6 +62,12 @@ class RetailSyncPolicy(models.Model):
     debounce_seconds = fields.Float(
         default=2.0, help="Changes to one object within this window are sent as one export."
     )
+    checkpoint = fields.Datetime(
+        help="Changes up to this time were read from the channel; the next batch reads from here, minus the overlap."
+    )
+    overlap_minutes = fields.Integer(
+        default=5, help="How far before the checkpoint the next batch starts again, for changes that arrive late."
+    )
     cron_id = fields.Many2one("ir.cron", string="Scheduled action", readonly=True, copy=False, ondelete="set null")
     next_run = fields.Datetime(related="cron_id.nextcall", string="Next run")
     last_run = fields.Datetime(readonly=True, copy=False)

@@ -1,1 +1,2 @@
 from . import test_marketplace_backend
+from . import test_webhook_signatures

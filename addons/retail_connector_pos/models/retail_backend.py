@@ -12,6 +12,11 @@ class RetailBackend(models.Model):
         ondelete={"square": "cascade"},
     )
 
+    webhook_notification_url = fields.Char(
+        help="The notification URL of the POS webhook subscription, when it differs from the URL Odoo receives "
+        "(behind a proxy). Square signs it with the body."
+    )
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:

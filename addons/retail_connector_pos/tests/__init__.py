@@ -1,1 +1,2 @@
 from . import test_pos_backend
+from . import test_webhook_signatures

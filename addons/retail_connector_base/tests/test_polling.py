@@ -1,0 +1,63 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from unittest import SkipTest
+
+from odoo.tests import tagged
+
+from .common import RetailCase
+from .simulators import load_simulators
+
+
+@tagged("post_install", "-at_install")
+class TestPolling(RetailCase):
+    """The polling fallback reads missed changes into the same inbox, once."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if load_simulators() is None:
+            raise SkipTest("the channel simulators are not beside this addon")
+        from simulators.generic import DEFAULT_CATALOGUE  # noqa: PLC0415
+
+        cls.env.company.currency_id = cls.env.ref("base.USD")
+        cls.env["account.tax"].create({"name": "Sales 21%", "amount": 21, "amount_type": "percent", "type_tax_use": "sale"})
+        for item in DEFAULT_CATALOGUE:
+            cls.env["product.product"].create({"name": item["name"], "default_code": item["sku"], "type": "consu"})
+
+    def setUp(self):
+        super().setUp()
+        from simulators.generic import GenericChannel  # noqa: PLC0415
+
+        self.channel = GenericChannel(token="poll-token", currency="USD", seed=7).start()
+        self.addCleanup(self.channel.stop)
+        self.backend.write({"endpoint_url": self.channel.url, "api_secret": "poll-token"})
+
+    def test_missed_orders_are_read_once_through_the_inbox(self):
+        self.channel.drop_webhooks(count=3)
+        placed = [self.channel.place_order() for _ in range(3)]
+        summary = self.backend._run_scheduled_domain("orders")
+        self.assertIn("3 new", summary)
+        events = self.env["retail.event"].search([("backend_id", "=", self.backend.id)])
+        self.assertEqual(set(events.mapped("source")), {"poll"})
+        self.assertEqual(set(events.mapped("state")), {"done"}, events.mapped("last_error"))
+        bindings = self.env["retail.sale.order.binding"].search([("backend_id", "=", self.backend.id)])
+        self.assertEqual(set(bindings.mapped("external_id")), {o["external_id"] for o in placed})
+        policy = self.backend.policy_for("orders")
+        self.assertTrue(policy.checkpoint)
+
+        # the next run overlaps the checkpoint: it sees the same orders, imports nothing twice
+        summary = self.backend._run_scheduled_domain("orders")
+        self.assertIn("0 new, 3 already known", summary)
+        self.assertEqual(self.env["retail.event"].search_count([("backend_id", "=", self.backend.id)]), 3)
+
+        # an update made on the channel after the checkpoint is picked up
+        self.channel.update_order(placed[0]["external_id"], notify=False, status="cancelled")
+        summary = self.backend._run_scheduled_domain("orders")
+        self.assertIn("1 new", summary)
+        cancelled = bindings.filtered(lambda b: b.external_id == placed[0]["external_id"])
+        self.assertEqual(cancelled.odoo_id.state, "cancel")
+
+    def test_pagination_reads_every_page(self):
+        self.channel.add_orders(230)
+        summary = self.backend._run_scheduled_domain("orders")
+        self.assertIn("230 new", summary)
+        self.assertEqual(len(self.channel.calls_to("GET", "/api/v1/orders")), 3)

@@ -1,0 +1,37 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import re
+
+from odoo.addons.component.core import Component
+from odoo.addons.retail_connector_base.lib.signatures import verify_shopify, verify_woocommerce
+
+
+class ShopifyWebhookAuthenticator(Component):
+    """``X-Shopify-Hmac-Sha256``: base64 HMAC-SHA256 of the raw body with the app's secret."""
+
+    _name = "retail.shopify.webhook.authenticator"
+    _inherit = "retail.webhook.authenticator"
+    _backend_type = "shopify"
+
+    def authenticate(self, body, headers, url):
+        return verify_shopify(body, headers, self.backend_record._webhook_secrets())
+
+
+_WC_PING = re.compile(rb"^webhook_id=\d+$")
+
+
+class WooCommerceWebhookAuthenticator(Component):
+    """``X-WC-Webhook-Signature``: base64 HMAC-SHA256 of the raw body with the webhook's secret."""
+
+    _name = "retail.woocommerce.webhook.authenticator"
+    _inherit = "retail.webhook.authenticator"
+    _backend_type = "woocommerce"
+
+    def pre_answer(self, body, headers):
+        # On activation WooCommerce posts an unsigned form body "webhook_id=N": it must get a
+        # 2xx or the merchant sees an error. It carries no data, so it is answered, not stored.
+        if not headers.get("X-WC-Webhook-Signature") and _WC_PING.match(body.strip()):
+            return {"status": "ok", "ping": body.strip().decode()}
+        return None
+
+    def authenticate(self, body, headers, url):
+        return verify_woocommerce(body, headers, self.backend_record._webhook_secrets())

@@ -1,0 +1,52 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import base64
+import hashlib
+import hmac
+import json
+
+from odoo.tests import HttpCase, tagged
+
+
+def b64_hmac(secret, body):
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+@tagged("post_install", "-at_install")
+class TestMarketplaceWebhookSignatures(HttpCase):
+    """Shopify and WooCommerce webhooks are authenticated by the shared gateway with their scheme."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        Backend = cls.env["retail.backend"]
+        cls.shopify = Backend.create({"name": "Shop", "backend_type": "shopify", "webhook_secret": "shp-new", "inbound_rate_limit": 0})
+        cls.woo = Backend.create({"name": "Woo", "backend_type": "woocommerce", "webhook_secret": "wc-new", "inbound_rate_limit": 0})
+        cls.body = json.dumps({"id": 450789469, "name": "#1001", "updated_at": "2026-11-20T10:00:00-05:00"}).encode()
+
+    def _post(self, backend, headers, body=None):
+        return self.url_open("/retail/webhook/%d" % backend.id, data=body or self.body, headers=headers)
+
+    def _refused_as_bad_signature(self, resp):
+        self.assertEqual(resp.status_code, 401, resp.text)
+        self.assertEqual(resp.json()["error"], "bad_signature")
+
+    def _authenticated(self, resp):
+        self.assertNotEqual(resp.status_code, 401, resp.text)
+        self.assertLess(resp.status_code, 500, resp.text)
+
+    def test_shopify_hmac(self):
+        topic = {"X-Shopify-Topic": "orders/create", "Content-Type": "application/json"}
+        self._authenticated(self._post(self.shopify, dict(topic, **{"X-Shopify-Hmac-Sha256": b64_hmac("shp-new", self.body)})))
+        self._refused_as_bad_signature(self._post(self.shopify, dict(topic, **{"X-Shopify-Hmac-Sha256": b64_hmac("nope", self.body)})))
+        self._refused_as_bad_signature(self._post(self.shopify, topic))
+        self.shopify.webhook_secret = "shp-rotated"
+        self._authenticated(self._post(self.shopify, dict(topic, **{"X-Shopify-Hmac-Sha256": b64_hmac("shp-new", self.body)})))
+
+    def test_woocommerce_hmac_and_unsigned_activation_ping(self):
+        topic = {"X-WC-Webhook-Topic": "order.created", "Content-Type": "application/json"}
+        self._authenticated(self._post(self.woo, dict(topic, **{"X-WC-Webhook-Signature": b64_hmac("wc-new", self.body)})))
+        self._refused_as_bad_signature(self._post(self.woo, dict(topic, **{"X-WC-Webhook-Signature": b64_hmac("x", self.body)})))
+        ping = self._post(self.woo, {"Content-Type": "application/x-www-form-urlencoded"}, body=b"webhook_id=17")
+        self.assertEqual(ping.status_code, 200, "WooCommerce disables a webhook whose ping fails")
+        self.assertEqual(ping.json()["status"], "ok")
+        self.assertFalse(self.env["retail.event"].search([("backend_id", "=", self.woo.id)]), "a ping carries no event")
