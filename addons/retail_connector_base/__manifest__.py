@@ -29,6 +29,7 @@
         "views/retail_event_views.xml",
         "views/res_config_settings_views.xml",
         "wizards/retail_legacy_id_import_views.xml",
+        "wizards/retail_event_requeue_views.xml",
         "views/menus.xml",
     ],
     "demo": ["demo/retail_backend_demo.xml"],

@@ -198,7 +198,12 @@ class TestGateway(HttpCase):
                 event.next_attempt_at = False
                 event._process_aggregate()
         self.assertEqual((event.state, event.attempts, event.error_kind), ("dead", 3, "ChannelTransportError"))
-        self.assertEqual(self.env["retail.event"].requeue_dead(backend=self.backend, error_kind="ChannelTransportError"), 1)
+        wizard = self.env["retail.event.requeue"].create({"backend_id": self.backend.id, "error_kind": "ChannelTransportError"})
+        self.assertEqual(wizard.count, 1)
+        wizard.error_kind = "unknown_product"
+        self.assertEqual(wizard.count, 0, "only the chosen error class is requeued")
+        wizard.error_kind = "ChannelTransportError"
+        wizard.action_requeue()
         self._run_jobs()
         self.assertEqual(event.state, "done")
 

@@ -1,1 +1,2 @@
 from . import retail_legacy_id_import
+from . import retail_event_requeue

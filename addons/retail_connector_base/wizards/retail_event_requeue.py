@@ -1,0 +1,42 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from odoo import api, fields, models
+
+
+class RetailEventRequeue(models.TransientModel):
+    """Replays the dead and failed events of a backend, a topic or an error class, in bulk."""
+
+    _name = "retail.event.requeue"
+    _description = "Requeue failed events"
+
+    backend_id = fields.Many2one("retail.backend")
+    topic = fields.Char()
+    error_kind = fields.Char(string="Error class")
+    count = fields.Integer(string="Events to replay", compute="_compute_count")
+
+    def _domain(self):
+        domain = [("state", "in", ("dead", "failed"))]
+        if self.backend_id:
+            domain.append(("backend_id", "=", self.backend_id.id))
+        if self.topic:
+            domain.append(("topic", "=", self.topic))
+        if self.error_kind:
+            domain.append(("error_kind", "=", self.error_kind))
+        return domain
+
+    @api.depends("backend_id", "topic", "error_kind")
+    def _compute_count(self):
+        for wizard in self:
+            wizard.count = self.env["retail.event"].search_count(wizard._domain())
+
+    def action_requeue(self):
+        count = self.env["retail.event"].requeue_dead(backend=self.backend_id, topic=self.topic, error_kind=self.error_kind)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Events requeued"),
+                "message": self.env._("%(count)s events were queued again.", count=count),
+                "type": "success",
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
