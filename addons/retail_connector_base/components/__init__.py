@@ -8,3 +8,6 @@ from . import webhook_authenticator
 from . import event_parser
 from . import event_processor
 from . import batch_importer
+from . import exporter
+from . import listeners
+from . import reconciler

@@ -21,9 +21,24 @@ class ChangesBatchImporter(AbstractComponent):
 
     _name = "retail.changes.batch.importer"
     _inherit = "retail.base"
-    _apply_on = "retail.backend"
+    _apply_on = ["retail.backend", "retail.reconciliation.run"]
     _domain = None  # the sync policy domain this batch serves
     _topic = None  # the topic given to polled changes
+    _binding_model = None  # where imported objects are bound, to tell missing from outdated
+    _run = None
+    _checked = 0
+
+    def reconcile(self, run):
+        """Import what the channel changed since the checkpoint, recording each repair on ``run``.
+
+        Returns how many channel objects were compared.
+        """
+        self._run = run
+        try:
+            self.run()
+        finally:
+            self._run = None
+        return self._checked
 
     def run(self):
         """Import every change since checkpoint - overlap; return a one-line summary."""
@@ -34,6 +49,7 @@ class ChangesBatchImporter(AbstractComponent):
         Event = self.env["retail.event"]
         correlation_id = new_correlation_id()
         new, known, rejected, newest = [], 0, [], None
+        self._checked = 0
         with backend.work_on("retail.event") as work:
             parser = work.component(usage="event.parser")
             for data in self._fetch_changes(since):
@@ -46,11 +62,13 @@ class ChangesBatchImporter(AbstractComponent):
                 inbound.idempotency_key = "poll:%s" % hashlib.sha256(
                     ("%s|%s" % (inbound.aggregate_key, inbound.channel_timestamp)).encode()
                 ).hexdigest()
+                self._checked += 1
                 event_id, duplicate = Event._insert_received(backend, inbound, body.decode(), "poll", correlation_id)
                 if duplicate:
                     known += 1
                 else:
                     new.append(event_id)
+                    self._record_repair(inbound, event_id)
                 stamp = inbound.channel_timestamp and inbound.channel_timestamp.replace(tzinfo=None)
                 newest = max(newest, stamp) if newest and stamp else (stamp or newest)
         Event.browse(new)._enqueue()
@@ -62,17 +80,42 @@ class ChangesBatchImporter(AbstractComponent):
             self._domain, len(new), known, len(rejected), policy.checkpoint
         )
 
+    def _record_repair(self, inbound, event_id):
+        run = getattr(self, "_run", None)
+        if not run:
+            return
+        binder = self.binder_for(self._binding_model)
+        binding = binder.to_internal(inbound.aggregate_key)
+        if binding and binding.external_updated_at and inbound.channel_timestamp and (
+            binding.external_updated_at >= inbound.channel_timestamp.replace(tzinfo=None)
+        ):
+            return  # the same version read again through the overlap
+        run._add(
+            "outdated_in_odoo" if binding else "missing_in_odoo",
+            inbound.aggregate_key,
+            odoo_value=binding.external_updated_at if binding else None,
+            channel_value=inbound.channel_timestamp,
+            action="repaired",
+            message=self.env._("imported through the inbox as event %(event)s", event=event_id),
+            res_model="retail.event",
+            res_id=event_id,
+        )
+
     def _fetch_changes(self, since):
         """Yield the channel's changed objects (JSON data) updated at or after ``since``."""
         raise NotImplementedError
 
 
 class GenericOrdersBatchImporter(Component):
-    """Polls ``GET /api/v1/orders?updated_since=`` of a generic channel, page by page."""
+    """Polls ``GET /api/v1/orders?updated_since=`` of a generic channel, page by page.
+
+    It is the orders reconciliation of the generic channel: what webhooks missed is imported.
+    """
 
     _name = "retail.generic.orders.batch.importer"
     _inherit = "retail.changes.batch.importer"
-    _usage = "orders.batch"
+    _usage = "orders.reconciler"
+    _binding_model = "retail.sale.order.binding"
     _backend_type = "generic"
     _domain = "orders"
     _topic = "orders/updated"

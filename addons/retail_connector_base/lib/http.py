@@ -82,13 +82,17 @@ def parse_retry_after(value, default=None):
 class ChannelHttpClient:
     """Sends JSON requests to one channel's base URL and maps failures to ChannelError types."""
 
-    def __init__(self, base_url, timeout=30.0, user_agent="RetailConnector", session=None):
+    def __init__(self, base_url, timeout=30.0, user_agent="RetailConnector", session=None, before_request=None, after_response=None):
         if not base_url or urlsplit(base_url).scheme not in ("http", "https"):
             raise ChannelValidationError(f"Endpoint URL {base_url!r} is not an http(s) URL")
         self.base_url = base_url.rstrip("/") + "/"
         self.timeout = timeout
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = user_agent
+        # hooks: the caller's rate limiter runs before each request; its circuit breaker
+        # learns from each outcome (a ChannelResponse or a ChannelError)
+        self.before_request = before_request
+        self.after_response = after_response
 
     def url(self, path):
         """Return the absolute URL of ``path`` under the base URL."""
@@ -106,6 +110,19 @@ class ChannelHttpClient:
         elif data is not None:
             body = data
         hdrs.update(headers or {})
+        if self.before_request:
+            self.before_request(method, path)
+        try:
+            result = self._send(method, url, where, hdrs, params, body, ok)
+        except ChannelError as exc:
+            if self.after_response:
+                self.after_response(exc)
+            raise
+        if self.after_response:
+            self.after_response(result)
+        return result
+
+    def _send(self, method, url, where, hdrs, params, body, ok):
         started = time.monotonic()
         try:
             resp = self.session.request(method, url, headers=hdrs, params=params, data=body, timeout=self.timeout)

@@ -6,4 +6,7 @@ from . import retail_rate_bucket
 from . import retail_event
 from . import retail_rejected_request
 from . import retail_api_key
+from . import retail_location_map
+from . import retail_export_request
+from . import retail_reconciliation
 from . import res_config_settings

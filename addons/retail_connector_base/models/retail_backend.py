@@ -1,10 +1,14 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import logging
+import math
+import time
 
-from odoo import api, fields, models
+from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import UserError
 
-from ..lib.http import ChannelError
+from odoo.addons.queue_job.exception import RetryableJobError
+
+from ..lib.http import ChannelError, ChannelRateLimited
 
 _logger = logging.getLogger(__name__)
 
@@ -103,6 +107,27 @@ class RetailBackend(models.Model):
         required=True,
     )
 
+    # Outbound: available to sell, rate, circuit breaker
+    stock_location_ids = fields.Many2many(
+        "stock.location",
+        string="Stock locations",
+        domain="[('usage', '=', 'internal')]",
+        help="Where the stock this channel sells lies; empty: the warehouse's stock location.",
+    )
+    stock_buffer = fields.Float(string="Safety buffer", help="Units kept back from the channel per product.")
+    stock_max_percent = fields.Float(string="Share of stock (%)", help="Offer at most this share of the free stock; 0: all.")
+    stock_max_qty = fields.Float(string="Most per product", help="Offer at most this many units per product; 0: no cap.")
+    location_map_ids = fields.One2many(
+        "retail.location.map", "backend_id", string="Channel locations",
+        help="Channel locations and the Odoo stock locations whose stock each one sells.",
+    )
+    failure_threshold = fields.Integer(
+        default=5, help="Consecutive transport failures after which the backend turns degraded and its exports wait."
+    )
+    consecutive_failures = fields.Integer(readonly=True, copy=False, default=0)
+    degraded_since = fields.Datetime(readonly=True, copy=False)
+    probe_interval = fields.Integer(string="Probe every (s)", default=60, help="How often a degraded backend is checked.")
+    pending_export_count = fields.Integer(compute="_compute_pending_export_count")
     policy_ids = fields.One2many("retail.sync.policy", "backend_id", string="Sync policies")
     last_check_date = fields.Datetime(string="Last connection test", readonly=True)
     last_check_ok = fields.Boolean(readonly=True)
@@ -207,7 +232,195 @@ class RetailBackend(models.Model):
         self.write({"state": "paused"})
 
     def action_resume(self):
-        self.write({"state": "ok"})
+        """Resume a paused or degraded backend and send what waited."""
+        self.write({"state": "ok", "consecutive_failures": 0, "degraded_since": False})
+        self._flush_waiting()
+
+    def _compute_pending_export_count(self):
+        counts = dict(
+            self.env["retail.export.request"]._read_group(
+                [("backend_id", "in", self.ids), ("state", "=", "pending")], ["backend_id"], ["__count"]
+            )
+        )
+        for backend in self:
+            backend.pending_export_count = counts.get(backend, 0)
+
+    def action_open_exports(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("retail_connector_base.action_retail_export_request")
+        action["domain"] = [("backend_id", "=", self.id)]
+        return action
+
+    def _can_send(self, domain):
+        """Return whether exports of ``domain`` may go out now (backend ok, policy not paused)."""
+        self.ensure_one()
+        policy = self.policy_for(domain)
+        return self.state == "ok" and not policy.paused
+
+    def _schedule_flush(self, domain, delay=0):
+        """Queue the flush job of one domain, unless one is already waiting (it takes the new work)."""
+        for backend in self:
+            backend.with_delay(
+                channel="root.retail.%s" % domain,
+                eta=math.ceil(delay) if delay else None,
+                identity_key="retail-flush-%d-%s" % (backend.id, domain),
+                description="%s: send %s" % (backend.name, domain),
+            )._flush_exports(domain)
+
+    def _flush_exports(self, domain):
+        """Send the pending exports of one domain (queue job)."""
+        self.ensure_one()
+        return self.env["retail.export.request"]._send_pending(self, domain)
+
+    def _flush_waiting(self):
+        for backend in self:
+            domains = self.env["retail.export.request"].search(
+                [("backend_id", "=", backend.id), ("state", "=", "pending")]
+            ).mapped("domain")
+            for domain in set(domains):
+                backend._schedule_flush(domain)
+
+    # ------------------------------------------------------------------ rate limit and circuit breaker
+    def _throttle_outbound(self, method=None, path=None):
+        """Wait for the backend's shared token bucket; return when a request may go out.
+
+        Short waits sleep in the job; a long one gives the worker back (the job retries later).
+        """
+        self.ensure_one()
+        Bucket = self.env["retail.rate.bucket"]
+        for _attempt in range(20):
+            wait = Bucket.take("outbound:%d" % self.id, self.rate_limit_rps, self.rate_limit_burst)
+            if not wait:
+                return
+            if wait > 2:
+                raise RetryableJobError(
+                    "Rate limit of %s: next request in %.1f s" % (self.name, wait), seconds=math.ceil(wait), ignore_retry=True
+                )
+            time.sleep(wait)
+        raise RetryableJobError("Rate limit of %s: no token after 20 waits" % self.name, seconds=5, ignore_retry=True)
+
+    def _observe_outcome(self, outcome):
+        """Feed the circuit breaker from a response or a ChannelError (client hook)."""
+        if isinstance(outcome, ChannelError):
+            if outcome.retryable and not isinstance(outcome, ChannelRateLimited):
+                self._register_transport_failure(outcome)
+        else:
+            self._register_transport_success()
+
+    def _register_transport_failure(self, exc):
+        """Count a transport failure, committed at once; open the circuit at the threshold.
+
+        The count lives in its own transaction so that it survives the rollback of the failing
+        job; a backend not yet committed is counted in the current transaction instead.
+        """
+        self.ensure_one()
+        with self.env.registry.cursor() as cr:
+            if not self._count_failure(cr, exc):
+                self._count_failure(self.env.cr, exc)
+        self.invalidate_recordset(["consecutive_failures", "state", "degraded_since"])
+
+    def _count_failure(self, cr, exc):
+        cr.execute(
+            "UPDATE retail_backend SET consecutive_failures = COALESCE(consecutive_failures, 0) + 1 WHERE id = %s "
+            "RETURNING consecutive_failures, state",
+            (self.id,),
+        )
+        row = cr.fetchone()
+        if not row:
+            return False
+        failures, state = row
+        if failures >= self.failure_threshold and state == "ok":
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            backend = env["retail.backend"].browse(self.id)
+            backend.write({"state": "degraded", "degraded_since": fields.Datetime.now()})
+            backend.message_post(
+                body=env._(
+                    "Degraded after %(count)s consecutive failures (last: %(error)s). Exports wait; "
+                    "a probe checks the channel every %(interval)s s and resumes by itself.",
+                    count=failures,
+                    error=str(exc),
+                    interval=self.probe_interval,
+                )
+            )
+            backend._schedule_probe()
+        return True
+
+    def _register_transport_success(self):
+        self.ensure_one()
+        if self.consecutive_failures:
+            self.consecutive_failures = 0
+
+    def _schedule_probe(self, delay=None):
+        for backend in self:
+            backend.with_delay(
+                channel="root.retail",
+                eta=int(delay or backend.probe_interval),
+                identity_key="retail-probe-%d" % backend.id,
+                description="%s: probe the channel" % backend.name,
+            )._probe()
+
+    def _probe(self):
+        """Check a degraded channel; on success resume the backend and send what waited (queue job)."""
+        self.ensure_one()
+        if self.state != "degraded":
+            return "not degraded"
+        try:
+            with self.work_on(self._name) as work:
+                message = work.component(usage="connection.tester").test_connection()
+        except (ChannelError, UserError) as exc:
+            self._schedule_probe()
+            return "still failing: %s" % exc
+        self.write({"state": "ok", "consecutive_failures": 0, "degraded_since": False})
+        self.message_post(body=self.env._("Recovered: %(message)s Waiting exports are being sent.", message=message))
+        self._flush_waiting()
+        return "recovered"
+
+    # ------------------------------------------------------------------ available to sell
+    def _sell_locations(self):
+        self.ensure_one()
+        return self.stock_location_ids or self.warehouse_id.lot_stock_id or self.env["stock.warehouse"].search(
+            [("company_id", "=", self.company_id.id)], limit=1
+        ).lot_stock_id
+
+    def _available_to_sell(self, products, locations=None):
+        """Return {product id: units to offer} from Odoo's free quantity in the backend's locations.
+
+        Free quantity, minus the safety buffer, capped as a share of stock and per product,
+        rounded down and never negative.
+        """
+        self.ensure_one()
+        locations = locations or self._sell_locations()
+        result = {}
+        for product in products.with_context(location=locations.ids, compute_child=True):
+            free = product.free_qty
+            qty = free - (self.stock_buffer or 0.0)
+            if self.stock_max_percent:
+                qty = min(qty, free * self.stock_max_percent / 100.0)
+            if self.stock_max_qty:
+                qty = min(qty, self.stock_max_qty)
+            result[product.id] = max(0, math.floor(qty + 1e-9))
+        return result
+
+    def _channel_price(self, product):
+        """Return {price, compare_at_price, currency} of a product as this channel sells it."""
+        self.ensure_one()
+        pricelist = self.pricelist_id
+        currency = pricelist.currency_id or self.company_id.currency_id
+        price = pricelist._get_product_price(product, 1.0) if pricelist else product.lst_price
+        compare_at = product.lst_price if pricelist and product.lst_price > price else None
+        fmt = "%%.%df" % currency.decimal_places
+        return {
+            "price": fmt % currency.round(price),
+            "compare_at_price": fmt % currency.round(compare_at) if compare_at else None,
+            "currency": currency.name,
+        }
+
+    def _channel_locations(self):
+        """Return [(channel location id, Odoo locations)] this backend sells from."""
+        self.ensure_one()
+        if self.location_map_ids:
+            return [(m.external_id, m.location_ids) for m in self.location_map_ids]
+        return [(self.warehouse_id.code or "default", self._sell_locations())]
 
     # ------------------------------------------------------------------ connection test
     def action_test_connection(self):
@@ -236,7 +449,7 @@ class RetailBackend(models.Model):
             },
         }
 
-    def _http_client(self):
+    def _http_client(self, throttled=True):
         """Return an HTTP client for this backend's API, with its timeouts and credentials."""
         from ..lib.http import ChannelHttpClient
 
@@ -249,6 +462,8 @@ class RetailBackend(models.Model):
             self.endpoint_url,
             timeout=self.timeout,
             user_agent="RetailConnector/%s (backend %s)" % (self._module_version(), self.id),
+            before_request=self._throttle_outbound if throttled else None,
+            after_response=self._observe_outcome,
         )
 
     def _module_version(self):
@@ -264,6 +479,11 @@ class RetailBackend(models.Model):
         self.ensure_one()
         with self.work_on(self._name) as work:
             batch = work.many_components(usage="%s.batch" % domain)
-            if not batch:
-                return "No batch run for %s on %s channels" % (domain, self.backend_type)
-            return "\n".join(str(component.run() or "") for component in batch)
+            results = [str(component.run() or "") for component in batch]
+        run = self._reconcile(domain)
+        if run:
+            results.append(
+                "reconciliation: %d checked, %d differences, %d repaired, %d failed"
+                % (run.checked, run.difference_count, run.repaired, run.failed)
+            )
+        return "\n".join(results) or "No batch run for %s on %s channels" % (domain, self.backend_type)

@@ -62,6 +62,7 @@ class RetailSyncPolicy(models.Model):
     debounce_seconds = fields.Float(
         default=2.0, help="Changes to one object within this window are sent as one export."
     )
+    paused = fields.Boolean(help="Stop sending this domain to the channel; changes wait until resumed.")
     checkpoint = fields.Datetime(
         help="Changes up to this time were read from the channel; the next batch reads from here, minus the overlap."
     )
@@ -184,6 +185,14 @@ class RetailSyncPolicy(models.Model):
         if not policy or policy.mode == "off" or policy.backend_id.state == "paused":
             return
         policy._enqueue_run()
+
+    def action_pause(self):
+        self.paused = True
+
+    def action_resume(self):
+        self.paused = False
+        for policy in self:
+            policy.backend_id._schedule_flush(policy.domain)
 
     def action_run_now(self):
         """Enqueue each policy's batch run now, whatever its schedule; return the jobs."""

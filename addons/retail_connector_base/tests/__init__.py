@@ -5,3 +5,4 @@ from . import test_order_import
 from . import test_backend_tour
 from . import test_gateway
 from . import test_polling
+from . import test_outbound

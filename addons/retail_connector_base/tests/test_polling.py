@@ -35,7 +35,9 @@ class TestPolling(RetailCase):
         self.channel.drop_webhooks(count=3)
         placed = [self.channel.place_order() for _ in range(3)]
         summary = self.backend._run_scheduled_domain("orders")
-        self.assertIn("3 new", summary)
+        self.assertIn("3 checked, 3 differences, 3 repaired", summary)
+        run = self.backend.reconciliation_run_ids[:1]
+        self.assertEqual(set(run.line_ids.mapped("kind")), {"missing_in_odoo"})
         events = self.env["retail.event"].search([("backend_id", "=", self.backend.id)])
         self.assertEqual(set(events.mapped("source")), {"poll"})
         self.assertEqual(set(events.mapped("state")), {"done"}, events.mapped("last_error"))
@@ -46,18 +48,19 @@ class TestPolling(RetailCase):
 
         # the next run overlaps the checkpoint: it sees the same orders, imports nothing twice
         summary = self.backend._run_scheduled_domain("orders")
-        self.assertIn("0 new, 3 already known", summary)
+        self.assertIn("3 checked, 0 differences", summary)
         self.assertEqual(self.env["retail.event"].search_count([("backend_id", "=", self.backend.id)]), 3)
 
         # an update made on the channel after the checkpoint is picked up
         self.channel.update_order(placed[0]["external_id"], notify=False, status="cancelled")
         summary = self.backend._run_scheduled_domain("orders")
-        self.assertIn("1 new", summary)
+        self.assertIn("1 repaired", summary)
+        self.assertEqual(self.backend.reconciliation_run_ids[:1].line_ids.kind, "outdated_in_odoo")
         cancelled = bindings.filtered(lambda b: b.external_id == placed[0]["external_id"])
         self.assertEqual(cancelled.odoo_id.state, "cancel")
 
     def test_pagination_reads_every_page(self):
         self.channel.add_orders(230)
         summary = self.backend._run_scheduled_domain("orders")
-        self.assertIn("230 new", summary)
+        self.assertIn("230 checked, 230 differences, 230 repaired", summary)
         self.assertEqual(len(self.channel.calls_to("GET", "/api/v1/orders")), 3)

@@ -1,0 +1,151 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import hashlib
+import json
+
+from odoo.addons.component.core import AbstractComponent, Component
+
+from ..lib.http import ChannelValidationError
+
+
+def idempotency_key(*parts):
+    """Return a stable key for one export's content, so a resend is recognised by the channel."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class RetailExporter(AbstractComponent):
+    """Sends the latest state of coalesced export requests in the channel's bulk calls.
+
+    Concrete exporters have the usage ``<domain>.exporter`` and implement ``export``; the
+    pipeline (coalescing, rate limit, retries, circuit breaker) is the base's.
+    """
+
+    _name = "retail.exporter"
+    _inherit = "retail.base"
+    _apply_on = "retail.export.request"
+    _batch_size = 100
+
+    def batches(self, requests):
+        """Yield the requests in groups of at most the channel's bulk size."""
+        for start in range(0, len(requests), self._batch_size):
+            yield requests[start : start + self._batch_size]
+
+    def export(self, requests):
+        """Send one bulk call for ``requests``; raise ChannelError on failure."""
+        raise NotImplementedError
+
+    def record_failure(self, requests, message):
+        """Keep the channel's refusal on the bindings of the exported records."""
+        for request in requests:
+            record = self.env[request.res_model].browse(request.res_id).exists()
+            if record and "retail_bind_ids" in record._fields:
+                record.retail_bind_ids.filtered(lambda b: b.backend_id == self.backend_record)._mark_failed(message)
+
+    def _records(self, requests):
+        return [self.env[r.res_model].browse(r.res_id).exists() for r in requests]
+
+    def _headers(self, key):
+        backend = self.backend_record
+        return {"Authorization": "Bearer " + (backend.sudo().api_secret or ""), "Idempotency-Key": key}
+
+    def _require_sku(self, product):
+        if not product.default_code:
+            raise ChannelValidationError(
+                self.env._(
+                    "Product %(name)s has no internal reference (SKU): the channel identifies products by SKU.",
+                    name=product.display_name,
+                )
+            )
+        return product.default_code
+
+
+class GenericInventoryExporter(Component):
+    """Available-to-sell per channel location: ``POST /api/v1/stock/batch``, 100 items a call."""
+
+    _name = "retail.generic.inventory.exporter"
+    _inherit = "retail.exporter"
+    _usage = "inventory.exporter"
+    _backend_type = "generic"
+
+    def export(self, requests):
+        backend = self.backend_record
+        products = self.env["product.product"].browse([r.res_id for r in requests]).exists()
+        items = []
+        for location_id, locations in backend._channel_locations():
+            levels = backend._available_to_sell(products, locations)
+            items += [{"sku": self._require_sku(p), "location_id": location_id, "quantity": levels[p.id]} for p in products]
+        client = backend._http_client()
+        for start in range(0, len(items), 100):
+            chunk = items[start : start + 100]
+            client.request("POST", "/api/v1/stock/batch", json={"items": chunk}, headers=self._headers(idempotency_key("stock", chunk)))
+
+
+class GenericPricingExporter(Component):
+    """Prices from the backend's pricelist: ``POST /api/v1/prices/batch``, 100 items a call."""
+
+    _name = "retail.generic.pricing.exporter"
+    _inherit = "retail.exporter"
+    _usage = "pricing.exporter"
+    _backend_type = "generic"
+
+    def export(self, requests):
+        backend = self.backend_record
+        products = self.env["product.product"].browse([r.res_id for r in requests]).exists()
+        items = [dict(backend._channel_price(p), sku=self._require_sku(p)) for p in products]
+        backend._http_client().request(
+            "POST", "/api/v1/prices/batch", json={"items": items}, headers=self._headers(idempotency_key("prices", items))
+        )
+
+
+class GenericFulfilmentExporter(Component):
+    """A done delivery of a channel order: ``POST /api/v1/shipments`` with its tracking."""
+
+    _name = "retail.generic.fulfilment.exporter"
+    _inherit = "retail.exporter"
+    _usage = "fulfilment.exporter"
+    _backend_type = "generic"
+    _batch_size = 1
+
+    def export(self, requests):
+        backend = self.backend_record
+        picking = self.env["stock.picking"].browse(requests.res_id).exists()
+        binding = picking.sale_id.retail_bind_ids.filtered(lambda b: b.backend_id == backend)
+        if not picking or not binding:
+            return
+        lines = {}
+        for move in picking.move_ids.filtered(lambda m: m.state == "done" and m.quantity):
+            sku = self._require_sku(move.product_id)
+            lines[sku] = lines.get(sku, 0) + int(move.quantity)
+        body = {
+            "order_id": binding.external_id,
+            "carrier": picking.carrier_id.name if "carrier_id" in picking._fields and picking.carrier_id else None,
+            "tracking_numbers": [t for t in (picking.carrier_tracking_ref or "").replace(";", ",").split(",") if t.strip()]
+            if "carrier_tracking_ref" in picking._fields
+            else [],
+            "lines": [{"sku": sku, "quantity": qty} for sku, qty in sorted(lines.items())],
+        }
+        # one key per picking: a resend after a lost answer is recognised, never a second shipment
+        backend._http_client().request(
+            "POST", "/api/v1/shipments", json=body, headers=self._headers("picking-%d-%d" % (backend.id, picking.id))
+        )
+
+
+class GenericOrderStatusExporter(Component):
+    """A channel order cancelled in Odoo: ``POST /api/v1/orders/<id>/cancel``."""
+
+    _name = "retail.generic.orders.exporter"
+    _inherit = "retail.exporter"
+    _usage = "orders.exporter"
+    _backend_type = "generic"
+    _batch_size = 1
+
+    def export(self, requests):
+        backend = self.backend_record
+        sale = self.env["sale.order"].browse(requests.res_id).exists()
+        binding = sale.retail_bind_ids.filtered(lambda b: b.backend_id == backend)
+        if sale.state != "cancel" or not binding or binding.channel_status == "cancelled":
+            return
+        backend._http_client().request(
+            "POST", "/api/v1/orders/%s/cancel" % binding.external_id, json={"reason": "cancelled in Odoo"},
+            headers=self._headers("cancel-%d-%s" % (backend.id, binding.external_id)),
+        )
+        binding.channel_status = "cancelled"

@@ -1,0 +1,111 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+"""Change capture: Odoo changes that channels must hear about become export requests.
+
+Listeners only record what changed; the coalescing, the bulk calls and the rate limits are
+the export pipeline's. Changes written by the connector itself (``connector_no_export``) are
+never echoed back to the channel they came from.
+"""
+
+from odoo.addons.component.core import Component
+from odoo.addons.component_event import skip_if
+
+PRICE_FIELDS = {"list_price", "lst_price", "standard_price", "product_template_variant_value_ids"}
+CATALOG_FIELDS = {"name", "default_code", "barcode", "active", "description_sale", "sale_ok"}
+
+
+def _skip(self, record, *args, **kwargs):
+    return self.no_connector_export(record)
+
+
+class RetailListener(Component):
+    """Shared helpers of the retail listeners."""
+
+    _name = "retail.listener.base"
+    _inherit = "base.connector.listener"
+    _apply_on = []
+
+    def _backends(self, domain, company=None):
+        """Return the active backends whose policy sends ``domain`` to the channel."""
+        search = [("active", "=", True)]
+        if company:
+            search.append(("company_id", "=", company.id))
+        backends = self.env["retail.backend"].sudo().search(search)
+        return backends.filtered(
+            lambda b: (p := b.policy_for(domain)) and p.mode != "off" and p.direction in ("outbound", "both")
+        )
+
+    def _request(self, backends, domain, records):
+        Request = self.env["retail.export.request"].sudo()
+        for backend in backends:
+            Request._request(backend, domain, records)
+
+
+class StockMoveListener(Component):
+    """A stock move done or cancelled changes what the channels may sell."""
+
+    _name = "retail.stock.move.listener"
+    _inherit = "retail.listener.base"
+    _apply_on = ["stock.move"]
+
+    @skip_if(_skip)
+    def on_record_write(self, record, fields=None):
+        if "state" not in (fields or ()) or record.state not in ("done", "cancel"):
+            return
+        product = record.product_id
+        if not product.is_storable:
+            return
+        for backend in self._backends("inventory", record.company_id):
+            locations = backend._sell_locations() | backend.location_map_ids.location_ids
+            touched = record.location_id | record.location_dest_id
+            if touched.filtered_domain([("id", "child_of", locations.ids)]):
+                self._request(backend, "inventory", product)
+
+
+class PickingListener(Component):
+    """A delivery done for a channel order is a fulfilment the channel must record."""
+
+    _name = "retail.stock.picking.listener"
+    _inherit = "retail.listener.base"
+    _apply_on = ["stock.picking"]
+
+    @skip_if(_skip)
+    def on_record_write(self, record, fields=None):
+        if "state" not in (fields or ()) or record.state != "done" or record.picking_type_code != "outgoing":
+            return
+        bindings = record.sale_id.retail_bind_ids if record.sale_id else []
+        for binding in bindings:
+            if binding.backend_id in self._backends("fulfilment"):
+                self._request(binding.backend_id, "fulfilment", record)
+
+
+class SaleOrderListener(Component):
+    """A channel order cancelled in Odoo is cancelled on the channel."""
+
+    _name = "retail.sale.order.listener"
+    _inherit = "retail.listener.base"
+    _apply_on = ["sale.order"]
+
+    @skip_if(_skip)
+    def on_record_write(self, record, fields=None):
+        if "state" not in (fields or ()) or record.state != "cancel":
+            return
+        for binding in record.retail_bind_ids:
+            if binding.backend_id in self._backends("orders"):
+                self._request(binding.backend_id, "orders", record)
+
+
+class ProductListener(Component):
+    """Price and catalogue changes of products go to the channels in their batch."""
+
+    _name = "retail.product.listener"
+    _inherit = "retail.listener.base"
+    _apply_on = ["product.product", "product.template"]
+
+    @skip_if(_skip)
+    def on_record_write(self, record, fields=None):
+        fields = set(fields or ())
+        variants = record.product_variant_ids if record._name == "product.template" else record
+        if fields & PRICE_FIELDS:
+            self._request(self._backends("pricing", record.company_id or None), "pricing", variants)
+        if fields & CATALOG_FIELDS:
+            self._request(self._backends("catalog", record.company_id or None), "catalog", variants)

@@ -1,0 +1,117 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import logging
+from datetime import timedelta
+
+from odoo import api, fields, models
+
+from odoo.addons.queue_job.exception import RetryableJobError
+
+from ..lib.http import ChannelError, ChannelValidationError
+from .retail_sync_policy import DOMAINS
+
+_logger = logging.getLogger(__name__)
+
+EXPORT_STATES = [("pending", "Pending"), ("done", "Sent"), ("failed", "Failed"), ("cancelled", "Cancelled")]
+
+
+class RetailExportRequest(models.Model):
+    """A change of one Odoo record that one backend must receive, coalesced until it is sent.
+
+    Changes to the same record for the same backend and domain within the policy's debounce
+    window share one pending request: a burst of changes becomes one export of the latest
+    state, grouped with other records into the channel's bulk call by the domain's flush job.
+    """
+
+    _name = "retail.export.request"
+    _description = "Retail Connector export request"
+    _order = "id desc"
+
+    backend_id = fields.Many2one("retail.backend", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="backend_id.company_id", store=True)
+    domain = fields.Selection(DOMAINS, required=True, index=True)
+    res_model = fields.Char(required=True)
+    res_id = fields.Many2oneReference(model_field="res_model", required=True)
+    state = fields.Selection(EXPORT_STATES, default="pending", required=True, index=True)
+    requested_at = fields.Datetime(required=True, default=fields.Datetime.now)
+    changes = fields.Integer(default=1, help="How many changes this request stands for.")
+    sent_at = fields.Datetime(readonly=True)
+    attempts = fields.Integer(readonly=True)
+    last_error = fields.Text(readonly=True)
+    correlation_id = fields.Char(index=True)
+
+    _pending_uniq = models.UniqueIndex(
+        "(backend_id, domain, res_model, res_id) WHERE state = 'pending'",
+        "One pending export per record, backend and domain.",
+    )
+
+    @api.model
+    def _request(self, backend, domain, records):
+        """Record that ``records`` must be exported to ``backend`` for ``domain``; schedule the flush."""
+        if not records:
+            return
+        policy = backend.policy_for(domain)
+        if not policy or policy.mode == "off" or policy.direction == "inbound":
+            return
+        cr = self.env.cr
+        correlation_id = self.env.context.get("retail_correlation_id")
+        for record in records:
+            cr.execute(
+                """
+                INSERT INTO retail_export_request
+                    (backend_id, company_id, domain, res_model, res_id, state, requested_at, changes, attempts,
+                     correlation_id, create_uid, write_uid, create_date, write_date)
+                VALUES (%(backend)s, %(company)s, %(domain)s, %(model)s, %(res_id)s, 'pending', now() at time zone 'UTC',
+                        1, 0, %(cid)s, %(uid)s, %(uid)s, now() at time zone 'UTC', now() at time zone 'UTC')
+                ON CONFLICT (backend_id, domain, res_model, res_id) WHERE state = 'pending'
+                DO UPDATE SET changes = retail_export_request.changes + 1, write_date = now() at time zone 'UTC'
+                """,
+                {"backend": backend.id, "company": backend.company_id.id, "domain": domain, "model": record._name,
+                 "res_id": record.id, "cid": correlation_id, "uid": self.env.uid},
+            )
+        self.invalidate_model()
+        backend._schedule_flush(domain, delay=policy.debounce_seconds)
+
+    @api.model
+    def _send_pending(self, backend, domain):
+        """Send the pending requests of one backend and domain in the channel's bulk calls.
+
+        Returns a summary. When the backend is paused or degraded the requests stay pending
+        (the probe or the resume flushes them); a channel validation error fails the requests
+        of that call with the channel's message; transport errors retry the job.
+        """
+        if not backend._can_send(domain):
+            return "%s: waiting, backend %s" % (domain, backend.state)
+        self.env.cr.execute(
+            """
+            SELECT id FROM retail_export_request
+            WHERE backend_id = %s AND domain = %s AND state = 'pending'
+            ORDER BY id FOR UPDATE SKIP LOCKED
+            """,
+            (backend.id, domain),
+        )
+        requests = self.browse([row[0] for row in self.env.cr.fetchall()])
+        if not requests:
+            return "%s: nothing to send" % domain
+        with backend.work_on(self._name) as work:
+            exporter = work.component(usage="%s.exporter" % domain)
+            sent = failed = 0
+            for batch in exporter.batches(requests):
+                try:
+                    exporter.export(batch)
+                except ChannelValidationError as exc:
+                    batch.write({"state": "failed", "last_error": str(exc), "attempts": batch[:1].attempts + 1})
+                    exporter.record_failure(batch, str(exc))
+                    failed += len(batch)
+                    continue
+                except ChannelError as exc:
+                    requests.filtered(lambda r: r.state == "pending").write({"last_error": str(exc)})
+                    raise RetryableJobError(str(exc), seconds=int(exc.retry_after or 10)) from None
+                batch.write({"state": "done", "sent_at": fields.Datetime.now(), "last_error": False})
+                sent += len(batch)
+        return "%s: %d sent, %d failed in %d records" % (domain, sent, failed, len(requests))
+
+    @api.autovacuum
+    def _gc_sent(self):
+        """Forget sent requests after a week; failed ones stay until handled."""
+        limit = fields.Datetime.now() - timedelta(days=7)
+        self.search([("state", "in", ("done", "cancelled")), ("sent_at", "<", limit)], limit=10000).unlink()

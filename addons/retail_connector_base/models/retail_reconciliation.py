@@ -1,0 +1,145 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import logging
+
+from odoo import fields, models
+
+from ..lib.http import ChannelError
+from .retail_sync_policy import DOMAINS
+
+_logger = logging.getLogger(__name__)
+
+DIFFERENCE_KINDS = [
+    ("missing_in_odoo", "Missing in Odoo"),
+    ("outdated_in_odoo", "Outdated in Odoo"),
+    ("missing_on_channel", "Missing on the channel"),
+    ("quantity_drift", "Quantity drift"),
+    ("price_drift", "Price drift"),
+]
+
+
+class RetailReconciliationRun(models.Model):
+    """One comparison of a channel's view with Odoo's for one domain, and what it repaired.
+
+    A run that repairs anything means a webhook or an export was lost on the way.
+    """
+
+    _name = "retail.reconciliation.run"
+    _description = "Retail Connector reconciliation run"
+    _order = "id desc"
+
+    backend_id = fields.Many2one("retail.backend", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="backend_id.company_id", store=True)
+    domain = fields.Selection(DOMAINS, required=True)
+    started_at = fields.Datetime(default=fields.Datetime.now, required=True)
+    finished_at = fields.Datetime()
+    state = fields.Selection([("running", "Running"), ("done", "Done"), ("failed", "Failed")], default="running", required=True)
+    checked = fields.Integer(help="Objects compared.")
+    difference_count = fields.Integer(string="Differences")
+    repaired = fields.Integer()
+    failed = fields.Integer()
+    message = fields.Text()
+    line_ids = fields.One2many("retail.reconciliation.line", "run_id", string="Differences found")
+
+    def _add(self, kind, key, odoo_value=None, channel_value=None, action="reported", message=None, res_model=None, res_id=None):
+        """Record one difference and what was done about it."""
+        self.ensure_one()
+        self.env["retail.reconciliation.line"].create(
+            {
+                "run_id": self.id,
+                "kind": kind,
+                "key": key,
+                "odoo_value": "" if odoo_value is None else str(odoo_value),
+                "channel_value": "" if channel_value is None else str(channel_value),
+                "action": action,
+                "message": message,
+                "res_model": res_model,
+                "res_id": res_id,
+            }
+        )
+
+    def _finish(self, checked, message=None):
+        lines = self.line_ids
+        self.write(
+            {
+                "state": "done",
+                "finished_at": fields.Datetime.now(),
+                "checked": checked,
+                "difference_count": len(lines),
+                "repaired": len(lines.filtered(lambda line: line.action == "repaired")),
+                "failed": len(lines.filtered(lambda line: line.action == "failed")),
+                "message": message,
+            }
+        )
+
+    def action_open_lines(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Differences"),
+            "res_model": "retail.reconciliation.line",
+            "view_mode": "list",
+            "domain": [("run_id", "=", self.id)],
+            "context": {"search_default_group_kind": 1},
+        }
+
+
+class RetailReconciliationLine(models.Model):
+    """One difference a reconciliation run found between the channel and Odoo."""
+
+    _name = "retail.reconciliation.line"
+    _description = "Retail Connector reconciliation difference"
+    _order = "id"
+
+    run_id = fields.Many2one("retail.reconciliation.run", required=True, ondelete="cascade", index=True)
+    backend_id = fields.Many2one(related="run_id.backend_id", store=True)
+    domain = fields.Selection(related="run_id.domain", store=True)
+    kind = fields.Selection(DIFFERENCE_KINDS, required=True)
+    key = fields.Char(string="Object", help="SKU, order id...")
+    odoo_value = fields.Char(string="In Odoo")
+    channel_value = fields.Char(string="On the channel")
+    action = fields.Selection(
+        [("repaired", "Repaired"), ("reported", "Reported"), ("failed", "Repair failed")], required=True
+    )
+    message = fields.Char()
+    res_model = fields.Char()
+    res_id = fields.Many2oneReference(model_field="res_model")
+
+
+class RetailBackend(models.Model):
+    _inherit = "retail.backend"
+
+    reconciliation_run_ids = fields.One2many("retail.reconciliation.run", "backend_id")
+
+    def _reconcile(self, domain):
+        """Run the domain's reconciler for this backend; return the run (None if the channel has none)."""
+        self.ensure_one()
+        with self.work_on("retail.reconciliation.run") as work:
+            reconcilers = work.many_components(usage="%s.reconciler" % domain)
+            if not reconcilers:
+                return None
+            run = self.env["retail.reconciliation.run"].create({"backend_id": self.id, "domain": domain})
+            try:
+                with self.env.cr.savepoint():
+                    checked = sum(reconciler.reconcile(run) or 0 for reconciler in reconcilers)
+            except ChannelError as exc:
+                run.write({"state": "failed", "finished_at": fields.Datetime.now(), "message": str(exc)})
+                return run
+            run._finish(checked)
+        if run.repaired:
+            _logger.warning(
+                "Reconciliation of %s %s repaired %d differences: a webhook or export was lost", self.name, domain, run.repaired
+            )
+        return run
+
+    def action_reconcile_now(self):
+        """Reconcile every domain that has a reconciler now, and show the runs."""
+        self.ensure_one()
+        for domain in ("orders", "inventory", "pricing"):
+            self._reconcile(domain)
+        return self.action_open_reconciliations()
+
+    def action_open_reconciliations(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("retail_connector_base.action_retail_reconciliation_run")
+        action["domain"] = [("backend_id", "=", self.id)]
+        return action

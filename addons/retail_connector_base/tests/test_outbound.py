@@ -1,0 +1,171 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from unittest import SkipTest
+
+from odoo.tests import tagged
+
+from odoo.addons.component.tests.common import TransactionComponentCase
+
+from .jobs import perform_pending_jobs
+from .simulators import load_simulators
+
+
+@tagged("post_install", "-at_install")
+class TestOutbound(TransactionComponentCase):
+    """Odoo changes reach the channel coalesced, rate limited, and survive a failing channel."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if load_simulators() is None:
+            raise SkipTest("the channel simulators are not beside this addon")
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        cls.warehouse = cls.env.ref("stock.warehouse0")
+        cls.stock = cls.warehouse.lot_stock_id
+        cls.supplier = cls.env.ref("stock.stock_location_suppliers")
+        cls.products = cls.env["product.product"].create(
+            [
+                {"name": "Item %03d" % i, "default_code": "OUT-%03d" % i, "type": "consu", "is_storable": True, "list_price": 10 + i}
+                for i in range(100)
+            ]
+        )
+
+    def setUp(self):
+        super().setUp()
+        from simulators.generic import GenericChannel  # noqa: PLC0415
+
+        self.channel = GenericChannel(token="out-token", currency="USD").start()
+        self.addCleanup(self.channel.stop)
+        self.backend = self.env["retail.backend"].create(
+            {
+                "name": "Outbound test",
+                "backend_type": "generic",
+                "endpoint_url": self.channel.url,
+                "api_secret": "out-token",
+                "warehouse_id": self.warehouse.id,
+                "rate_limit_rps": 1000,
+                "rate_limit_burst": 1000,
+                "failure_threshold": 3,
+            }
+        )
+
+    def _receive(self, moves_per_product, products=None):
+        """Receive goods into stock with one done move per unit (a burst of stock changes)."""
+        products = products or self.products
+        moves = self.env["stock.move"].create(
+            [
+                {"product_id": p.id, "product_uom_qty": 1, "location_id": self.supplier.id, "location_dest_id": self.stock.id,
+                 "product_uom": p.uom_id.id}
+                for p in products
+                for _i in range(moves_per_product)
+            ]
+        )
+        moves._action_confirm()
+        for move in moves:
+            move.quantity = 1
+        moves.picked = True
+        moves._action_done()
+        return moves
+
+    def _pending(self, domain="inventory"):
+        return self.env["retail.export.request"].search(
+            [("backend_id", "=", self.backend.id), ("domain", "=", domain), ("state", "=", "pending")]
+        )
+
+    def test_a_burst_of_1000_moves_over_100_skus_is_one_bulk_call(self):
+        self._receive(10)
+        pending = self._pending()
+        self.assertEqual(len(pending), 100, "one pending export per SKU")
+        self.assertEqual(sum(pending.mapped("changes")), 1000)
+        flush_jobs = self.env["queue.job"].search([("method_name", "=", "_flush_exports"), ("state", "=", "pending")])
+        self.assertEqual(len(flush_jobs), 1, "one flush job for the burst")
+        perform_pending_jobs(self.env)
+        calls = self.channel.calls_to("POST", "/api/v1/stock/batch")
+        self.assertEqual(len(calls), 1, "100 SKUs fit one bulk call")
+        items = calls[0].json()["items"]
+        self.assertEqual(len(items), 100)
+        self.assertEqual({i["quantity"] for i in items}, {10})
+        self.assertEqual(self.channel.stock_level("OUT-007", self.warehouse.code), 10)
+        self.assertFalse(self._pending())
+
+    def test_available_to_sell_keeps_buffer_and_caps(self):
+        product = self.products[0]
+        self._receive(20, product)
+        ats = self.backend._available_to_sell
+        self.assertEqual(ats(product)[product.id], 20)
+        self.backend.stock_buffer = 3
+        self.assertEqual(ats(product)[product.id], 17)
+        self.backend.stock_max_percent = 50
+        self.assertEqual(ats(product)[product.id], 10)
+        self.backend.stock_max_qty = 4
+        self.assertEqual(ats(product)[product.id], 4)
+        self.backend.write({"stock_buffer": 50, "stock_max_percent": 0, "stock_max_qty": 0})
+        self.assertEqual(ats(product)[product.id], 0, "never negative")
+
+    def test_failing_channel_degrades_the_backend_and_it_recovers_by_itself(self):
+        self.channel.inject("POST", "/api/v1/stock/batch", status=503, times=3)
+        self.channel.inject("GET", "/api/v1/ping", status=503, times=1)
+        self._receive(1, self.products[:5])
+        log = perform_pending_jobs(self.env, max_rounds=3, method="_flush_exports")
+        self.assertEqual(self.backend.state, "degraded")
+        self.assertEqual(len(log), 3, log)
+        self.assertEqual(len(self._pending()), 5, "exports wait, they are not failed")
+        self.assertTrue(self.env["queue.job"].search([("method_name", "=", "_probe"), ("state", "=", "pending")]))
+        # while degraded a flush sends nothing
+        self.assertIn("waiting", self.backend._flush_exports("inventory"))
+        # the first probe still fails, the next one finds the channel healed and resumes
+        perform_pending_jobs(self.env, max_rounds=1, method="_probe")
+        self.assertEqual(self.backend.state, "degraded")
+        perform_pending_jobs(self.env)
+        self.assertEqual(self.backend.state, "ok")
+        self.assertFalse(self._pending())
+        self.assertEqual(self.channel.stock_level("OUT-003", self.warehouse.code), 1)
+
+    def test_paused_domain_keeps_its_exports_until_resumed(self):
+        policy = self.backend.policy_for("inventory")
+        policy.action_pause()
+        self._receive(1, self.products[:2])
+        perform_pending_jobs(self.env)
+        self.assertFalse(self.channel.calls_to("POST", "/api/v1/stock/batch"))
+        self.assertEqual(len(self._pending()), 2)
+        policy.action_resume()
+        perform_pending_jobs(self.env)
+        self.assertEqual(len(self.channel.calls_to("POST", "/api/v1/stock/batch")), 1)
+
+    def test_channel_validation_error_fails_the_export_with_its_message(self):
+        nosku = self.env["product.product"].create({"name": "No SKU", "type": "consu", "is_storable": True})
+        self._receive(1, nosku)
+        perform_pending_jobs(self.env)
+        request = self.env["retail.export.request"].search([("backend_id", "=", self.backend.id), ("res_id", "=", nosku.id)])
+        self.assertEqual(request.state, "failed")
+        self.assertIn("has no internal reference", request.last_error)
+
+    def test_reconciliation_repairs_lost_exports_to_zero_drift(self):
+        self._receive(4, self.products[:3])
+        perform_pending_jobs(self.env)
+        # exports "lost": the channel shows other quantities and prices
+        self.channel.set_stock_level("OUT-001", self.warehouse.code, 99, notify=False)
+        self.channel.set_stock_level("OUT-002", self.warehouse.code, 0, notify=False)
+        run = self.backend._reconcile("inventory")
+        self.assertEqual((run.state, run.checked, run.difference_count, run.repaired), ("done", 3, 2, 2))
+        self.assertEqual(set(run.line_ids.mapped("kind")), {"quantity_drift"})
+        perform_pending_jobs(self.env)
+        self.assertEqual(self.backend._reconcile("inventory").difference_count, 0, "zero drift after the repair")
+
+        self.backend.policy_for("pricing").write({"mode": "batch"})
+        self.env["retail.export.request"]._request(self.backend, "pricing", self.products[:3])
+        perform_pending_jobs(self.env)
+        self.assertEqual(self.channel.price_of("OUT-000")["price"], "10.00")
+        self.products[1].with_context(connector_no_export=True).list_price = 42
+        run = self.backend._reconcile("pricing")
+        self.assertEqual((run.difference_count, run.line_ids.kind), (1, "price_drift"))
+        perform_pending_jobs(self.env)
+        self.assertEqual(self.channel.price_of("OUT-001")["price"], "42.00")
+        self.assertEqual(self.backend._reconcile("pricing").difference_count, 0)
+
+    def test_price_change_is_exported_but_changes_from_the_connector_are_not_echoed(self):
+        self.products[5].list_price = 55
+        self.assertEqual(len(self._pending("pricing")), 1)
+        self.products[6].with_context(connector_no_export=True).list_price = 66
+        self.assertEqual(len(self._pending("pricing")), 1)
+        perform_pending_jobs(self.env)
+        self.assertEqual(self.channel.price_of("OUT-005")["price"], "55.00")
