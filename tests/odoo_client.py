@@ -36,7 +36,7 @@ class OdooClient:
         body = resp.json()
         if body.get("error"):
             raise OdooRPCError(body["error"])
-        return body["result"]
+        return body.get("result")
 
     def login(self):
         """Authenticate and return the user id."""

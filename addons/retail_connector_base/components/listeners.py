@@ -40,8 +40,12 @@ class RetailListener(Component):
             Request._request(backend, domain, records)
 
 
+# Move states that change a product's free quantity: reserved, done or released.
+ATS_STATES = ("assigned", "partially_available", "done", "cancel")
+
+
 class StockMoveListener(Component):
-    """A stock move done or cancelled changes what the channels may sell."""
+    """A stock move reserved, done or cancelled changes what the channels may sell."""
 
     _name = "retail.stock.move.listener"
     _inherit = "retail.listener.base"
@@ -49,7 +53,7 @@ class StockMoveListener(Component):
 
     @skip_if(_skip)
     def on_record_write(self, record, fields=None):
-        if "state" not in (fields or ()) or record.state not in ("done", "cancel"):
+        if "state" not in (fields or ()) or record.state not in ATS_STATES:
             return
         product = record.product_id
         if not product.is_storable:
