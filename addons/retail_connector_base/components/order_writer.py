@@ -61,6 +61,7 @@ class OrderWriter(Component):
             {
                 "channel_order_name": order.name,
                 "channel_payment_state": order.payment_state,
+                "channel_payment_gateway": order.payment_gateway or (order.payments[0].gateway if order.payments else False),
                 "channel_status": order.status,
             }
         )
@@ -70,6 +71,7 @@ class OrderWriter(Component):
     def _create_sale_order(self, order):
         """Return a new sale order (confirmed or quotation, by backend) for a canonical order."""
         backend = self.backend_record
+        self._check_payment_gateway(order)
         resolver = self.component(usage="customer.resolver", model_name="retail.partner.binding")
         partner, invoice, delivery = resolver.resolve(order.customer, order.billing_address, order.shipping_address)
         currency = self._currency(order.currency)
@@ -90,6 +92,9 @@ class OrderWriter(Component):
             vals["warehouse_id"] = backend.warehouse_id.id
         if backend.sale_team_id:
             vals["team_id"] = backend.sale_team_id.id
+        carrier = self._carrier(order)
+        if carrier:
+            vals["carrier_id"] = carrier.id
         sale = self.env["sale.order"].with_company(backend.company_id).create(vals)
         sale.write({"order_line": [(0, 0, line) for line in self._line_values(order, sale)]})
         self._check_currency(sale, currency)
@@ -97,7 +102,30 @@ class OrderWriter(Component):
             sale.action_confirm()
         return sale
 
+    def _missing_mapping(self, kind_label, value, where):
+        return RetailMappingError(
+            self.env._(
+                "%(kind)s %(value)s of %(where)s is not mapped on backend %(backend)s: add it to the backend's "
+                "Mappings tab, then replay the event.",
+                kind=kind_label,
+                value=repr(value),
+                where=where,
+                backend=self.backend_record.name,
+            ),
+            kind="missing_mapping",
+        )
+
+    def _check_payment_gateway(self, order):
+        backend = self.backend_record
+        gateway = order.payment_gateway or (order.payments[0].gateway if order.payments else None)
+        if gateway and backend.strict_mappings and not backend._mapped("payment_gateway", gateway):
+            raise self._missing_mapping(self.env._("Payment gateway"), gateway, order.name or order.external_id)
+        return gateway
+
     def _currency(self, code):
+        mapped = self.backend_record._mapped("currency", code)
+        if mapped:
+            return mapped
         currency = self.env["res.currency"].with_context(active_test=False).search([("name", "=", code)], limit=1)
         if not currency:
             raise RetailMappingError(
@@ -109,6 +137,16 @@ class OrderWriter(Component):
                 kind="currency",
             )
         return currency
+
+    def _carrier(self, order):
+        """Return the delivery carrier mapped to the order's first shipping line, if any."""
+        if "carrier_id" not in self.env["sale.order"]._fields:
+            return None
+        for ship in order.shipping_lines:
+            carrier = self.backend_record._mapped("carrier", ship.carrier or ship.code or ship.name, "delivery.carrier")
+            if carrier:
+                return carrier
+        return None
 
     def _pricelist(self, currency):
         """Return the backend's pricelist when in the order's currency, else one in that currency."""
@@ -164,8 +202,14 @@ class OrderWriter(Component):
                     "tax_ids": [(6, 0, self._taxes(line.tax_lines, product, fpos, order.taxes_included).ids)],
                 }
             )
-        shipping = self.env.ref("retail_connector_base.product_channel_shipping")
+        backend = self.backend_record
+        default_shipping = self.env.ref("retail_connector_base.product_channel_shipping")
         for ship in order.shipping_lines:
+            key = ship.code or ship.name
+            shipping = backend._mapped("shipping", key, "product.product")
+            if not shipping and backend.strict_mappings and not backend._mapped("carrier", ship.carrier or key, "delivery.carrier"):
+                raise self._missing_mapping(self.env._("Shipping method"), key, order.name or order.external_id)
+            shipping = shipping or default_shipping
             lines.append(
                 {
                     "product_id": shipping.id,
@@ -175,8 +219,9 @@ class OrderWriter(Component):
                     "tax_ids": [(6, 0, self._taxes(ship.tax_lines, shipping, fpos, order.taxes_included).ids)],
                 }
             )
-        discount_product = self.env.ref("retail_connector_base.product_channel_discount")
+        default_discount = self.env.ref("retail_connector_base.product_channel_discount")
         for disc in order.discount_lines:
+            discount_product = backend._mapped("discount", disc.code or disc.name, "product.product") or default_discount
             lines.append(
                 {
                     "product_id": discount_product.id,
@@ -195,8 +240,15 @@ class OrderWriter(Component):
             taxes = product.taxes_id.filtered(lambda t: t.company_id == company)
             return fpos.map_tax(taxes) if fpos else taxes
         Tax = self.env["account.tax"].with_company(company)
+        backend = self.backend_record
         result = Tax.browse()
         for tax_line in tax_lines:
+            mapped = backend._mapped("tax", tax_line.name, "account.tax") if tax_line.name else None
+            if mapped:
+                result |= mapped
+                continue
+            if backend.strict_mappings:
+                raise self._missing_mapping(self.env._("Tax"), tax_line.name or tax_line.rate, product.display_name)
             if tax_line.rate is None or (tax_line.rate == 0 and not tax_line.amount):
                 continue
             percent = float(tax_line.rate * Decimal(100))
@@ -210,7 +262,7 @@ class OrderWriter(Component):
                 raise RetailMappingError(
                     self.env._(
                         "No sales tax of %(rate)s%% (%(incl)s) in company %(company)s for the channel tax %(name)s: "
-                        "create that tax in Accounting so channel orders map to it.",
+                        "create that tax in Accounting, or map the channel tax on the backend's Mappings tab.",
                         rate=percent,
                         incl=self.env._("price included") if taxes_included else self.env._("price excluded"),
                         company=company.name,

@@ -170,3 +170,67 @@ class TestOrderImport(RetailCase):
         text = str(caught.exception)
         self.assertIn("currency", text)
         self.assertIn("lines", text)
+
+
+@tagged("post_install", "-at_install")
+class TestOrderMappings(RetailCase):
+    """Channel names map to Odoo records; with strict mappings an unmapped one is a fixable error."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.backend.company_id.currency_id = cls.env.ref("base.USD")
+        Product = cls.env["product.product"]
+        Product.create({"name": "Mug", "default_code": "RC-MUG", "type": "consu"})
+        Product.create({"name": "Cap", "default_code": "RC-CAP", "type": "consu"})
+        cls.express = Product.create({"name": "Express delivery", "default_code": "SHIP-EXP", "type": "service"})
+        cls.state_tax = cls.env["account.tax"].create(
+            {"name": "CA State", "amount": 7.25, "amount_type": "percent", "type_tax_use": "sale"}
+        )
+        cls.journal = cls.env["account.journal"].search([("type", "in", ("bank", "cash"))], limit=1) or cls.env[
+            "account.journal"
+        ].create({"name": "Channel payments", "code": "CHP", "type": "bank"})
+
+    def _order(self, **changes):
+        data = copy.deepcopy(ORDER)
+        data.update(changes)
+        data["payment_gateway"] = "shopify_payments"
+        data["shipping_lines"] = [{"code": "EXPRESS", "name": "Express", "price": "9.90"}]
+        for line in data["lines"]:
+            line["tax_lines"] = [{"name": "CA State", "rate": "0.0725", "amount": "1.00"}]
+        return data
+
+    def _apply(self, data):
+        with self.backend.work_on("retail.sale.order.binding") as work:
+            return work.component(usage="order.writer").apply(Order.from_dict(data))
+
+    def _map(self, kind, value, record):
+        self.env["retail.value.map"].create(
+            {"backend_id": self.backend.id, "kind": kind, "external_value": value, "odoo_ref": "%s,%d" % (record._name, record.id)}
+        )
+
+    def test_strict_mappings_name_what_is_missing_until_mapped(self):
+        self.backend.strict_mappings = True
+        with self.assertRaises(RetailMappingError) as caught, self.env.cr.savepoint():
+            self._apply(self._order())
+        self.assertEqual(caught.exception.kind, "missing_mapping")
+        self.assertIn("'shopify_payments'", str(caught.exception))
+        self._map("payment_gateway", "shopify_payments", self.journal)
+        with self.assertRaisesRegex(RetailMappingError, "Tax 'CA State'"), self.env.cr.savepoint():
+            self._apply(self._order())
+        self._map("tax", "CA State", self.state_tax)
+        with self.assertRaisesRegex(RetailMappingError, "Shipping method 'EXPRESS'"), self.env.cr.savepoint():
+            self._apply(self._order())
+        self._map("shipping", "EXPRESS", self.express)
+        binding, outcome = self._apply(self._order())
+        self.assertEqual(outcome, "created")
+        sale = binding.odoo_id
+        self.assertIn(self.express, sale.order_line.product_id)
+        self.assertEqual(sale.order_line.filtered(lambda l: l.product_id.default_code == "RC-MUG").tax_ids, self.state_tax)
+        self.assertEqual(binding.channel_payment_gateway, "shopify_payments")
+
+    def test_without_strict_mappings_defaults_apply(self):
+        binding, _ = self._apply(self._order())
+        shipping = binding.odoo_id.order_line.filtered(lambda l: l.product_id.default_code == "RC-SHIPPING")
+        self.assertEqual(shipping.price_unit, 9.9)
+        self.assertEqual(binding.odoo_id.order_line.filtered(lambda l: l.product_id.default_code == "RC-CAP").tax_ids, self.state_tax)

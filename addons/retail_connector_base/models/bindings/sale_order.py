@@ -14,6 +14,7 @@ class RetailSaleOrderBinding(models.Model):
 
     channel_order_name = fields.Char(help="The order's reference as the customer sees it on the channel.")
     channel_payment_state = fields.Char(string="Channel payment state")
+    channel_payment_gateway = fields.Char(string="Payment gateway")
     channel_status = fields.Char()
 
 
