@@ -14,13 +14,14 @@ import re
 from urllib.parse import urlencode
 
 import psycopg2
+import psycopg2.errors
 
 from odoo import SUPERUSER_ID, api, http
 from odoo.http import request
 
 from odoo.addons.component.exception import NoComponentError
 
-from ..lib.inbound import InboundError, MalformedBody
+from ..lib.inbound import InboundError, MalformedBody, SchemaError
 from ..lib.signatures import SignatureError
 from ..models.retail_event import new_correlation_id
 
@@ -60,6 +61,10 @@ class InboundGateway(http.Controller):
         except NoComponentError:
             backend_type = ctx["backend"].backend_type if ctx["backend"] else "?"
             return self._refuse(ctx, Refusal(422, "unsupported_channel", "%s backends do not take this request" % backend_type))
+        except (psycopg2.errors.SerializationFailure, psycopg2.errors.DeadlockDetected, psycopg2.errors.LockNotAvailable):
+            # a concurrent delivery of the same event: Odoo retries the whole request, which
+            # then finds the stored event and answers it as a duplicate
+            raise
         except psycopg2.OperationalError as exc:
             _logger.warning("Inbound request refused, database unavailable: %s", exc)
             return self._json(503, {"error": "unavailable", "message": "database unavailable, retry later"},
@@ -107,6 +112,10 @@ class InboundGateway(http.Controller):
                     raise Refusal(400, "missing_topic", "the request names no topic")
                 events = data if (api_key is not None and isinstance(data, list)) else [data]
                 inbound = [parser.parse(topic, headers, item, body if len(events) == 1 else _item_body(item)) for item in events]
+                for event_in in inbound:
+                    _check_storable(event_in)
+            except RecursionError:
+                raise Refusal(422, "invalid_payload", "payload is nested too deeply") from None
             except InboundError as exc:
                 raise Refusal(exc.status, exc.code, str(exc), details=exc.details) from None
         source = "api" if api_key is not None else "webhook"
@@ -172,6 +181,8 @@ class InboundGateway(http.Controller):
             return json.loads(body.decode("utf-8"))
         except UnicodeDecodeError as exc:
             raise Refusal(400, MalformedBody.code, "body is not UTF-8: %s" % exc) from None
+        except RecursionError:
+            raise Refusal(400, MalformedBody.code, "body is nested too deeply") from None
         except ValueError as exc:
             raise Refusal(400, MalformedBody.code, "body is not valid JSON: %s" % exc) from None
 
@@ -219,6 +230,16 @@ class InboundGateway(http.Controller):
         if retry_after:
             headers.append(("Retry-After", str(int(retry_after))))
         return request.make_json_response(payload, headers=headers, status=status)
+
+
+def _check_storable(event_in):
+    """Refuse identifiers PostgreSQL cannot store (NUL) or index (too long), naming the field."""
+    for field in ("idempotency_key", "aggregate_key", "topic"):
+        value = getattr(event_in, field) or ""
+        if "\x00" in value:
+            raise SchemaError("%s contains a NUL character" % field.replace("_", " "))
+        if len(value) > 255:
+            raise SchemaError("%s is longer than 255 characters" % field.replace("_", " "))
 
 
 def _item_body(item):

@@ -134,12 +134,16 @@ class RetailEvent(models.Model):
         return cr.fetchone()[0], True
 
     def _enqueue(self, eta=None):
-        """Queue the aggregate job of each event (one pending job per aggregate at a time)."""
+        """Queue one job per event; each job applies every pending event of its aggregate.
+
+        One job per event, not one per aggregate: a job already handed to a worker may have
+        started its transaction before this event was committed and would never see it.
+        Jobs that find their event already applied by an earlier one end at once.
+        """
         for event in self:
             job = event.with_delay(
                 channel="root.retail.%s" % (event.domain or "orders"),
                 eta=eta,
-                identity_key="retail-aggregate-%s-%s-%s" % (event.backend_id.id, event.aggregate_type, event.aggregate_key),
                 description="%s: %s %s" % (event.backend_id.name, event.topic, event.aggregate_key),
             )._process_aggregate()
             vals = {"state": "queued"}
@@ -281,6 +285,24 @@ class RetailEvent(models.Model):
         self.write({"state": "ignored", "next_attempt_at": False})
         self.activity_ids.action_feedback(feedback=self.env._("Ignored"))
         return True
+
+    @api.model
+    def _cron_sweep(self, grace_minutes=2):
+        """Re-queue events left waiting without a live job (a lost job, a crashed worker)."""
+        limit = fields.Datetime.now() - timedelta(minutes=grace_minutes)
+        waiting = self.search(
+            [("state", "in", PENDING_STATES), ("write_date", "<", limit),
+             "|", ("next_attempt_at", "=", False), ("next_attempt_at", "<", limit)],
+            limit=1000,
+        )
+        live = set(
+            self.env["queue.job"].search(
+                [("uuid", "in", waiting.mapped("job_uuid")), ("state", "in", ("wait_dependencies", "pending", "enqueued", "started"))]
+            ).mapped("uuid")
+        )
+        orphans = waiting.filtered(lambda e: e.job_uuid not in live)
+        orphans._enqueue()
+        return len(orphans)
 
     def _related_action_event(self):
         """Open the event a queue job works on (queue_job related action)."""

@@ -110,6 +110,24 @@ class RetailExportRequest(models.Model):
                 sent += len(batch)
         return "%s: %d sent, %d failed in %d records" % (domain, sent, failed, len(requests))
 
+    @api.model
+    def _cron_sweep(self, grace_minutes=2):
+        """Schedule a flush for pending exports that no live job will send (a lost wake-up)."""
+        limit = fields.Datetime.now() - timedelta(minutes=grace_minutes)
+        groups = self._read_group(
+            [("state", "=", "pending"), ("write_date", "<", limit)], ["backend_id", "domain"], ["__count"]
+        )
+        scheduled = 0
+        for backend, domain, _count in groups:
+            key = "retail-flush-%d-%s" % (backend.id, domain)
+            live = self.env["queue.job"].search_count(
+                [("identity_key", "=", key), ("state", "in", ("pending", "enqueued", "started"))]
+            )
+            if not live and backend._can_send(domain):
+                backend._schedule_flush(domain)
+                scheduled += 1
+        return scheduled
+
     @api.autovacuum
     def _gc_sent(self):
         """Forget sent requests after a week; failed ones stay until handled."""

@@ -223,3 +223,20 @@ class TestGateway(HttpCase):
         key_rec.scopes = "stock:write"
         resp = self.url_open(url, data=body, headers={"Authorization": "Bearer " + key})
         self.assertEqual((resp.status_code, resp.json()["error"]), (403, "missing_scope"))
+
+    def test_sweeper_requeues_events_whose_job_is_gone(self):
+        self._post(self._order())
+        event = self._events()
+        self.env["queue.job"].search([("uuid", "=", event.job_uuid)]).unlink()
+        self.env.cr.execute("UPDATE retail_event SET write_date = now() - interval '10 minutes' WHERE id = %s", (event.id,))
+        self.env.invalidate_all()
+        self.assertEqual(self.env["retail.event"]._cron_sweep(), 1)
+        self.assertTrue(self.env["queue.job"].search([("uuid", "=", event.job_uuid)]), "a new job was queued")
+        self.assertEqual(self.env["retail.event"]._cron_sweep(), 0, "an event with a live job is left alone")
+
+    def test_nested_json_and_nul_identifiers_are_refused_not_crashed(self):
+        resp = self._post(b"[" * 100000 + b"]" * 100000)
+        self.assertEqual(resp.status_code, 400)
+        self.assertIn("nested too deeply", resp.json()["message"])
+        resp = self._post(self._order(external_id="G\u00001001"), event_id="evt-nul")
+        self.assertIn(resp.status_code, (400, 422), resp.text)
