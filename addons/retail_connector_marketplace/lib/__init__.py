@@ -1,0 +1,1 @@
+"""Plain-Python protocol layers of the marketplace channels (no Odoo import), tested alone."""

@@ -1,0 +1,220 @@
+"""GraphQL documents of the Shopify Admin API (2025-10) and the page sizes that keep them cheap.
+
+Shopify prices a query before running it: an object costs 1, a connection ``2 + first x (cost
+of one node)``, a mutation 10, and one query may not ask for more than 1,000 points. The page
+sizes below keep every document under that limit (the tests check each one against the
+simulator's price): an order with its 10 first lines and 5 shipping lines costs 180 points, so
+5 orders fit in one page; lines past the 10th are fetched with ``ORDER_LINES``.
+"""
+
+ORDERS_PAGE = 5
+LINES_PER_ORDER = 10
+LINES_PAGE = 50
+VARIANTS_PAGE = 100
+SKUS_PER_SEARCH = 50
+WEBHOOKS_PAGE = 100
+PAYOUTS_PAGE = 50
+TRANSACTIONS_PAGE = 100
+FULFILLMENT_ORDERS_PAGE = 5
+INPUT_BATCH = 250  # Shopify refuses input arrays of more than 250 items
+
+_MONEY = "shopMoney { amount currencyCode }"
+
+_ADDRESS = """
+fragment AddressFields on MailingAddress {
+  firstName lastName company address1 address2 city zip provinceCode countryCodeV2 phone
+}
+"""
+
+_LINE = f"""
+fragment LineFields on LineItem {{
+  id sku name title quantity
+  variant {{ id }}
+  originalUnitPriceSet {{ {_MONEY} }}
+  totalDiscountSet {{ {_MONEY} }}
+  discountAllocations {{ allocatedAmountSet {{ {_MONEY} }} }}
+  taxLines {{ title rate priceSet {{ {_MONEY} }} }}
+}}
+"""
+
+ORDER_FIELDS = f"""
+fragment OrderFields on Order {{
+  id legacyResourceId name email phone createdAt updatedAt processedAt cancelledAt cancelReason closedAt
+  currencyCode taxesIncluded displayFinancialStatus displayFulfillmentStatus paymentGatewayNames
+  discountCodes note tags
+  customer {{
+    id firstName lastName
+    defaultEmailAddress {{ emailAddress }}
+    defaultPhoneNumber {{ phoneNumber }}
+  }}
+  billingAddress {{ ...AddressFields }}
+  shippingAddress {{ ...AddressFields }}
+  subtotalPriceSet {{ {_MONEY} }}
+  totalPriceSet {{ {_MONEY} }}
+  totalTaxSet {{ {_MONEY} }}
+  totalDiscountsSet {{ {_MONEY} }}
+  totalShippingPriceSet {{ {_MONEY} }}
+  lineItems(first: {LINES_PER_ORDER}) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ ...LineFields }}
+  }}
+  shippingLines(first: 5) {{
+    nodes {{
+      id code title source
+      originalPriceSet {{ {_MONEY} }}
+      discountedPriceSet {{ {_MONEY} }}
+      taxLines {{ title rate priceSet {{ {_MONEY} }} }}
+    }}
+  }}
+}}
+{_ADDRESS}
+{_LINE}
+"""
+
+ORDERS_UPDATED_SINCE = f"""
+query OrdersUpdatedSince($first: Int!, $after: String, $query: String) {{
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ ...OrderFields }}
+  }}
+}}
+{ORDER_FIELDS}
+"""
+
+ORDER = f"""
+query Order($id: ID!) {{
+  order(id: $id) {{ ...OrderFields }}
+}}
+{ORDER_FIELDS}
+"""
+
+ORDER_LINES = f"""
+query OrderLines($id: ID!, $after: String) {{
+  order(id: $id) {{
+    id
+    lineItems(first: {LINES_PAGE}, after: $after) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{ ...LineFields }}
+    }}
+  }}
+}}
+{_LINE}
+"""
+
+FULFILLMENT_ORDERS = f"""
+query FulfillmentOrders($id: ID!) {{
+  order(id: $id) {{
+    id
+    fulfillmentOrders(first: {FULFILLMENT_ORDERS_PAGE}) {{
+      nodes {{
+        id status
+        assignedLocation {{ location {{ id }} }}
+        lineItems(first: {LINES_PAGE}) {{
+          nodes {{ id sku totalQuantity remainingQuantity lineItem {{ id sku }} }}
+        }}
+      }}
+    }}
+  }}
+}}
+"""
+
+SHOP = "query Shop { shop { name currencyCode myshopifyDomain } }"
+
+LOCATIONS = """
+query Locations($after: String) {
+  locations(first: 50, after: $after) {
+    pageInfo { hasNextPage endCursor }
+    nodes { id legacyResourceId name isActive }
+  }
+}
+"""
+
+VARIANTS_BY_SKU = f"""
+query VariantsBySku($query: String!, $after: String) {{
+  productVariants(first: {VARIANTS_PAGE}, after: $after, query: $query) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ id sku price compareAtPrice product {{ id }} inventoryItem {{ id }} }}
+  }}
+}}
+"""
+
+INVENTORY_SET_QUANTITIES = """
+mutation InventorySet($input: InventorySetQuantitiesInput!) {
+  inventorySetQuantities(input: $input) {
+    inventoryAdjustmentGroup { id changes { name delta quantityAfterChange item { id } location { id } } }
+    userErrors { field message code }
+  }
+}
+"""
+
+VARIANTS_BULK_UPDATE = """
+mutation VariantPrices($productId: ID!, $variants: [ProductVariantsBulkInput!]!) {
+  productVariantsBulkUpdate(productId: $productId, variants: $variants) {
+    productVariants { id price compareAtPrice }
+    userErrors { field message code }
+  }
+}
+"""
+
+FULFILLMENT_CREATE = """
+mutation FulfillmentCreate($fulfillment: FulfillmentInput!) {
+  fulfillmentCreate(fulfillment: $fulfillment) {
+    fulfillment { id name status createdAt trackingInfo { number company url } }
+    userErrors { field message }
+  }
+}
+"""
+
+WEBHOOK_SUBSCRIPTIONS = f"""
+query WebhookSubscriptions($after: String) {{
+  webhookSubscriptions(first: {WEBHOOKS_PAGE}, after: $after) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ id topic uri format }}
+  }}
+}}
+"""
+
+WEBHOOK_SUBSCRIPTION_CREATE = """
+mutation WebhookSubscriptionCreate($topic: WebhookSubscriptionTopic!, $webhookSubscription: WebhookSubscriptionInput!) {
+  webhookSubscriptionCreate(topic: $topic, webhookSubscription: $webhookSubscription) {
+    webhookSubscription { id topic uri format }
+    userErrors { field message }
+  }
+}
+"""
+
+PAYOUTS = f"""
+query Payouts($after: String) {{
+  shopifyPaymentsAccount {{
+    payouts(first: {PAYOUTS_PAGE}, after: $after) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{ id legacyResourceId issuedAt status transactionType net {{ amount currencyCode }} }}
+    }}
+  }}
+}}
+"""
+
+BALANCE_TRANSACTIONS = f"""
+query BalanceTransactions($query: String!, $after: String) {{
+  shopifyPaymentsAccount {{
+    balanceTransactions(first: {TRANSACTIONS_PAGE}, after: $after, query: $query) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{
+        id type test transactionDate sourceId sourceType
+        amount {{ amount currencyCode }} fee {{ amount }} net {{ amount }}
+        associatedOrder {{ id name }}
+        associatedPayout {{ id status }}
+      }}
+    }}
+  }}
+}}
+"""
+
+ALL_DOCUMENTS = {
+    "ORDERS_UPDATED_SINCE": ORDERS_UPDATED_SINCE, "ORDER": ORDER, "ORDER_LINES": ORDER_LINES,
+    "FULFILLMENT_ORDERS": FULFILLMENT_ORDERS, "SHOP": SHOP, "LOCATIONS": LOCATIONS,
+    "VARIANTS_BY_SKU": VARIANTS_BY_SKU, "INVENTORY_SET_QUANTITIES": INVENTORY_SET_QUANTITIES,
+    "VARIANTS_BULK_UPDATE": VARIANTS_BULK_UPDATE, "FULFILLMENT_CREATE": FULFILLMENT_CREATE,
+    "WEBHOOK_SUBSCRIPTIONS": WEBHOOK_SUBSCRIPTIONS, "WEBHOOK_SUBSCRIPTION_CREATE": WEBHOOK_SUBSCRIPTION_CREATE,
+    "PAYOUTS": PAYOUTS, "BALANCE_TRANSACTIONS": BALANCE_TRANSACTIONS,
+}
