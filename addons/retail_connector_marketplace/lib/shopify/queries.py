@@ -3,12 +3,15 @@
 Shopify prices a query before running it: an object costs 1, a connection ``2 + first x (cost
 of one node)``, a mutation 10, and one query may not ask for more than 1,000 points. The page
 sizes below keep every document under that limit (the tests check each one against the
-simulator's price): an order with its 10 first lines and 5 shipping lines costs 180 points, so
-5 orders fit in one page; lines past the 10th are fetched with ``ORDER_LINES``.
+simulator's price): an order with its first 5 lines and 3 shipping lines costs 103 points, so
+8 orders fit in one page (826 points); lines past the 5th are fetched with ``ORDER_LINES``.
+What the bucket is charged in the end is the actual cost, which counts only what was
+returned (an order of 2 lines costs about 50 points).
 """
 
-ORDERS_PAGE = 5
-LINES_PER_ORDER = 10
+ORDERS_PAGE = 8
+LINES_PER_ORDER = 5
+SHIPPING_LINES_PER_ORDER = 3
 LINES_PAGE = 50
 VARIANTS_PAGE = 100
 SKUS_PER_SEARCH = 50
@@ -58,7 +61,7 @@ fragment OrderFields on Order {{
     pageInfo {{ hasNextPage endCursor }}
     nodes {{ ...LineFields }}
   }}
-  shippingLines(first: 5) {{
+  shippingLines(first: {SHIPPING_LINES_PER_ORDER}) {{
     nodes {{
       id code title source
       originalPriceSet {{ {_MONEY} }}
