@@ -17,7 +17,7 @@
         "phone_validation",
         "sale_stock",
     ],
-    "external_dependencies": {"python": ["phonenumbers", "requests"]},
+    "external_dependencies": {"python": ["phonenumbers", "prometheus_client", "requests"]},
     "data": [
         "security/retail_connector_security.xml",
         "security/ir.model.access.csv",

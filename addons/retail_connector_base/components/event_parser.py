@@ -17,6 +17,8 @@ class EventParser(AbstractComponent):
 
     # topic -> (domain, aggregate type); channel parsers fill it
     _topics = {}
+    # the payload field holding the aggregate key, named in errors
+    _aggregate_field = "id"
 
     def topic_of(self, headers, resource=None):
         """Return the topic a request announces (header or API resource)."""
@@ -54,6 +56,7 @@ class GenericEventParser(Component):
     }
     # partner API resource -> topic
     _resources = {"orders": "orders/updated"}
+    _aggregate_field = "external_id"
 
     def topic_of(self, headers, resource=None):
         if resource is not None:

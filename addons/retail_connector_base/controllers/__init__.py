@@ -1,1 +1,2 @@
 from . import gateway
+from . import operations

@@ -67,8 +67,8 @@ class InboundGateway(http.Controller):
             raise
         except psycopg2.OperationalError as exc:
             _logger.warning("Inbound request refused, database unavailable: %s", exc)
-            return self._json(503, {"error": "unavailable", "message": "database unavailable, retry later"},
-                              correlation_id, retry_after=30)
+            return self._json(503, {"error": "unavailable", "message": "database unavailable, retry later",
+                                    "correlation_id": correlation_id}, correlation_id, retry_after=30)
         except Exception:  # noqa: BLE001 - no input may crash the gateway: the sender retries later
             _logger.exception("Inbound request failed (correlation %s)", correlation_id)
             return self._refuse(ctx, Refusal(503, "internal_error", "the request could not be stored; retry later", retry_after=30))
@@ -113,9 +113,10 @@ class InboundGateway(http.Controller):
                 events = data if (api_key is not None and isinstance(data, list)) else [data]
                 inbound = [parser.parse(topic, headers, item, body if len(events) == 1 else _item_body(item)) for item in events]
                 for event_in in inbound:
-                    _check_storable(event_in)
+                    _check_storable(event_in, parser._aggregate_field)
             except RecursionError:
-                raise Refusal(422, "invalid_payload", "payload is nested too deeply") from None
+                raise Refusal(422, "invalid_payload", "payload is nested too deeply",
+                              details=[{"field": "", "message": "nested too deeply"}]) from None
             except InboundError as exc:
                 raise Refusal(exc.status, exc.code, str(exc), details=exc.details) from None
         source = "api" if api_key is not None else "webhook"
@@ -232,14 +233,18 @@ class InboundGateway(http.Controller):
         return request.make_json_response(payload, headers=headers, status=status)
 
 
-def _check_storable(event_in):
+def _check_storable(event_in, aggregate_field):
     """Refuse identifiers PostgreSQL cannot store (NUL) or index (too long), naming the field."""
-    for field in ("idempotency_key", "aggregate_key", "topic"):
-        value = getattr(event_in, field) or ""
+    names = {"aggregate_key": aggregate_field, "idempotency_key": "event id", "topic": "topic"}
+    for attr, field in names.items():
+        value = getattr(event_in, attr) or ""
+        problem = None
         if "\x00" in value:
-            raise SchemaError("%s contains a NUL character" % field.replace("_", " "))
-        if len(value) > 255:
-            raise SchemaError("%s is longer than 255 characters" % field.replace("_", " "))
+            problem = "contains a NUL character"
+        elif len(value) > 255:
+            problem = "is longer than 255 characters"
+        if problem:
+            raise SchemaError("%s %s" % (field, problem), details=[{"field": field, "message": problem}])
 
 
 def _item_body(item):

@@ -38,3 +38,8 @@ class ResConfigSettings(models.TransientModel):
         config_parameter="retail_connector.keep_rejected_bodies",
         help="Off: a refused request is recorded with its metadata and body digest only.",
     )
+    retail_metrics_token = fields.Char(
+        string="Metrics token",
+        config_parameter="retail_connector.metrics_token",
+        help="Bearer token Prometheus sends to /retail/metrics; empty: the endpoint answers 401.",
+    )

@@ -30,8 +30,12 @@ EVENT_STATES = [
     ("ignored", "Ignored"),
 ]
 PENDING_STATES = ("received", "queued", "processing")
-# Failures a retry cannot fix: they wait for a person, with the reason.
-PERMANENT_ERRORS = (RetailMappingError, CanonicalValidationError, UserError, ValidationError)
+# Failures a retry cannot fix: they wait for a person, with the reason. Data PostgreSQL
+# refuses (a NUL character, a value out of range) and structures too deep are among them.
+PERMANENT_ERRORS = (
+    RetailMappingError, CanonicalValidationError, UserError, ValidationError,
+    psycopg2.DataError, RecursionError, ValueError,
+)
 
 
 def new_correlation_id():

@@ -6,3 +6,4 @@ from . import test_backend_tour
 from . import test_gateway
 from . import test_polling
 from . import test_outbound
+from . import test_operations

@@ -1,0 +1,470 @@
+"""The inbound gateway against the running server: real HTTP, real signatures, real job runner.
+
+A generic channel simulator sends its signed order webhooks to ``/retail/webhook/<backend>``;
+the server stores each event, answers at once, and its queue_job runner turns the events into
+confirmed sale orders. Every refusal path is exercised over HTTP too.
+"""
+
+import json
+import random
+import threading
+import time
+import uuid
+
+import pytest
+import requests
+
+from simulators.base import json_bytes, retail_signature
+from simulators.generic import DEFAULT_CATALOGUE, GenericChannel
+
+pytestmark = pytest.mark.e2e
+
+SECRET = "e2e-inbound-webhook-secret"
+TOKEN = "e2e-inbound-token"
+TIMEOUT = 30
+JOB_WAIT = 60
+MAX_BODY_PARAM = "retail_connector.max_body_bytes"
+EVENT_FIELDS = [
+    "state", "outcome", "duplicate_count", "res_model", "res_id", "topic", "idempotency_key",
+    "aggregate_key", "correlation_id", "job_uuid", "last_error",
+]
+FINAL_STATES = ("done", "stale", "failed", "dead", "ignored")
+
+
+# --------------------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="module")
+def products(odoo):
+    """Make sure every SKU the simulator sells exists as a product in Odoo."""
+    skus = [item["sku"] for item in DEFAULT_CATALOGUE]
+    found = {p["default_code"] for p in odoo.search_read("product.product", [("default_code", "in", skus)], ["default_code"])}
+    for item in DEFAULT_CATALOGUE:
+        if item["sku"] not in found:
+            odoo.call("product.product", "create", {
+                "name": item["name"], "default_code": item["sku"], "type": "consu", "list_price": float(item["price"]),
+            })
+    return skus
+
+
+@pytest.fixture(scope="module")
+def channel():
+    # order numbers drawn at random so that names stay unique in a database kept between runs;
+    # no tax lines: the order lines take the products' own taxes, whatever the chart of accounts
+    first = random.SystemRandom().randrange(10**7, 10**8) * 10
+    with GenericChannel(token=TOKEN, webhook_secret=SECRET, currency="USD", tax_rate="0",
+                        first_order_number=first) as sim:
+        yield sim
+
+
+@pytest.fixture(scope="module")
+def backend(odoo, odoo_url, channel, products):
+    """Return the id of a generic backend the simulator sends its webhooks to."""
+    backend_id = odoo.call("retail.backend", "create", {
+        "name": "E2E inbound gateway %s" % uuid.uuid4().hex[:6],
+        "backend_type": "generic",
+        "webhook_secret": SECRET,
+        "inbound_rate_limit": 0,
+        "endpoint_url": channel.url,
+        "api_secret": TOKEN,
+    })
+    # no scheduled polling of the channel: here orders arrive by webhook only
+    policies = odoo.search_read("retail.sync.policy", [("backend_id", "=", backend_id)], ["id"])
+    odoo.call("retail.sync.policy", "write", [p["id"] for p in policies], {"mode": "off"})
+    channel.webhook_url = f"{odoo_url}/retail/webhook/{backend_id}"
+    yield backend_id
+    odoo.call("retail.backend", "write", [backend_id], {"active": False})
+
+
+@pytest.fixture
+def webhook_url(odoo_url, backend):
+    return f"{odoo_url}/retail/webhook/{backend}"
+
+
+# --------------------------------------------------------------------------- helpers
+
+def signed_headers(body, *, topic="orders/create", event_id=None, secret=SECRET, timestamp=None, **extra):
+    """Return the headers of a webhook signed as the channel signs it."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    headers = {
+        "Content-Type": "application/json",
+        "X-Retail-Topic": topic,
+        "X-Retail-Event-Id": event_id or f"evt_{uuid.uuid4().hex}",
+        "X-Retail-Signature": retail_signature(secret, body, timestamp),
+    }
+    headers.update(extra)
+    return headers
+
+
+def post(url, body, headers):
+    return requests.post(url, data=body, headers=headers, timeout=TIMEOUT)
+
+
+def events_of(odoo, backend_id, **where):
+    domain = [("backend_id", "=", backend_id)] + [(key, "=", value) for key, value in where.items()]
+    return odoo.search_read("retail.event", domain, EVENT_FIELDS, order="id asc")
+
+
+def wait_event_final(odoo, wait_for, event_id, what):
+    def final():
+        rows = odoo.search_read("retail.event", [("id", "=", event_id)], EVENT_FIELDS)
+        return rows[0] if rows and rows[0]["state"] in FINAL_STATES else None
+
+    return wait_for(final, timeout=JOB_WAIT, what=what, interval=0.5)
+
+
+def bindings_of(odoo, backend_id, external_id):
+    return odoo.search_read(
+        "retail.sale.order.binding",
+        [("backend_id", "=", backend_id), ("external_id", "=", external_id)],
+        ["odoo_id", "channel_payment_state", "channel_status"],
+    )
+
+
+def sale_order(odoo, sale_id):
+    return odoo.search_read("sale.order", [("id", "=", sale_id)], ["state", "client_order_ref"])[0]
+
+
+def deliveries_of(channel, topic, external_id):
+    """Return the simulator's deliveries of ``topic`` for one order, oldest first."""
+    return [d for d in channel.webhooks.for_topic(topic) if d.payload.get("external_id") == external_id]
+
+
+def assert_refused(odoo, response, status, code):
+    """Check a refusal: status, JSON error, correlation header, and its audit record."""
+    assert response.status_code == status, (response.status_code, response.text[:500])
+    body = response.json()
+    assert body["error"] == code, body
+    correlation_id = response.headers["X-Correlation-Id"]
+    assert body["correlation_id"] == correlation_id
+    rows = odoo.search_read("retail.rejected.request", [("correlation_id", "=", correlation_id)],
+                            ["status", "code", "backend_id", "headers", "path"])
+    assert len(rows) == 1, rows
+    assert rows[0]["status"] == status and rows[0]["code"] == code, rows[0]
+    assert "X-Retail-Signature" not in (rows[0]["headers"] or ""), "a signature was stored with the refusal"
+    return body, rows[0]
+
+
+# --------------------------------------------------------------------------- the happy path
+
+def test_a_signed_order_webhook_becomes_a_confirmed_sale_order(odoo, channel, backend, wait_for):
+    """An order placed on the channel reaches Odoo as a confirmed sale order, applied by the job runner."""
+    order = channel.place_order(lines=[{"sku": "RC-MUG", "quantity": 2}, {"sku": "RC-CAP"}])
+
+    [delivery] = deliveries_of(channel, "orders/create", order["external_id"])
+    assert delivery.state == "sent" and len(delivery.attempts) == 1
+    assert delivery.status == 202
+    answer = json.loads(delivery.attempts[-1].response_body)
+    assert answer["status"] == "accepted" and len(answer["events"]) == 1 and answer["correlation_id"]
+
+    event = wait_event_final(odoo, wait_for, answer["events"][0], "the order event to be applied")
+    assert event["state"] == "done", event
+    assert event["outcome"] == "created"
+    assert event["idempotency_key"] == delivery.event_id
+    assert event["aggregate_key"] == order["external_id"]
+    assert event["correlation_id"] == answer["correlation_id"]
+    assert event["res_model"] == "sale.order" and event["res_id"]
+
+    sale = sale_order(odoo, event["res_id"])
+    assert sale["state"] == "sale"
+    assert sale["client_order_ref"] == order["name"]
+    [binding] = bindings_of(odoo, backend, order["external_id"])
+    assert binding["odoo_id"][0] == event["res_id"]
+    assert binding["channel_payment_state"] == "paid" and binding["channel_status"] == "open"
+    lines = odoo.search_read("sale.order.line", [("order_id", "=", event["res_id"]), ("product_id.default_code", "!=", False)],
+                             ["product_id", "product_uom_qty"])
+    by_sku = {odoo.search_read("product.product", [("id", "=", line["product_id"][0])], ["default_code"])[0]["default_code"]:
+              line["product_uom_qty"] for line in lines}
+    assert by_sku.get("RC-MUG") == 2 and by_sku.get("RC-CAP") == 1, by_sku
+
+    [job] = odoo.search_read("queue.job", [("uuid", "=", event["job_uuid"])], ["state", "channel"])
+    assert job["state"] == "done" and job["channel"] == "root.retail.orders", job
+
+
+def test_an_event_delivered_three_times_is_applied_once(odoo, channel, backend, wait_for):
+    """Three deliveries of one event id store one event counting two duplicates, and one sale order."""
+    channel.duplicate_webhooks(3)
+    order = channel.place_order()
+
+    deliveries = deliveries_of(channel, "orders/create", order["external_id"])
+    assert len(deliveries) == 3 and len({d.event_id for d in deliveries}) == 1
+    assert [d.status for d in deliveries] == [202, 200, 200]
+    answers = [json.loads(d.attempts[-1].response_body) for d in deliveries]
+    assert [a["status"] for a in answers] == ["accepted", "duplicate", "duplicate"]
+    assert len({a["events"][0] for a in answers}) == 1, "the duplicates name another event"
+
+    [event] = events_of(odoo, backend, idempotency_key=deliveries[0].event_id)
+    assert event["duplicate_count"] == 2
+    event = wait_event_final(odoo, wait_for, event["id"], "the duplicated event to be applied")
+    assert event["state"] == "done" and event["outcome"] == "created", event
+    assert len(events_of(odoo, backend, aggregate_key=order["external_id"])) == 1
+    assert len(bindings_of(odoo, backend, order["external_id"])) == 1
+    assert len(odoo.search_read("sale.order", [("client_order_ref", "=", order["name"])], ["id"])) == 1
+
+
+def test_an_update_delivered_before_its_create_keeps_the_newest_state(odoo, channel, backend, wait_for):
+    """An update applied before its (older) create leaves one sale order in the newer state; the create is stale."""
+    created = channel.place_order(notify=False, payment_state="pending")
+    updated = channel.update_order(created["external_id"], notify=False, payment_state="paid")
+    assert updated["updated_at"] > created["updated_at"]
+
+    [update_delivery] = channel.send_webhook("orders/updated", updated)
+    assert update_delivery.status == 202
+    update_event = wait_event_final(odoo, wait_for, json.loads(update_delivery.attempts[-1].response_body)["events"][0],
+                                    "the early update to be applied")
+    assert update_event["state"] == "done" and update_event["outcome"] == "created", update_event
+
+    [create_delivery] = channel.send_webhook("orders/create", created)
+    assert create_delivery.status == 202
+    create_event = wait_event_final(odoo, wait_for, json.loads(create_delivery.attempts[-1].response_body)["events"][0],
+                                    "the late create to be handled")
+    assert create_event["state"] == "stale" and create_event["outcome"] == "stale", create_event
+    assert create_event["last_error"]
+
+    [binding] = bindings_of(odoo, backend, created["external_id"])
+    assert binding["channel_payment_state"] == "paid"
+    assert binding["odoo_id"][0] == update_event["res_id"]
+    assert sale_order(odoo, binding["odoo_id"][0])["state"] == "sale"
+    assert len(odoo.search_read("sale.order", [("client_order_ref", "=", created["name"])], ["id"])) == 1
+
+
+def test_reordered_webhooks_converge_on_the_newest_state(odoo, channel, backend, wait_for):
+    """A create and its update sent latest first give one sale order in the update's payment state."""
+    channel.reorder_webhooks(2)
+    created = channel.place_order(payment_state="authorized")
+    updated = channel.update_order(created["external_id"], payment_state="paid")
+
+    create_delivery, update_delivery = (deliveries_of(channel, t, created["external_id"])[0]
+                                        for t in ("orders/create", "orders/updated"))
+    assert update_delivery.attempts[0].time < create_delivery.attempts[0].time, "the simulator did not reorder"
+    assert create_delivery.status == 202 and update_delivery.status == 202
+
+    ids = [json.loads(d.attempts[-1].response_body)["events"][0] for d in (create_delivery, update_delivery)]
+    create_event, update_event = (wait_event_final(odoo, wait_for, i, "the reordered events") for i in ids)
+    # whichever the runner saw first, the older version never overwrites the newer one
+    assert update_event["state"] == "done", update_event
+    assert create_event["state"] in ("done", "stale"), create_event
+    if create_event["state"] == "stale":
+        assert update_event["outcome"] == "created"
+    [binding] = bindings_of(odoo, backend, created["external_id"])
+    assert binding["channel_payment_state"] == updated["payment_state"] == "paid"
+    assert len(odoo.search_read("sale.order", [("client_order_ref", "=", created["name"])], ["id"])) == 1
+
+
+def test_a_cancellation_webhook_cancels_the_sale_order(odoo, channel, backend, wait_for):
+    """After the channel cancels an order, its sale order in Odoo is cancelled too."""
+    order = channel.place_order()
+    first = json.loads(deliveries_of(channel, "orders/create", order["external_id"])[0].attempts[-1].response_body)
+    created = wait_event_final(odoo, wait_for, first["events"][0], "the order to be created")
+    assert created["state"] == "done" and sale_order(odoo, created["res_id"])["state"] == "sale"
+
+    channel.cancel_order(order["external_id"], reason="customer")
+    [delivery] = deliveries_of(channel, "orders/cancelled", order["external_id"])
+    assert delivery.status == 202
+    event = wait_event_final(odoo, wait_for, json.loads(delivery.attempts[-1].response_body)["events"][0],
+                             "the cancellation to be applied")
+    assert event["state"] == "done" and event["outcome"] == "cancelled", event
+    assert event["res_id"] == created["res_id"]
+    assert sale_order(odoo, created["res_id"])["state"] == "cancel"
+    [binding] = bindings_of(odoo, backend, order["external_id"])
+    assert binding["channel_status"] == "cancelled"
+
+
+def test_two_simultaneous_deliveries_of_one_event_store_it_once(odoo, channel, backend, webhook_url, wait_for):
+    """The same signed event posted from two threads at once gets one 202 and one 200, never a 5xx, and one row."""
+    rounds, outcomes = 4, []
+    for _round in range(rounds):
+        body = json_bytes(channel.make_order())
+        headers = signed_headers(body)
+        barrier = threading.Barrier(2)
+        results = [None, None]
+
+        def deliver(slot, body=body, headers=headers, barrier=barrier, results=results):
+            barrier.wait(timeout=TIMEOUT)
+            try:
+                results[slot] = requests.post(webhook_url, data=body, headers=headers, timeout=TIMEOUT)
+            except requests.RequestException as exc:  # reported by the assertions below
+                results[slot] = exc
+
+        threads = [threading.Thread(target=deliver, args=(slot,)) for slot in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(TIMEOUT + 5)
+        rows = events_of(odoo, backend, idempotency_key=headers["X-Retail-Event-Id"])
+        outcomes.append((results, rows))
+        for row in rows:
+            # let the job runner apply it, so that both HTTP workers are free for the next round
+            wait_event_final(odoo, wait_for, row["id"], "the raced event to be applied")
+
+    def show(result):
+        if isinstance(result, requests.Response):
+            return f"{result.status_code} {result.text[:160]}"
+        return repr(result)
+
+    report = "\n".join(f"round {i}: " + " | ".join(show(r) for r in results) for i, (results, _rows) in enumerate(outcomes))
+    for results, rows in outcomes:
+        assert all(isinstance(r, requests.Response) for r in results), report
+        assert sorted(r.status_code for r in results) == [200, 202], report
+        assert {r.json()["status"] for r in results} == {"accepted", "duplicate"}, report
+        assert results[0].json()["events"][0] == results[1].json()["events"][0]
+        assert len(rows) == 1 and rows[0]["duplicate_count"] == 1, rows
+
+
+def test_a_dropped_webhook_leaves_no_sale_order(odoo, channel, backend):
+    """A webhook the channel never sends leaves Odoo without the order: only reconciliation can find it."""
+    channel.drop_webhooks()
+    order = channel.place_order()
+
+    dropped = [d for d in channel.webhooks.dropped() if d.payload.get("external_id") == order["external_id"]]
+    assert len(dropped) == 1 and not dropped[0].attempts
+    time.sleep(3)
+    assert events_of(odoo, backend, aggregate_key=order["external_id"]) == []
+    assert bindings_of(odoo, backend, order["external_id"]) == []
+    assert odoo.search_read("sale.order", [("client_order_ref", "=", order["name"])], ["id"]) == []
+    # the order is still on the channel, for a reconciliation to fetch
+    assert channel.get_order(order["external_id"])["name"] == order["name"]
+
+
+# --------------------------------------------------------------------------- refusals
+
+def test_a_wrong_secret_is_refused_401(odoo, channel, backend, webhook_url):
+    """A body signed with another secret is refused 401 and stored nowhere but in the refusal log."""
+    body = json_bytes(channel.make_order())
+    headers = signed_headers(body, secret="not-the-backend-secret")
+    response = post(webhook_url, body, headers)
+    _body, row = assert_refused(odoo, response, 401, "bad_signature")
+    assert row["backend_id"][0] == backend
+    assert events_of(odoo, backend, idempotency_key=headers["X-Retail-Event-Id"]) == []
+
+
+def test_a_missing_signature_is_refused_401(odoo, channel, backend, webhook_url):
+    """An unsigned webhook is refused 401."""
+    body = json_bytes(channel.make_order())
+    headers = signed_headers(body)
+    del headers["X-Retail-Signature"]
+    response = post(webhook_url, body, headers)
+    body_json, _row = assert_refused(odoo, response, 401, "bad_signature")
+    assert "missing" in body_json["message"]
+
+
+def test_a_body_changed_after_signing_is_refused_401(odoo, channel, backend, webhook_url):
+    """A signature over another body does not authenticate this one."""
+    order = channel.make_order()
+    headers = signed_headers(json_bytes(order))
+    tampered = json_bytes({**order, "payment_state": "refunded"})
+    assert_refused(odoo, post(webhook_url, tampered, headers), 401, "bad_signature")
+
+
+def test_an_expired_timestamp_is_refused_401(odoo, channel, backend, webhook_url):
+    """A correct signature made an hour ago (beyond the 300 s tolerance) is refused 401."""
+    body = json_bytes(channel.make_order())
+    headers = signed_headers(body, timestamp=int(time.time()) - 3600)
+    body_json, _row = assert_refused(odoo, post(webhook_url, body, headers), 401, "bad_signature")
+    assert "timestamp" in body_json["message"]
+    assert events_of(odoo, backend, idempotency_key=headers["X-Retail-Event-Id"]) == []
+
+
+def test_a_signature_within_the_tolerance_is_accepted(odoo, channel, backend, webhook_url):
+    """A signature made two minutes ago, within the tolerance, is accepted."""
+    body = json_bytes(channel.make_order())
+    response = post(webhook_url, body, signed_headers(body, timestamp=int(time.time()) - 120))
+    assert response.status_code == 202, response.text
+
+
+def test_bad_json_is_refused_400(odoo, backend, webhook_url):
+    """A correctly signed body that is not JSON is refused 400."""
+    body = b'{"external_id": "X1", "lines": ['
+    assert_refused(odoo, post(webhook_url, body, signed_headers(body)), 400, "malformed_body")
+
+
+def test_an_unknown_topic_is_refused_422(odoo, channel, backend, webhook_url):
+    """A signed order under a topic the generic channel does not have is refused 422."""
+    body = json_bytes(channel.make_order())
+    headers = signed_headers(body, topic="orders/teleported")
+    body_json, row = assert_refused(odoo, post(webhook_url, body, headers), 422, "unknown_topic")
+    assert "orders/teleported" in body_json["message"]
+    assert events_of(odoo, backend, idempotency_key=headers["X-Retail-Event-Id"]) == []
+
+
+def test_an_invalid_order_is_refused_422_naming_the_fields(odoo, channel, backend, webhook_url):
+    """A signed order with invalid fields is refused 422 with one detail per field path."""
+    order = channel.make_order(lines=[{"sku": "RC-MUG", "quantity": 1}, {"sku": "RC-CAP", "quantity": 1}])
+    order["lines"][1]["quantity"] = "two"
+    del order["currency"]
+    body = json_bytes(order)
+    headers = signed_headers(body)
+    body_json, _row = assert_refused(odoo, post(webhook_url, body, headers), 422, "invalid_payload")
+    fields = {d["field"] for d in body_json["details"]}
+    assert {"lines[1].quantity", "currency"} <= fields, body_json["details"]
+    assert all(d["message"] for d in body_json["details"])
+    assert events_of(odoo, backend, idempotency_key=headers["X-Retail-Event-Id"]) == []
+
+
+def test_an_unknown_backend_is_refused_404(odoo, odoo_url, channel):
+    """A webhook to a backend id that does not exist is refused 404."""
+    last = odoo.search_read("retail.backend", [("active", "in", [True, False])], ["id"], order="id desc", limit=1)
+    missing = (last[0]["id"] if last else 0) + 100000
+    body = json_bytes(channel.make_order())
+    _body, row = assert_refused(odoo, post(f"{odoo_url}/retail/webhook/{missing}", body, signed_headers(body)),
+                                404, "unknown_backend")
+    assert row["backend_id"] is False
+
+
+def test_an_archived_backend_is_refused_404(odoo, odoo_url, channel):
+    """A webhook to an archived backend is refused 404, even with its correct signature."""
+    backend_id = odoo.call("retail.backend", "create", {
+        "name": "E2E archived %s" % uuid.uuid4().hex[:6], "backend_type": "generic",
+        "webhook_secret": SECRET, "inbound_rate_limit": 0,
+    })
+    odoo.call("retail.backend", "write", [backend_id], {"active": False})
+    body = json_bytes(channel.make_order())
+    assert_refused(odoo, post(f"{odoo_url}/retail/webhook/{backend_id}", body, signed_headers(body)),
+                   404, "unknown_backend")
+
+
+def test_a_body_over_the_size_cap_is_refused_413(odoo, channel, backend, webhook_url):
+    """With the cap lowered to 1000 bytes, a larger signed order is refused 413; a small body still passes."""
+    previous = odoo.call("ir.config_parameter", "get_param", MAX_BODY_PARAM)
+    big = json_bytes(channel.make_order(note="x" * 3000))
+    small = b'{"external_id": 1}'
+    try:
+        odoo.call("ir.config_parameter", "set_param", MAX_BODY_PARAM, "1000")
+        headers = signed_headers(big)
+        _body, row = assert_refused(odoo, post(webhook_url, big, headers), 413, "too_large")
+        assert row["backend_id"][0] == backend
+        assert events_of(odoo, backend, idempotency_key=headers["X-Retail-Event-Id"]) == []
+        # under the cap the request goes on to the next checks (here: schema validation)
+        assert post(webhook_url, small, signed_headers(small)).status_code == 422
+    finally:
+        odoo.call("ir.config_parameter", "set_param", MAX_BODY_PARAM, previous)
+    assert odoo.call("ir.config_parameter", "get_param", MAX_BODY_PARAM) == previous
+    assert post(webhook_url, big, signed_headers(big)).status_code == 202
+
+
+def test_the_inbound_rate_limit_answers_429_with_retry_after(odoo, channel, backend, webhook_url):
+    """Beyond the backend's inbound rate (0.2/s, burst 1) a second valid event is refused 429 with Retry-After."""
+    try:
+        odoo.call("retail.backend", "write", [backend], {"inbound_rate_limit": 0.2, "inbound_rate_burst": 1})
+        first, second = (json_bytes(channel.make_order()) for _ in range(2))
+        accepted = post(webhook_url, first, signed_headers(first))
+        assert accepted.status_code == 202, accepted.text
+        headers = signed_headers(second)
+        refused = post(webhook_url, second, headers)
+        assert_refused(odoo, refused, 429, "rate_limited")
+        retry_after = int(refused.headers["Retry-After"])
+        assert 1 <= retry_after <= 6, retry_after
+        assert events_of(odoo, backend, idempotency_key=headers["X-Retail-Event-Id"]) == []
+    finally:
+        odoo.call("retail.backend", "write", [backend], {"inbound_rate_limit": 0})
+    retried = post(webhook_url, second, headers | {"X-Retail-Signature": retail_signature(SECRET, second, int(time.time()))})
+    assert retried.status_code == 202, retried.text
+
+
+def test_a_given_correlation_id_is_kept_on_the_refusal(odoo, channel, backend, webhook_url):
+    """A well-formed X-Correlation-Id sent by the channel is echoed and recorded with the refusal."""
+    correlation_id = f"e2e-{uuid.uuid4().hex}"
+    body = json_bytes(channel.make_order())
+    headers = signed_headers(body, secret="wrong", **{"X-Correlation-Id": correlation_id})
+    response = post(webhook_url, body, headers)
+    assert response.headers["X-Correlation-Id"] == correlation_id
+    assert_refused(odoo, response, 401, "bad_signature")
