@@ -113,3 +113,43 @@ class ProductListener(Component):
             self._request(self._backends("pricing", record.company_id or None), "pricing", variants)
         if fields & CATALOG_FIELDS:
             self._request(self._backends("catalog", record.company_id or None), "catalog", variants)
+
+
+class PricelistItemListener(Component):
+    """A rule of a backend's pricelist changed: the prices it governs go to the channel."""
+
+    _name = "retail.pricelist.item.listener"
+    _inherit = "retail.listener.base"
+    _apply_on = ["product.pricelist.item"]
+
+    @skip_if(_skip)
+    def on_record_create(self, record, fields=None):
+        self._changed(record)
+
+    @skip_if(_skip)
+    def on_record_write(self, record, fields=None):
+        self._changed(record)
+
+    @skip_if(_skip)
+    def on_record_unlink(self, record):
+        self._changed(record)
+
+    def _changed(self, item):
+        backends = self._backends("pricing").filtered(lambda b: b.pricelist_id == item.pricelist_id)
+        if not backends:
+            return
+        products = self._governed_products(item)
+        for backend in backends:
+            sold = self.env["retail.product.binding"].search([("backend_id", "=", backend.id)]).odoo_id
+            # a global rule changes every price: only what the channel sells is sent
+            self._request(backend, "pricing", products & sold if item.applied_on in ("3_global", "2_product_category") else products)
+
+    def _governed_products(self, item):
+        Product = self.env["product.product"]
+        if item.applied_on == "0_product_variant":
+            return item.product_id
+        if item.applied_on == "1_product":
+            return item.product_tmpl_id.product_variant_ids
+        if item.applied_on == "2_product_category":
+            return Product.search([("categ_id", "child_of", item.categ_id.id), ("default_code", "!=", False)])
+        return Product.search([("default_code", "!=", False), ("sale_ok", "=", True)])

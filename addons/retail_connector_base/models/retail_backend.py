@@ -8,7 +8,7 @@ from odoo.exceptions import UserError
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
-from ..lib.http import ChannelError, ChannelRateLimited
+from ..lib.http import ChannelError, ChannelRateLimited, parse_retry_after
 
 _logger = logging.getLogger(__name__)
 
@@ -300,12 +300,25 @@ class RetailBackend(models.Model):
         raise RetryableJobError("Rate limit of %s: no token after 20 waits" % self.name, seconds=5, ignore_retry=True)
 
     def _observe_outcome(self, outcome):
-        """Feed the circuit breaker from a response or a ChannelError (client hook)."""
-        if isinstance(outcome, ChannelError):
-            if outcome.retryable and not isinstance(outcome, ChannelRateLimited):
+        """Feed the circuit breaker and the rate limiter from a response or a ChannelError (client hook).
+
+        A 429 or a channel saying it has no request left (``X-RateLimit-Remaining: 0``,
+        ``Retry-After``) empties the shared bucket, so that no worker sends before the channel
+        allows it again.
+        """
+        if isinstance(outcome, ChannelRateLimited):
+            self._drain_outbound(outcome.retry_after or 1.0)
+        elif isinstance(outcome, ChannelError):
+            if outcome.retryable:
                 self._register_transport_failure(outcome)
         else:
+            headers = {k.lower(): v for k, v in (outcome.headers or {}).items()}
+            if headers.get("x-ratelimit-remaining") == "0":
+                self._drain_outbound(parse_retry_after(headers.get("retry-after") or headers.get("x-ratelimit-reset"), 1.0))
             self._register_transport_success()
+
+    def _drain_outbound(self, seconds):
+        self.env["retail.rate.bucket"].drain("outbound:%d" % self.id, min(seconds, 3600), self.rate_limit_rps)
 
     def _register_transport_failure(self, exc):
         """Count a transport failure, committed at once; open the circuit at the threshold.

@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import logging
+import random
 from datetime import timedelta
 
 from odoo import api, fields, models
@@ -105,7 +106,9 @@ class RetailExportRequest(models.Model):
                     continue
                 except ChannelError as exc:
                     requests.filtered(lambda r: r.state == "pending").write({"last_error": str(exc)})
-                    raise RetryableJobError(str(exc), seconds=int(exc.retry_after or 10)) from None
+                    # jitter: workers that failed together do not retry together
+                    delay = int(exc.retry_after or 10) + random.randint(0, 5)
+                    raise RetryableJobError(str(exc), seconds=delay) from None
                 batch.write({"state": "done", "sent_at": fields.Datetime.now(), "last_error": False})
                 sent += len(batch)
         return "%s: %d sent, %d failed in %d records" % (domain, sent, failed, len(requests))

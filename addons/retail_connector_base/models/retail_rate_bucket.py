@@ -49,3 +49,19 @@ class RetailRateBucket(models.Model):
         if granted:
             return 0.0
         return (1.0 - tokens) / rate if rate > 0 else 60.0
+
+    @api.model
+    def drain(self, key, seconds, rate):
+        """Empty a bucket so that its next token comes in ``seconds`` (a channel said to wait)."""
+        with self.env.registry.cursor() as cr:
+            if isinstance(cr, Cursor):
+                cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
+            cr.execute(
+                """
+                INSERT INTO retail_rate_bucket AS r (key, tokens, stamp, last_granted)
+                VALUES (%(key)s, %(tokens)s, extract(epoch from clock_timestamp()), false)
+                ON CONFLICT (key) DO UPDATE SET tokens = LEAST(r.tokens, %(tokens)s),
+                    stamp = extract(epoch from clock_timestamp())
+                """,
+                {"key": key, "tokens": 1.0 - float(seconds) * float(rate)},
+            )

@@ -170,3 +170,26 @@ class TestOutbound(TransactionComponentCase):
         self.assertEqual(len(self._pending("pricing")), 1)
         perform_pending_jobs(self.env)
         self.assertEqual(self.channel.price_of("OUT-005")["price"], "55.00")
+
+    def test_pricelist_rule_change_sends_the_prices_it_governs(self):
+        pricelist = self.env["product.pricelist"].create({"name": "Channel prices", "currency_id": self.env.company.currency_id.id})
+        self.backend.write({"pricelist_id": pricelist.id})
+        self.backend.policy_for("pricing").mode = "event"
+        product = self.products[9]
+        self.env["product.pricelist.item"].create(
+            {"pricelist_id": pricelist.id, "applied_on": "0_product_variant", "product_id": product.id,
+             "compute_price": "fixed", "fixed_price": 7.5}
+        )
+        self.assertEqual(self._pending("pricing").mapped("res_id"), [product.id])
+        perform_pending_jobs(self.env)
+        self.assertEqual(self.channel.price_of("OUT-009")["price"], "7.50")
+        self.assertEqual(self.channel.price_of("OUT-009")["compare_at_price"], "19.00")
+
+    def test_a_429_empties_the_shared_bucket_for_every_worker(self):
+        self.channel.inject("POST", "/api/v1/stock/batch", status=429, retry_after=30, times=1)
+        self._receive(1, self.products[:1])
+        log = perform_pending_jobs(self.env, max_rounds=1)
+        self.assertIn("429", str(log[0][1]))
+        wait = self.env["retail.rate.bucket"].take("outbound:%d" % self.backend.id, 1000, 1000)
+        self.assertGreater(wait, 0, "no token before the channel's Retry-After")
+        self.assertEqual(self.backend.state, "ok", "a rate limit is not a transport failure")
