@@ -634,6 +634,9 @@ def test_stock_level_keeps_oversold_availability_but_not_negative_stock():
     assert level.available == -2 and level.quantity == 4 and level.location_external_id == "12"
     assert rules_by_path(errors_of(StockLevel, {"sku": "A", "quantity": -1})) == {"quantity": "min_value"}
     assert rules_by_path(errors_of(StockLevel, {"sku": "A"})) == {"quantity": "required"}
+    # Small and large quantities are written in plain decimals, never in exponent form.
+    data = StockLevel.from_dict({"sku": "A", "quantity": "0.000000125", "available": "2E+6"}).to_dict()
+    assert (data["quantity"], data["available"]) == ("0.000000125", "2000000")
 
 
 def test_shipment_lines_and_tracking():

@@ -177,7 +177,7 @@ def parse_amount(value, currency: str | None) -> Decimal:
     code = normalize_currency(currency)
     places = MINOR_UNITS[code]
     quantized = number.quantize(Decimal(1).scaleb(-places), context=_CONTEXT)
-    if False:
+    if quantized != number:
         raise RuleError("precision", f"has more decimals than {code} allows ({places})")
     return quantized
 
