@@ -8,6 +8,6 @@
     "author": "Retail Connector",
     "website": "https://github.com/retail-connector/retail-connector",
     "depends": ["retail_connector_base", "sale_stock", "stock_delivery"],
-    "data": ["security/ir.model.access.csv"],
+    "data": ["security/ir.model.access.csv", "views/retail_backend_views.xml"],
     "installable": True,
 }

@@ -55,6 +55,8 @@ class StockMoveListener(Component):
     def on_record_write(self, record, fields=None):
         if "state" not in (fields or ()) or record.state not in ATS_STATES:
             return
+        if record.state == "done":
+            self._delivered(record)
         product = record.product_id
         if not product.is_storable:
             return
@@ -65,21 +67,18 @@ class StockMoveListener(Component):
                 self._request(backend, "inventory", product)
 
 
-class PickingListener(Component):
-    """A delivery done for a channel order is a fulfilment the channel must record."""
+    def _delivered(self, move):
+        """A delivery move of a channel order done: its picking is a fulfilment to send.
 
-    _name = "retail.stock.picking.listener"
-    _inherit = "retail.listener.base"
-    _apply_on = ["stock.picking"]
-
-    @skip_if(_skip)
-    def on_record_write(self, record, fields=None):
-        if "state" not in (fields or ()) or record.state != "done" or record.picking_type_code != "outgoing":
+        The picking's own state is computed from its moves (no write to listen to); the
+        requests of all its moves coalesce into one per picking.
+        """
+        picking = move.picking_id
+        if not picking or picking.picking_type_code != "outgoing" or not picking.sale_id:
             return
-        bindings = record.sale_id.retail_bind_ids if record.sale_id else []
-        for binding in bindings:
+        for binding in picking.sale_id.retail_bind_ids:
             if binding.backend_id in self._backends("fulfilment"):
-                self._request(binding.backend_id, "fulfilment", record)
+                self._request(binding.backend_id, "fulfilment", picking)
 
 
 class SaleOrderListener(Component):

@@ -39,6 +39,9 @@ class RetailBinding(models.AbstractModel):
         string="External update time", help="Update time of the record on the channel, as last seen."
     )
     payload_digest = fields.Char(help="SHA-256 of the last payload applied, to skip unchanged updates.")
+    channel_ref = fields.Char(
+        string="Channel reference", help="A second id the channel needs for this record, e.g. its inventory item."
+    )
     last_error = fields.Text(readonly=True)
     legacy = fields.Boolean(
         string="Imported identifier", help="Bound from an existing estate's identifiers rather than synchronised."

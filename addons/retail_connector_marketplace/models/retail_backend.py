@@ -1,5 +1,9 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+from ..lib.shopify.client import ShopifyClient
+from ..lib.shopify.ids import numeric_id
 
 SHOPIFY_API_VERSION = "2025-10"
 WOOCOMMERCE_API_VERSION = "wc/v3"
@@ -12,6 +16,65 @@ class RetailBackend(models.Model):
         selection_add=[("shopify", "Shopify (Admin GraphQL API)"), ("woocommerce", "WooCommerce (REST API v3)")],
         ondelete={"shopify": "cascade", "woocommerce": "cascade"},
     )
+
+    order_import_rule = fields.Selection(
+        [("always", "Every order"), ("authorized", "Authorised or paid orders"), ("paid", "Paid orders only")],
+        default="always",
+        required=True,
+        help="Orders that do not pass wait: their payment webhook, or the orders reconciliation, imports them later.",
+    )
+
+    def _import_rule_allows(self, order):
+        """Return whether a canonical order's payment state passes the backend's import rule."""
+        self.ensure_one()
+        if self.order_import_rule == "paid":
+            return order.payment_state in ("paid", "partially_refunded", "refunded")
+        if self.order_import_rule == "authorized":
+            return order.payment_state in ("authorized", "paid", "partially_paid", "partially_refunded", "refunded")
+        return True
+
+    def _shopify_client(self):
+        """Return a Shopify Admin API client paced by this backend's rate limiter and circuit breaker."""
+        self.ensure_one()
+        if not self.endpoint_url:
+            raise UserError(self.env._("Backend %(name)s has no shop URL.", name=self.name))
+        return ShopifyClient(
+            self.endpoint_url,
+            self.sudo().api_secret,
+            api_version=self.api_version or SHOPIFY_API_VERSION,
+            timeout=self.timeout,
+            before_request=self._throttle_outbound,
+            after_response=self._observe_outcome,
+            max_throttle_wait=2.0,
+        )
+
+    def _shopify_locations(self):
+        """Return [(Shopify location id, Odoo locations)]; maps the shop's first location by default."""
+        self.ensure_one()
+        if not self.location_map_ids:
+            shop_locations = [loc for loc in self._shopify_client().locations() if loc.get("isActive", True)]
+            if not shop_locations:
+                raise UserError(self.env._("The shop has no active location to receive stock levels."))
+            first = shop_locations[0]
+            self.env["retail.location.map"].create({
+                "backend_id": self.id,
+                "external_id": numeric_id(first["id"]),
+                "name": first.get("name"),
+                "location_ids": [(6, 0, self._sell_locations().ids)],
+            })
+        return [(m.external_id, m.location_ids) for m in self.location_map_ids]
+
+    def action_shopify_ensure_webhooks(self):
+        """Create the webhook subscriptions the shop lacks and say what was done."""
+        self.ensure_one()
+        result = self._shopify_client().ensure_webhooks(self.webhook_endpoint, ["orders/create", "orders/updated",
+                                                                                "orders/paid", "orders/cancelled",
+                                                                                "refunds/create"])
+        message = self.env._("Webhooks created: %(created)s; already there: %(existing)s.",
+                             created=", ".join(result["created"]) or "none", existing=", ".join(result["existing"]) or "none")
+        self.message_post(body=message)
+        return {"type": "ir.actions.client", "tag": "display_notification",
+                "params": {"title": self.env._("Shopify webhooks"), "message": message, "type": "success"}}
 
     @api.onchange("backend_type")
     def _onchange_backend_type_marketplace(self):

@@ -1,2 +1,3 @@
 from . import test_marketplace_backend
 from . import test_webhook_signatures
+from . import test_shopify_flows

@@ -79,15 +79,18 @@ class ShopifyClient:
         (three times at most). With the default 0 it never pauses and THROTTLED raises
         ChannelRateLimited for the caller (a queue job) to retry later.
         ``before_request``/``after_response`` are ChannelHttpClient's hooks (rate limiter,
-        circuit breaker).
+        circuit breaker); ``after_response`` sees one outcome per request, a THROTTLED or
+        failed GraphQL answer as the ChannelError it raises although its HTTP status is 200.
         """
         if not access_token:
             raise ChannelAuthError("Shopify needs an Admin API access token")
         url = str(shop_url or "").strip()
         if url and "://" not in url:
             url = "https://" + url
+        # the outcome hook is called here, once the GraphQL answer is read, not on the HTTP status
         self.http = ChannelHttpClient(url, timeout=timeout, user_agent="RetailConnector-Shopify", session=session,
-                                      before_request=before_request, after_response=after_response)
+                                      before_request=before_request)
+        self.after_response = after_response
         self.api_version = api_version
         self.path = f"admin/api/{api_version}/graphql.json"
         self.max_throttle_wait = max_throttle_wait
@@ -127,7 +130,28 @@ class ShopifyClient:
         body = {"query": query, "variables": dict(variables or {})}
         if operation_name:
             body["operationName"] = operation_name
-        response = self.http.request("POST", self.path, headers={"X-Shopify-Access-Token": self._token}, json=body)
+        try:
+            response = self.http.request("POST", self.path, headers={"X-Shopify-Access-Token": self._token},
+                                         json=body)
+        except ChannelError as exc:
+            self._observe(exc)
+            raise
+        try:
+            data = self._read(query, response)
+        except ChannelError as exc:
+            self._observe(exc)
+            raise
+        self._observe(response)
+        if check_user_errors:
+            _raise_user_errors(data)
+        return data
+
+    def _observe(self, outcome) -> None:
+        if self.after_response:
+            self.after_response(outcome)
+
+    def _read(self, query, response):
+        """Return the data of a GraphQL answer; raise the ChannelError its errors stand for."""
         answer = response.data
         if not isinstance(answer, Mapping):
             raise ChannelTransportError(f"POST /{self.path}: the answer is not a JSON object", response.status)
@@ -142,8 +166,6 @@ class ShopifyClient:
         data = answer.get("data")
         if not isinstance(data, Mapping):
             raise ChannelTransportError(f"POST /{self.path}: the answer has no data", response.status)
-        if check_user_errors:
-            _raise_user_errors(data)
         return data
 
     def _graphql_error(self, errors, status):

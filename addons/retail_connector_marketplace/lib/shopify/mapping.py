@@ -139,7 +139,8 @@ def payout_to_canonical(payout: Mapping, transactions=()) -> Payout:
     own_id = numeric_id(payout.get("legacyResourceId") or payout["id"])
     lines = []
     for tx in transactions:
-        if str(tx.get("type")).upper() == "TRANSFER" and numeric_id((tx.get("associatedPayout") or {}).get("id")) == own_id:
+        payout_of_tx = numeric_id((tx.get("associatedPayout") or {}).get("id"))
+        if str(tx.get("type")).upper() == "TRANSFER" and payout_of_tx == own_id:
             continue
         lines.append({
             "external_id": numeric_id(tx.get("id")), "type": _payout_line_type(tx.get("type")),
@@ -317,9 +318,13 @@ def _gql_line(line, index):
         "unit_price": _gql_money(line.get("originalUnitPriceSet")),
         "discount_amount": (_sum(_gql_money(a.get("allocatedAmountSet")) for a in allocations) if allocations
                             else _gql_money(line.get("totalDiscountSet"))),
-        "tax_lines": [_tax(t.get("title"), t.get("rate"), _gql_money(t.get("priceSet"))) for t in line.get("taxLines") or []],
+        "tax_lines": _gql_taxes(line),
         "extra": {"variant_id": numeric_id((line.get("variant") or {}).get("id"))},
     }
+
+
+def _gql_taxes(line):
+    return [_tax(t.get("title"), t.get("rate"), _gql_money(t.get("priceSet"))) for t in line.get("taxLines") or []]
 
 
 def _gql_shipping(line):
@@ -332,7 +337,7 @@ def _gql_shipping(line):
     return {
         "external_id": numeric_id(line.get("id")), "code": line.get("code"), "name": line.get("title"),
         "price": price, "discount_amount": discount,
-        "tax_lines": [_tax(t.get("title"), t.get("rate"), _gql_money(t.get("priceSet"))) for t in line.get("taxLines") or []],
+        "tax_lines": _gql_taxes(line),
         "extra": {"source": line.get("source")},
     }
 

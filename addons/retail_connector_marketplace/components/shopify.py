@@ -1,0 +1,223 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+"""Shopify plugged into the shared pipeline: protocol in lib/shopify, pipeline in the base."""
+
+from odoo.addons.component.core import Component
+from odoo.addons.retail_connector_base.lib.canonical import CanonicalValidationError, Order
+from odoo.addons.retail_connector_base.lib.http import ChannelValidationError
+from odoo.addons.retail_connector_base.lib.inbound import InboundEvent, SchemaError
+
+from ..lib.shopify.fulfillment import plan_fulfillment  # noqa: F401  (re-exported for tests)
+from ..lib.shopify.ids import numeric_id
+from ..lib.shopify.mapping import graphql_order_to_canonical, order_to_canonical
+
+ORDER_TOPICS = ("orders/create", "orders/updated", "orders/paid", "orders/cancelled")
+WEBHOOK_TOPICS = ORDER_TOPICS + ("refunds/create",)
+POLLED_TOPIC = "orders/polled"
+
+
+def _schema_error(exc):
+    return SchemaError(str(exc), details=[{"field": e.path, "message": e.message} for e in exc.errors])
+
+
+class ShopifyConnectionTester(Component):
+    _name = "retail.shopify.connection.tester"
+    _inherit = "retail.base"
+    _usage = "connection.tester"
+    _apply_on = "retail.backend"
+    _backend_type = "shopify"
+
+    def test_connection(self):
+        shop = self.backend_record._shopify_client().shop()
+        return self.env._("Connected to %(name)s (%(currency)s), Admin API %(version)s.",
+                          name=shop.get("name"), currency=shop.get("currencyCode"), version=self.backend_record.api_version)
+
+
+class ShopifyEventParser(Component):
+    """Shopify webhooks: ``X-Shopify-Topic``, the REST order shape, ``X-Shopify-Webhook-Id``."""
+
+    _name = "retail.shopify.event.parser"
+    _inherit = "retail.event.parser"
+    _backend_type = "shopify"
+    _aggregate_field = "id"
+    _topics = dict(
+        {topic: ("orders", "order") for topic in ORDER_TOPICS},
+        **{"refunds/create": ("returns", "order"), POLLED_TOPIC: ("orders", "order")},
+    )
+
+    def topic_of(self, headers, resource=None):
+        return (headers.get("X-Shopify-Topic") or "").strip()
+
+    def parse(self, topic, headers, data, body):
+        domain, aggregate_type = self._domain_and_type(topic)
+        if not isinstance(data, dict):
+            raise SchemaError("a Shopify webhook body is a JSON object", details=[{"field": "", "message": "not an object"}])
+        try:
+            if topic == "refunds/create":
+                order_id = numeric_id(data.get("order_id"))
+                if not order_id:
+                    raise SchemaError("refund without order_id", details=[{"field": "order_id", "message": "is required"}])
+                key, stamp = order_id, None
+            else:
+                order = Order.from_dict(data) if topic == POLLED_TOPIC else order_to_canonical(data)
+                key, stamp = order.external_id, order.updated_at or order.created_at
+        except CanonicalValidationError as exc:
+            raise _schema_error(exc) from None
+        delivery = (headers.get("X-Shopify-Webhook-Id") or headers.get("X-Shopify-Event-Id") or "").strip()
+        return InboundEvent(topic=topic, domain=domain, aggregate_type=aggregate_type, aggregate_key=key,
+                            idempotency_key=delivery or self._digest_key(body), channel_timestamp=stamp)
+
+
+class ShopifyEventProcessor(Component):
+    """Orders by the backend's import rule; refunds recorded on the sale order for follow-up."""
+
+    _name = "retail.shopify.event.processor"
+    _inherit = "retail.event.processor"
+    _backend_type = "shopify"
+
+    def process(self, event, data):
+        if event.topic == "refunds/create":
+            return self._record_refund(event, data)
+        order = Order.from_dict(data) if event.topic == POLLED_TOPIC else order_to_canonical(data)
+        if not self.backend_record._import_rule_allows(order):
+            return "deferred: payment %s" % order.payment_state, None
+        return self._apply_order(order, event)
+
+    def _record_refund(self, event, data):
+        binding = self.binder_for("retail.sale.order.binding").to_internal(event.aggregate_key)
+        if not binding:
+            raise ChannelValidationError("Refund for order %s, which was never imported" % event.aggregate_key)
+        amount = sum(float(t.get("amount") or 0) for t in data.get("transactions") or [] if t.get("kind") == "refund")
+        sale = binding.odoo_id
+        note = self.env._("Refund of %(amount).2f on %(backend)s (refund %(id)s): create the credit note or return.",
+                          amount=amount, backend=self.backend_record.name, id=data.get("id"))
+        sale.message_post(body=note)
+        sale.activity_schedule("mail.mail_activity_data_todo", summary=self.env._("Channel refund"), note=note,
+                               user_id=(self.backend_record.responsible_user_id or self.env.user).id)
+        return "refund recorded", sale
+
+
+class ShopifyOrdersReconciler(Component):
+    """Orders updated since the checkpoint (GraphQL ``orders(query: "updated_at:>=...")``) into the inbox."""
+
+    _name = "retail.shopify.orders.reconciler"
+    _inherit = "retail.changes.batch.importer"
+    _usage = "orders.reconciler"
+    _backend_type = "shopify"
+    _domain = "orders"
+    _topic = POLLED_TOPIC
+    _binding_model = "retail.sale.order.binding"
+
+    def _fetch_changes(self, since):
+        from datetime import datetime, timezone  # noqa: PLC0415
+
+        since = since.replace(tzinfo=timezone.utc) if since else datetime(2000, 1, 1, tzinfo=timezone.utc)
+        for node in self.backend_record._shopify_client().iter_orders_updated_since(since):
+            yield graphql_order_to_canonical(node).to_dict()
+
+
+class ShopifyVariantsMixin(Component):
+    """Finds (and remembers in product bindings) the Shopify variants of Odoo products by SKU."""
+
+    _name = "retail.shopify.variants"
+    _inherit = "retail.exporter"
+    _usage = "shopify.variants"
+    _backend_type = "shopify"
+
+    def variants_of(self, products):
+        """Return {product id: {variant_id, product_id, inventory_item_id}} for products the shop has."""
+        client = self.backend_record._shopify_client()
+        skus = {p.default_code: p for p in products if p.default_code}
+        found = client.find_variants_by_sku(skus)
+        binder = self.binder_for("retail.product.binding")
+        result = {}
+        for sku, variant in found.items():
+            product = skus[sku]
+            binder.bind_record(numeric_id(variant["variant_id"]), product, sync_state="synced",
+                               channel_ref=variant.get("inventory_item_id") or False)
+            result[product.id] = variant
+        return result
+
+
+class ShopifyInventoryExporter(Component):
+    """Available to sell per mapped location with ``inventorySetQuantities``, 250 per call."""
+
+    _name = "retail.shopify.inventory.exporter"
+    _inherit = "retail.exporter"
+    _usage = "inventory.exporter"
+    _backend_type = "shopify"
+    _batch_size = 250
+
+    def export(self, requests):
+        backend = self.backend_record
+        products = self.env["product.product"].browse(requests.mapped("res_id")).exists()
+        variants = self.component(usage="shopify.variants").variants_of(products)
+        missing = products.filtered(lambda p: p.id not in variants)
+        quantities = []
+        for location_id, locations in backend._shopify_locations():
+            levels = backend._available_to_sell(products, locations)
+            quantities += [
+                {"inventory_item_id": variants[p.id]["inventory_item_id"], "location_id": location_id, "quantity": levels[p.id]}
+                for p in products if p.id in variants
+            ]
+        if quantities:
+            backend._shopify_client().set_inventory(quantities, reason="correction")
+        if missing:
+            raise ChannelValidationError(
+                "No Shopify variant has the SKU of %s" % ", ".join(missing.mapped(lambda p: p.default_code or p.display_name))
+            )
+
+
+class ShopifyPricingExporter(Component):
+    """Prices from the backend's pricelist with ``productVariantsBulkUpdate``, one call per product."""
+
+    _name = "retail.shopify.pricing.exporter"
+    _inherit = "retail.exporter"
+    _usage = "pricing.exporter"
+    _backend_type = "shopify"
+
+    def export(self, requests):
+        backend = self.backend_record
+        products = self.env["product.product"].browse(requests.mapped("res_id")).exists()
+        variants = self.component(usage="shopify.variants").variants_of(products)
+        by_product = {}
+        for product in products.filtered(lambda p: p.id in variants):
+            price = backend._channel_price(product)
+            variant = variants[product.id]
+            by_product.setdefault(variant["product_id"], []).append(
+                {"id": variant["variant_id"], "price": price["price"], "compare_at_price": price["compare_at_price"]}
+            )
+        client = backend._shopify_client()
+        for product_id, rows in by_product.items():
+            client.update_variant_prices(product_id, rows)
+
+
+class ShopifyFulfilmentExporter(Component):
+    """A done delivery becomes fulfilments with tracking, through the order's fulfilment orders.
+
+    Shopify takes no idempotency key here: the quantities are planned from what is still open
+    on the fulfilment orders, so a resend after a lost answer finds nothing left to fulfil.
+    """
+
+    _name = "retail.shopify.fulfilment.exporter"
+    _inherit = "retail.exporter"
+    _usage = "fulfilment.exporter"
+    _backend_type = "shopify"
+    _batch_size = 1
+
+    def export(self, requests):
+        backend = self.backend_record
+        picking = self.env["stock.picking"].browse(requests.res_id).exists()
+        binding = picking.sale_id.retail_bind_ids.filtered(lambda b: b.backend_id == backend)
+        if not picking or not binding:
+            return
+        quantities = {}
+        for move in picking.move_ids.filtered(lambda m: m.state == "done" and m.quantity):
+            sku = self._require_sku(move.product_id)
+            quantities[sku] = quantities.get(sku, 0) + int(move.quantity)
+        backend._shopify_client().fulfill(
+            binding.external_id,
+            quantities,
+            tracking_number=picking.carrier_tracking_ref or None,
+            tracking_company=picking.carrier_id.name if picking.carrier_id else None,
+            notify_customer=True,
+        )

@@ -1,0 +1,115 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from unittest import SkipTest
+
+from odoo.tests import HttpCase, tagged
+
+from odoo.addons.retail_connector_base.tests.jobs import perform_pending_jobs
+from odoo.addons.retail_connector_base.tests.simulators import load_simulators
+
+SKUS = ("RC-TSHIRT-S", "RC-TSHIRT-M", "RC-TSHIRT-L", "RC-MUG", "RC-CAP", "RC-HOODIE-M")
+
+
+@tagged("post_install", "-at_install")
+class TestShopifyFlows(HttpCase):
+    """Each Shopify flow over real HTTP both ways, through the shared pipeline."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if load_simulators() is None:
+            raise SkipTest("the channel simulators are not beside this addon")
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        eur = cls.env.ref("base.EUR")
+        eur.active = True
+        cls.pricelist = cls.env["product.pricelist"].create({"name": "Shopify EUR", "currency_id": eur.id})
+        cls.env["account.tax"].create(
+            {"name": "BE VAT 21% incl.", "amount": 21, "amount_type": "percent", "type_tax_use": "sale",
+             "price_include_override": "tax_included"}
+        )
+        cls.warehouse = cls.env.ref("stock.warehouse0")
+        cls.products = cls.env["product.product"].create(
+            [{"name": sku, "default_code": sku, "type": "consu", "is_storable": True, "list_price": 20} for sku in SKUS]
+        )
+        for product in cls.products:
+            cls.env["stock.quant"]._update_available_quantity(product, cls.warehouse.lot_stock_id, 50)
+
+    def setUp(self):
+        super().setUp()
+        from simulators.shopify import ShopifySimulator  # noqa: PLC0415
+
+        # the shop's webhooks come from outside the test, without its session cookie
+        self.enterContext(self.allow_requests(all_requests=True))
+        self.backend = self.env["retail.backend"].create(
+            {"name": "Shopify test", "backend_type": "shopify", "api_secret": "shpat_test", "webhook_secret": "shp-secret",
+             "warehouse_id": self.warehouse.id, "pricelist_id": self.pricelist.id, "inbound_rate_limit": 0,
+             "rate_limit_rps": 100, "rate_limit_burst": 100}
+        )
+        self.shop = ShopifySimulator(token="shpat_test", webhook_secret="shp-secret",
+                                     webhook_url=self.base_url() + "/retail/webhook/%d" % self.backend.id, seed=3).start()
+        self.addCleanup(self.shop.stop)
+        self.backend.endpoint_url = self.shop.url
+
+    def _sale(self, order):
+        binding = self.env["retail.sale.order.binding"].search(
+            [("backend_id", "=", self.backend.id), ("external_id", "=", str(order["id"]))]
+        )
+        return binding.odoo_id
+
+    def test_order_in_then_fulfilment_with_tracking_out(self):
+        order = self.shop.place_order(line_items=[{"sku": "RC-MUG", "quantity": 2}, {"sku": "RC-CAP", "quantity": 1}])
+        perform_pending_jobs(self.env)
+        sale = self._sale(order)
+        self.assertEqual(sale.state, "sale")
+        self.assertEqual(sale.client_order_ref, order["name"])
+        self.assertAlmostEqual(sale.amount_total, float(order["total_price"]), places=2)
+        picking = sale.picking_ids
+        picking.carrier_tracking_ref = "1Z999AA10123456784"
+        for move in picking.move_ids:
+            move.quantity = move.product_uom_qty
+        picking.button_validate()
+        perform_pending_jobs(self.env)
+        shopify_order = self.shop.get_order(order["id"])
+        self.assertEqual(shopify_order["fulfillment_status"], "fulfilled")
+        tracking = [f["tracking_number"] for f in shopify_order.get("fulfillments", [])]
+        self.assertEqual(tracking, ["1Z999AA10123456784"])
+
+    def test_stock_and_price_out(self):
+        self.backend.policy_for("pricing").mode = "event"
+        self.env["stock.quant"]._update_available_quantity(self.products[0], self.warehouse.lot_stock_id, 7)
+        self.env["retail.export.request"]._request(self.backend, "inventory", self.products[:2])
+        self.products[3].list_price = 11.5
+        perform_pending_jobs(self.env)
+        self.assertEqual(self.shop.inventory_level("RC-TSHIRT-S"), 57)
+        self.assertEqual(self.shop.inventory_level("RC-TSHIRT-M"), 50)
+        self.assertEqual(self.shop.variant("RC-MUG")["price"], "11.50")
+
+    def test_cancellation_and_refund(self):
+        order = self.shop.place_order(line_items=[{"sku": "RC-HOODIE-M", "quantity": 1}])
+        perform_pending_jobs(self.env)
+        sale = self._sale(order)
+        self.shop.refund_order(order["id"], amount="10.00")
+        perform_pending_jobs(self.env)
+        self.assertTrue(sale.activity_ids.filtered(lambda a: a.summary == "Channel refund"))
+        self.shop.cancel_order(order["id"])
+        perform_pending_jobs(self.env)
+        self.assertEqual(sale.state, "cancel")
+
+    def test_import_rule_defers_unpaid_orders_until_paid(self):
+        self.backend.order_import_rule = "paid"
+        order = self.shop.place_order(financial_status="pending", line_items=[{"sku": "RC-MUG", "quantity": 1}])
+        perform_pending_jobs(self.env)
+        self.assertFalse(self._sale(order))
+        event = self.env["retail.event"].search([("backend_id", "=", self.backend.id)], limit=1)
+        self.assertIn("deferred", event.outcome)
+        self.shop.mark_paid(order["id"])
+        perform_pending_jobs(self.env)
+        self.assertEqual(self._sale(order).state, "sale")
+
+    def test_missed_webhook_is_imported_by_the_orders_reconciliation(self):
+        self.shop.drop_webhooks(count=5)
+        order = self.shop.place_order(line_items=[{"sku": "RC-CAP", "quantity": 1}])
+        self.assertFalse(self._sale(order))
+        run = self.backend._reconcile("orders")
+        self.assertEqual(run.repaired, 1)
+        perform_pending_jobs(self.env)
+        self.assertEqual(self._sale(order).state, "sale")
