@@ -9,5 +9,6 @@
     "website": "https://github.com/retail-connector/retail-connector",
     "depends": ["retail_connector_base", "sale_stock", "stock_delivery"],
     "data": ["security/ir.model.access.csv", "views/retail_backend_views.xml"],
+    "demo": ["demo/retail_backend_demo.xml"],
     "installable": True,
 }
