@@ -40,6 +40,22 @@ class RetailExporter(AbstractComponent):
             if record and "retail_bind_ids" in record._fields:
                 record.retail_bind_ids.filtered(lambda b: b.backend_id == self.backend_record)._mark_failed(message)
 
+    def _fulfilment_of(self, requests):
+        """Return (picking, order binding, {sku: quantity shipped}) of a fulfilment request.
+
+        The picking is empty when it is gone or not a delivery of an order of this backend.
+        """
+        backend = self.backend_record
+        picking = self.env["stock.picking"].browse(requests.res_id).exists()
+        binding = picking.sale_id.retail_bind_ids.filtered(lambda b: b.backend_id == backend) if picking else None
+        if not binding:
+            return self.env["stock.picking"], None, {}
+        quantities = {}
+        for move in picking.move_ids.filtered(lambda m: m.state == "done" and m.quantity):
+            sku = self._require_sku(move.product_id)
+            quantities[sku] = quantities.get(sku, 0) + int(move.quantity)
+        return picking, binding, quantities
+
     def _records(self, requests):
         return [self.env[r.res_model].browse(r.res_id).exists() for r in requests]
 
@@ -107,14 +123,9 @@ class GenericFulfilmentExporter(Component):
 
     def export(self, requests):
         backend = self.backend_record
-        picking = self.env["stock.picking"].browse(requests.res_id).exists()
-        binding = picking.sale_id.retail_bind_ids.filtered(lambda b: b.backend_id == backend)
-        if not picking or not binding:
+        picking, binding, lines = self._fulfilment_of(requests)
+        if not picking:
             return
-        lines = {}
-        for move in picking.move_ids.filtered(lambda m: m.state == "done" and m.quantity):
-            sku = self._require_sku(move.product_id)
-            lines[sku] = lines.get(sku, 0) + int(move.quantity)
         body = {
             "order_id": binding.external_id,
             "carrier": picking.carrier_id.name if "carrier_id" in picking._fields and picking.carrier_id else None,

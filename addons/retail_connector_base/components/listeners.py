@@ -2,8 +2,10 @@
 """Change capture: Odoo changes that channels must hear about become export requests.
 
 Listeners only record what changed; the coalescing, the bulk calls and the rate limits are
-the export pipeline's. Changes written by the connector itself (``connector_no_export``) are
-never echoed back to the channel they came from.
+the export pipeline's. A change caused by a backend's own event (``retail_origin_backend``)
+is not echoed back to that backend, while the other backends still hear of it (an order from
+one shop reserves stock that every other channel must stop selling). ``connector_no_export``
+silences every export.
 """
 
 from odoo.addons.component.core import Component
@@ -35,9 +37,12 @@ class RetailListener(Component):
         )
 
     def _request(self, backends, domain, records):
+        """Request exports, except to the backend whose own event caused the change (no echo)."""
         Request = self.env["retail.export.request"].sudo()
+        origin = self.env.context.get("retail_origin_backend")
         for backend in backends:
-            Request._request(backend, domain, records)
+            if backend.id != origin:
+                Request._request(backend, domain, records)
 
 
 # Move states that change a product's free quantity: reserved, done or released.

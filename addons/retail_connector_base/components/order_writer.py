@@ -22,8 +22,8 @@ class OrderWriter(Component):
 
     One canonical order gives one sale order per backend, whatever how often it arrives: the
     binding is found under an advisory lock, an identical payload changes nothing, and an older
-    version of the order never overwrites a newer one. Everything runs with
-    ``connector_no_export`` so that nothing written here is echoed back to the channel.
+    version of the order never overwrites a newer one. Everything runs with the backend as
+    ``retail_origin_backend``, so that nothing written here is echoed back to that channel.
     """
 
     _name = "retail.order.writer"
@@ -33,8 +33,8 @@ class OrderWriter(Component):
 
     def apply(self, order):
         """Apply a canonical Order; return (binding, outcome) with outcome created/updated/unchanged/stale/cancelled."""
-        if not self.env.context.get("connector_no_export"):
-            backend = self.backend_record.with_context(connector_no_export=True)
+        if self.env.context.get("retail_origin_backend") != self.backend_record.id:
+            backend = self.backend_record.with_context(retail_origin_backend=self.backend_record.id)
             with backend.work_on(self.model._name) as work:
                 return work.component(usage=self._usage).apply(order)
         backend = self.backend_record

@@ -179,7 +179,7 @@ class RetailBackend(models.Model):
         self.ensure_one()
         P = self.env["retail.sync.policy"]
         return [
-            P._policy_vals("orders", "realtime", "inbound", "channel", 15, "minutes"),
+            P._policy_vals("orders", "realtime", "both", "channel", 15, "minutes"),
             P._policy_vals("customers", "realtime", "inbound", "channel", 1, "hours"),
             P._policy_vals("inventory", "event", "outbound", "odoo", 1, "hours"),
             P._policy_vals("catalog", "batch", "outbound", "odoo", 1, "days"),

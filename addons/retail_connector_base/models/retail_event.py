@@ -190,7 +190,9 @@ class RetailEvent(models.Model):
         attempt = self.attempts + 1
         try:
             with self.env.cr.savepoint():
-                with self.backend_id.with_context(connector_no_export=True, retail_correlation_id=self.correlation_id).work_on(
+                with self.backend_id.with_context(
+                    retail_origin_backend=self.backend_id.id, retail_correlation_id=self.correlation_id
+                ).work_on(
                     self._name
                 ) as work:
                     processor = work.component(usage="event.processor")

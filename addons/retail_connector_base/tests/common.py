@@ -1,8 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-from odoo.addons.component.tests.common import TransactionComponentCase
+from odoo.tests import TransactionCase
 
 
-class RetailCase(TransactionComponentCase):
+class RetailCase(TransactionCase):
     """A transaction with one generic backend and the connector's context set up."""
 
     @classmethod

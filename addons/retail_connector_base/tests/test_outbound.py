@@ -1,16 +1,15 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from unittest import SkipTest
 
-from odoo.tests import tagged
+from odoo.tests import TransactionCase, tagged
 
-from odoo.addons.component.tests.common import TransactionComponentCase
 
 from .jobs import perform_pending_jobs
 from .simulators import load_simulators
 
 
 @tagged("post_install", "-at_install")
-class TestOutbound(TransactionComponentCase):
+class TestOutbound(TransactionCase):
     """Odoo changes reach the channel coalesced, rate limited, and survive a failing channel."""
 
     @classmethod
@@ -193,3 +192,33 @@ class TestOutbound(TransactionComponentCase):
         wait = self.env["retail.rate.bucket"].take("outbound:%d" % self.backend.id, 1000, 1000)
         self.assertGreater(wait, 0, "no token before the channel's Retry-After")
         self.assertEqual(self.backend.state, "ok", "a rate limit is not a transport failure")
+
+    def test_delivery_of_a_channel_order_is_sent_as_a_shipment_and_cancel_goes_back(self):
+        from simulators.generic import GenericChannel  # noqa: PLC0415
+
+        from ..lib.canonical import Order  # noqa: PLC0415
+
+        self.env.company.currency_id = self.env.ref("base.USD")
+        catalogue = [{"sku": p.default_code, "name": p.name, "price": "10.00"} for p in self.products[:2]]
+        channel = GenericChannel(token="out-token", currency="USD", tax_rate="0", catalogue=catalogue).start()
+        self.addCleanup(channel.stop)
+        self.backend.endpoint_url = channel.url
+        self._receive(5, self.products[:2])
+        perform_pending_jobs(self.env)
+        shipped, cancelled = channel.place_order(notify=False), channel.place_order(notify=False)
+        with self.backend.work_on("retail.sale.order.binding") as work:
+            writer = work.component(usage="order.writer")
+            sale = writer.apply(Order.from_dict(shipped))[0].odoo_id.with_env(self.env)
+            other = writer.apply(Order.from_dict(cancelled))[0].odoo_id.with_env(self.env)
+        picking = sale.picking_ids
+        picking.carrier_tracking_ref = "TRK-42"
+        for move in picking.move_ids:
+            move.quantity = move.product_uom_qty
+        picking.button_validate()
+        other._action_cancel()
+        perform_pending_jobs(self.env)
+        [shipment] = channel.shipments
+        self.assertEqual(shipment["order_id"], shipped["external_id"])
+        self.assertEqual(shipment["tracking_numbers"], ["TRK-42"])
+        self.assertEqual(channel.get_order(shipped["external_id"])["fulfillment_status"], "fulfilled")
+        self.assertEqual(channel.get_order(cancelled["external_id"])["status"], "cancelled")

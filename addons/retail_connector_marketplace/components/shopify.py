@@ -206,14 +206,9 @@ class ShopifyFulfilmentExporter(Component):
 
     def export(self, requests):
         backend = self.backend_record
-        picking = self.env["stock.picking"].browse(requests.res_id).exists()
-        binding = picking.sale_id.retail_bind_ids.filtered(lambda b: b.backend_id == backend)
-        if not picking or not binding:
+        picking, binding, quantities = self._fulfilment_of(requests)
+        if not picking:
             return
-        quantities = {}
-        for move in picking.move_ids.filtered(lambda m: m.state == "done" and m.quantity):
-            sku = self._require_sku(move.product_id)
-            quantities[sku] = quantities.get(sku, 0) + int(move.quantity)
         backend._shopify_client().fulfill(
             binding.external_id,
             quantities,
