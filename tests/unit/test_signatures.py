@@ -96,3 +96,13 @@ def test_generic_signature_matches_an_independent_computation():
     t = int(time.time())
     expected = hmac.new(b"s3cret", f"{t}.".encode() + BODY, hashlib.sha256).hexdigest()
     assert sign_retail("s3cret", BODY, t) == f"t={t},v1={expected}"
+
+
+def test_transport_errors_never_quote_credentials_of_the_query_string():
+    from odoo.addons.retail_connector_base.lib.http import ChannelHttpClient, ChannelTransportError
+
+    client = ChannelHttpClient("http://127.0.0.1:9", timeout=2)
+    with pytest.raises(ChannelTransportError) as caught:
+        client.request("GET", "/wp-json/wc/v3/orders", params={"consumer_key": "ck_x", "consumer_secret": "cs_secret"})
+    assert "cs_secret" not in str(caught.value)
+    assert "cannot connect" in str(caught.value)

@@ -30,7 +30,11 @@ class RetailExporter(AbstractComponent):
             yield requests[start : start + self._batch_size]
 
     def export(self, requests):
-        """Send one bulk call for ``requests``; raise ChannelError on failure."""
+        """Send one bulk call for ``requests``; raise ChannelError on failure.
+
+        May return {request id: reason} for single records the channel cannot take; those
+        fail with the reason and the others count as sent.
+        """
         raise NotImplementedError
 
     def record_failure(self, requests, message):

@@ -5,6 +5,7 @@ tested alone. Credentials are passed per request and never appear in error messa
 """
 
 import json as jsonlib
+import re
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
@@ -180,5 +181,9 @@ def _channel_message(resp):
     return ""
 
 
+_QUERY = re.compile(r"\?[^\s)'\"]*")
+
+
 def _short(exc):
-    return str(exc).split("\n")[0][:200]
+    # a transport error quotes the URL: drop its query string, which may carry credentials
+    return _QUERY.sub("?…", str(exc).split("\n")[0])[:200]

@@ -404,6 +404,8 @@ class RetailBackend(models.Model):
         self.ensure_one()
         locations = locations or self._sell_locations()
         result = {}
+        # quants written directly (not through moves) do not invalidate the computed quantities
+        products.invalidate_recordset(["free_qty", "qty_available"])
         for product in products.with_context(location=locations.ids, compute_child=True):
             free = product.free_qty
             qty = free - (self.stock_buffer or 0.0)

@@ -98,7 +98,7 @@ class RetailExportRequest(models.Model):
             sent = failed = 0
             for batch in exporter.batches(requests):
                 try:
-                    exporter.export(batch)
+                    refused = exporter.export(batch) or {}
                 except ChannelValidationError as exc:
                     batch.write({"state": "failed", "last_error": str(exc), "attempts": batch[:1].attempts + 1})
                     exporter.record_failure(batch, str(exc))
@@ -109,8 +109,14 @@ class RetailExportRequest(models.Model):
                     # jitter: workers that failed together do not retry together
                     delay = int(exc.retry_after or 10) + random.randint(0, 5)
                     raise RetryableJobError(str(exc), seconds=delay) from None
-                batch.write({"state": "done", "sent_at": fields.Datetime.now(), "last_error": False})
-                sent += len(batch)
+                # an exporter may refuse single records (e.g. unknown on the channel) and send the rest
+                for request in batch.filtered(lambda r: r.id in refused):
+                    request.write({"state": "failed", "last_error": refused[request.id], "attempts": request.attempts + 1})
+                    exporter.record_failure(request, refused[request.id])
+                done = batch.filtered(lambda r: r.id not in refused)
+                done.write({"state": "done", "sent_at": fields.Datetime.now(), "last_error": False})
+                sent += len(done)
+                failed += len(batch) - len(done)
         return "%s: %d sent, %d failed in %d records" % (domain, sent, failed, len(requests))
 
     @api.model

@@ -161,10 +161,13 @@ class ShopifyInventoryExporter(Component):
             ]
         if quantities:
             backend._shopify_client().set_inventory(quantities, reason="correction")
-        if missing:
-            raise ChannelValidationError(
-                "No Shopify variant has the SKU of %s" % ", ".join(missing.mapped(lambda p: p.default_code or p.display_name))
+        return {
+            request.id: "No Shopify variant has the SKU %s: the shop does not sell this product" % (
+                products.browse(request.res_id).default_code or products.browse(request.res_id).display_name
             )
+            for request in requests
+            if request.res_id in missing.ids
+        }
 
 
 class ShopifyPricingExporter(Component):

@@ -113,3 +113,14 @@ class TestShopifyFlows(HttpCase):
         self.assertEqual(run.repaired, 1)
         perform_pending_jobs(self.env)
         self.assertEqual(self._sale(order).state, "sale")
+
+    def test_a_product_the_shop_does_not_sell_fails_alone(self):
+        tote = self.env["product.product"].create({"name": "Tote", "default_code": "RC-TOTE", "type": "consu", "is_storable": True})
+        self.env["retail.export.request"]._request(self.backend, "inventory", self.products[:1] | tote)
+        perform_pending_jobs(self.env)
+        requests = self.env["retail.export.request"].search([("backend_id", "=", self.backend.id)])
+        states = {self.env["product.product"].browse(r.res_id).default_code: (r.state, r.last_error) for r in requests}
+        self.assertEqual(states["RC-TSHIRT-S"], ("done", False))
+        self.assertEqual(states["RC-TOTE"][0], "failed")
+        self.assertIn("does not sell", states["RC-TOTE"][1])
+        self.assertEqual(self.shop.inventory_level("RC-TSHIRT-S"), 50)
