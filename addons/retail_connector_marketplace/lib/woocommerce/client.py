@@ -12,6 +12,7 @@ import base64
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from urllib.parse import quote, quote_plus
 
 from odoo.addons.retail_connector_base.lib.http import (
     ChannelAuthError,
@@ -99,7 +100,19 @@ class WooCommerceClient:
         else:
             params = oauth.signed_params(method, self.http.url(path), params, self._key, self._secret)
         params = {k: ("true" if v is True else "false" if v is False else v) for k, v in params.items()}
-        return self.http.request(method, path, headers=headers, params=params, json=json, ok=ok)
+        try:
+            return self.http.request(method, path, headers=headers, params=params, json=json, ok=ok)
+        except ChannelError as exc:
+            raise self._scrubbed(exc) from None
+
+    def _scrubbed(self, exc: ChannelError) -> ChannelError:
+        # a connection error quotes the URL, which carries the secret in query authentication
+        text = str(exc)
+        for secret in {self._secret, quote_plus(self._secret), quote(self._secret, safe="")}:
+            text = text.replace(secret, "***")
+        if text == str(exc):
+            return exc
+        return type(exc)(text, exc.status, exc.retry_after, exc.details)
 
     def _get_list(self, path, params) -> tuple[list, dict]:
         response = self.request("GET", path, params=params)
@@ -121,7 +134,8 @@ class WooCommerceClient:
 
     # ----------------------------------------------------------------- orders
 
-    def iter_orders_modified_after(self, since: datetime, *, statuses: Iterable[str] | None = None) -> Iterator[Mapping]:
+    def iter_orders_modified_after(self, since: datetime, *,
+                                   statuses: Iterable[str] | None = None) -> Iterator[Mapping]:
         """Yield the orders modified at or after ``since`` (oldest change first), each once per
         version (``id``, ``date_modified_gmt``).
 
@@ -199,13 +213,15 @@ class WooCommerceClient:
 
         Each update is ``{"id", "regular_price", "sale_price", "stock_quantity", "manage_stock",
         ...}``. Items the shop refuses do not stop the others: once every chunk is sent, a
-        ChannelValidationError names each refused item (``details`` lists them).
+        ChannelValidationError names each refused item (``details`` lists them, ``results``
+        holds the applied ones).
         """
         return self._batch("products/batch", updates, "product")
 
     def batch_update_variations(self, product_id, updates: Iterable[Mapping]) -> list[Mapping]:
         """Return the variations of ``product_id`` updated through its variations batch."""
-        return self._batch(f"products/{int(product_id)}/variations/batch", updates, f"variation of product {product_id}")
+        path = f"products/{int(product_id)}/variations/batch"
+        return self._batch(path, updates, f"variation of product {product_id}")
 
     def _batch(self, path, updates, what) -> list[Mapping]:
         items = [_stock_managed(u) for u in updates]
@@ -274,7 +290,9 @@ class WooCommerceClient:
         with ``secret``.
 
         A webhook WooCommerce disabled after failed deliveries (or one paused by hand) is
-        re-activated; one with another secret gets ``secret``.
+        re-activated; one with another secret gets ``secret``. WooCommerce keeps the failure
+        count of a re-activated webhook: until one delivery succeeds, the next failure disables
+        it again.
         """
         result = {"created": {}, "reactivated": {}, "updated": {}, "existing": {}}
         hooks = self.list_webhooks(include_secrets=True)
@@ -350,7 +368,8 @@ def _stock_managed(update: Mapping) -> dict:
 def _match(item: Mapping, parent: Mapping | None) -> dict:
     return {
         "id": item.get("id"), "product_id": parent["id"] if parent else item.get("id"),
-        "variation_id": item.get("id") if parent else None, "type": item.get("type") or ("variation" if parent else None),
+        "variation_id": item.get("id") if parent else None,
+        "type": item.get("type") or ("variation" if parent else None),
         "sku": item.get("sku"), "price": item.get("price"), "regular_price": item.get("regular_price"),
         "sale_price": item.get("sale_price"), "manage_stock": item.get("manage_stock"),
         "stock_quantity": item.get("stock_quantity"), "stock_status": item.get("stock_status"),

@@ -165,7 +165,8 @@ def _taxes(taxes, rates, places) -> list[dict]:
         # WooCommerce may keep unrounded taxes ("round at subtotal"): the booked tax is rounded
         amount = amount.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP) if amount is not None else None
         result.append({
-            "name": info.get("name"), "rate": info.get("rate"), "amount": format(amount, "f") if amount is not None else None,
+            "name": info.get("name"), "rate": info.get("rate"),
+            "amount": format(amount, "f") if amount is not None else None,
             "extra": {"rate_id": tax.get("id"), "rate_code": info.get("rate_code")},
         })
     return result
