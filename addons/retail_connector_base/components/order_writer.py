@@ -305,14 +305,20 @@ class OrderWriter(Component):
             if line.product_id not in service and not line.display_type
         )
 
+    def cancel_binding(self, binding):
+        """Cancel the sale order of a binding (the channel deleted or voided the order)."""
+        self._cancel(binding, None)
+        binding.channel_status = "cancelled"
+
     def _cancel(self, binding, order):
         """Cancel the sale order, or flag it for a person when goods already left."""
         sale = binding.odoo_id
+        name = (order.name or order.external_id) if order else (binding.channel_order_name or binding.external_id)
         if sale.picking_ids.filtered(lambda p: p.state == "done"):
             message = self.env._(
                 "Order %(name)s was cancelled on %(backend)s after goods were shipped: "
                 "arrange the return or refund with the customer.",
-                name=order.name or order.external_id,
+                name=name,
                 backend=self.backend_record.name,
             )
             sale.message_post(body=message)

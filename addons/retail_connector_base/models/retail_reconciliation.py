@@ -14,6 +14,7 @@ DIFFERENCE_KINDS = [
     ("missing_on_channel", "Missing on the channel"),
     ("quantity_drift", "Quantity drift"),
     ("price_drift", "Price drift"),
+    ("webhook_disabled", "Webhook missing or disabled"),
 ]
 
 

@@ -4,6 +4,7 @@ from odoo.exceptions import UserError
 
 from ..lib.shopify.client import ShopifyClient
 from ..lib.shopify.ids import numeric_id
+from ..lib.woocommerce.client import WooCommerceClient
 
 SHOPIFY_API_VERSION = "2025-10"
 WOOCOMMERCE_API_VERSION = "wc/v3"
@@ -47,6 +48,26 @@ class RetailBackend(models.Model):
             after_response=self._observe_outcome,
             max_throttle_wait=2.0,
         )
+
+    def _woo_client(self):
+        """Return a WooCommerce REST client paced by this backend's rate limiter and circuit breaker."""
+        self.ensure_one()
+        if not self.endpoint_url:
+            raise UserError(self.env._("Backend %(name)s has no site URL.", name=self.name))
+        return WooCommerceClient(
+            self.endpoint_url, self.sudo().api_key, self.sudo().api_secret, timeout=self.timeout,
+            before_request=self._throttle_outbound, after_response=self._observe_outcome,
+        )
+
+    def action_woo_ensure_webhooks(self):
+        """Create, update or re-enable the shop's order webhooks and say what was done."""
+        self.ensure_one()
+        result = self._woo_client().ensure_webhooks(self.webhook_endpoint, self.sudo().webhook_secret,
+                                                    ["order.created", "order.updated", "order.deleted"])
+        message = "; ".join("%s: %s" % (k, ", ".join(v) or "none") for k, v in result.items())
+        self.message_post(body=self.env._("WooCommerce webhooks: %(result)s", result=message))
+        return {"type": "ir.actions.client", "tag": "display_notification",
+                "params": {"title": self.env._("WooCommerce webhooks"), "message": message, "type": "success"}}
 
     def _shopify_locations(self):
         """Return [(Shopify location id, Odoo locations)]; maps the shop's first location by default."""

@@ -1,0 +1,222 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+"""WooCommerce plugged into the shared pipeline: protocol in lib/woocommerce, pipeline in the base."""
+
+import hashlib
+from datetime import datetime, timezone
+
+from odoo.addons.component.core import Component
+from odoo.addons.retail_connector_base.lib.canonical import CanonicalValidationError, Order
+from odoo.addons.retail_connector_base.lib.inbound import InboundEvent, SchemaError
+
+from ..lib.woocommerce.mapping import order_to_canonical
+
+ORDER_TOPICS = ("order.created", "order.updated")
+DELETED_TOPIC = "order.deleted"
+POLLED_TOPIC = "orders/polled"
+WEBHOOK_TOPICS = ORDER_TOPICS + (DELETED_TOPIC,)
+
+
+class WooConnectionTester(Component):
+    _name = "retail.woocommerce.connection.tester"
+    _inherit = "retail.base"
+    _usage = "connection.tester"
+    _apply_on = "retail.backend"
+    _backend_type = "woocommerce"
+
+    def test_connection(self):
+        resp = self.backend_record._woo_client().request("GET", "orders", params={"per_page": 1})
+        return self.env._("Connected to %(site)s: %(count)s orders.", site=self.backend_record.endpoint_url,
+                          count=resp.headers.get("X-WP-Total", "?"))
+
+
+class WooEventParser(Component):
+    """WooCommerce webhooks: ``X-WC-Webhook-Topic``, the REST v3 order shape.
+
+    ``X-WC-Webhook-Delivery-ID`` is new for every delivery, so it cannot tell a repeated
+    order version: the key is the order id with its modification time.
+    """
+
+    _name = "retail.woocommerce.event.parser"
+    _inherit = "retail.event.parser"
+    _backend_type = "woocommerce"
+    _aggregate_field = "id"
+    _topics = {topic: ("orders", "order") for topic in WEBHOOK_TOPICS + (POLLED_TOPIC,)}
+
+    def topic_of(self, headers, resource=None):
+        return (headers.get("X-WC-Webhook-Topic") or "").strip()
+
+    def parse(self, topic, headers, data, body):
+        domain, aggregate_type = self._domain_and_type(topic)
+        if not isinstance(data, dict) or data.get("id") in (None, ""):
+            raise SchemaError("a WooCommerce order webhook carries the order with its id",
+                              details=[{"field": "id", "message": "is required"}])
+        if topic == DELETED_TOPIC:
+            key, stamp = str(data["id"]), None
+        else:
+            try:
+                order = Order.from_dict(data) if topic == POLLED_TOPIC else order_to_canonical(data)
+            except CanonicalValidationError as exc:
+                raise SchemaError(str(exc), details=[{"field": e.path, "message": e.message} for e in exc.errors]) from None
+            key, stamp = order.external_id, order.updated_at or order.created_at
+        version = "%s|%s|%s" % (topic if topic == DELETED_TOPIC else "order", key, stamp)
+        return InboundEvent(topic=topic, domain=domain, aggregate_type=aggregate_type, aggregate_key=key,
+                            idempotency_key="wc:" + hashlib.sha256(version.encode()).hexdigest(), channel_timestamp=stamp)
+
+
+class WooEventProcessor(Component):
+    _name = "retail.woocommerce.event.processor"
+    _inherit = "retail.event.processor"
+    _backend_type = "woocommerce"
+
+    def process(self, event, data):
+        if event.topic == DELETED_TOPIC:
+            writer = self.component(usage="order.writer", model_name="retail.sale.order.binding")
+            binding = self.binder_for("retail.sale.order.binding").to_internal(event.aggregate_key)
+            if not binding:
+                return "unknown order", None
+            writer.cancel_binding(binding)
+            return "cancelled", binding.odoo_id
+        order = Order.from_dict(data) if event.topic == POLLED_TOPIC else order_to_canonical(data)
+        if not self.backend_record._import_rule_allows(order):
+            return "deferred: payment %s" % order.payment_state, None
+        return self._apply_order(order, event)
+
+
+class WooOrdersReconciler(Component):
+    """Orders modified since the checkpoint into the inbox; disabled webhooks re-enabled."""
+
+    _name = "retail.woocommerce.orders.reconciler"
+    _inherit = "retail.changes.batch.importer"
+    _usage = "orders.reconciler"
+    _backend_type = "woocommerce"
+    _domain = "orders"
+    _topic = POLLED_TOPIC
+    _binding_model = "retail.sale.order.binding"
+
+    def reconcile(self, run):
+        backend = self.backend_record
+        # WooCommerce disables a webhook silently after repeated failed deliveries
+        result = backend._woo_client().ensure_webhooks(backend.webhook_endpoint, backend.sudo().webhook_secret, WEBHOOK_TOPICS)
+        for topic, hook_id in result.get("reactivated", {}).items():
+            run._add("webhook_disabled", topic, "active", "disabled", action="repaired",
+                     message=self.env._("webhook %(id)s re-enabled", id=hook_id))
+        for topic, hook_id in result.get("created", {}).items():
+            run._add("webhook_disabled", topic, "active", "missing", action="repaired",
+                     message=self.env._("webhook %(id)s created", id=hook_id))
+        return super().reconcile(run)
+
+    def _fetch_changes(self, since):
+        since = since.replace(tzinfo=timezone.utc) if since else datetime(2000, 1, 1, tzinfo=timezone.utc)
+        for payload in self.backend_record._woo_client().iter_orders_modified_after(since):
+            yield order_to_canonical(payload).to_dict()
+
+
+class WooProductsExporter(Component):
+    """Shared by stock and prices: products and variations updated through the batch endpoints."""
+
+    _name = "retail.woocommerce.product.exporter"
+    _inherit = "retail.exporter"
+    _backend_type = "woocommerce"
+    _usage = "woocommerce.products"
+
+    def send(self, requests, values_for):
+        """Batch-update the shop's items of ``requests`` with ``values_for(product)``; return refusals."""
+        backend = self.backend_record
+        client = backend._woo_client()
+        products = self.env["product.product"].browse(requests.mapped("res_id")).exists()
+        found = client.find_products_by_sku([p.default_code for p in products if p.default_code])
+        simple, variations = [], {}
+        for product in products:
+            item = found.get(product.default_code)
+            if not item:
+                continue
+            values = dict(values_for(product), id=item["variation_id"] or item["id"])
+            if item["variation_id"]:
+                variations.setdefault(item["product_id"], []).append(values)
+            else:
+                simple.append(values)
+        if simple:
+            client.batch_update_products(simple)
+        for product_id, rows in variations.items():
+            client.batch_update_variations(product_id, rows)
+        return {
+            r.id: "No WooCommerce product has the SKU %s: the shop does not sell this product"
+            % (products.browse(r.res_id).default_code or products.browse(r.res_id).display_name)
+            for r in requests
+            if products.browse(r.res_id).default_code not in found
+        }
+
+
+class WooInventoryExporter(Component):
+    _name = "retail.woocommerce.inventory.exporter"
+    _inherit = "retail.exporter"
+    _usage = "inventory.exporter"
+    _backend_type = "woocommerce"
+
+    def export(self, requests):
+        backend = self.backend_record
+        products = self.env["product.product"].browse(requests.mapped("res_id")).exists()
+        levels = backend._available_to_sell(products)
+        return self.component(usage="woocommerce.products").send(
+            requests, lambda p: {"stock_quantity": levels[p.id], "manage_stock": True}
+        )
+
+
+class WooPricingExporter(Component):
+    _name = "retail.woocommerce.pricing.exporter"
+    _inherit = "retail.exporter"
+    _usage = "pricing.exporter"
+    _backend_type = "woocommerce"
+
+    def export(self, requests):
+        backend = self.backend_record
+
+        def prices(product):
+            price = backend._channel_price(product)
+            if price["compare_at_price"]:
+                return {"regular_price": price["compare_at_price"], "sale_price": price["price"]}
+            return {"regular_price": price["price"], "sale_price": ""}
+
+        return self.component(usage="woocommerce.products").send(requests, prices)
+
+
+class WooFulfilmentExporter(Component):
+    """A done delivery completes the WooCommerce order, with the tracking in a customer note."""
+
+    _name = "retail.woocommerce.fulfilment.exporter"
+    _inherit = "retail.exporter"
+    _usage = "fulfilment.exporter"
+    _backend_type = "woocommerce"
+    _batch_size = 1
+
+    def export(self, requests):
+        picking, binding, quantities = self._fulfilment_of(requests)
+        if not picking:
+            return
+        client = self.backend_record._woo_client()
+        note = self.env._("Shipped %(items)s", items=", ".join("%s x %s" % (q, sku) for sku, q in sorted(quantities.items())))
+        if picking.carrier_tracking_ref:
+            note += self.env._(" with %(carrier)s, tracking %(ref)s",
+                               carrier=picking.carrier_id.name or self.env._("the carrier"), ref=picking.carrier_tracking_ref)
+        # the note first: if the answer to the status change is lost, the resend only repeats the status
+        client.add_order_note(binding.external_id, note, customer_note=True)
+        client.set_order_status(binding.external_id, "completed")
+
+
+class WooOrderStatusExporter(Component):
+    """A channel order cancelled in Odoo is cancelled in WooCommerce."""
+
+    _name = "retail.woocommerce.orders.exporter"
+    _inherit = "retail.exporter"
+    _usage = "orders.exporter"
+    _backend_type = "woocommerce"
+    _batch_size = 1
+
+    def export(self, requests):
+        backend = self.backend_record
+        sale = self.env["sale.order"].browse(requests.res_id).exists()
+        binding = sale.retail_bind_ids.filtered(lambda b: b.backend_id == backend)
+        if sale.state != "cancel" or not binding or binding.channel_status == "cancelled":
+            return
+        backend._woo_client().set_order_status(binding.external_id, "cancelled")
+        binding.channel_status = "cancelled"

@@ -1,0 +1,90 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from unittest import SkipTest
+
+from odoo.tests import HttpCase, tagged
+
+from odoo.addons.retail_connector_base.tests.jobs import perform_pending_jobs
+from odoo.addons.retail_connector_base.tests.simulators import load_simulators
+
+SKUS = ("RC-TSHIRT-S", "RC-TSHIRT-M", "RC-TSHIRT-L", "RC-MUG", "RC-CAP", "RC-HOODIE-M", "RC-TOTE")
+
+
+@tagged("post_install", "-at_install")
+class TestWooCommerceFlows(HttpCase):
+    """Each WooCommerce flow over real HTTP both ways, through the shared pipeline."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if load_simulators() is None:
+            raise SkipTest("the channel simulators are not beside this addon")
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        eur = cls.env.ref("base.EUR")
+        eur.active = True
+        cls.pricelist = cls.env["product.pricelist"].create({"name": "Woo EUR", "currency_id": eur.id})
+        cls.env["account.tax"].create({"name": "TVA 21%", "amount": 21, "amount_type": "percent", "type_tax_use": "sale"})
+        cls.warehouse = cls.env.ref("stock.warehouse0")
+        cls.products = cls.env["product.product"].create(
+            [{"name": sku, "default_code": sku, "type": "consu", "is_storable": True, "list_price": 20} for sku in SKUS]
+        )
+        for product in cls.products:
+            cls.env["stock.quant"]._update_available_quantity(product, cls.warehouse.lot_stock_id, 30)
+
+    def setUp(self):
+        super().setUp()
+        from simulators.woocommerce import WooCommerceSimulator  # noqa: PLC0415
+
+        self.enterContext(self.allow_requests(all_requests=True))
+        self.backend = self.env["retail.backend"].create(
+            {"name": "Woo test", "backend_type": "woocommerce", "api_key": "ck_test", "api_secret": "cs_test",
+             "webhook_secret": "wc-secret", "warehouse_id": self.warehouse.id, "pricelist_id": self.pricelist.id,
+             "inbound_rate_limit": 0, "rate_limit_rps": 100, "rate_limit_burst": 100}
+        )
+        self.shop = WooCommerceSimulator(consumer_key="ck_test", consumer_secret="cs_test", seed=5).start()
+        self.addCleanup(self.shop.stop)
+        self.backend.endpoint_url = self.shop.url
+        self.backend.action_woo_ensure_webhooks()
+
+    def _sale(self, order):
+        return self.env["retail.sale.order.binding"].search(
+            [("backend_id", "=", self.backend.id), ("external_id", "=", str(order["id"]))]
+        ).odoo_id
+
+    def test_order_in_then_completed_with_tracking_note(self):
+        order = self.shop.place_order(lines=[{"sku": "RC-MUG", "quantity": 2}, {"sku": "RC-TSHIRT-M", "quantity": 1}])
+        perform_pending_jobs(self.env)
+        sale = self._sale(order)
+        self.assertEqual(sale.state, "sale")
+        self.assertAlmostEqual(sale.amount_total, float(order["total"]), places=2)
+        picking = sale.picking_ids
+        picking.carrier_tracking_ref = "BE123456789"
+        for move in picking.move_ids:
+            move.quantity = move.product_uom_qty
+        picking.button_validate()
+        perform_pending_jobs(self.env)
+        self.assertEqual(self.shop.get_order(order["id"])["status"], "completed")
+        self.assertIn("BE123456789", " ".join(n["note"] for n in self.shop.notes(order["id"])))
+
+    def test_stock_and_prices_out_through_batches(self):
+        self.backend.policy_for("pricing").mode = "event"
+        self.env["retail.export.request"]._request(self.backend, "inventory", self.products.filtered(lambda p: p.default_code in ("RC-MUG", "RC-TSHIRT-L")))
+        self.products.filtered(lambda p: p.default_code == "RC-CAP").list_price = 15.5
+        perform_pending_jobs(self.env)
+        self.assertEqual(self.shop.stock_of("RC-MUG"), 30)
+        self.assertEqual(self.shop.stock_of("RC-TSHIRT-L"), 30, "a variation is updated through its product's batch")
+        self.assertEqual(self.shop.product("RC-CAP")["regular_price"], "15.50")
+
+    def test_deleted_order_cancels_and_disabled_webhook_is_repaired(self):
+        order = self.shop.place_order(lines=[{"sku": "RC-CAP", "quantity": 1}])
+        perform_pending_jobs(self.env)
+        sale = self._sale(order)
+        self.shop.delete_order(order["id"], force=True)
+        perform_pending_jobs(self.env)
+        self.assertEqual(sale.state, "cancel")
+        hook = next(h for h in self.shop.webhook_subscriptions if h["topic"] == "order.created")
+        # what WooCommerce does by itself after repeated failed deliveries
+        self.backend._woo_client().request("PUT", "webhooks/%d" % hook["id"], json={"status": "disabled"})
+        self.assertEqual(self.shop.webhook(hook["id"])["status"], "disabled")
+        run = self.backend._reconcile("orders")
+        self.assertIn("webhook_disabled", run.line_ids.mapped("kind"))
+        self.assertEqual(self.shop.webhook(hook["id"])["status"], "active")
