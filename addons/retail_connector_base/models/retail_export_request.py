@@ -55,7 +55,8 @@ class RetailExportRequest(models.Model):
             return
         cr = self.env.cr
         correlation_id = self.env.context.get("retail_correlation_id")
-        for record in records:
+        # always the same order: two jobs touching the same records never wait on each other in a cycle
+        for record in records.sorted("id"):
             cr.execute(
                 """
                 INSERT INTO retail_export_request
