@@ -144,13 +144,15 @@ class GenericFulfilmentExporter(Component):
         )
 
 
-class GenericOrderStatusExporter(Component):
-    """A channel order cancelled in Odoo: ``POST /api/v1/orders/<id>/cancel``."""
+class OrderCancelExporter(AbstractComponent):
+    """A channel order cancelled in Odoo is cancelled on its channel, once.
 
-    _name = "retail.generic.orders.exporter"
+    Channels implement ``_cancel_on_channel``; the base decides whether there is anything to send.
+    """
+
+    _name = "retail.order.cancel.exporter"
     _inherit = "retail.exporter"
     _usage = "orders.exporter"
-    _backend_type = "generic"
     _batch_size = 1
 
     def export(self, requests):
@@ -159,8 +161,24 @@ class GenericOrderStatusExporter(Component):
         binding = sale.retail_bind_ids.filtered(lambda b: b.backend_id == backend)
         if sale.state != "cancel" or not binding or binding.channel_status == "cancelled":
             return
+        self._cancel_on_channel(binding)
+        binding.channel_status = "cancelled"
+
+    def _cancel_on_channel(self, binding):
+        """Ask the channel to cancel the bound order."""
+        raise NotImplementedError
+
+
+class GenericOrderStatusExporter(Component):
+    """A channel order cancelled in Odoo: ``POST /api/v1/orders/<id>/cancel``."""
+
+    _name = "retail.generic.orders.exporter"
+    _inherit = "retail.order.cancel.exporter"
+    _backend_type = "generic"
+
+    def _cancel_on_channel(self, binding):
+        backend = self.backend_record
         backend._http_client().request(
             "POST", "/api/v1/orders/%s/cancel" % binding.external_id, json={"reason": "cancelled in Odoo"},
             headers=self._headers("cancel-%d-%s" % (backend.id, binding.external_id)),
         )
-        binding.channel_status = "cancelled"

@@ -207,16 +207,8 @@ class WooOrderStatusExporter(Component):
     """A channel order cancelled in Odoo is cancelled in WooCommerce."""
 
     _name = "retail.woocommerce.orders.exporter"
-    _inherit = "retail.exporter"
-    _usage = "orders.exporter"
+    _inherit = "retail.order.cancel.exporter"
     _backend_type = "woocommerce"
-    _batch_size = 1
 
-    def export(self, requests):
-        backend = self.backend_record
-        sale = self.env["sale.order"].browse(requests.res_id).exists()
-        binding = sale.retail_bind_ids.filtered(lambda b: b.backend_id == backend)
-        if sale.state != "cancel" or not binding or binding.channel_status == "cancelled":
-            return
-        backend._woo_client().set_order_status(binding.external_id, "cancelled")
-        binding.channel_status = "cancelled"
+    def _cancel_on_channel(self, binding):
+        self.backend_record._woo_client().set_order_status(binding.external_id, "cancelled")
