@@ -100,10 +100,13 @@ def order_lookalikes(draw):
     keys = list(order) + ["lines[0]", "customer.email", "shipping_address.country_code", "unknown_key"]
     for key in draw(st.lists(st.sampled_from(keys), max_size=4, unique=True)):
         value = draw(json_values | big_text)
-        if key == "lines[0]":
+        if key == "lines[0]" and isinstance(order.get("lines"), list) and order["lines"]:
             order["lines"][0] = value
         elif "." in key:
+            # an earlier draw may have replaced the outer object by any JSON value
             outer, inner = key.split(".")
+            if not isinstance(order.get(outer), dict):
+                order[outer] = {}
             order[outer][inner] = value
         else:
             order[key] = value

@@ -25,6 +25,7 @@ from odoo.addons.retail_connector_base.lib.canonical import (
     Payout,
     Price,
     Product,
+    Refund,
     Return,
     Shipment,
     StockLevel,
@@ -587,6 +588,9 @@ SAMPLES = {
     "return_line": {"order_line_external_id": "11", "quantity": 1, "reason": "too small", "restock": True},
     "return": {"order_external_id": "1001", "status": "received", "currency": "EUR", "refund_amount": "19.90",
                "lines": [{"sku": "A", "quantity": 1}]},
+    "refund": {"external_id": "r1", "order_external_id": "1001", "currency": "EUR", "amount": "12.50",
+               "created_at": "2024-05-04T10:00:00Z", "reason": "damaged",
+               "lines": [{"sku": "A", "quantity": 1, "amount": "10", "restock": True}]},
     "payout_line": {"type": "charge", "amount": "100", "fee": "3.2", "order_external_id": "1001"},
     "payout": {"external_id": "po_1", "date": "2024-05-03", "currency": "USD", "amount": "-12.5", "status": "paid",
                "lines": [{"type": "refund", "amount": "-12.5"}]},
@@ -654,6 +658,14 @@ def test_return_defaults_and_rules():
     exc = errors_of(Return, {"order_external_id": "1", "refund_amount": "5", "status": "lost",
                              "lines": [{"sku": "A", "quantity": 1, "restock": "yes"}]})
     assert rules_by_path(exc) == {"currency": "required", "status": "choice", "lines[0].restock": "type"}
+
+
+def test_refund_may_give_money_back_without_goods():
+    refund = Refund.from_dict({"external_id": "r", "order_external_id": "1", "currency": "JPY", "amount": "500"})
+    assert refund.lines == [] and refund.amount == Decimal("500")
+    exc = errors_of(Refund, {"order_external_id": "1", "currency": "JPY", "amount": "-1",
+                             "lines": [{"sku": "A", "quantity": 1, "amount": "1.5"}]})
+    assert rules_by_path(exc) == {"external_id": "required", "amount": "min_value", "lines[0].amount": "precision"}
 
 
 def test_payout_lines_net_and_types():

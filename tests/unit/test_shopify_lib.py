@@ -31,6 +31,7 @@ from odoo.addons.retail_connector_marketplace.lib.shopify import (
     payment_state,
     payout_to_canonical,
     plan_fulfillment,
+    refund_to_canonical,
     to_gid,
 )
 from odoo.addons.retail_connector_marketplace.lib.shopify import queries as Q
@@ -575,3 +576,22 @@ def test_ids():
         to_gid("Order", "gid://shopify/Product/1")
     with pytest.raises(ValueError):
         to_gid("Order", "abc")
+
+
+def test_refund_webhook_maps_lines_restock_and_transactions(shop):
+    order = shop.place_order(line_items=[{"sku": "RC-MUG", "quantity": 2}, {"sku": "RC-CAP", "quantity": 1}])
+    rest = shop.refund_order(order["id"], line_items=[{"sku": "RC-MUG", "quantity": 1}], restock=True, note=" broken ")
+    refund = refund_to_canonical(rest)
+    assert (refund.external_id, refund.order_external_id) == (str(rest["id"]), str(order["id"]))
+    assert refund.amount == Decimal(rest["transactions"][0]["amount"]) and refund.currency == order["currency"]
+    assert refund.reason == "broken" and refund.gateway == rest["transactions"][0]["gateway"]
+    [line] = refund.lines
+    assert (line.sku, line.quantity, line.restock) == ("RC-MUG", 1, True)
+    assert line.amount == Decimal(str(rest["refund_line_items"][0]["subtotal"])) + Decimal(
+        str(rest["refund_line_items"][0]["total_tax"]))
+    # a refund without money moving (no transaction) takes the order's currency
+    bare = {**rest, "transactions": [], "refund_line_items": []}
+    assert refund_to_canonical(bare, currency="EUR").amount == 0
+    with pytest.raises(CanonicalValidationError) as info:
+        refund_to_canonical({"id": 5})
+    assert [e.path for e in info.value.errors] == ["order_id"]

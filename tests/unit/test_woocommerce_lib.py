@@ -20,6 +20,7 @@ from odoo.addons.retail_connector_marketplace.lib.woocommerce import (
     WooCommerceClient,
     order_to_canonical,
     payment_state,
+    refund_to_canonical,
     signed_params,
 )
 from odoo.addons.retail_connector_marketplace.lib.woocommerce import oauth
@@ -359,3 +360,20 @@ def test_query_authentication_keeps_the_secret_out_of_errors():
     with pytest.raises(ChannelTransportError) as caught:
         client.get_order(1)
     assert SECRET not in str(caught.value)
+
+
+def test_refund_is_read_with_positive_amounts_and_its_item(shop, client):
+    order = shop.place_order(lines=[{"sku": "RC-MUG", "quantity": 2}])
+    item = order["line_items"][0]
+    created = shop.refund_order(order["id"], reason="dented", line_items=[
+        {"id": item["id"], "quantity": 1, "refund_total": "5.00", "refund_tax": []}])
+    payload = client.get_refund(order["id"], created["id"])
+    refund = refund_to_canonical(payload, order["id"], "EUR", "bacs")
+    assert (refund.external_id, refund.order_external_id, refund.reason) == (str(created["id"]), str(order["id"]),
+                                                                            "dented")
+    assert refund.amount == Decimal("5.00") and refund.gateway == "bacs"
+    [line] = refund.lines
+    assert (line.sku, line.quantity, line.amount, line.order_line_external_id) == ("RC-MUG", 1, Decimal("5.00"),
+                                                                                  str(item["id"]))
+    with pytest.raises(CanonicalValidationError):
+        refund_to_canonical({"amount": "1"}, order["id"], "EUR")

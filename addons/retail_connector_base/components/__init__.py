@@ -11,3 +11,4 @@ from . import batch_importer
 from . import exporter
 from . import listeners
 from . import reconciler
+from . import refund_writer

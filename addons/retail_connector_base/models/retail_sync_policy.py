@@ -23,6 +23,12 @@ MODES = [
     ("orchestrated", "Workflow orchestration"),
     ("off", "Off"),
 ]
+REFUND_ACTIONS = [
+    ("credit_note", "Credit note"),
+    ("return", "Return of goods"),
+    ("return_credit_note", "Return and credit note"),
+    ("review", "Activity for review"),
+]
 
 
 class RetailSyncPolicy(models.Model):
@@ -68,6 +74,15 @@ class RetailSyncPolicy(models.Model):
     )
     overlap_minutes = fields.Integer(
         default=5, help="How far before the checkpoint the next batch starts again, for changes that arrive late."
+    )
+    refund_action = fields.Selection(
+        REFUND_ACTIONS,
+        string="On a channel refund",
+        default="credit_note",
+        help="Returns policy: what a refund made on the channel creates in Odoo. Credit note: a credit note "
+        "for the refunded lines and amount. Return of goods: a return picking for restocked goods that "
+        "shipped, and restocked goods that did not ship taken off the order. Both, or an activity for a "
+        "person to decide.",
     )
     cron_id = fields.Many2one("ir.cron", string="Scheduled action", readonly=True, copy=False, ondelete="set null")
     next_run = fields.Datetime(related="cron_id.nextcall", string="Next run")

@@ -7,3 +7,4 @@ from . import test_gateway
 from . import test_polling
 from . import test_outbound
 from . import test_operations
+from . import test_refunds

@@ -2,13 +2,12 @@
 """Shopify plugged into the shared pipeline: protocol in lib/shopify, pipeline in the base."""
 
 from odoo.addons.component.core import Component
-from odoo.addons.retail_connector_base.lib.canonical import CanonicalValidationError, Order
-from odoo.addons.retail_connector_base.lib.http import ChannelValidationError
+from odoo.addons.retail_connector_base.lib.canonical import CanonicalValidationError, Order, parse_timestamp
 from odoo.addons.retail_connector_base.lib.inbound import InboundEvent, SchemaError
 
 from ..lib.shopify.fulfillment import plan_fulfillment  # noqa: F401  (re-exported for tests)
 from ..lib.shopify.ids import numeric_id
-from ..lib.shopify.mapping import graphql_order_to_canonical, order_to_canonical
+from ..lib.shopify.mapping import graphql_order_to_canonical, order_to_canonical, refund_to_canonical
 
 ORDER_TOPICS = ("orders/create", "orders/updated", "orders/paid", "orders/cancelled")
 WEBHOOK_TOPICS = ORDER_TOPICS + ("refunds/create",)
@@ -17,6 +16,14 @@ POLLED_TOPIC = "orders/polled"
 
 def _schema_error(exc):
     return SchemaError(str(exc), details=[{"field": e.path, "message": e.message} for e in exc.errors])
+
+
+def _refund_time(data):
+    """Return when a refund was made, so that it is applied after the order version before it."""
+    try:
+        return parse_timestamp(data.get("processed_at") or data.get("created_at"))
+    except (TypeError, ValueError):
+        return None
 
 
 class ShopifyConnectionTester(Component):
@@ -56,7 +63,7 @@ class ShopifyEventParser(Component):
                 order_id = numeric_id(data.get("order_id"))
                 if not order_id:
                     raise SchemaError("refund without order_id", details=[{"field": "order_id", "message": "is required"}])
-                key, stamp = order_id, None
+                key, stamp = order_id, _refund_time(data)
             else:
                 order = Order.from_dict(data) if topic == POLLED_TOPIC else order_to_canonical(data)
                 key, stamp = order.external_id, order.updated_at or order.created_at
@@ -68,7 +75,7 @@ class ShopifyEventParser(Component):
 
 
 class ShopifyEventProcessor(Component):
-    """Orders by the backend's import rule; refunds recorded on the sale order for follow-up."""
+    """Orders by the backend's import rule; refunds through the shared refund writer."""
 
     _name = "retail.shopify.event.processor"
     _inherit = "retail.event.processor"
@@ -84,16 +91,10 @@ class ShopifyEventProcessor(Component):
 
     def _record_refund(self, event, data):
         binding = self.binder_for("retail.sale.order.binding").to_internal(event.aggregate_key)
-        if not binding:
-            raise ChannelValidationError("Refund for order %s, which was never imported" % event.aggregate_key)
-        amount = sum(float(t.get("amount") or 0) for t in data.get("transactions") or [] if t.get("kind") == "refund")
-        sale = binding.odoo_id
-        note = self.env._("Refund of %(amount).2f on %(backend)s (refund %(id)s): create the credit note or return.",
-                          amount=amount, backend=self.backend_record.name, id=data.get("id"))
-        sale.message_post(body=note)
-        sale.activity_schedule("mail.mail_activity_data_todo", summary=self.env._("Channel refund"), note=note,
-                               user_id=(self.backend_record.responsible_user_id or self.env.user).id)
-        return "refund recorded", sale
+        currency = binding.odoo_id.currency_id.name if binding else None
+        refund = refund_to_canonical(data, currency=currency)
+        record, outcome = self.component(usage="refund.writer", model_name="retail.refund").apply(refund)
+        return outcome, record
 
 
 class ShopifyOrdersReconciler(Component):

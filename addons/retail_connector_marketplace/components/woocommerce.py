@@ -8,7 +8,7 @@ from odoo.addons.component.core import Component
 from odoo.addons.retail_connector_base.lib.canonical import CanonicalValidationError, Order
 from odoo.addons.retail_connector_base.lib.inbound import InboundEvent, SchemaError
 
-from ..lib.woocommerce.mapping import order_to_canonical
+from ..lib.woocommerce.mapping import order_to_canonical, refund_to_canonical
 
 ORDER_TOPICS = ("order.created", "order.updated")
 DELETED_TOPIC = "order.deleted"
@@ -79,7 +79,28 @@ class WooEventProcessor(Component):
         order = Order.from_dict(data) if event.topic == POLLED_TOPIC else order_to_canonical(data)
         if not self.backend_record._import_rule_allows(order):
             return "deferred: payment %s" % order.payment_state, None
-        return self._apply_order(order, event)
+        outcome, sale = self._apply_order(order, event)
+        refunded = self._apply_new_refunds(order, sale)
+        return (outcome + refunded if refunded else outcome), sale
+
+    def _apply_new_refunds(self, order, sale):
+        """Fetch and apply the refunds the order lists that were not applied yet.
+
+        WooCommerce sends no webhook of its own for a refund: the order's ``order.updated``
+        lists it, and the refund itself is read from the REST API.
+        """
+        known = set(self.env["retail.refund"].search([
+            ("backend_id", "=", self.backend_record.id), ("sale_order_id", "=", sale.id),
+        ]).mapped("external_id"))
+        new = [p.external_id for p in order.payments if p.kind == "refund" and p.external_id and p.external_id not in known]
+        if not new:
+            return ""
+        client = self.backend_record._woo_client()
+        writer = self.component(usage="refund.writer", model_name="retail.refund")
+        for refund_id in sorted(new, key=lambda value: (len(value), value)):
+            payload = client.get_refund(order.external_id, refund_id)
+            writer.apply(refund_to_canonical(payload, order.external_id, order.currency, order.payment_gateway))
+        return ", %s refund(s)" % len(new)
 
 
 class WooOrdersReconciler(Component):

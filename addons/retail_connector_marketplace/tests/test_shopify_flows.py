@@ -87,12 +87,37 @@ class TestShopifyFlows(HttpCase):
         order = self.shop.place_order(line_items=[{"sku": "RC-HOODIE-M", "quantity": 1}])
         perform_pending_jobs(self.env)
         sale = self._sale(order)
-        self.shop.refund_order(order["id"], amount="10.00")
+        self.shop.refund_order(order["id"], amount="10.00", note="late delivery")
         perform_pending_jobs(self.env)
-        self.assertTrue(sale.activity_ids.filtered(lambda a: a.summary == "Channel refund"))
+        refund = sale.retail_refund_ids
+        self.assertEqual((refund.amount, refund.reason, refund.action), (10.0, "late delivery", "credit_note"))
+        self.assertAlmostEqual(refund.credit_note_id.amount_total, 10.0, places=2)
         self.shop.cancel_order(order["id"])
         perform_pending_jobs(self.env)
         self.assertEqual(sale.state, "cancel")
+
+    def test_refund_of_shipped_lines_creates_a_return_and_a_credit_note(self):
+        self.backend.policy_for("returns").refund_action = "return_credit_note"
+        order = self.shop.place_order(line_items=[{"sku": "RC-MUG", "quantity": 2}, {"sku": "RC-CAP", "quantity": 1}])
+        perform_pending_jobs(self.env)
+        sale = self._sale(order)
+        picking = sale.picking_ids
+        for move in picking.move_ids:
+            move.quantity = move.product_uom_qty
+        picking.button_validate()
+        sale._create_invoices().action_post()
+        perform_pending_jobs(self.env)
+        shopify_refund = self.shop.refund_order(order["id"], line_items=[{"sku": "RC-MUG", "quantity": 1}],
+                                                restock=True)
+        perform_pending_jobs(self.env)
+        refund = sale.retail_refund_ids
+        self.assertEqual(refund.external_id, str(shopify_refund["id"]))
+        self.assertEqual(refund.state, "done", refund.message)
+        self.assertEqual(refund.return_picking_id.move_ids.product_id.default_code, "RC-MUG")
+        self.assertEqual(refund.return_picking_id.move_ids.product_uom_qty, 1.0)
+        self.assertEqual(refund.credit_note_id.state, "posted")
+        self.assertAlmostEqual(refund.credit_note_id.amount_total, float(shopify_refund["transactions"][0]["amount"]),
+                               places=2)
 
     def test_import_rule_defers_unpaid_orders_until_paid(self):
         self.backend.order_import_rule = "paid"

@@ -88,3 +88,27 @@ class TestWooCommerceFlows(HttpCase):
         run = self.backend._reconcile("orders")
         self.assertIn("webhook_disabled", run.line_ids.mapped("kind"))
         self.assertEqual(self.shop.webhook(hook["id"])["status"], "active")
+
+    def test_refund_listed_on_the_order_is_read_and_credited_once(self):
+        order = self.shop.place_order(lines=[{"sku": "RC-MUG", "quantity": 2}])
+        perform_pending_jobs(self.env)
+        sale = self._sale(order)
+        sale._create_invoices().action_post()
+        line = order["line_items"][0]
+        half = lambda value: "%.2f" % (float(value) / 2)  # noqa: E731
+        woo_refund = self.shop.refund_order(
+            order["id"], reason="one mug broken",
+            line_items=[{"id": line["id"], "quantity": 1, "refund_total": half(line["total"]),
+                         "refund_tax": [{"id": t["id"], "refund_total": half(t["total"])} for t in line["taxes"]]}],
+        )
+        perform_pending_jobs(self.env)
+        refund = sale.retail_refund_ids
+        self.assertEqual(refund.external_id, str(woo_refund["id"]))
+        self.assertEqual((refund.reason, refund.line_ids.sku, refund.line_ids.quantity), ("one mug broken", "RC-MUG", 1.0))
+        self.assertEqual(refund.credit_note_id.state, "posted", refund.message)
+        self.assertAlmostEqual(refund.credit_note_id.amount_total, float(woo_refund["amount"]), places=2)
+        self.shop.complete_order(order["id"])
+        perform_pending_jobs(self.env)
+        self.assertEqual(len(sale.retail_refund_ids), 1, "the next order update does not apply the refund again")
+        calls = self.shop.calls_to("GET", "/wp-json/wc/v3/orders/%s/refunds/" % order["id"])
+        self.assertEqual(len(calls), 1)

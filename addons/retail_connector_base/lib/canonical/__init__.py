@@ -36,6 +36,7 @@ from .objects import (
     PayoutLine,
     Price,
     Product,
+    Refund,
     Return,
     ReturnLine,
     Shipment,
@@ -55,6 +56,6 @@ __all__ = [
     "CANONICAL_CLASSES", "ORDER_STATUSES", "PAYMENT_KINDS", "PAYMENT_STATES", "PAYMENT_STATUSES",
     "PAYOUT_LINE_TYPES", "PAYOUT_STATUSES", "RETURN_STATUSES", "SCHEMA_VERSION",
     "Address", "Customer", "DiscountLine", "Order", "OrderLine", "PaymentInfo", "Payout",
-    "PayoutLine", "Price", "Product", "Return", "ReturnLine", "Shipment", "ShipmentLine",
+    "PayoutLine", "Price", "Product", "Refund", "Return", "ReturnLine", "Shipment", "ShipmentLine",
     "ShippingLine", "StockLevel", "TaxLine", "Variant",
 ]

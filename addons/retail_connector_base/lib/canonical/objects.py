@@ -694,6 +694,8 @@ class ReturnLine(_Canonical):
     order_line_external_id: str | None = _ident()
     sku: str | None = _ident()
     quantity: Decimal | None = _quantity(positive=True, required=True)
+    # What the channel refunded for this line (tax included), when it says.
+    amount: Decimal | None = _money(minimum=0)
     reason: str | None = _text()
     # Restocking must be asked for: damaged goods silently put back on sale cost more than a
     # forgotten restock.
@@ -727,6 +729,27 @@ class Return(_Canonical):
         ):
             errors.append(FieldError(_join(path, "currency"), None, "required",
                                      "is required when refund_amount is set"))
+
+
+@dataclass
+class Refund(_Canonical):
+    """Money given back to the customer on an order, with the goods it covers, if any.
+
+    A refund without lines gives money back only (a goodwill gesture, a shipping refund);
+    its lines say which quantities it covers and whether they go back to stock.
+    """
+
+    SCHEMA = "refund"
+
+    external_id: str | None = _ident(required=True)
+    order_external_id: str | None = _ident(required=True)
+    created_at: datetime | None = _field("timestamp")
+    currency: str | None = _field("currency", required=True, sets="currency")
+    amount: Decimal | None = _money(minimum=0, required=True)
+    gateway: str | None = _text()
+    reason: str | None = _text()
+    lines: list[ReturnLine] = _many(ReturnLine)
+    extra: dict = _extra()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -772,6 +795,6 @@ class Payout(_Canonical):
 
 CANONICAL_CLASSES = (
     Address, Customer, TaxLine, DiscountLine, ShippingLine, PaymentInfo, OrderLine, Order,
-    Variant, Product, Price, StockLevel, ShipmentLine, Shipment, ReturnLine, Return,
+    Variant, Product, Price, StockLevel, ShipmentLine, Shipment, ReturnLine, Return, Refund,
     PayoutLine, Payout,
 )

@@ -6,7 +6,13 @@ Plain Python (requests and the base addon's lib): importable and testable withou
 from .client import DEFAULT_API_VERSION, ShopifyClient, ThrottleStatus
 from .fulfillment import plan_fulfillment
 from .ids import numeric_id, to_gid
-from .mapping import graphql_order_to_canonical, order_to_canonical, payment_state, payout_to_canonical
+from .mapping import (
+    graphql_order_to_canonical,
+    order_to_canonical,
+    payment_state,
+    payout_to_canonical,
+    refund_to_canonical,
+)
 
 __all__ = [
     "DEFAULT_API_VERSION",
@@ -17,6 +23,7 @@ __all__ = [
     "order_to_canonical",
     "payment_state",
     "payout_to_canonical",
+    "refund_to_canonical",
     "plan_fulfillment",
     "to_gid",
 ]

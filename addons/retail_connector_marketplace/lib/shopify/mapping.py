@@ -22,6 +22,7 @@ from odoo.addons.retail_connector_base.lib.canonical import (
     FieldError,
     Order,
     Payout,
+    Refund,
     normalize_country,
     normalize_email,
     normalize_phone,
@@ -155,6 +156,46 @@ def payout_to_canonical(payout: Mapping, transactions=()) -> Payout:
         "external_id": own_id, "date": issued.date().isoformat(), "currency": net.get("currencyCode"),
         "amount": amount, "status": status, "lines": lines,
         "extra": {"issued_at": payout["issuedAt"], "transaction_type": payout.get("transactionType")},
+    })
+
+
+# Refund line restock types that put the goods back to stock: returned after shipping, or
+# cancelled before (Shopify takes them off the fulfilment order).
+RESTOCK_TYPES = frozenset({"return", "cancel", "legacy_restock"})
+
+
+def refund_to_canonical(payload: Mapping, currency: str | None = None) -> Refund:
+    """Return the canonical refund of a REST refund (the ``refunds/create`` webhook body).
+
+    The amount is what the successful refund transactions gave back; ``currency`` is used when
+    the refund carries none (a restock without money moving has no transaction).
+    """
+    _require(payload, {"id": "id", "order_id": "order_id"}, schema="refund")
+    transactions = [t for t in payload.get("transactions") or [] if isinstance(t, Mapping)
+                    and t.get("kind") == "refund" and t.get("status") in (None, "success")]
+    lines, currencies = [], [t.get("currency") for t in transactions if t.get("currency")]
+    for item in payload.get("refund_line_items") or []:
+        if not isinstance(item, Mapping):
+            continue
+        line = item.get("line_item") if isinstance(item.get("line_item"), Mapping) else {}
+        subtotal = _rest_money(item, "subtotal", "subtotal_set")
+        currencies.append(((item.get("subtotal_set") or {}).get("shop_money") or {}).get("currency_code"))
+        lines.append({
+            "order_line_external_id": numeric_id(item.get("line_item_id")),
+            "sku": line.get("sku") or None, "quantity": item.get("quantity"),
+            "amount": _sum([subtotal, _rest_money(item, "total_tax", "total_tax_set")]),
+            "restock": str(item.get("restock_type") or "").lower() in RESTOCK_TYPES,
+            "extra": {"restock_type": item.get("restock_type")},
+        })
+    gateways = [t.get("gateway") for t in transactions if t.get("gateway")]
+    return Refund.from_dict({
+        "external_id": numeric_id(payload["id"]), "order_external_id": numeric_id(payload["order_id"]),
+        "created_at": payload.get("processed_at") or payload.get("created_at"),
+        "currency": next((c for c in currencies if c), None) or currency,
+        "amount": _sum([t.get("amount") for t in transactions]), "gateway": gateways[0] if gateways else None,
+        "reason": (payload.get("note") or "").strip() or None, "lines": lines,
+        "extra": {"order_adjustments": [{"kind": a.get("kind"), "amount": a.get("amount")}
+                                      for a in payload.get("order_adjustments") or [] if isinstance(a, Mapping)]},
     })
 
 

@@ -4,7 +4,7 @@ Plain Python (requests and the base addon's lib): importable and testable withou
 """
 
 from .client import DEFAULT_TOPICS, MAX_BATCH, WooCommerceClient
-from .mapping import ORDER_STATUSES, order_to_canonical, payment_state
+from .mapping import ORDER_STATUSES, order_to_canonical, payment_state, refund_to_canonical
 from .oauth import signed_params
 
 __all__ = [
@@ -14,5 +14,6 @@ __all__ = [
     "WooCommerceClient",
     "order_to_canonical",
     "payment_state",
+    "refund_to_canonical",
     "signed_params",
 ]

@@ -190,6 +190,10 @@ class WooCommerceClient:
         body = {"note": note, "customer_note": bool(customer_note)}
         return self.request("POST", f"orders/{int(order_id)}/notes", json=body).data
 
+    def get_refund(self, order_id, refund_id) -> Mapping:
+        """Return one refund of an order (REST shape)."""
+        return self.request("GET", f"orders/{int(order_id)}/refunds/{int(refund_id)}").data
+
     def create_refund(self, order_id, amount, reason: str = "", line_items: Iterable[Mapping] | None = None, *,
                       api_refund: bool = False, restock: bool = False) -> Mapping:
         """Return the refund recorded on the order.

@@ -25,6 +25,7 @@ from odoo.addons.retail_connector_base.lib.canonical import (
     CanonicalValidationError,
     FieldError,
     Order,
+    Refund,
     normalize_country,
     normalize_email,
     normalize_phone,
@@ -110,6 +111,40 @@ def order_to_canonical(payload: Mapping) -> Order:
         },
     }
     return Order.from_dict(data)
+
+
+def refund_to_canonical(payload: Mapping, order_id, currency: str, gateway: str | None = None) -> Refund:
+    """Return the canonical refund of a REST refund (``GET orders/<id>/refunds/<id>``).
+
+    WooCommerce writes refund quantities and totals as negative numbers; the canonical refund
+    has them positive. The refund does not record whether its items went back to stock (the
+    shop restocks when asked, by default in its admin): refunded quantities are read as
+    restocked.
+    """
+    if not isinstance(payload, Mapping) or payload.get("id") in (None, ""):
+        raise CanonicalValidationError([FieldError("id", None, "required", "is required")], "refund")
+    lines = []
+    for index, item in enumerate(payload.get("line_items") or []):
+        if not isinstance(item, Mapping):
+            continue
+        quantity = abs(_dec(item.get("quantity"), f"line_items[{index}].quantity") or 0)
+        total = abs(_dec(item.get("total"), f"line_items[{index}].total") or 0)
+        tax = abs(_dec(item.get("total_tax"), f"line_items[{index}].total_tax") or 0)
+        if not quantity:
+            continue
+        refunded_item = next((m.get("value") for m in item.get("meta_data") or []
+                              if isinstance(m, Mapping) and m.get("key") == "_refunded_item_id"), None)
+        lines.append({"order_line_external_id": refunded_item, "sku": item.get("sku") or None,
+                      "quantity": format(quantity, "f"), "amount": format(total + tax, "f"), "restock": True,
+                      "extra": {"product_id": item.get("product_id"), "variation_id": item.get("variation_id")}})
+    amount = _dec(payload.get("amount"), "amount")
+    return Refund.from_dict({
+        "external_id": str(payload["id"]), "order_external_id": str(order_id),
+        "created_at": _instant(payload.get("date_created_gmt"), "date_created_gmt"),
+        "currency": currency, "amount": format(abs(amount), "f") if amount is not None else None,
+        "gateway": gateway, "reason": (payload.get("reason") or "").strip() or None, "lines": lines,
+        "extra": {"refunded_payment": payload.get("refunded_payment")},
+    })
 
 
 def payment_state(status: str, total=None, refunded=Decimal(0), paid: bool = False) -> str:
