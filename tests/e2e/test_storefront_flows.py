@@ -89,6 +89,8 @@ def products(odoo):
     """Return {sku: product id}, creating the storable products the shops sell."""
     found = {p["default_code"]: p["id"] for p in odoo.search_read("product.product", [("default_code", "in", SKUS)],
                                                                   ["default_code"])}
+    # other suites may have made these SKUs as plain consumables: the shops' stock needs them storable
+    odoo.call("product.product", "write", list(found.values()), {"is_storable": True})
     for sku in SKUS:
         if sku not in found:
             found[sku] = odoo.call("product.product", "create",

@@ -12,3 +12,4 @@ from . import exporter
 from . import listeners
 from . import reconciler
 from . import refund_writer
+from . import warehouse

@@ -72,6 +72,10 @@ class RetailBackend(models.Model):
         help="Gets an activity for each event that needs a person (failed or dead).",
     )
     event_count = fields.Integer(compute="_compute_event_count")
+    is_warehouse = fields.Boolean(
+        compute="_compute_is_warehouse", store=True, help="A warehouse or 3PL: it executes Odoo's transfers."
+    )
+    warehouse_route_ids = fields.One2many("retail.warehouse.route", "backend_id", string="Warehouse routes")
     webhook_endpoint = fields.Char(
         string="Webhook URL", compute="_compute_webhook_endpoint", help="Where the channel posts its webhooks."
     )
@@ -154,6 +158,12 @@ class RetailBackend(models.Model):
         action["domain"] = [("backend_id", "=", self.id)]
         action["context"] = {"default_backend_id": self.id}
         return action
+
+    @api.depends("backend_type")
+    def _compute_is_warehouse(self):
+        """Warehouse channels execute transfers; channel addons say which types are warehouses."""
+        for backend in self:
+            backend.is_warehouse = False
 
     def _compute_webhook_endpoint(self):
         base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "").rstrip("/")

@@ -84,6 +84,26 @@ class RetailSyncPolicy(models.Model):
         "shipped, and restocked goods that did not ship taken off the order. Both, or an activity for a "
         "person to decide.",
     )
+    release_trigger = fields.Selection(
+        [("confirm", "On confirmation"), ("availability", "When available"), ("wave", "In waves, on schedule")],
+        string="Release to the warehouse",
+        default="availability",
+        help="Fulfilment policy of a warehouse: when a transfer is sent to the warehouse. On confirmation: "
+        "as soon as it is confirmed; when available: once its goods are reserved; in waves: every ready "
+        "transfer at each run of this policy.",
+    )
+    drift_tolerance = fields.Float(
+        string="Adjust up to",
+        default=2.0,
+        help="Inventory policy of a warehouse: a stock snapshot that differs from Odoo by at most this "
+        "quantity (per product and location) is applied as an inventory adjustment; a larger drift waits "
+        "for review.",
+    )
+    drift_tolerance_percent = fields.Float(
+        string="or up to (%)",
+        default=5.0,
+        help="...or by at most this share of Odoo's quantity, whichever is larger.",
+    )
     cron_id = fields.Many2one("ir.cron", string="Scheduled action", readonly=True, copy=False, ondelete="set null")
     next_run = fields.Datetime(related="cron_id.nextcall", string="Next run")
     last_run = fields.Datetime(readonly=True, copy=False)

@@ -8,3 +8,4 @@ from . import test_polling
 from . import test_outbound
 from . import test_operations
 from . import test_refunds
+from . import test_warehouse

@@ -29,6 +29,7 @@ from .objects import (
     Address,
     Customer,
     DiscountLine,
+    LotQuantity,
     Order,
     OrderLine,
     PaymentInfo,
@@ -55,7 +56,7 @@ __all__ = [
     "parse_rate", "parse_signed_quantity", "parse_timestamp",
     "CANONICAL_CLASSES", "ORDER_STATUSES", "PAYMENT_KINDS", "PAYMENT_STATES", "PAYMENT_STATUSES",
     "PAYOUT_LINE_TYPES", "PAYOUT_STATUSES", "RETURN_STATUSES", "SCHEMA_VERSION",
-    "Address", "Customer", "DiscountLine", "Order", "OrderLine", "PaymentInfo", "Payout",
+    "Address", "Customer", "DiscountLine", "LotQuantity", "Order", "OrderLine", "PaymentInfo", "Payout",
     "PayoutLine", "Price", "Product", "Refund", "Return", "ReturnLine", "Shipment", "ShipmentLine",
     "ShippingLine", "StockLevel", "TaxLine", "Variant",
 ]

@@ -653,8 +653,24 @@ class StockLevel(_Canonical):
 # ---------------------------------------------------------------------------------------------
 
 @dataclass
+class LotQuantity(_Canonical):
+    """How much of a line went out (or came in) under one lot number."""
+
+    SCHEMA = "lot_quantity"
+
+    lot: str | None = _ident(required=True)
+    quantity: Decimal | None = _quantity(positive=True, required=True)
+    extra: dict = _extra()
+
+
+@dataclass
 class ShipmentLine(_Canonical):
-    """A quantity of one SKU in a shipment, with its lot or serial numbers."""
+    """A quantity of one SKU in a shipment, with its lot or serial numbers.
+
+    ``lots`` names serial numbers (one unit each) or a single lot holding the whole quantity;
+    ``lot_quantities`` splits the quantity over several lots. ``package`` is the carton or
+    pallet (its SSCC or label) the goods left in.
+    """
 
     SCHEMA = "shipment_line"
 
@@ -662,6 +678,10 @@ class ShipmentLine(_Canonical):
     sku: str | None = _ident()
     quantity: Decimal | None = _quantity(positive=True, required=True)
     lots: list[str] = _field("texts", factory=list)
+    lot_quantities: list[LotQuantity] = _many(LotQuantity)
+    package: str | None = _ident()
+    # Received damaged (receipt advice): counted in quantity, kept apart by the warehouse.
+    damaged_quantity: Decimal = _quantity(fill="0")
     extra: dict = _extra()
 
     def _check(self, path, errors, ctx):
@@ -795,6 +815,6 @@ class Payout(_Canonical):
 
 CANONICAL_CLASSES = (
     Address, Customer, TaxLine, DiscountLine, ShippingLine, PaymentInfo, OrderLine, Order,
-    Variant, Product, Price, StockLevel, ShipmentLine, Shipment, ReturnLine, Return, Refund,
+    Variant, Product, Price, StockLevel, LotQuantity, ShipmentLine, Shipment, ReturnLine, Return, Refund,
     PayoutLine, Payout,
 )

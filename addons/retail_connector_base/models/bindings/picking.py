@@ -11,6 +11,14 @@ class RetailPickingBinding(models.Model):
     _description = "Retail Transfer Binding"
 
     odoo_id = fields.Many2one("stock.picking", string="Odoo transfer", required=True, ondelete="cascade", index=True)
+    warehouse_status = fields.Selection(
+        [("released", "Released"), ("partial", "Partially shipped"), ("shipped", "Shipped"),
+         ("received", "Received"), ("cancelled", "Cancelled"), ("exception", "Exception")],
+        help="Where the transfer stands at the warehouse that executes it.",
+    )
+    applied_shipments = fields.Text(
+        readonly=True, help="The warehouse's confirmations already applied (JSON list of their ids)."
+    )
 
 
 class StockPicking(models.Model):
