@@ -9,6 +9,11 @@
     "author": "Retail Connector",
     "website": "https://github.com/retail-connector/retail-connector",
     "depends": ["retail_connector_base", "stock", "stock_delivery"],
-    "data": ["security/ir.model.access.csv"],
+    "data": [
+        "security/ir.model.access.csv",
+        "data/ir_cron_data.xml",
+        "views/retail_edi_document_views.xml",
+    ],
+    "demo": ["demo/retail_backend_demo.xml"],
     "installable": True,
 }

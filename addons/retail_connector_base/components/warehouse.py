@@ -71,6 +71,20 @@ class WarehouseReleaseListener(Component):
         self._request(backend, "fulfilment", picking)
 
 
+def _releasable(picking, trigger):
+    """Whether a transfer is ready for its warehouse under a release trigger.
+
+    Available means every move reserved: a partly reserved delivery (ready under "as soon as
+    possible") waits, so that the warehouse is not asked to ship what Odoo has not got.
+    """
+    if picking.state not in RELEASE_STATES[trigger]:
+        return False
+    if trigger == "confirm" or picking.picking_type_code == "incoming":
+        return True
+    moves = picking.move_ids.filtered(lambda m: m.state != "cancel")
+    return bool(moves) and all(m.state == "assigned" for m in moves)
+
+
 def _flag_picking(picking, message):
     """Tell the people in charge of a transfer that it cannot go to its warehouse, once."""
     summary = picking.env._("Warehouse routing")
@@ -104,7 +118,7 @@ class WarehouseReleaseExporter(AbstractComponent):
         if binding or picking.state == "done":
             return
         trigger = backend.policy_for("fulfilment").release_trigger or "availability"
-        if picking.state not in RELEASE_STATES[trigger]:
+        if not _releasable(picking, trigger):
             return
         document = self._release_document(picking)
         external_id = self._release(picking, document)
@@ -182,6 +196,8 @@ class WaveRelease(AbstractComponent):
         released = self.env["retail.picking.binding"].search([("backend_id", "=", backend.id)]).odoo_id
         wave = self.env["stock.picking"]
         for picking in pickings - released:
+            if not _releasable(picking, "wave"):
+                continue
             try:
                 if self.env["retail.warehouse.route"]._route(picking) == backend:
                     wave |= picking
@@ -380,7 +396,8 @@ class StockSnapshotReconciler(AbstractComponent):
             except RetailMappingError as exc:
                 run._add("missing_in_odoo", level.sku, None, level.quantity, message=str(exc)[:250])
                 continue
-            ours = Decimal(str(product.with_context(location=location.id).qty_available))
+            ours = Decimal(str(product.with_context(location=location.id).qty_available)).normalize()
+            ours = Decimal(format(ours, "f"))
             theirs = level.quantity if level.quantity is not None else level.available
             drift = theirs - ours
             if not drift:

@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 WMS_TYPES = ("wms_rest", "wms_x12")
 
@@ -12,6 +13,44 @@ class RetailBackend(models.Model):
         ondelete={"wms_rest": "cascade", "wms_x12": "cascade"},
     )
 
+    # X12 over SFTP: the drop, the envelope identities and the control numbers
+    sftp_host = fields.Char(string="SFTP host")
+    sftp_port = fields.Integer(string="SFTP port", default=22)
+    sftp_host_key = fields.Char(
+        string="Host key fingerprint", help="SHA256 fingerprint of the server's host key (as ssh-keygen -l prints "
+        "it); when set, any other key is refused."
+    )
+    sftp_inbound_dir = fields.Char(string="Files from the warehouse", default="/out")
+    sftp_outbound_dir = fields.Char(string="Files to the warehouse", default="/in")
+    sftp_archive_dir = fields.Char(string="Archive folder", default="/archive")
+    sftp_quarantine_dir = fields.Char(string="Quarantine folder", default="/quarantine")
+    x12_sender_qualifier = fields.Char(string="Our ISA qualifier", default="ZZ")
+    x12_sender_id = fields.Char(string="Our ISA id")
+    x12_receiver_qualifier = fields.Char(string="Warehouse ISA qualifier", default="ZZ")
+    x12_receiver_id = fields.Char(string="Warehouse ISA id")
+    x12_usage = fields.Selection([("P", "Production"), ("T", "Test")], string="Usage indicator", default="P")
+    x12_ack_minutes = fields.Integer(
+        string="Acknowledgement expected within (min)", default=60,
+        help="A file the warehouse has not acknowledged (997) by then is flagged for follow-up.",
+    )
+    x12_interchange_sequence_id = fields.Many2one("ir.sequence", readonly=True, copy=False)
+    x12_group_sequence_id = fields.Many2one("ir.sequence", readonly=True, copy=False)
+    edi_document_ids = fields.One2many("retail.edi.document", "backend_id", string="EDI files")
+    edi_document_count = fields.Integer(compute="_compute_edi_document_count")
+
+    @api.depends("backend_type")
+    def _compute_is_warehouse(self):
+        super()._compute_is_warehouse()
+        for backend in self:
+            if backend.backend_type in WMS_TYPES:
+                backend.is_warehouse = True
+
+    def _compute_edi_document_count(self):
+        counts = dict(self.env["retail.edi.document"]._read_group(
+            [("backend_id", "in", self.ids)], ["backend_id"], ["__count"]))
+        for backend in self:
+            backend.edi_document_count = counts.get(backend, 0)
+
     def _default_policy_values(self):
         """A warehouse executes fulfilment and owns on-hand stock; it takes no orders or prices."""
         values = super()._default_policy_values()
@@ -21,10 +60,90 @@ class RetailBackend(models.Model):
         return [
             P._policy_vals("fulfilment", "event", "both", "channel", 15, "minutes"),
             P._policy_vals("inventory", "batch", "inbound", "channel", 1, "hours"),
-            P._policy_vals("catalog", "batch", "outbound", "odoo", 1, "days"),
+            P._policy_vals("catalog", "off", "outbound", "odoo", 1, "days"),
             P._policy_vals("returns", "orchestrated", "both", "odoo", 1, "hours"),
             P._policy_vals("orders", "off", "outbound", "odoo", 1, "days"),
             P._policy_vals("customers", "off", "outbound", "odoo", 1, "days"),
             P._policy_vals("pricing", "off", "outbound", "odoo", 1, "days"),
             P._policy_vals("finance", "off", "inbound", "odoo", 1, "days"),
         ]
+
+    # ------------------------------------------------------------------ X12 control numbers
+    def _x12_next(self, kind):
+        """Return the next interchange or group control number: a PostgreSQL sequence, never reused."""
+        self.ensure_one()
+        field = "x12_%s_sequence_id" % kind
+        sequence = self.sudo()[field]
+        if not sequence:
+            sequence = self.env["ir.sequence"].sudo().create({
+                "name": "%s X12 %s control number" % (self.name, kind),
+                "code": "retail.x12.%s.%s" % (kind, self.id),
+                "implementation": "standard",
+                "number_next": 1,
+                "padding": 9 if kind == "interchange" else 1,
+                "company_id": False,
+            })
+            self.sudo()[field] = sequence
+        number = int(sequence._next())
+        if number > 999999999:
+            raise UserError(self.env._("The X12 %(kind)s control numbers of %(backend)s are exhausted.", kind=kind,
+                                       backend=self.name))
+        return number
+
+    # ------------------------------------------------------------------ REST/JSON 3PL
+    def _threepl_client(self):
+        """Return a client of the 3PL's REST API paced by this backend's rate limiter and circuit breaker."""
+        self.ensure_one()
+        from ..lib.threepl import ThreePLClient  # noqa: PLC0415
+
+        if not self.endpoint_url:
+            raise UserError(self.env._("Backend %(name)s has no API URL.", name=self.name))
+        return ThreePLClient(
+            self.endpoint_url, self.sudo().api_secret or "", channel_id=self.sudo().api_key or None,
+            timeout=self.timeout, before_request=self._throttle_outbound, after_response=self._observe_outcome,
+        )
+
+    def action_threepl_ensure_webhooks(self):
+        """Subscribe this backend's webhook URL to the warehouse's shipment and receiving topics."""
+        self.ensure_one()
+        from ..components.threepl import ensure_webhooks  # noqa: PLC0415
+
+        result = ensure_webhooks(self)
+        subscription = result.get("subscription") or {}
+        if result.get("created") and subscription.get("secret") and subscription["secret"] != self.sudo().webhook_secret:
+            self.sudo().webhook_secret = subscription["secret"]
+        message = self.env._("Webhook subscription %(id)s %(what)s.", id=subscription.get("id"),
+                             what=self.env._("created") if result.get("created") else self.env._("already complete"))
+        self.message_post(body=message)
+        return {"type": "ir.actions.client", "tag": "display_notification",
+                "params": {"title": self.env._("Warehouse webhooks"), "message": message, "type": "success"}}
+
+    def _sftp_drop(self):
+        """Return an SftpDrop on the backend's SFTP server (X12 backends)."""
+        self.ensure_one()
+        from ..lib.sftp import SftpDrop  # noqa: PLC0415
+
+        if not self.sftp_host or not self.x12_sender_id or not self.x12_receiver_id:
+            raise UserError(self.env._(
+                "Backend %(name)s needs its SFTP host and both ISA identities (ours and the warehouse's).",
+                name=self.name))
+        return SftpDrop(
+            self.sftp_host, self.sftp_port or 22, self.sudo().api_key or "", password=self.sudo().api_secret or None,
+            host_key_fingerprint=self.sftp_host_key or None, timeout=self.timeout or 30,
+            incoming_dir=self.sftp_inbound_dir, outgoing_dir=self.sftp_outbound_dir,
+            archive_dir=self.sftp_archive_dir, quarantine_dir=self.sftp_quarantine_dir,
+        )
+
+    def action_x12_poll_now(self):
+        """Read the warehouse's new files now (they are read at each run of the fulfilment policy too)."""
+        self.ensure_one()
+        with self.work_on(self._name) as work:
+            summary = work.component(usage="x12.poller").run()
+        return {"type": "ir.actions.client", "tag": "display_notification",
+                "params": {"title": self.env._("Warehouse files"), "message": summary, "type": "info"}}
+
+    def action_open_edi_documents(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("retail_connector_wms.action_retail_edi_document")
+        action["domain"] = [("backend_id", "=", self.id)]
+        return action

@@ -1,1 +1,2 @@
 from . import test_wms_backend
+from . import test_threepl_flows

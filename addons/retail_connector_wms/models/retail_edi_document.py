@@ -1,0 +1,76 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from datetime import timedelta
+
+from odoo import api, fields, models
+
+TRANSACTION_SETS = [
+    ("940", "940 Warehouse Shipping Order"),
+    ("945", "945 Warehouse Shipping Advice"),
+    ("943", "943 Stock Transfer Shipment Advice"),
+    ("944", "944 Stock Transfer Receipt Advice"),
+    ("846", "846 Inventory Inquiry/Advice"),
+    ("997", "997 Functional Acknowledgment"),
+]
+
+
+class RetailEdiDocument(models.Model):
+    """One X12 interchange sent to or received from a warehouse, with its control numbers.
+
+    Outgoing files wait for the warehouse's 997; incoming files are applied through the event
+    inbox, then archived, or quarantined with the reason when they cannot be read.
+    """
+
+    _name = "retail.edi.document"
+    _description = "Retail Connector EDI file"
+    _order = "id desc"
+    _rec_name = "filename"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+
+    backend_id = fields.Many2one("retail.backend", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="backend_id.company_id", store=True, index=True)
+    direction = fields.Selection([("out", "Sent"), ("in", "Received")], required=True)
+    transaction_set = fields.Selection(TRANSACTION_SETS, string="Transaction set")
+    filename = fields.Char(required=True)
+    interchange_control = fields.Char(string="Interchange control number", index=True)
+    group_control = fields.Char(string="Group control number", index=True)
+    reference = fields.Char(help="The transfer or document the file is about.")
+    picking_id = fields.Many2one("stock.picking", string="Transfer", ondelete="set null", index=True)
+    event_id = fields.Many2one("retail.event", ondelete="set null", help="The inbox event that applied the file.")
+    state = fields.Selection(
+        [("sent", "Sent"), ("received", "Received"), ("processed", "Processed"), ("duplicate", "Duplicate"),
+         ("quarantined", "Quarantined"), ("failed", "Failed")],
+        required=True, index=True,
+    )
+    ack_state = fields.Selection(
+        [("none", "Not expected"), ("pending", "Awaiting 997"), ("accepted", "Accepted"),
+         ("accepted_errors", "Accepted with errors"), ("rejected", "Rejected"), ("overdue", "997 overdue")],
+        string="Acknowledgement", default="none", required=True, index=True,
+    )
+    error = fields.Text()
+    content = fields.Text(help="The interchange as sent or received.")
+
+    _backend_interchange_uniq = models.Constraint(
+        "UNIQUE(backend_id, direction, interchange_control)",
+        "An interchange control number is used once per backend and direction.",
+    )
+
+    @api.model
+    def _cron_flag_overdue(self):
+        """Flag sent files whose acknowledgement is overdue, and tell the backend's responsible."""
+        for backend in self.env["retail.backend"].search([("backend_type", "=", "wms_x12")]):
+            limit = fields.Datetime.now() - timedelta(minutes=backend.x12_ack_minutes or 60)
+            late = self.search([("backend_id", "=", backend.id), ("ack_state", "=", "pending"),
+                                ("create_date", "<", limit)])
+            if not late:
+                continue
+            late.ack_state = "overdue"
+            user = backend.responsible_user_id or self.env.ref("base.user_admin", raise_if_not_found=False)
+            message = self.env._(
+                "%(count)s file(s) sent to %(backend)s were not acknowledged within %(minutes)s minutes: %(files)s. "
+                "Ask the warehouse whether they arrived; resend them from the file if not.",
+                count=len(late), backend=backend.name, minutes=backend.x12_ack_minutes,
+                files=", ".join(late.mapped("filename")),
+            )
+            if user:
+                late[:1].activity_schedule("mail.mail_activity_data_warning", summary=self.env._("997 overdue"),
+                                           note=message, user_id=user.id)
