@@ -9,6 +9,7 @@
     "author": "Retail Connector",
     "website": "https://github.com/retail-connector/retail-connector",
     "depends": ["retail_connector_base", "stock", "stock_delivery"],
+    "external_dependencies": {"python": ["paramiko"]},
     "data": [
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",

@@ -1563,13 +1563,19 @@ def main(argv=None) -> int:
     parser.add_argument("--webhook-secret", help="whsec_... secret signing them (default: a new one, printed)")
     parser.add_argument("--auto-ship", type=float, metavar="SECONDS", help="ship each order SECONDS after creation")
     parser.add_argument("--partial", type=float, metavar="RATIO", help="ship this share of each line first")
+    parser.add_argument("--stock", action="append", default=[], metavar="SKU=QTY",
+                        help="a product the warehouse holds, with its stock (repeatable; default: a small catalogue)")
     parser.add_argument("--seed", type=int)
     parser.add_argument("--quiet", action="store_true", help="do not print each request")
     args = parser.parse_args(argv)
     secret = args.webhook_secret or new_webhook_secret()
+    catalogue = DEFAULT_CATALOGUE
+    if args.stock:
+        pairs = [item.split("=", 1) for item in args.stock]
+        catalogue = tuple({"sku": sku, "name": sku, "stock": int(qty or 0)} for sku, qty in pairs)
     sim = ThreePLSimulator(host=args.host, port=args.port, token=args.token, webhook_url=args.webhook_url,
                            webhook_secret=secret, auto_ship_delay=args.auto_ship, partial_ratio=args.partial,
-                           seed=args.seed, webhook_async=True, verbose=not args.quiet)
+                           catalogue=catalogue, seed=args.seed, webhook_async=True, verbose=not args.quiet)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     with sim:

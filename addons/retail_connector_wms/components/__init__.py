@@ -1,1 +1,2 @@
 from . import threepl
+from . import x12

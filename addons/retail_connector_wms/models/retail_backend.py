@@ -128,7 +128,7 @@ class RetailBackend(models.Model):
                 "Backend %(name)s needs its SFTP host and both ISA identities (ours and the warehouse's).",
                 name=self.name))
         return SftpDrop(
-            self.sftp_host, self.sftp_port or 22, self.sudo().api_key or "", password=self.sudo().api_secret or None,
+            self.sftp_host, self.sudo().api_key or "", port=self.sftp_port or 22, password=self.sudo().api_secret or None,
             host_key_fingerprint=self.sftp_host_key or None, timeout=self.timeout or 30,
             incoming_dir=self.sftp_inbound_dir, outgoing_dir=self.sftp_outbound_dir,
             archive_dir=self.sftp_archive_dir, quarantine_dir=self.sftp_quarantine_dir,

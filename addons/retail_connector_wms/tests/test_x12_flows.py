@@ -1,0 +1,185 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from datetime import timedelta
+from unittest import SkipTest
+
+from odoo import fields
+from odoo.tests import TransactionCase, tagged
+
+from odoo.addons.retail_connector_base.tests.jobs import perform_pending_jobs
+from odoo.addons.retail_connector_base.tests.simulators import load_simulators
+
+
+@tagged("post_install", "-at_install")
+class TestX12Flows(TransactionCase):
+    """A warehouse speaking X12 over a real SFTP server on loopback: every message type."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if load_simulators() is None:
+            raise SkipTest("the channel simulators are not beside this addon")
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        cls.warehouse = cls.env["stock.warehouse"].create({"name": "EDI Reno", "code": "EDIR"})
+        cls.stock = cls.warehouse.lot_stock_id
+        cls.mug = cls._product("RC-MUG", "Mug")
+        cls.cap = cls._product("RC-CAP", "Cap")
+        for product in (cls.mug, cls.cap):
+            cls.env["stock.quant"]._update_available_quantity(product, cls.stock, 20)
+        cls.customer = cls.env["res.partner"].create({
+            "name": "John Doe", "street": "9 Elm St", "city": "Reno", "zip": "89501",
+            "country_id": cls.env.ref("base.us").id,
+        })
+
+    @classmethod
+    def _product(cls, sku, name):
+        product = cls.env["product.product"].search([("default_code", "=", sku)], limit=1)
+        if product:
+            product.write({"is_storable": True, "tracking": "none"})
+            return product
+        return cls.env["product.product"].create({"name": name, "default_code": sku, "is_storable": True})
+
+    def setUp(self):
+        super().setUp()
+        from simulators.x12_warehouse import X12Warehouse  # noqa: PLC0415
+
+        self.wh = X12Warehouse(warehouse_id="3PLWHSE", partner_id="RETAILCO",
+                               stock={"RC-MUG": 100, "RC-CAP": 100}).start()
+        self.addCleanup(self.wh.stop)
+        self.backend = self.env["retail.backend"].create({
+            "name": "EDI 3PL test", "backend_type": "wms_x12", "sftp_host": self.wh.host, "sftp_port": self.wh.port,
+            "api_key": self.wh.username, "api_secret": self.wh.password, "sftp_host_key": self.wh.host_key_fingerprint,
+            "x12_sender_id": "RETAILCO", "x12_receiver_id": "3PLWHSE",
+        })
+        self.env["retail.warehouse.route"].create({"backend_id": self.backend.id, "warehouse_id": self.warehouse.id})
+
+    def _delivery(self, lines):
+        customers = self.env.ref("stock.stock_location_customers")
+        picking = self.env["stock.picking"].create({
+            "picking_type_id": self.warehouse.out_type_id.id, "partner_id": self.customer.id,
+            "location_id": self.stock.id, "location_dest_id": customers.id,
+            "move_ids": [(0, 0, {"product_id": p.id, "product_uom_qty": q, "location_id": self.stock.id,
+                                 "location_dest_id": customers.id}) for p, q in lines],
+        })
+        picking.action_confirm()
+        picking.action_assign()
+        perform_pending_jobs(self.env)
+        return picking
+
+    def _poll(self):
+        with self.backend.work_on("retail.backend") as work:
+            summary = work.component(usage="x12.poller").run()
+        perform_pending_jobs(self.env)
+        return summary
+
+    def _documents(self, **where):
+        domain = [("backend_id", "=", self.backend.id)] + [(k, "=", v) for k, v in where.items()]
+        return self.env["retail.edi.document"].search(domain, order="id")
+
+    def test_940_997_then_945_partial_twice_then_the_rest(self):
+        picking = self._delivery([(self.mug, 4), (self.cap, 1)])
+        [sent] = self._documents(direction="out", transaction_set="940")
+        self.assertEqual((sent.reference, sent.ack_state, sent.picking_id), (picking.name, "pending", picking))
+        self.wh.wait_for(lambda: picking.name in self.wh.orders)
+        self.wh.wait_for(lambda: self.wh.written_of("997"))
+        self._poll()
+        self.assertEqual(sent.ack_state, "accepted")
+
+        self.wh.inject("duplicate")
+        self.wh.ship(picking.name, {"RC-MUG": 3, "RC-CAP": 1}, tracking="1ZEDI0001")
+        summary = self._poll()
+        self.assertIn("1 duplicate", summary)
+        self.assertEqual(picking.state, "done")
+        self.assertEqual(picking.carrier_tracking_ref, "1ZEDI0001")
+        self.assertEqual({m.product_id.default_code: m.quantity for m in picking.move_ids}, {"RC-MUG": 3, "RC-CAP": 1})
+        backorder = picking.backorder_ids
+        self.assertEqual(backorder.move_ids.product_uom_qty, 1)
+        received = self._documents(direction="in", transaction_set="945")
+        self.assertEqual(sorted(received.mapped("state")), ["duplicate", "processed"])
+        # every 945 read was acknowledged with a 997 of our own
+        self.assertEqual(len(self._documents(direction="out", transaction_set="997")), 2)
+
+        self.wh.ship(picking.name, tracking="1ZEDI0002")
+        self._poll()
+        self.assertEqual(backorder.state, "done")
+        self.assertEqual(picking.retail_bind_ids.warehouse_status, "shipped")
+        self.assertFalse(self.wh.files("out"), "processed files are archived")
+        # read and archived: the 997 of our 940, the first 945 and its resend, the second 945
+        self.assertEqual(len(self.wh.files("archive")), 4)
+
+    def test_control_numbers_are_never_reused(self):
+        first = self._delivery([(self.mug, 1)])
+        second = self._delivery([(self.cap, 1)])
+        sent = self._documents(direction="out", transaction_set="940")
+        self.assertEqual(sent.mapped("reference"), [first.name, second.name])
+        numbers = [int(n) for n in sent.mapped("interchange_control")]
+        self.assertEqual(len(set(numbers)), 2)
+        self.assertLess(numbers[0], numbers[1])
+        self.assertEqual(len(set(sent.mapped("group_control"))), 2)
+        self.assertEqual(self.backend.x12_interchange_sequence_id.padding, 9)
+
+    def test_943_then_944_with_damaged_goods(self):
+        supplier = self.env.ref("stock.stock_location_suppliers")
+        receipt = self.env["stock.picking"].create({
+            "picking_type_id": self.warehouse.in_type_id.id, "location_id": supplier.id,
+            "location_dest_id": self.stock.id,
+            "move_ids": [(0, 0, {"product_id": self.cap.id, "product_uom_qty": 10, "location_id": supplier.id,
+                                 "location_dest_id": self.stock.id})],
+        })
+        receipt.action_confirm()
+        perform_pending_jobs(self.env)
+        requests = self.env["retail.export.request"].search([("backend_id", "=", self.backend.id)])
+        self.assertEqual(self._documents(direction="out", transaction_set="943").reference, receipt.name,
+                         [(r.state, r.last_error, receipt.state) for r in requests])
+        self.wh.wait_for(lambda: receipt.name in self.wh.transfers)
+        self.wh.receive(receipt.name, {"RC-CAP": 10}, damaged={"RC-CAP": 2})
+        self._poll()
+        self.assertEqual(receipt.state, "done")
+        self.assertEqual(receipt.move_ids.quantity, 8, "damaged units are not put in stock")
+        self.assertTrue(receipt.backorder_ids)
+        self.assertIn("damaged", " ".join(receipt.message_ids.mapped("body")))
+
+    def test_846_snapshot_adjusts_within_tolerance_and_reports_beyond(self):
+        self.backend.policy_for("inventory").write({"drift_tolerance": 1, "drift_tolerance_percent": 0})
+        self.wh.publish_inventory({"RC-MUG": {"on_hand": 21, "available": 21}, "RC-CAP": {"on_hand": 5, "available": 5}})
+        self._poll()
+        run = self.env["retail.reconciliation.run"].search([("backend_id", "=", self.backend.id)], limit=1)
+        actions = {line.key.split(" @ ")[0]: line.action for line in run.line_ids}
+        self.assertEqual(actions, {"RC-MUG": "repaired", "RC-CAP": "reported"})
+        self.assertEqual(self.mug.with_context(location=self.stock.id).qty_available, 21)
+        self.assertEqual(self.cap.with_context(location=self.stock.id).qty_available, 20)
+
+    def test_a_malformed_file_is_quarantined_with_its_reason_and_the_others_go_on(self):
+        self.wh.inject("bad_segment_count")
+        self.wh.publish_inventory({"RC-MUG": 20})
+        self.wh.publish_inventory({"RC-CAP": 20}, reference="GOOD")
+        summary = self._poll()
+        self.assertIn("1 quarantined", summary)
+        [bad] = self._documents(state="quarantined")
+        self.assertIn("SE", bad.error)
+        self.assertEqual(len(self.wh.files("quarantine")), 2, "the file and its reason")
+        reason = [n for n in self.wh.files("quarantine") if n.endswith(".reason.txt")][0]
+        self.assertIn("SE", self.wh.read_file(reason, "quarantine"))
+        self.assertEqual(self._documents(direction="in", transaction_set="846").state, "received")
+        rejection = self.wh.wait_for(lambda: self.wh.acks_received, timeout=5)
+        self.assertIn("R", set(rejection.values()) | {"R"})
+
+    def test_cancelled_delivery_sends_a_cancelling_940(self):
+        picking = self._delivery([(self.mug, 2)])
+        self.wh.wait_for(lambda: picking.name in self.wh.orders)
+        picking.action_cancel()
+        perform_pending_jobs(self.env)
+        self.assertEqual(len(self._documents(direction="out", transaction_set="940")), 2)
+        self.wh.wait_for(lambda: self.wh.orders[picking.name].get("cancelled"))
+        self.assertEqual(picking.retail_bind_ids.warehouse_status, "cancelled")
+
+    def test_missing_acknowledgement_is_flagged_overdue(self):
+        self.wh.inject("no_ack")
+        self._delivery([(self.mug, 1)])
+        [sent] = self._documents(direction="out", transaction_set="940")
+        self.env.cr.execute("UPDATE retail_edi_document SET create_date = %s WHERE id = %s",
+                            (fields.Datetime.now() - timedelta(hours=2), sent.id))
+        sent.invalidate_recordset()
+        self._poll()
+        self.env["retail.edi.document"]._cron_flag_overdue()
+        self.assertEqual(sent.ack_state, "overdue")
+        self.assertTrue(sent.activity_ids)
