@@ -6,11 +6,13 @@ from odoo.tests import HttpCase, tagged
 from odoo.addons.retail_connector_base.tests.jobs import perform_pending_jobs
 from odoo.addons.retail_connector_base.tests.simulators import load_simulators
 
+from .common import WarehouseFlowMixin
+
 SECRET = "whsec_dGVzdC0zcGwtd2ViaG9vay1zZWNyZXQ="
 
 
 @tagged("post_install", "-at_install")
-class TestThreePLFlows(HttpCase):
+class TestThreePLFlows(WarehouseFlowMixin, HttpCase):
     """A 3PL on the ShipBob API runs a warehouse: each flow over real HTTP both ways."""
 
     @classmethod
@@ -31,15 +33,6 @@ class TestThreePLFlows(HttpCase):
             "email": "jane@example.com",
         })
 
-    @classmethod
-    def _product(cls, sku, name):
-        """Return the storable product of a SKU the warehouse knows, made once per database."""
-        product = cls.env["product.product"].search([("default_code", "=", sku)], limit=1)
-        if product:
-            product.write({"is_storable": True, "tracking": "none"})
-            return product
-        return cls.env["product.product"].create({"name": name, "default_code": sku, "is_storable": True})
-
     def setUp(self):
         super().setUp()
         from simulators.threepl import ThreePLSimulator  # noqa: PLC0415
@@ -54,19 +47,6 @@ class TestThreePLFlows(HttpCase):
                                     webhook_secret=SECRET, seed=7).start()
         self.addCleanup(self.wms.stop)
         self.backend.endpoint_url = self.wms.url
-
-    def _delivery(self, lines):
-        customers = self.env.ref("stock.stock_location_customers")
-        picking = self.env["stock.picking"].create({
-            "picking_type_id": self.warehouse.out_type_id.id, "partner_id": self.customer.id,
-            "location_id": self.stock.id, "location_dest_id": customers.id,
-            "move_ids": [(0, 0, {"product_id": p.id, "product_uom_qty": q, "location_id": self.stock.id,
-                                 "location_dest_id": customers.id}) for p, q in lines],
-        })
-        picking.action_confirm()
-        picking.action_assign()
-        perform_pending_jobs(self.env)
-        return picking
 
     def test_release_partial_shipment_backorder_then_the_rest(self):
         picking = self._delivery([(self.mug, 3), (self.cap, 1)])

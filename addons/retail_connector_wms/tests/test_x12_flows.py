@@ -8,9 +8,11 @@ from odoo.tests import TransactionCase, tagged
 from odoo.addons.retail_connector_base.tests.jobs import perform_pending_jobs
 from odoo.addons.retail_connector_base.tests.simulators import load_simulators
 
+from .common import WarehouseFlowMixin
+
 
 @tagged("post_install", "-at_install")
-class TestX12Flows(TransactionCase):
+class TestX12Flows(WarehouseFlowMixin, TransactionCase):
     """A warehouse speaking X12 over a real SFTP server on loopback: every message type."""
 
     @classmethod
@@ -30,14 +32,6 @@ class TestX12Flows(TransactionCase):
             "country_id": cls.env.ref("base.us").id,
         })
 
-    @classmethod
-    def _product(cls, sku, name):
-        product = cls.env["product.product"].search([("default_code", "=", sku)], limit=1)
-        if product:
-            product.write({"is_storable": True, "tracking": "none"})
-            return product
-        return cls.env["product.product"].create({"name": name, "default_code": sku, "is_storable": True})
-
     def setUp(self):
         super().setUp()
         from simulators.x12_warehouse import X12Warehouse  # noqa: PLC0415
@@ -51,19 +45,6 @@ class TestX12Flows(TransactionCase):
             "x12_sender_id": "RETAILCO", "x12_receiver_id": "3PLWHSE",
         })
         self.env["retail.warehouse.route"].create({"backend_id": self.backend.id, "warehouse_id": self.warehouse.id})
-
-    def _delivery(self, lines):
-        customers = self.env.ref("stock.stock_location_customers")
-        picking = self.env["stock.picking"].create({
-            "picking_type_id": self.warehouse.out_type_id.id, "partner_id": self.customer.id,
-            "location_id": self.stock.id, "location_dest_id": customers.id,
-            "move_ids": [(0, 0, {"product_id": p.id, "product_uom_qty": q, "location_id": self.stock.id,
-                                 "location_dest_id": customers.id}) for p, q in lines],
-        })
-        picking.action_confirm()
-        picking.action_assign()
-        perform_pending_jobs(self.env)
-        return picking
 
     def _poll(self):
         with self.backend.work_on("retail.backend") as work:
