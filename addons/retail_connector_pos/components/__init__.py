@@ -1,1 +1,2 @@
 from . import webhook_authenticator
+from . import store_sales

@@ -12,6 +12,8 @@ class RetailBackend(models.Model):
         ondelete={"square": "cascade"},
     )
 
+    pos_store_ids = fields.One2many("retail.pos.store", "backend_id", string="Stores")
+    pos_tender_ids = fields.One2many("retail.pos.tender", "backend_id", string="Tenders")
     webhook_notification_url = fields.Char(
         help="The notification URL of the POS webhook subscription, when it differs from the URL Odoo receives "
         "(behind a proxy). Square signs it with the body."

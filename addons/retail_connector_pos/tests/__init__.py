@@ -1,2 +1,3 @@
 from . import test_pos_backend
 from . import test_webhook_signatures
+from . import test_store_sales
