@@ -20,8 +20,9 @@ class EventParser(AbstractComponent):
     # the payload field holding the aggregate key, named in errors
     _aggregate_field = "id"
 
-    def topic_of(self, headers, resource=None):
-        """Return the topic a request announces (header or API resource)."""
+    def topic_of(self, headers, resource=None, data=None):
+        """Return the topic a request announces: a header, the API resource, or (``data``, the JSON
+        body) a field of the body for channels that name it there."""
         raise NotImplementedError
 
     def parse(self, topic, headers, data, body):
@@ -58,7 +59,7 @@ class GenericEventParser(Component):
     _resources = {"orders": "orders/updated"}
     _aggregate_field = "external_id"
 
-    def topic_of(self, headers, resource=None):
+    def topic_of(self, headers, resource=None, data=None):
         if resource is not None:
             if resource not in self._resources:
                 raise UnknownTopic(

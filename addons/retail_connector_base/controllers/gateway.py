@@ -105,7 +105,7 @@ class InboundGateway(http.Controller):
         with backend.work_on("retail.event") as work:
             parser = work.component(usage="event.parser")
             try:
-                topic = ctx["topic"] = parser.topic_of(headers, resource)
+                topic = ctx["topic"] = parser.topic_of(headers, resource, data=data)
                 if api_key is not None:
                     self._check_scope(api_key, resource)
                 if not topic:

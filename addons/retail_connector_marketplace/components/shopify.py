@@ -51,7 +51,7 @@ class ShopifyEventParser(Component):
         **{"refunds/create": ("returns", "order"), POLLED_TOPIC: ("orders", "order")},
     )
 
-    def topic_of(self, headers, resource=None):
+    def topic_of(self, headers, resource=None, data=None):
         return (headers.get("X-Shopify-Topic") or "").strip()
 
     def parse(self, topic, headers, data, body):

@@ -42,7 +42,7 @@ class WooEventParser(Component):
     _aggregate_field = "id"
     _topics = {topic: ("orders", "order") for topic in WEBHOOK_TOPICS + (POLLED_TOPIC,)}
 
-    def topic_of(self, headers, resource=None):
+    def topic_of(self, headers, resource=None, data=None):
         return (headers.get("X-WC-Webhook-Topic") or "").strip()
 
     def parse(self, topic, headers, data, body):

@@ -1,2 +1,3 @@
 from . import webhook_authenticator
 from . import store_sales
+from . import square

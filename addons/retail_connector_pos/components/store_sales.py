@@ -52,6 +52,13 @@ class PosOrderWriter(Component):
         business_date = store._business_date(moment)
         session = self.component(usage="pos.session.keeper", model_name="retail.pos.day").session_for(
             store, business_date)
+        if order.currency and order.currency != session.currency_id.name:
+            raise RetailMappingError(
+                self.env._("Store %(store)s sells in %(pos)s but its Odoo point of sale %(config)s books in %(odoo)s: "
+                           "map the store to a point of sale in %(pos)s.", store=store.name, pos=order.currency,
+                           config=store.pos_config_id.name, odoo=session.currency_id.name),
+                kind="currency",
+            )
         data = self._ui_order(order, session, returned_from)
         self.env["pos.order"].sync_from_ui([data])
         pos_order = self.env["pos.order"].search([("uuid", "=", data["uuid"])], limit=1)

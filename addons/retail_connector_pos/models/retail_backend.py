@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 SQUARE_API_VERSION = "2025-10-16"
 
@@ -42,3 +43,29 @@ class RetailBackend(models.Model):
             dict(P._policy_vals("finance", "batch", "inbound", "channel", 1, "days"), cutoff_hour=23.5),
             P._policy_vals("fulfilment", "off", "outbound", "odoo", 1, "days"),
         ]
+
+    # ------------------------------------------------------------------ Square
+    def _square_client(self):
+        """Return a Square API client paced by this backend's rate limiter and circuit breaker."""
+        self.ensure_one()
+        from ..lib.squarepos import SquareClient  # noqa: PLC0415
+
+        if not self.endpoint_url:
+            raise UserError(self.env._("Backend %(name)s has no API URL.", name=self.name))
+        return SquareClient(self.endpoint_url, self.sudo().api_secret or "", square_version=self.api_version,
+                            timeout=self.timeout, before_request=self._throttle_outbound,
+                            after_response=self._observe_outcome)
+
+    def _square_skus_of_variations(self, variation_ids):
+        """Return {Square variation id: SKU} for the variations bound to Odoo products."""
+        self.ensure_one()
+        bindings = self.env["retail.product.binding"].with_context(active_test=False).search(
+            [("backend_id", "=", self.id), ("external_id", "in", [v for v in variation_ids if v])])
+        return {b.external_id: b.odoo_id.default_code for b in bindings}
+
+    def _square_skus(self, order):
+        """Return {variation id: SKU} for the line items of a Square order (sale or return)."""
+        ids = [item.get("catalog_object_id") for item in order.get("line_items") or []]
+        for ret in order.get("returns") or []:
+            ids += [item.get("catalog_object_id") for item in ret.get("return_line_items") or []]
+        return self._square_skus_of_variations(ids)

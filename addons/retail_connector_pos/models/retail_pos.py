@@ -103,7 +103,7 @@ class RetailPosDay(models.Model):
     company_id = fields.Many2one(related="store_id.company_id", store=True)
     business_date = fields.Date(required=True, index=True)
     session_id = fields.Many2one("pos.session", readonly=True)
-    session_state = fields.Selection(related="session_id.state", string="Session")
+    session_state = fields.Selection(related="session_id.state", string="Session status")
     state = fields.Selection(
         [("open", "Open"), ("closed", "Closed, takings match"), ("difference", "Closed, takings differ")],
         default="open", required=True, tracking=True,

@@ -55,7 +55,7 @@ class ThreePLEventParser(Component):
     _backend_type = "wms_rest"
     _topics = {topic: ("fulfilment", "transfer") for topic in TOPICS}
 
-    def topic_of(self, headers, resource=None):
+    def topic_of(self, headers, resource=None, data=None):
         return topic_of(headers) or ""
 
     def parse(self, topic, headers, data, body):

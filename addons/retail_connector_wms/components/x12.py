@@ -338,7 +338,7 @@ class X12EventParser(Component):
     _backend_type = "wms_x12"
     _topics = {"945": ("fulfilment", "transfer"), "944": ("fulfilment", "transfer"), "846": ("inventory", "snapshot")}
 
-    def topic_of(self, headers, resource=None):
+    def topic_of(self, headers, resource=None, data=None):
         return ""
 
     def parse(self, topic, headers, data, body):
