@@ -9,5 +9,6 @@
     "website": "https://github.com/retail-connector/retail-connector",
     "depends": ["retail_connector_base", "point_of_sale"],
     "data": ["security/ir.model.access.csv", "views/retail_pos_views.xml"],
+    "demo": ["demo/retail_backend_demo.xml"],
     "installable": True,
 }

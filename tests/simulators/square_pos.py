@@ -395,10 +395,12 @@ def main(argv=None) -> int:
     parser.add_argument("--webhook-url")
     parser.add_argument("--signature-key", required=True)
     parser.add_argument("--trickle", type=float, default=0, help="seconds between store sales (0: none)")
+    parser.add_argument("--currency", default=None, help="currency of every location (default: each its own)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
+    locations = tuple(dict(loc, currency=args.currency or loc["currency"]) for loc in DEFAULT_LOCATIONS)
     pos = SquarePOS(host=args.host, port=args.port, token=args.token, signature_key=args.signature_key,
-                    webhook_url=args.webhook_url, webhook_async=True, verbose=not args.quiet)
+                    webhook_url=args.webhook_url, locations=locations, webhook_async=True, verbose=not args.quiet)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with pos:

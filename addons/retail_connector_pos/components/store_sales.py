@@ -116,7 +116,9 @@ class PosOrderWriter(Component):
             price = float(line.unit_price)
             gross = line.quantity * line.unit_price
             discount = float(line.discount_amount / gross * 100) if gross and line.discount_amount else 0.0
-            taxes = writer._taxes(line.tax_lines, product, fpos, order.taxes_included)
+            # a POS reports every tax it charged: a line without tax lines was not taxed
+            taxes = writer._taxes(line.tax_lines, product, fpos, order.taxes_included) if line.tax_lines \
+                else self.env["account.tax"]
             computed = taxes.compute_all(price * (1 - discount / 100), currency, qty, product=product)
             vals = {
                 "product_id": product.id, "qty": qty, "price_unit": price, "discount": discount,
