@@ -120,8 +120,37 @@ def test_webhooks_are_signed_over_the_notification_url_and_body():
     headers, body = received[0]
     headers = {k.lower(): v for k, v in headers.items()}
     verify_square(body, headers, [KEY], url)
+    from square.utils.webhooks_helper import verify_signature  # noqa: PLC0415
+
+    assert verify_signature(request_body=body.decode(), signature_header=headers["x-square-hmacsha256-signature"],
+                            signature_key=KEY, notification_url=url), "Square's own helper accepts the signature"
     notification = json.loads(body)
     assert notification["type"] == "inventory.count.updated"
     assert mapping.counts_of_event(notification)[0]["quantity"] == "12"
     with pytest.raises(SignatureError):
         verify_square(body, headers, [KEY], url + "?proxy=1")
+
+
+def test_the_official_square_client_and_webhook_helper_speak_to_the_simulator(pos):
+    """squareup, Square's own SDK, reads the simulator's answers and checks its signatures."""
+    from square import Square  # noqa: PLC0415
+    from square.utils.webhooks_helper import verify_signature  # noqa: PLC0415
+
+    sdk = Square(token=TOKEN, base_url=pos.url)
+    assert [loc.id for loc in sdk.locations.list().locations] == ["L1BRUSSELS", "L2ANTWERP"]
+    pos.sell("L2ANTWERP", [{"sku": "RC-MUG", "quantity": 2}], notify=False)
+    found = sdk.orders.search(location_ids=["L2ANTWERP"],
+                              query={"filter": {"state_filter": {"states": ["COMPLETED"]}}}).orders
+    assert [(o.location_id, o.total_money.amount) for o in found] == [("L2ANTWERP", 2090)]
+    answer = sdk.catalog.batch_upsert(idempotency_key="sdk-1", batches=[{"objects": mapping.catalog_objects_for([
+        {"sku": "RC-SDK", "name": "SDK item", "variations": [{"sku": "RC-SDK", "name": "SDK item", "price": "3.10",
+                                                              "currency": "EUR"}]}])}])
+    assert {m.client_object_id for m in answer.id_mappings} == {"#item-RC-SDK", "#var-RC-SDK"}
+    assert pos.catalog_item("RC-SDK")["price"] == Decimal("3.10")
+    body = json.dumps({"type": "order.updated", "event_id": "e1"})
+    url = "https://shop.example.com/retail/webhook/3"
+    from simulators.base import hmac_sha256_base64  # noqa: PLC0415
+
+    signature = hmac_sha256_base64(KEY, (url + body).encode())
+    assert verify_signature(request_body=body, signature_header=signature, signature_key=KEY, notification_url=url)
+    verify_square(body.encode(), {"x-square-hmacsha256-signature": signature}, [KEY], url)
