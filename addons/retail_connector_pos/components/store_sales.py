@@ -84,7 +84,10 @@ class PosOrderWriter(Component):
         return store
 
     def _payment_method(self, tender, config):
-        mapping = self.backend_record.pos_tender_ids.filtered(lambda t: t.tender_type == (tender or "OTHER"))
+        mappings = self.backend_record.pos_tender_ids.filtered(lambda t: t.tender_type == (tender or "OTHER"))
+        # a store's own mapping first (each point of sale has its own cash method), then the backend's
+        mapping = mappings.filtered(lambda t: t.store_id.pos_config_id == config)[:1] or \
+            mappings.filtered(lambda t: not t.store_id)[:1]
         method = mapping.payment_method_id
         if not method:
             raise RetailMappingError(

@@ -81,11 +81,15 @@ class RetailPosTender(models.Model):
     _description = "Retail Connector POS tender mapping"
 
     backend_id = fields.Many2one("retail.backend", required=True, ondelete="cascade", index=True)
+    store_id = fields.Many2one(
+        "retail.pos.store", ondelete="cascade",
+        help="Only for this store (Odoo gives each point of sale its own cash method); empty: every store.",
+    )
     tender_type = fields.Selection(TENDER_TYPES, required=True)
     payment_method_id = fields.Many2one("pos.payment.method", required=True)
 
-    _backend_tender_uniq = models.Constraint(
-        "UNIQUE(backend_id, tender_type)", "A tender type is mapped once per backend."
+    _backend_tender_uniq = models.UniqueIndex(
+        "(backend_id, tender_type, COALESCE(store_id, 0))", "A tender type is mapped once per backend and store."
     )
 
 
