@@ -145,13 +145,14 @@ class SquarePOS(Simulator):
                 variation = self.variation_of(line["sku"])
                 item = self.items[variation]
                 quantity = Decimal(str(line.get("quantity", 1)))
-                gross = item["price"] * quantity
+                unit = item.get("location_prices", {}).get(location, item["price"])
+                gross = unit * quantity
                 tax = (gross * self.tax_percent / 100).quantize(Decimal("0.01"))
                 total += gross + tax
                 tax_total += tax
                 entry = {"uid": "li-%d" % index, "name": item["name"], "quantity": str(quantity),
                          "catalog_object_id": variation, "variation_name": item["sku"],
-                         "base_price_money": _money(item["price"], currency), "total_money": _money(gross + tax, currency),
+                         "base_price_money": _money(unit, currency), "total_money": _money(gross + tax, currency),
                          "total_tax_money": _money(tax, currency), "total_discount_money": _money(0, currency)}
                 if self.tax_percent:
                     entry["applied_taxes"] = [{"uid": "at-%d" % index, "tax_uid": tax_uid,
@@ -337,8 +338,11 @@ class SquarePOS(Simulator):
                 mappings.append({"client_object_id": vid, "object_id": real})
                 vid = real
             price = Decimal((vdata.get("price_money") or {}).get("amount", 0)) / 100
+            overrides = {o["location_id"]: Decimal(o["price_money"]["amount"]) / 100
+                         for o in vdata.get("location_overrides") or [] if o.get("price_money")}
             self.items[vid] = {"sku": sku, "name": vdata.get("name") or data.get("name"), "price": price,
-                               "item_id": item_id, "archived": bool(data.get("is_archived"))}
+                               "location_prices": overrides, "item_id": item_id,
+                               "archived": bool(data.get("is_archived"))}
             variation["id"] = vid
             vdata["item_id"] = item_id
         stored = dict(obj, id=item_id, version=int(time.time() * 1000), is_deleted=False)

@@ -212,7 +212,7 @@ class SquareCatalogExporter(Component):
                 "sku": sku, "name": product.display_name, "archived": not (product.active and product.sale_ok),
                 "variations": [{"sku": sku, "name": product.display_name, "price": price["price"],
                                 "currency": price["currency"], "barcode": product.barcode or None,
-                                "id": bound.get(product.id)}],
+                                "id": bound.get(product.id), "location_prices": self._store_prices(product, price)}],
             })
         objects = square_mapping.catalog_objects_for(neutral)
         key = hashlib.sha256(json.dumps(objects, sort_keys=True, default=str).encode()).hexdigest()
@@ -222,6 +222,19 @@ class SquareCatalogExporter(Component):
             variation = variation_ids.get(product.default_code)
             if variation:
                 binder.bind_record(variation, product, sync_state="synced")
+
+
+    def _store_prices(self, product, price):
+        """Return {location id: price} for the stores whose point of sale sells at another price."""
+        prices = {}
+        for store in self.backend_record.pos_store_ids:
+            pricelist = store.pos_config_id.pricelist_id
+            if not pricelist or pricelist.currency_id.name != price["currency"]:
+                continue
+            own = pricelist.currency_id.round(pricelist._get_product_price(product, 1.0))
+            if pricelist.currency_id.compare_amounts(own, float(price["price"])):
+                prices[store.external_id] = "%.*f" % (pricelist.currency_id.decimal_places, own)
+        return prices
 
 
 class SquareInventoryExporter(Component):

@@ -64,6 +64,20 @@ class TestSquareFlows(StoreCase, HttpCase):
         self.assertEqual((self.pos.catalog_item("POS-MUG")["price"], self.pos.catalog_item("POS-CAP")["archived"]),
                          (Decimal("11"), True))
 
+    def test_a_store_price_list_is_the_store_price_on_the_pos(self):
+        outlet = self.env["product.pricelist"].create({
+            "name": "Outlet", "currency_id": self.config.currency_id.id,
+            "item_ids": [(0, 0, {"applied_on": "0_product_variant", "product_id": self.mug.id, "compute_price": "fixed",
+                                 "fixed_price": 8.0})]})
+        self.config.pricelist_id = outlet
+        requests = self.env["retail.export.request"].search([("backend_id", "=", self.backend.id),
+                                                             ("domain", "=", "catalog")])
+        with self.backend.work_on("retail.export.request") as work:
+            work.component(usage="catalog.exporter").export(requests)
+        mug = self.pos.catalog_item("POS-MUG")
+        self.assertEqual((mug["price"], mug["location_prices"]), (Decimal("10"), {"LOC-BXL": Decimal("8")}))
+        self.assertEqual(self.pos.catalog_item("POS-CAP")["location_prices"], {})
+
     def test_store_sale_by_webhook_and_stock_back_to_the_store(self):
         sale = self.pos.sell("LOC-BXL", [{"sku": "POS-MUG", "quantity": 2}, {"sku": "POS-CAP", "quantity": 1}],
                              tenders=[{"type": "CASH", "amount": "15.00"}, {"type": "CARD", "amount": "20.00"}])

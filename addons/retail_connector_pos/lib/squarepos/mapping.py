@@ -130,7 +130,7 @@ def catalog_objects_for(products) -> list[dict]:
     """Return ITEM catalogue objects with their ITEM_VARIATION children for neutral product dicts.
 
     ``products``: ``[{"sku", "name", "archived", "item_id", "variations": [{"sku", "name", "price",
-    "currency", "barcode", "id"}]}]``. New objects get ``#``-prefixed temporary ids, which the
+    "currency", "barcode", "id", "location_prices": {location id: price}}]}]``. New objects get ``#``-prefixed temporary ids, which the
     answer's ``id_mappings`` turn into Square's; archived products are written with
     ``is_archived`` (they leave the point of sale but keep their history).
     """
@@ -146,6 +146,14 @@ def catalog_objects_for(products) -> list[dict]:
                                     "currency": variation["currency"]}}
             if variation.get("barcode"):
                 data["upc"] = variation["barcode"]
+            overrides = variation.get("location_prices") or {}
+            if overrides:
+                # a store's own price list: Square's per-location price of the variation
+                data["location_overrides"] = [
+                    {"location_id": location, "price_money": {
+                        "amount": int(Decimal(str(price)).scaleb(digits).to_integral_value()),
+                        "currency": variation["currency"]}}
+                    for location, price in sorted(overrides.items())]
             variations.append({"type": "ITEM_VARIATION", "id": variation.get("id") or "#var-%s" % variation["sku"],
                                "present_at_all_locations": True, "item_variation_data": data})
         objects.append({"type": "ITEM", "id": item_id, "present_at_all_locations": True,
