@@ -12,5 +12,6 @@ from . import retail_reconciliation
 from . import retail_value_map
 from . import retail_refund
 from . import retail_warehouse_route
+from . import retail_alert
 from . import retail_operations
 from . import res_config_settings

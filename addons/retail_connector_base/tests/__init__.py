@@ -9,3 +9,4 @@ from . import test_outbound
 from . import test_operations
 from . import test_refunds
 from . import test_warehouse
+from . import test_alerts
