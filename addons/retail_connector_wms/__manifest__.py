@@ -12,6 +12,7 @@
     "external_dependencies": {"python": ["paramiko"]},
     "data": [
         "security/ir.model.access.csv",
+        "security/retail_connector_wms_security.xml",
         "data/ir_cron_data.xml",
         "views/retail_edi_document_views.xml",
     ],

@@ -10,3 +10,4 @@ from . import test_operations
 from . import test_refunds
 from . import test_warehouse
 from . import test_alerts
+from . import test_multi_company
