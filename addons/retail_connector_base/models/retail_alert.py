@@ -30,6 +30,7 @@ FAILED_STATES = ("failed", "dead")
 
 class RetailAlertRule(models.Model):
     _name = "retail.alert.rule"
+    _inherit = ["retail.audited"]
     _description = "Retail Connector alert rule"
     _order = "sequence, id"
 

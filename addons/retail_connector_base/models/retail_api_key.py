@@ -27,6 +27,8 @@ class RetailApiKey(models.Model):
     """
 
     _name = "retail.api.key"
+    _inherit = ["retail.audited"]
+    _audit_exclude = frozenset({"last_used_at"})
     _description = "Retail Connector API key"
     _order = "id desc"
 

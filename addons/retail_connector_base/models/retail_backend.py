@@ -19,8 +19,13 @@ class RetailBackend(models.Model):
     """One external system (storefront, marketplace, POS, warehouse) for one company."""
 
     _name = "retail.backend"
-    _inherit = ["connector.backend", "mail.thread"]
+    _inherit = ["connector.backend", "mail.thread", "retail.audited"]
     _description = "Retail Connector Backend"
+    # kept up to date by the pipeline (circuit breaker, checks, rotation), not configuration;
+    # pausing and resuming are logged by their actions
+    _audit_exclude = frozenset({"state", "consecutive_failures", "degraded_since", "last_check_date", "last_check_ok",
+                                "last_check_message", "webhook_secret_previous", "webhook_secret_rotated_at",
+                                "x12_interchange_sequence_id", "x12_group_sequence_id"})
     _order = "sequence, name, id"
 
     name = fields.Char(required=True, tracking=True)
@@ -240,9 +245,11 @@ class RetailBackend(models.Model):
     # ------------------------------------------------------------------ state
     def action_pause(self):
         self.write({"state": "paused"})
+        self.env["retail.audit.log"]._log(self, "write", {b.id: "State: paused" for b in self})
 
     def action_resume(self):
         """Resume a paused or degraded backend and send what waited."""
+        self.env["retail.audit.log"]._log(self, "write", {b.id: "State: %s → ok" % b.state for b in self})
         self.write({"state": "ok", "consecutive_failures": 0, "degraded_since": False})
         self._flush_waiting()
 

@@ -281,6 +281,8 @@ class RetailEvent(models.Model):
     # ------------------------------------------------------------------ replay
     def action_replay(self):
         """Apply the events again (with their edited payload if any), whatever their state."""
+        self.env["retail.audit.log"]._log(self, "replay", {e.id: "Replayed in state %s%s" % (
+            e.state, ", with an edited payload" if e.payload_override else "") for e in self})
         for event in self:
             event.write({"state": "received", "next_attempt_at": False, "attempts": 0, "source": event.source})
             event.activity_ids.action_feedback(feedback=self.env._("Replayed"))
@@ -288,6 +290,8 @@ class RetailEvent(models.Model):
         return True
 
     def action_ignore(self):
+        self.env["retail.audit.log"]._log(self, "ignore", {e.id: "Ignored in state %s: %s" % (
+            e.state, e.last_error or "") for e in self})
         self.write({"state": "ignored", "next_attempt_at": False})
         self.activity_ids.action_feedback(feedback=self.env._("Ignored"))
         return True

@@ -6,6 +6,7 @@ class RetailLocationMap(models.Model):
     """A channel location (store, fulfilment location) and the Odoo locations it sells from."""
 
     _name = "retail.location.map"
+    _inherit = ["retail.audited"]
     _description = "Retail Connector channel location"
 
     backend_id = fields.Many2one("retail.backend", required=True, ondelete="cascade", index=True)

@@ -35,6 +35,8 @@ class RetailSyncPolicy(models.Model):
     """How one business domain synchronises with one backend, and when its batch runs."""
 
     _name = "retail.sync.policy"
+    _inherit = ["retail.audited"]
+    _audit_exclude = frozenset({"checkpoint", "last_run", "cron_id"})
     _description = "Retail Connector Sync Policy"
     _order = "backend_id, sequence, id"
 

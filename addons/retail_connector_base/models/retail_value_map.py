@@ -28,6 +28,7 @@ class RetailValueMap(models.Model):
     """
 
     _name = "retail.value.map"
+    _inherit = ["retail.audited"]
     _description = "Retail Connector value mapping"
     _order = "backend_id, kind, external_value"
 

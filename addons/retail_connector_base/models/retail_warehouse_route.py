@@ -14,6 +14,7 @@ class RetailWarehouseRoute(models.Model):
     """
 
     _name = "retail.warehouse.route"
+    _inherit = ["retail.audited"]
     _description = "Retail Connector warehouse route"
     _order = "warehouse_id, sequence, id"
 

@@ -11,3 +11,4 @@ from . import test_refunds
 from . import test_warehouse
 from . import test_alerts
 from . import test_multi_company
+from . import test_audit

@@ -30,6 +30,9 @@ class RetailEventRequeue(models.TransientModel):
 
     def action_requeue(self):
         count = self.env["retail.event"].requeue_dead(backend=self.backend_id, topic=self.topic, error_kind=self.error_kind)
+        if self.backend_id:
+            self.env["retail.audit.log"]._log(self.backend_id, "requeue", {self.backend_id.id: "%s dead event(s) requeued "
+                                              "(topic %s, error %s)" % (count, self.topic or "any", self.error_kind or "any")})
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
