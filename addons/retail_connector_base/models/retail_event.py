@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import json
 import logging
+import re
 import uuid
 from datetime import timedelta
 
@@ -82,6 +83,12 @@ class RetailEvent(models.Model):
     duplicate_count = fields.Integer(string="Duplicates received", readonly=True)
     last_error = fields.Text(readonly=True)
     error_kind = fields.Char(readonly=True, index=True)
+    error_signature = fields.Char(
+        compute="_compute_error_signature", store=True, index=True,
+        help="The error message with its ids, numbers and quoted values blanked: events failing for the same "
+        "reason share it.",
+    )
+    assigned_user_id = fields.Many2one("res.users", string="Assigned to", index=True, tracking=True)
     next_attempt_at = fields.Datetime(readonly=True)
     job_uuid = fields.Char(readonly=True, copy=False)
     outcome = fields.Char(readonly=True, help="What applying the event did, e.g. created or unchanged.")
@@ -232,6 +239,11 @@ class RetailEvent(models.Model):
         except ValueError as exc:
             raise ValidationError(self.env._("The event's payload is not valid JSON: %(error)s", error=exc)) from None
 
+    @api.depends("last_error")
+    def _compute_error_signature(self):
+        for event in self:
+            event.error_signature = error_signature(event.last_error) if event.last_error else False
+
     def _fail(self, attempt, exc, permanent):
         kind = getattr(exc, "kind", None) or type(exc).__name__
         message = _error_text(exc)
@@ -337,6 +349,18 @@ class RetailEvent(models.Model):
         events = self.search(domain)
         events.action_replay()
         return len(events)
+
+
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|«[^»]*»")
+_NUMBERS = re.compile(r"\b[0-9a-f]{8,}\b|\d+(?:[.,]\d+)*", re.IGNORECASE)
+_SPACES = re.compile(r"\s+")
+
+
+def error_signature(message):
+    """Return the first line of an error with quoted values, ids and numbers blanked, shortened."""
+    first = (message or "").strip().splitlines()[0] if message and message.strip() else ""
+    text = _NUMBERS.sub("#", _QUOTED.sub("'…'", first))
+    return _SPACES.sub(" ", text).strip()[:200]
 
 
 def _error_text(exc):

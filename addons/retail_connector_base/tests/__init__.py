@@ -12,3 +12,4 @@ from . import test_warehouse
 from . import test_alerts
 from . import test_multi_company
 from . import test_audit
+from . import test_workbench

@@ -1,0 +1,84 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+"""The exception workbench: failed and dead events grouped by backend, error class and message.
+
+Events failing for the same reason share an error signature (their message with ids and values
+blanked), so a hundred orders refused for one missing mapping are one line with a count. A
+group is retried, ignored or assigned as a whole; one event is still edited and replayed on its
+own form.
+"""
+
+from odoo import api, fields, models, tools
+
+ATTENTION_STATES = ("failed", "dead")
+
+
+class RetailEventGroup(models.Model):
+    _name = "retail.event.group"
+    _description = "Retail Connector failures by cause"
+    _auto = False
+    _order = "event_count desc, last_seen desc"
+
+    backend_id = fields.Many2one("retail.backend", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
+    domain = fields.Char(readonly=True)
+    error_kind = fields.Char(string="Error class", readonly=True)
+    error_signature = fields.Char(string="Message", readonly=True)
+    event_count = fields.Integer(string="Events", readonly=True)
+    dead_count = fields.Integer(string="Dead", readonly=True)
+    first_seen = fields.Datetime(readonly=True)
+    last_seen = fields.Datetime(readonly=True)
+    assigned_user_id = fields.Many2one("res.users", string="Assigned to", readonly=True)
+
+    def init(self):
+        tools.drop_view_if_exists(self.env.cr, self._table)
+        self.env.cr.execute(
+            """
+            CREATE VIEW retail_event_group AS (
+                SELECT MIN(id) AS id, backend_id, company_id, domain, COALESCE(error_kind, '') AS error_kind,
+                       COALESCE(error_signature, '') AS error_signature, COUNT(*) AS event_count,
+                       COUNT(*) FILTER (WHERE state = 'dead') AS dead_count,
+                       MIN(received_at) AS first_seen, MAX(received_at) AS last_seen,
+                       MAX(assigned_user_id) AS assigned_user_id
+                FROM retail_event
+                WHERE state IN %s
+                GROUP BY backend_id, company_id, domain, COALESCE(error_kind, ''), COALESCE(error_signature, '')
+            )
+            """,
+            (ATTENTION_STATES,),
+        )
+
+    @api.model
+    def _search(self, domain, *args, **kwargs):
+        # the view reads retail_event's table: pending writes of events must be in it first
+        self.env["retail.event"].flush_model()
+        return super()._search(domain, *args, **kwargs)
+
+    def _events(self):
+        Event = self.env["retail.event"]
+        events = Event.browse()
+        for group in self:
+            events |= Event.search([
+                ("backend_id", "=", group.backend_id.id), ("domain", "=", group.domain),
+                ("state", "in", ATTENTION_STATES),
+                ("error_kind", "=", group.error_kind or False), ("error_signature", "=", group.error_signature or False),
+            ])
+        return events
+
+    def action_retry(self):
+        """Apply every event of the groups again (after the cause was fixed)."""
+        self._events().action_replay()
+        return True
+
+    def action_ignore(self):
+        self._events().action_ignore()
+        return True
+
+    def action_assign_to_me(self):
+        self._events().write({"assigned_user_id": self.env.uid})
+        return True
+
+    def action_open_events(self):
+        action = self.env["ir.actions.act_window"]._for_xml_id("retail_connector_base.action_retail_event")
+        action["domain"] = [("id", "in", self._events().ids)]
+        action["context"] = {}
+        return action
