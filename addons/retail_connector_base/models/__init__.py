@@ -17,3 +17,4 @@ from . import retail_warehouse_route
 from . import retail_alert
 from . import retail_operations
 from . import res_config_settings
+from . import retail_retention

@@ -13,3 +13,4 @@ from . import test_alerts
 from . import test_multi_company
 from . import test_audit
 from . import test_workbench
+from . import test_retention
