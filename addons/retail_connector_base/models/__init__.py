@@ -6,6 +6,7 @@ from . import bindings
 from . import retail_rate_bucket
 from . import retail_event
 from . import retail_event_group
+from . import retail_cockpit
 from . import retail_rejected_request
 from . import retail_api_key
 from . import retail_location_map

@@ -14,3 +14,4 @@ from . import test_multi_company
 from . import test_audit
 from . import test_workbench
 from . import test_retention
+from . import test_cockpit
