@@ -15,3 +15,4 @@ from . import test_audit
 from . import test_workbench
 from . import test_retention
 from . import test_cockpit
+from . import test_cockpit_tour
