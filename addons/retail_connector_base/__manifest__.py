@@ -35,6 +35,7 @@
         "views/res_config_settings_views.xml",
         "wizards/retail_legacy_id_import_views.xml",
         "wizards/retail_event_requeue_views.xml",
+        "wizards/retail_trace_views.xml",
         "views/menus.xml",
     ],
     "demo": ["demo/retail_backend_demo.xml"],

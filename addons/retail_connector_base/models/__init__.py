@@ -6,7 +6,6 @@ from . import bindings
 from . import retail_rate_bucket
 from . import retail_event
 from . import retail_event_group
-from . import retail_cockpit
 from . import retail_rejected_request
 from . import retail_api_key
 from . import retail_location_map
@@ -19,3 +18,5 @@ from . import retail_alert
 from . import retail_operations
 from . import res_config_settings
 from . import retail_retention
+# views over the tables above: imported last, so that those tables exist when they are created
+from . import retail_cockpit

@@ -240,3 +240,15 @@ class TestGateway(HttpCase):
         self.assertIn("nested too deeply", resp.json()["message"])
         resp = self._post(self._order(external_id="G\u00001001"), event_id="evt-nul")
         self.assertIn(resp.status_code, (400, 422), resp.text)
+
+    def test_a_correlation_id_traces_the_request_to_its_event_job_and_sale_order(self):
+        resp = self._post(self._order(external_id="G-TRACE", name="#TRACE"), event_id="evt-trace")
+        correlation = resp.headers["X-Correlation-Id"]
+        self._run_jobs()
+        trace = self.env["retail.trace"].create({"correlation_id": correlation})
+        self.assertEqual(trace.event_ids.aggregate_key, "G-TRACE")
+        self.assertEqual(trace.job_ids.uuid, trace.event_ids.job_uuid)
+        event = trace.event_ids
+        self.assertEqual((event.state, event.res_model), ("done", "sale.order"), event.last_error)
+        self.assertIn(event.res_id, trace.message_ids.filtered(lambda m: m.model == "sale.order").mapped("res_id"))
+        self.assertFalse(self.env["retail.trace"].create({"correlation_id": "no-such-id"}).event_ids)

@@ -1,2 +1,3 @@
 from . import retail_legacy_id_import
 from . import retail_event_requeue
+from . import retail_trace
