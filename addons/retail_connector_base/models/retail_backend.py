@@ -9,6 +9,7 @@ from odoo.exceptions import UserError
 from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..lib.http import ChannelError, ChannelRateLimited, parse_retry_after
+from .fields_secret import SecretChar
 
 _logger = logging.getLogger(__name__)
 
@@ -89,10 +90,11 @@ class RetailBackend(models.Model):
     )
 
     # Secrets: the manager group only. Never logged, never passed as job arguments.
-    api_key = fields.Char(string="API key / client id", groups=MANAGER_GROUP, copy=False)
-    api_secret = fields.Char(string="API secret / access token", groups=MANAGER_GROUP, copy=False)
-    webhook_secret = fields.Char(groups=MANAGER_GROUP, copy=False)
-    webhook_secret_previous = fields.Char(
+    # stored encrypted with the server's key (retail_connector_secret_key), never in clear
+    api_key = SecretChar(string="API key / client id", groups=MANAGER_GROUP, copy=False)
+    api_secret = SecretChar(string="API secret / access token", groups=MANAGER_GROUP, copy=False)
+    webhook_secret = SecretChar(groups=MANAGER_GROUP, copy=False)
+    webhook_secret_previous = SecretChar(
         string="Previous webhook secret",
         groups=MANAGER_GROUP,
         copy=False,

@@ -16,3 +16,4 @@ from . import test_workbench
 from . import test_retention
 from . import test_cockpit
 from . import test_cockpit_tour
+from . import test_secrets
