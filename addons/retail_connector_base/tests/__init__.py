@@ -17,3 +17,4 @@ from . import test_retention
 from . import test_cockpit
 from . import test_cockpit_tour
 from . import test_secrets
+from . import test_access
