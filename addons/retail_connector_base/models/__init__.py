@@ -5,7 +5,6 @@ from . import retail_binding
 from . import bindings
 from . import retail_rate_bucket
 from . import retail_event
-from . import retail_event_group
 from . import retail_rejected_request
 from . import retail_api_key
 from . import retail_location_map
@@ -20,3 +19,4 @@ from . import res_config_settings
 from . import retail_retention
 # views over the tables above: imported last, so that those tables exist when they are created
 from . import retail_cockpit
+from . import retail_event_group

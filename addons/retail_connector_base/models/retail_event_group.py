@@ -18,6 +18,7 @@ class RetailEventGroup(models.Model):
     _auto = False
     _order = "event_count desc, last_seen desc"
 
+    source = fields.Selection([("event", "Inbound events"), ("export", "Exports")], readonly=True)
     backend_id = fields.Many2one("retail.backend", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
     domain = fields.Char(readonly=True)
@@ -34,14 +35,27 @@ class RetailEventGroup(models.Model):
         self.env.cr.execute(
             """
             CREATE VIEW retail_event_group AS (
-                SELECT MIN(id) AS id, backend_id, company_id, domain, COALESCE(error_kind, '') AS error_kind,
-                       COALESCE(error_signature, '') AS error_signature, COUNT(*) AS event_count,
-                       COUNT(*) FILTER (WHERE state = 'dead') AS dead_count,
-                       MIN(received_at) AS first_seen, MAX(received_at) AS last_seen,
-                       MAX(assigned_user_id) AS assigned_user_id
-                FROM retail_event
-                WHERE state IN %s
-                GROUP BY backend_id, company_id, domain, COALESCE(error_kind, ''), COALESCE(error_signature, '')
+                -- a stable id: the same cause keeps its line while its events change
+                SELECT (hashtextextended(concat_ws('|', source, backend_id, domain, error_kind, error_signature), 0)
+                        & 2147483647)::integer AS id, *
+                FROM (
+                    SELECT 'event' AS source, backend_id, company_id, domain,
+                           COALESCE(error_kind, '') AS error_kind, COALESCE(error_signature, '') AS error_signature,
+                           COUNT(*) AS event_count, COUNT(*) FILTER (WHERE state = 'dead') AS dead_count,
+                           MIN(received_at) AS first_seen, MAX(received_at) AS last_seen,
+                           MAX(assigned_user_id) AS assigned_user_id
+                    FROM retail_event
+                    WHERE state IN %s
+                    GROUP BY backend_id, company_id, domain, COALESCE(error_kind, ''), COALESCE(error_signature, '')
+                    UNION ALL
+                    SELECT 'export' AS source, backend_id, company_id, domain, 'export' AS error_kind,
+                           COALESCE(error_signature, '') AS error_signature, COUNT(*) AS event_count, 0 AS dead_count,
+                           MIN(requested_at) AS first_seen, MAX(requested_at) AS last_seen,
+                           NULL::integer AS assigned_user_id
+                    FROM retail_export_request
+                    WHERE state = 'failed'
+                    GROUP BY backend_id, company_id, domain, COALESCE(error_signature, '')
+                ) AS causes
             )
             """,
             (ATTENTION_STATES,),
@@ -51,12 +65,21 @@ class RetailEventGroup(models.Model):
     def _search(self, domain, *args, **kwargs):
         # the view reads retail_event's table: pending writes of events must be in it first
         self.env["retail.event"].flush_model()
+        self.env["retail.export.request"].flush_model()
         return super()._search(domain, *args, **kwargs)
+
+    def _exports(self):
+        Export = self.env["retail.export.request"]
+        exports = Export.browse()
+        for group in self.filtered(lambda g: g.source == "export"):
+            exports |= Export.search([("backend_id", "=", group.backend_id.id), ("domain", "=", group.domain),
+                                      ("state", "=", "failed"), ("error_signature", "=", group.error_signature or False)])
+        return exports
 
     def _events(self):
         Event = self.env["retail.event"]
         events = Event.browse()
-        for group in self:
+        for group in self.filtered(lambda g: g.source == "event"):
             events |= Event.search([
                 ("backend_id", "=", group.backend_id.id), ("domain", "=", group.domain),
                 ("state", "in", ATTENTION_STATES),
@@ -65,12 +88,20 @@ class RetailEventGroup(models.Model):
         return events
 
     def action_retry(self):
-        """Apply every event of the groups again (after the cause was fixed)."""
-        self._events().action_replay()
+        """Apply every event of the groups again and send every export again (after the cause was fixed)."""
+        # read both before acting: a group is gone once its records no longer fail
+        events, exports = self._events(), self._exports()
+        events.action_replay()
+        exports.write({"state": "pending", "last_error": False})
+        for backend in exports.backend_id:
+            for domain in set(exports.filtered(lambda r, b=backend: r.backend_id == b).mapped("domain")):
+                backend._schedule_flush(domain)
         return True
 
     def action_ignore(self):
-        self._events().action_ignore()
+        events, exports = self._events(), self._exports()
+        events.action_ignore()
+        exports.write({"state": "cancelled"})
         return True
 
     def action_assign_to_me(self):

@@ -38,6 +38,7 @@ class RetailExportRequest(models.Model):
     sent_at = fields.Datetime(readonly=True)
     attempts = fields.Integer(readonly=True)
     last_error = fields.Text(readonly=True)
+    error_signature = fields.Char(compute="_compute_error_signature", store=True, index=True)
     correlation_id = fields.Char(index=True)
 
     _pending_uniq = models.UniqueIndex(
@@ -72,6 +73,13 @@ class RetailExportRequest(models.Model):
             )
         self.invalidate_model()
         backend._schedule_flush(domain, delay=policy.debounce_seconds)
+
+    @api.depends("last_error")
+    def _compute_error_signature(self):
+        from .retail_event import error_signature  # noqa: PLC0415
+
+        for request in self:
+            request.error_signature = error_signature(request.last_error) if request.last_error else False
 
     @api.model
     def _send_pending(self, backend, domain):

@@ -26,6 +26,7 @@ class TestExceptionWorkbench(RetailCase):
         self._failed("B1", "Currency 'XYZ' does not exist in Odoo.", kind="currency", state="dead")
         groups = self.env["retail.event.group"].search([("backend_id", "=", self.backend.id)])
         self.assertEqual(sorted(groups.mapped("event_count")), [1, 3])
+        self.assertEqual(set(groups.mapped("source")), {"event"})
         mapping = groups.filtered(lambda g: g.error_kind == "missing_mapping")
         self.assertEqual(mapping.dead_count, 0)
         mapping.action_assign_to_me()
@@ -44,3 +45,17 @@ class TestExceptionWorkbench(RetailCase):
         # the same cause again: still one group of three, the ignored one gone
         groups = self.env["retail.event.group"].search([("backend_id", "=", self.backend.id)])
         self.assertEqual(groups.mapped("event_count"), [3])
+
+    def test_failed_exports_are_a_cause_too_and_are_sent_again(self):
+        products = self.env["product.product"].create([{"name": "X%d" % i, "default_code": "WB-%d" % i} for i in range(2)])
+        Request = self.env["retail.export.request"]
+        for product in products:
+            Request.create({"backend_id": self.backend.id, "domain": "catalog", "res_model": "product.product",
+                            "res_id": product.id, "state": "failed",
+                            "last_error": "No channel product has the SKU 'WB-%d'" % product.id})
+        group = self.env["retail.event.group"].search([("backend_id", "=", self.backend.id), ("source", "=", "export")])
+        self.assertEqual(group.event_count, 2)
+        self.backend.policy_for("catalog").mode = "off"  # nothing is really sent in this test
+        group.action_retry()
+        self.assertEqual(set(group._exports().mapped("state")) | set(
+            Request.search([("backend_id", "=", self.backend.id)]).mapped("state")), {"pending"})
