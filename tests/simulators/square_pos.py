@@ -92,6 +92,7 @@ class SquarePOS(Simulator):
         self._keys: dict[str, tuple[str, dict]] = {}
         self.counts: dict[tuple[str, str], Decimal] = {}
         self.orders: dict[str, dict] = {}
+        self.customers: dict[str, dict] = {}
         for sku, name, price in catalogue:
             variation = self._new_id("V")
             self.items[variation] = {"sku": sku, "name": name, "price": Decimal(price), "item_id": self._new_id("I"),
@@ -184,6 +185,25 @@ class SquarePOS(Simulator):
                     "id": tender["payment_id"], "order_id": order_id, "status": "COMPLETED",
                     "amount_money": tender["amount_money"], "location_id": location}})
         return result
+
+    def add_customer(self, given_name: str, family_name: str, email: str | None = None,
+                     phone: str | None = None) -> str:
+        """Return the id of a new customer of the account (Customers API shape)."""
+        with self._lock:
+            customer_id = self._new_id("C")
+            self.customers[customer_id] = {"id": customer_id, "given_name": given_name, "family_name": family_name,
+                                           "email_address": email, "phone_number": phone,
+                                           "created_at": _iso(datetime.now(timezone.utc))}
+            return customer_id
+
+    @route("GET", "/v2/customers/{customer_id}")
+    def api_get_customer(self, request):
+        """Return one customer, or 404 NOT_FOUND."""
+        with self._lock:
+            customer = self.customers.get(request.params["customer_id"])
+        if customer is None:
+            raise _error(404, "NOT_FOUND", "Customer not found", category="INVALID_REQUEST_ERROR")
+        return {"customer": copy.deepcopy(customer)}
 
     def refund(self, order_id: str, lines, *, notify: bool = True) -> dict:
         """Return the return order of ``lines`` (``[{"sku", "quantity"}]``) of a sale, money back on its

@@ -154,3 +154,12 @@ def test_the_official_square_client_and_webhook_helper_speak_to_the_simulator(po
     signature = hmac_sha256_base64(KEY, (url + body).encode())
     assert verify_signature(request_body=body, signature_header=signature, signature_key=KEY, notification_url=url)
     verify_square(body.encode(), {"x-square-hmacsha256-signature": signature}, [KEY], url)
+
+
+def test_the_customer_of_a_sale_is_read_from_the_customers_api(pos, client):
+    customer_id = pos.add_customer("Ann", "Lee", email="ann@example.com")
+    sale = pos.sell("L1BRUSSELS", [{"sku": "RC-MUG", "quantity": 1}], customer_id=customer_id, notify=False)
+    order = mapping.order_to_canonical(sale, sku_of={}, customer=client.get_customer(sale["customer_id"]))
+    assert (order.customer.email, order.customer.first_name, order.customer.external_id) == (
+        "ann@example.com", "Ann", customer_id)
+    assert client.get_customer("NO-SUCH-CUSTOMER") is None

@@ -116,8 +116,10 @@ class SquareEventProcessor(Component):
 
     def _canonical(self, order):
         skus = self.backend_record._square_skus(order)
+        customer = self.backend_record._square_client().get_customer(order["customer_id"]) \
+            if order.get("customer_id") else None
         try:
-            return square_mapping.order_to_canonical(order, sku_of=skus)
+            return square_mapping.order_to_canonical(order, sku_of=skus, customer=customer)
         except CanonicalValidationError as exc:
             raise ChannelValidationError("order %s: %s" % (order.get("id"), exc)) from None
 
@@ -152,7 +154,9 @@ class SquareDayCloser(Component):
                                           closed_at_end=end.replace(tzinfo=utc)):
             if square_mapping.is_return(order):
                 continue
-            yield square_mapping.order_to_canonical(order, sku_of=self.backend_record._square_skus(order))
+            customer = client.get_customer(order["customer_id"]) if order.get("customer_id") else None
+            yield square_mapping.order_to_canonical(order, sku_of=self.backend_record._square_skus(order),
+                                                    customer=customer)
 
 
 class SquareDayBatch(Component):

@@ -112,6 +112,16 @@ class TestSquareFlows(StoreCase, HttpCase):
         totals = {t.tender_type: (t.odoo_amount, t.pos_amount) for t in day.total_line_ids}
         self.assertEqual(totals, {"CASH": (10.0, 10.0), "CARD": (30.0, 30.0)})
 
+    def test_a_known_customer_is_the_partner_of_the_sale(self):
+        customer = self.pos.add_customer("Ann", "Lee", email="ann.lee@example.com", phone="+32 470 12 34 56")
+        self.pos.sell("LOC-BXL", [{"sku": "POS-CAP", "quantity": 1}], customer_id=customer)
+        self.pos.sell("LOC-BXL", [{"sku": "POS-MUG", "quantity": 1}])
+        perform_pending_jobs(self.env)
+        orders = self._pos_orders()
+        named = orders.filtered("partner_id")
+        self.assertEqual(len(named), 1)
+        self.assertEqual((named.partner_id.email, named.partner_id.name), ("ann.lee@example.com", "Ann Lee"))
+
     def test_return_in_store_is_linked_to_its_sale(self):
         sale = self.pos.sell("LOC-BXL", [{"sku": "POS-MUG", "quantity": 3}])
         perform_pending_jobs(self.env)

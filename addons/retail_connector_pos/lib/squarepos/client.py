@@ -52,6 +52,15 @@ class SquareClient:
     def list_locations(self) -> list[Mapping]:
         return list(self._call("GET", "v2/locations").get("locations") or [])
 
+    def get_customer(self, customer_id: str) -> Mapping | None:
+        """Return a customer of the account (``GET /v2/customers/{id}``), or None when unknown."""
+        from odoo.addons.retail_connector_base.lib.http import ChannelNotFound  # noqa: PLC0415
+
+        try:
+            return self._call("GET", "v2/customers/%s" % customer_id).get("customer")
+        except ChannelNotFound:
+            return None
+
     def batch_retrieve_orders(self, order_ids: Iterable[str]) -> list[Mapping]:
         ids = list(dict.fromkeys(order_ids))
         orders = []

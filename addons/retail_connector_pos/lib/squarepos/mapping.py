@@ -38,8 +38,18 @@ def _sku(item, sku_of) -> str | None:
     return found or item.get("variation_name") or None
 
 
-def order_to_canonical(order: Mapping, sku_of: Callable | Mapping | None = None) -> Order:
-    """Return the canonical Order of a completed Square order (a store sale)."""
+def customer_of(customer: Mapping | None) -> dict | None:
+    """Return the canonical customer of a Square customer (Customers API), or None."""
+    if not customer:
+        return None
+    return {"external_id": customer.get("id"), "email": customer.get("email_address") or None,
+            "phone": customer.get("phone_number") or None, "first_name": customer.get("given_name") or None,
+            "last_name": customer.get("family_name") or None}
+
+
+def order_to_canonical(order: Mapping, sku_of: Callable | Mapping | None = None, customer: Mapping | None = None) -> Order:
+    """Return the canonical Order of a completed Square order (a store sale); ``customer`` is the order's
+    customer as the Customers API gives it, when the sale names one."""
     taxes = {t.get("uid"): t for t in order.get("taxes") or []}
     lines = []
     for item in order.get("line_items") or []:
@@ -65,6 +75,7 @@ def order_to_canonical(order: Mapping, sku_of: Callable | Mapping | None = None)
         "external_id": order["id"], "name": order.get("reference_id") or "Square %s" % order["id"][:8],
         "created_at": order.get("created_at"), "updated_at": order.get("closed_at") or order.get("updated_at"),
         "currency": _currency(order), "lines": lines, "payments": payments, "taxes_included": inclusive,
+        "customer": customer_of(customer),
         "status": "closed" if order.get("state") == "COMPLETED" else "open",
         "payment_state": "paid" if order.get("state") == "COMPLETED" else "pending",
         "total_amount": format(_amount(order.get("total_money")) or 0, "f"),
