@@ -77,9 +77,6 @@ class WooCommerce(Shopify):
     def price_of(self, sku):
         return self.sim.product(sku)["regular_price"]
 
-    def cancel(self, order):
-        self.sim.cancel_order(order["id"])
-
     def refund(self, order, amount):
         return str(self.sim.refund_order(order["id"], amount=amount, reason="e2e refund")["id"])
 

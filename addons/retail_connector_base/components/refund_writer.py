@@ -7,7 +7,6 @@ from odoo import Command, fields
 from odoo.addons.component.core import Component
 from odoo.addons.queue_job.exception import RetryableJobError
 
-from .errors import RetailMappingError
 
 APPLIED, UNCHANGED = "refunded", "unchanged"
 
@@ -65,7 +64,8 @@ class RefundWriter(Component):
                 "external_id": refund.external_id,
                 "sale_order_id": sale.id,
                 "refunded_at": _naive_utc(refund.created_at) or fields.Datetime.now(),
-                "currency_id": self._currency(refund.currency).id,
+                "currency_id": self.component(usage="order.writer", model_name="retail.sale.order.binding")
+                ._currency(refund.currency).id,
                 "amount": float(refund.amount),
                 "gateway": refund.gateway or False,
                 "reason": refund.reason or False,
@@ -92,14 +92,6 @@ class RefundWriter(Component):
         return record, APPLIED
 
     # ------------------------------------------------------------------ lines
-    def _currency(self, code):
-        currency = self.backend_record._mapped("currency", code) or self.env["res.currency"].with_context(
-            active_test=False
-        ).search([("name", "=", code)], limit=1)
-        if not currency:
-            raise RetailMappingError(self.env._("Currency %(code)s does not exist in Odoo.", code=code), kind="currency")
-        return currency
-
     def _line_values(self, sale, refund):
         """Return refund line values, each matched to the sale order line it refunds."""
         lines = sale.order_line.filtered(lambda line: line.product_id and not line.display_type)

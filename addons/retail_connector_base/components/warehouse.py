@@ -135,7 +135,9 @@ class WarehouseReleaseExporter(AbstractComponent):
         partner = picking.partner_id
         company = picking.company_id.partner_id
         lines = []
-        for move in picking.move_ids.filtered(lambda m: m.state != "cancel" and m.product_uom_qty):
+        # a cancelled transfer's moves are cancelled too: its document names what was ordered
+        moves = picking.move_ids if picking.state == "cancel" else picking.move_ids.filtered(lambda m: m.state != "cancel")
+        for move in moves.filtered("product_uom_qty"):
             lines.append({
                 "line_ref": str(move.id), "sku": self._require_sku(move.product_id),
                 "name": move.product_id.display_name, "quantity": move.product_uom_qty,

@@ -90,7 +90,7 @@ class SquareEventProcessor(Component):
                 raise ChannelValidationError("Order %s is not on the POS" % event.aggregate_key)
             if square_mapping.is_return(order):
                 return self._book_return(order, writer)
-            binding, outcome = writer.apply(self._canonical(order))
+            binding, outcome = writer.apply(self._canonical(order, client))
             return outcome, binding.odoo_id
         if topic in PAYMENT_TYPES:
             return "payments are booked with their order", None
@@ -114,10 +114,9 @@ class SquareEventProcessor(Component):
             return "count: %d checked, %d differences" % (checked, run.difference_count), run
         return "ignored %s" % topic, None
 
-    def _canonical(self, order):
+    def _canonical(self, order, client):
         skus = self.backend_record._square_skus(order)
-        customer = self.backend_record._square_client().get_customer(order["customer_id"]) \
-            if order.get("customer_id") else None
+        customer = client.get_customer(order["customer_id"]) if order.get("customer_id") else None
         try:
             return square_mapping.order_to_canonical(order, sku_of=skus, customer=customer)
         except CanonicalValidationError as exc:
@@ -149,12 +148,15 @@ class SquareDayCloser(Component):
 
     def _fetch_day_orders(self, store, start, end):
         client = self.backend_record._square_client()
+        binder = self.binder_for("retail.pos.order.binding")
         utc = timezone.utc
         for order in client.search_orders([store.external_id], closed_at_start=start.replace(tzinfo=utc),
                                           closed_at_end=end.replace(tzinfo=utc)):
             if square_mapping.is_return(order):
                 continue
-            customer = client.get_customer(order["customer_id"]) if order.get("customer_id") else None
+            # the customer matters only to a sale still to book: no call for the ones already in Odoo
+            booked = binder.to_internal(order["id"])
+            customer = client.get_customer(order["customer_id"]) if order.get("customer_id") and not booked else None
             yield square_mapping.order_to_canonical(order, sku_of=self.backend_record._square_skus(order),
                                                     customer=customer)
 

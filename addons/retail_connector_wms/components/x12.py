@@ -141,22 +141,9 @@ class X12ReleaseExporter(Component):
             raise ChannelValidationError(self.env._(
                 "X12 has no cancellation of a 943 advice: tell the warehouse that %(ref)s will not arrive.",
                 ref=binding.channel_ref))
-        document = self._release_document(picking.with_context(active_test=False))
+        document = self._release_document(picking)
         file = x12.build_940(self._shipping_order(document, status="F"), _envelope(backend), _numbers(backend))
         self.component(usage="x12.sender", model_name="retail.backend").send(file, document["reference"], picking)
-
-    def _release_document(self, picking):
-        if picking.state != "cancel":
-            return super()._release_document(picking)
-        # a cancelled transfer's moves are cancelled too: the document names what was ordered
-        lines = [{"line_ref": str(m.id), "sku": self._require_sku(m.product_id), "name": m.product_id.display_name,
-                  "quantity": m.product_uom_qty} for m in picking.move_ids]
-        partner = picking.partner_id
-        return {"reference": picking.name, "kind": "outgoing", "origin": picking.origin, "order_ref": None,
-                "scheduled_date": picking.scheduled_date, "carrier": None, "lines": lines,
-                "party": {"name": partner.name or "-", "street": partner.street or "", "street2": partner.street2 or "",
-                          "city": partner.city or "", "state": partner.state_id.code or "", "zip": partner.zip or "",
-                          "country_code": partner.country_id.code or ""}}
 
 
 class X12FilePoller(Component):
