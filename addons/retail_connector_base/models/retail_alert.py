@@ -93,6 +93,21 @@ class RetailAlertRule(models.Model):
             return round((now - reference).total_seconds() / 60.0, 1)
         return 0.0
 
+    def _breached(self, value):
+        """Return whether the measure is past the rule's threshold."""
+        self.ensure_one()
+        return value > self.threshold
+
+    def _alert_message(self, backend, value):
+        """Return (message, extra values of the alert) for an alert opened at this measure."""
+        self.ensure_one()
+        labels = dict(self._fields["metric"]._description_selection(self.env))
+        message = self.env._(
+            "%(rule)s on %(backend)s: %(metric)s is %(value)s, above %(threshold)s.",
+            rule=self.name, backend=backend.name, metric=labels[self.metric], value=value, threshold=self.threshold,
+        )
+        return message, {}
+
     def _backends(self):
         self.ensure_one()
         if self.backend_id:
@@ -110,7 +125,7 @@ class RetailAlertRule(models.Model):
                 value = rule._measure(backend)
                 current = Alert.search([("rule_id", "=", rule.id), ("backend_id", "=", backend.id),
                                         ("state", "=", "open")], limit=1)
-                breached = value > rule.threshold
+                breached = rule._breached(value)
                 if breached and not current:
                     opened |= Alert._open(rule, backend, value)
                 elif breached:
@@ -154,15 +169,11 @@ class RetailAlert(models.Model):
 
     @api.model
     def _open(self, rule, backend, value):
-        labels = dict(METRICS)
-        message = self.env._(
-            "%(rule)s on %(backend)s: %(metric)s is %(value)s, above %(threshold)s.",
-            rule=rule.name, backend=backend.name, metric=labels[rule.metric], value=value, threshold=rule.threshold,
-        )
-        alert = self.create({
+        message, extra = rule._alert_message(backend, value)
+        alert = self.create(dict({
             "name": message, "rule_id": rule.id, "backend_id": backend.id, "threshold": rule.threshold,
             "observed_value": value, "last_value": value, "last_seen_at": fields.Datetime.now(),
-        })
+        }, **extra))
         user = rule.notify_user_id or backend.responsible_user_id
         if user:
             alert.activity_schedule("mail.mail_activity_data_warning", summary=self.env._("Retail alert"),
