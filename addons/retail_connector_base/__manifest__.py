@@ -37,6 +37,9 @@
         "wizards/retail_event_requeue_views.xml",
         "wizards/retail_trace_views.xml",
         "views/menus.xml",
+        "security/retail_intelligence_security.xml",
+        "data/retail_intelligence_data.xml",
+        "views/retail_intelligence_views.xml",
     ],
     "demo": ["demo/retail_backend_demo.xml"],
     "assets": {

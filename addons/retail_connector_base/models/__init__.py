@@ -20,3 +20,8 @@ from . import retail_retention
 # views over the tables above: imported last, so that those tables exist when they are created
 from . import retail_cockpit
 from . import retail_event_group
+from . import retail_metric_hourly
+from . import retail_anomaly
+from . import retail_capacity_forecast
+from . import retail_intelligence_alert
+from . import retail_intelligence_cockpit

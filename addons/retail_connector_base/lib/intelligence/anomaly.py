@@ -219,10 +219,11 @@ class RateDetector:
             "lo": _fmt(lower), "hi": _fmt(upper), "med": _fmt(median), "profile": profile,
             "spread": _fmt(spread), "level": "%.2f" % level, "way": "low" if kind == "drop" else "high", "p": tail,
         }
-        return Finding(metric=metric, kind=kind, at=at, expected=round(expected, 2), observed=float(observed),
-                       lower=round(lower, 2), upper=round(upper, 2), score=round(abs(z), 2), explanation=explanation,
-                       evidence={"seasonal_median": median, "seasonal_spread": spread, "samples": samples,
-                                 "profile": "weekly" if weekly else "daily", "level": round(level, 3),
+        return Finding(metric=metric, kind=kind, at=at, expected=round(float(expected), 2), observed=float(observed),
+                       lower=round(float(lower), 2), upper=round(float(upper), 2), score=round(float(abs(z)), 2),
+                       explanation=explanation,
+                       evidence={"seasonal_median": float(median), "seasonal_spread": float(spread), "samples": samples,
+                                 "profile": "weekly" if weekly else "daily", "level": round(float(level), 3),
                                  "dispersion": round(dispersion, 4), "poisson_tail": tail})
 
 
@@ -272,8 +273,8 @@ class RatioDetector:
                  "den": _fmt(den[i]), "span": span, "end": _hour_label(at + timedelta(hours=1)),
                  "exp": 100 * median, "n": len(past), "spread": 100 * spread, "hi": 100 * upper}
             findings.append(Finding(
-                metric=metric, kind="high", at=at, expected=round(median, 4), observed=round(observed, 4),
-                lower=0.0, upper=round(upper, 4), score=round(z, 2), explanation=explanation,
+                metric=metric, kind="high", at=at, expected=round(float(median), 4), observed=round(float(observed), 4),
+                lower=0.0, upper=round(float(upper), 4), score=round(float(z), 2), explanation=explanation,
                 window_hours=self.window,
                 evidence={"numerator": float(num[i]), "denominator": float(den[i]), "windows": len(past),
                           "spread": spread}))
@@ -321,7 +322,7 @@ class ValueDetector:
                  "lo": _fmt(median - self.z * sigma), "hi": _fmt(median + self.z * sigma)}
             findings.append(Finding(
                 metric=metric, kind=kind, at=at, expected=round(median, 2), observed=round(observed, 2),
-                lower=round(median - self.z * sigma, 2), upper=round(median + self.z * sigma, 2),
-                score=round(abs(z), 2), explanation=explanation,
+                lower=round(float(median - self.z * sigma), 2), upper=round(float(median + self.z * sigma), 2),
+                score=round(float(abs(z)), 2), explanation=explanation,
                 evidence={"count": float(counts[i]), "past_hours": len(past), "per_order_spread": per_order}))
         return findings
