@@ -149,7 +149,7 @@ def test_failure_share_precision_recall():
         truth = set()
         for hour in rng.choice(np.arange(first, 3 * WEEK), 12, replace=False):
             if events[hour] >= 40:
-                failed[hour] = rng.binomial(int(events[hour]), share + 0.25)
+                failed[hour] = rng.binomial(int(events[hour]), share + 0.15)
                 truth.add(int(hour))
         flagged = hours_of(RatioDetector().scan(failed, events, START, first))
         t, f, n = score(flagged, truth)

@@ -11,7 +11,7 @@ from the history counts as zero, an hour before the history's start is unknown):
   hours, where a few orders more or less mean nothing, do not flag; a drop also has to be
   unlikely under Poisson and large in proportion.
 - ``RatioDetector``: shares such as failed events per event or refunds per order. The expected
-  share is the median of past windows; the band combines the binomial noise of the current
+  share is pooled over past windows (the worst 5 % left out); the band combines the binomial noise of the current
   window's size with the spread of past windows.
 - ``ValueDetector``: averages such as the order total. Each past hour's deviation from the median
   is scaled by the square root of its size, so an hour of two orders is not judged like an hour
@@ -237,8 +237,8 @@ def _window_sums(values, window):
 class RatioDetector:
     """Shares (failed per event, refunds per order) above what past windows of the same size show."""
 
-    def __init__(self, window=1, history=14 * 24, z=4.0, min_count=20, min_change=0.05, min_history=24):
-        self.window, self.history, self.z = window, history, z
+    def __init__(self, window=1, history=14 * 24, z=4.0, alpha=1e-4, min_count=20, min_change=0.05, min_history=24):
+        self.window, self.history, self.z, self.alpha = window, history, z, alpha
         self.min_count, self.min_change, self.min_history = min_count, min_change, min_history
 
     def scan(self, numerators, denominators, start, first=0, metric="failure_share", label="share of failed events"):
@@ -255,19 +255,28 @@ class RatioDetector:
             if len(past) < max(3, self.min_history // self.window):
                 continue
             ratios = num[past] / den[past]
-            median, spread = robust_center(ratios)
+            _median, spread = robust_center(ratios)
+            # Expected share: pooled over the past windows less the worst 5 % (earlier incidents). A
+            # median of sparse ratios would be 0 when most small windows have no failure at all.
+            kept = ratios <= np.quantile(ratios, 0.95)
+            median = float(num[past][kept].sum() / den[past][kept].sum())
             pooled = max(median, 0.5 / max(1.0, float(den[past].sum())))
             sigma = math.sqrt(pooled * (1 - pooled) / den[i] + spread ** 2)
             observed = num[i] / den[i]
             z = (observed - median) / sigma if sigma else 0.0
             if z < self.z or observed - median < self.min_change:
                 continue
+            # Few failures in a small window are not rare enough for the normal approximation:
+            # the count must also be unlikely under Poisson at the expected share.
+            tail = poisson_tail(num[i], den[i] * max(median, pooled), upper=True)
+            if tail >= self.alpha:
+                continue
             at = start + timedelta(hours=i)
             upper = median + self.z * sigma
             span = "hour" if self.window == 1 else "%d hours" % self.window
             explanation = (
                 "%(label)s was %(obs).1f%% (%(num)s of %(den)s) in the %(span)s to %(end)s, against %(exp).1f%% "
-                "expected (median of the last %(n)d windows of the same length, spread %(spread).1f points; "
+                "expected (pooled over the last %(n)d windows of the same length, spread %(spread).1f points; "
                 "normal up to %(hi).1f%% for %(den)s)."
             ) % {"label": label[:1].upper() + label[1:], "obs": 100 * observed, "num": _fmt(num[i]),
                  "den": _fmt(den[i]), "span": span, "end": _hour_label(at + timedelta(hours=1)),
@@ -277,7 +286,7 @@ class RatioDetector:
                 lower=0.0, upper=round(float(upper), 4), score=round(float(z), 2), explanation=explanation,
                 window_hours=self.window,
                 evidence={"numerator": float(num[i]), "denominator": float(den[i]), "windows": len(past),
-                          "spread": spread}))
+                          "spread": spread, "poisson_tail": tail}))
         return findings
 
 
