@@ -39,7 +39,9 @@ def backend(odoo, channel):
 def test_token_bucket_holds_across_two_workers(odoo_url, odoo):
     """Two clients hitting both HTTP workers never get more tokens than rate x time + burst."""
     key = "e2e-bucket-%s" % uuid.uuid4().hex
-    rate, burst, duration = 5.0, 5, 3.0
+    # The clients keep asking until the bucket has refused them often enough to prove it was
+    # contended, however slow the server is today (bounded, so a broken bucket cannot hang).
+    rate, burst, duration, refusals_wanted, cap = 5.0, 5, 3.0, 40, 60.0
     grants, calls, errors = [], [], []
 
     def hammer():
@@ -48,7 +50,10 @@ def test_token_bucket_holds_across_two_workers(odoo_url, odoo):
         client = OdooClient(odoo_url, odoo.db, "admin", "admin")
         client.login()
         deadline = time.monotonic() + duration
-        while time.monotonic() < deadline:
+        give_up = time.monotonic() + cap
+        while time.monotonic() < give_up and (
+            time.monotonic() < deadline or len(calls) - len(grants) < refusals_wanted
+        ):
             try:
                 wait = client.call("retail.rate.bucket", "take", key, rate, burst)
             except Exception as exc:  # noqa: BLE001 - reported below
@@ -66,7 +71,7 @@ def test_token_bucket_holds_across_two_workers(odoo_url, odoo):
         t.join()
     elapsed = time.monotonic() - started
     assert not errors, errors
-    assert len(calls) > 4 * len(grants), "the clients asked far more often than they were granted"
+    assert len(calls) - len(grants) >= refusals_wanted, "the bucket was never contended"
     ceiling = burst + rate * elapsed + 1
     print(f"\nbucket: {len(calls)} takes, {len(grants)} granted in {elapsed:.1f}s (ceiling {ceiling:.0f})")
     assert burst <= len(grants) <= ceiling
