@@ -13,3 +13,4 @@ from . import listeners
 from . import reconciler
 from . import refund_writer
 from . import warehouse
+from . import workflow
