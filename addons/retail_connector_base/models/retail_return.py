@@ -375,6 +375,7 @@ class SaleOrder(models.Model):
             "backend_id": self.sudo().retail_bind_ids[:1].backend_id.id,
             "line_ids": [Command.create({"sale_line_id": line.id, "quantity": line.qty_delivered,
                                          "sku": line.product_id.default_code})
-                         for line in self.order_line if not line.display_type and line.qty_delivered > 0],
+                         for line in self.order_line
+                         if not line.display_type and line.product_id.type == "consu" and line.qty_delivered > 0],
         })
         return {"type": "ir.actions.act_window", "res_model": "retail.return", "res_id": ret.id, "view_mode": "form"}

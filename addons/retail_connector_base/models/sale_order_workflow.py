@@ -143,7 +143,9 @@ class SaleOrder(models.Model):
         open_ = deliveries.filtered(lambda p: p.state != "done")
         if open_:
             return Wait(self.env._("Waiting for %(pickings)s to ship", pickings=", ".join(open_.mapped("name"))))
-        refs = [p.carrier_tracking_ref for p in deliveries if p.carrier_tracking_ref]
+        # tracking numbers come with the delivery carriers module, when installed
+        refs = [p.carrier_tracking_ref for p in deliveries
+                if "carrier_tracking_ref" in p._fields and p.carrier_tracking_ref]
         return Done({"picking_ids": deliveries.ids, "tracking": refs},
                     ", ".join(deliveries.mapped("name")) + (" (%s)" % ", ".join(refs) if refs else ""))
 

@@ -19,3 +19,4 @@ from . import test_cockpit_tour
 from . import test_secrets
 from . import test_access
 from . import test_workflow
+from . import test_returns
