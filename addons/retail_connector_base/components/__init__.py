@@ -14,3 +14,4 @@ from . import reconciler
 from . import refund_writer
 from . import warehouse
 from . import workflow
+from . import return_writer

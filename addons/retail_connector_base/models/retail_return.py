@@ -1,6 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from decimal import Decimal
 
+import psycopg2
+
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 
@@ -285,13 +287,19 @@ class RetailReturn(models.Model):
         external_id = str(refund["external_id"])
         self.channel_refund_ref = external_id
         # the channel announces the refund back (order update, webhook): it is known, so not applied twice
-        self.env["retail.refund"].sudo().create({
-            "backend_id": backend.id, "external_id": external_id, "sale_order_id": self.sale_order_id.id,
-            "refunded_at": fields.Datetime.now(), "currency_id": self.currency_id.id, "amount": self.amount,
-            "reason": self.reason or False, "action": "credit_note", "state": "done",
-            "credit_note_id": self.credit_note_id.id, "return_picking_id": self.return_picking_id.id,
-            "message": self.env._("Refund made by return %(name)s.", name=self.name),
-        })
+        Refund = self.env["retail.refund"].sudo()
+        if not Refund.search([("backend_id", "=", backend.id), ("external_id", "=", external_id)], limit=1):
+            try:
+                with self.env.cr.savepoint():
+                    Refund.create({
+                        "backend_id": backend.id, "external_id": external_id, "sale_order_id": self.sale_order_id.id,
+                        "refunded_at": fields.Datetime.now(), "currency_id": self.currency_id.id, "amount": self.amount,
+                        "reason": self.reason or False, "action": "credit_note", "state": "done",
+                        "credit_note_id": self.credit_note_id.id, "return_picking_id": self.return_picking_id.id,
+                        "message": self.env._("Refund made by return %(name)s.", name=self.name),
+                    })
+            except psycopg2.IntegrityError:
+                pass  # the channel's announcement of this refund was recorded meanwhile
         return Done(dict(refund), self.env._("Refund %(ref)s on %(backend)s", ref=external_id, backend=backend.name))
 
     def _wf_close(self, step):
