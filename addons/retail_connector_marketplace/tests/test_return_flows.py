@@ -158,3 +158,80 @@ class TestWooReturnFlows(HttpCase):
         self.assertEqual(steps["release"].state, "skipped")
         self.assertEqual((steps["shipment"].state, steps["notify"].state), ("done", "done"))
         self.assertIn("Woo returns", steps["notify"].message)
+
+
+@tagged("post_install", "-at_install")
+class TestShopifyReturnFlows(HttpCase):
+    """A return refunded on Shopify with ``refundCreate``, over real HTTP to the Shopify simulator."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if load_simulators() is None:
+            raise SkipTest("the channel simulators are not beside this addon")
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        eur = cls.env.ref("base.EUR")
+        eur.active = True
+        cls.pricelist = cls.env["product.pricelist"].create({"name": "Shopify EUR", "currency_id": eur.id})
+        cls.env["account.tax"].create(
+            {"name": "BE VAT 21% incl.", "amount": 21, "amount_type": "percent", "type_tax_use": "sale",
+             "price_include_override": "tax_included"})
+        cls.warehouse = cls.env.ref("stock.warehouse0")
+        cls.products = cls.env["product.product"].create(
+            [{"name": sku, "default_code": sku, "type": "consu", "is_storable": True, "list_price": 20,
+              "invoice_policy": "order"} for sku in SKUS])
+        for product in cls.products:
+            cls.env["stock.quant"]._update_available_quantity(product, cls.warehouse.lot_stock_id, 30)
+
+    def setUp(self):
+        super().setUp()
+        from simulators.shopify import ShopifySimulator  # noqa: PLC0415
+
+        self.enterContext(self.allow_requests(all_requests=True))
+        self.backend = self.env["retail.backend"].create(
+            {"name": "Shopify returns", "backend_type": "shopify", "api_secret": "shpat_test",
+             "webhook_secret": "shp-secret", "warehouse_id": self.warehouse.id, "pricelist_id": self.pricelist.id,
+             "inbound_rate_limit": 0, "rate_limit_rps": 100, "rate_limit_burst": 100})
+        self.shop = ShopifySimulator(token="shpat_test", webhook_secret="shp-secret",
+                                     webhook_url=self.base_url() + "/retail/webhook/%d" % self.backend.id, seed=5).start()
+        self.addCleanup(self.shop.stop)
+        self.backend.endpoint_url = self.shop.url
+
+    def test_return_refunded_on_shopify_once_after_a_transient_failure(self):
+        order = self.shop.place_order(line_items=[{"sku": "RC-MUG", "quantity": 2}, {"sku": "RC-CAP", "quantity": 1}])
+        perform_pending_jobs(self.env)
+        sale = self.env["retail.sale.order.binding"].search(
+            [("backend_id", "=", self.backend.id), ("external_id", "=", str(order["id"]))]).odoo_id
+        picking = sale.picking_ids
+        for move in picking.move_ids:
+            move.quantity = move.product_uom_qty
+        picking.button_validate()
+        perform_pending_jobs(self.env)
+        sale._create_invoices().action_post()
+        action = sale.action_new_retail_return()
+        ret = self.env["retail.return"].browse(action["res_id"])
+        self.assertEqual(ret.backend_id, self.backend)
+        ret.line_ids.filtered(lambda l: l.product_id.default_code == "RC-CAP").unlink()
+        ret.line_ids.quantity = 1
+        ret.reason = "chipped"
+        ret.action_authorise()
+        perform_pending_jobs(self.env)
+        for move in ret.return_picking_id.move_ids:
+            move.quantity = move.product_uom_qty
+        self.shop.inject("POST", "/admin/api/", status=503, times=1)
+        ret.return_picking_id.button_validate()
+        perform_pending_jobs(self.env, max_rounds=1)
+        step = ret.step_ids.filtered(lambda s: s.code == "refund_channel")
+        self.assertEqual((step.state, step.retries, step.error_class), ("pending", 1, "ChannelTransportError"))
+        step.next_attempt_at = False  # the back-off is over
+        perform_pending_jobs(self.env)
+        self.assertEqual(ret.state, "done", [(s.code, s.state, s.error_message) for s in ret.step_ids])
+        refunds = self.shop.get_order(order["id"])["refunds"]
+        self.assertEqual(len(refunds), 1, "Shopify saw exactly one refund")
+        self.assertEqual(str(refunds[0]["id"]), ret.channel_refund_ref)
+        self.assertTrue(refunds[0]["note"].startswith(ret.name))
+        self.assertEqual([(x["quantity"], x["restock_type"]) for x in refunds[0]["refund_line_items"]], [(1, "no_restock")])
+        self.assertAlmostEqual(sum(float(t["amount"]) for t in refunds[0]["transactions"]), ret.amount, places=2)
+        # Shopify's refunds/create webhook for it is recorded once, not credited again
+        self.assertEqual(sale.retail_refund_ids.external_id, ret.channel_refund_ref)
+        self.assertEqual(sale.invoice_ids.filtered(lambda m: m.move_type == "out_refund"), ret.credit_note_id)
