@@ -1,5 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import copy
+import logging
+import time
 
 from odoo.tests import tagged
 
@@ -7,6 +9,8 @@ from ..lib.canonical import Order
 from .common import RetailCase
 from .jobs import perform_pending_jobs
 from .test_order_import import ORDER
+
+_logger = logging.getLogger(__name__)
 
 
 class WorkflowCase(RetailCase):
@@ -173,3 +177,41 @@ class TestOrderTimeline(WorkflowCase):
         self.assertEqual(step.state, "waiting")
         self.assertIn("pending", step.message)
         self.assertEqual(sale.retail_order_step_ids.filtered(lambda s: s.code == "taxes").state, "pending")
+
+
+@tagged("post_install", "-at_install")
+class TestOrchestrationCost(WorkflowCase):
+    """Benchmark: what an orchestrated order adds to the order import (printed, never asserted on time)."""
+
+    def _timed_import(self, external_id):
+        cr = self.env.cr
+        queries, started = cr.sql_log_count, time.perf_counter()
+        self._sale(external_id)
+        self.env.flush_all()
+        return cr.sql_log_count - queries, time.perf_counter() - started
+
+    def test_orchestration_cost_against_plain_import(self):
+        count = 12
+        policy = self.backend.policy_for("orders")
+        self._timed_import("WARM-1")
+        totals = {False: [0, 0.0], True: [0, 0.0]}
+        # interleaved, so that caches and table growth weigh the same on both
+        for index in range(2 * count):
+            orchestrate = bool(index % 2)
+            policy.orchestrate = orchestrate
+            self.env.flush_all()
+            queries, seconds = self._timed_import("B-%03d" % index)
+            totals[orchestrate][0] += queries
+            totals[orchestrate][1] += seconds
+        (base_q, base_t), (orch_q, orch_t) = totals[False], totals[True]
+        jobs = self.env["queue.job"].search([("method_name", "=", "_advance")])
+        self.assertEqual(len(jobs), count, "one advance queued per orchestrated order")
+        started, queries = time.perf_counter(), self.env.cr.sql_log_count
+        perform_pending_jobs(self.env, method="_advance")
+        adv_q, adv_t = self.env.cr.sql_log_count - queries, time.perf_counter() - started
+        _logger.info(
+            "Order import, %s orders: plain %.1f ms/order %.0f queries/order; orchestrated %.1f ms/order "
+            "%.0f queries/order (x%.2f time, +%.0f queries); first advance (in its job) %.1f ms/order %.0f queries/order",
+            count, 1000 * base_t / count, base_q / count, 1000 * orch_t / count, orch_q / count,
+            orch_t / base_t if base_t else 0, (orch_q - base_q) / count, 1000 * adv_t / count, adv_q / count)
+        self.assertEqual(len(self.env["retail.workflow"].search([("kind", "=", "order"), ("state", "=", "waiting")])), count)
