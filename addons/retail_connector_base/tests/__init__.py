@@ -20,3 +20,4 @@ from . import test_secrets
 from . import test_access
 from . import test_workflow
 from . import test_returns
+from . import test_return_events
