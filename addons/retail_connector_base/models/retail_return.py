@@ -97,20 +97,22 @@ class RetailReturn(models.Model):
             if not ret.line_ids:
                 raise UserError(self.env._("Return %(name)s has no line: add what comes back.", name=ret.name))
             ret.state = "open"
-            ret.workflow_id = self.env["retail.workflow"]._start("return", ret, backend=ret.backend_id)
+            ret.workflow_id = self.env["retail.workflow"].sudo()._start("return", ret, backend=ret.backend_id)
         return True
 
     def action_resume(self):
-        self.workflow_id.action_resume()
+        self.check_access("write")
+        self.sudo().workflow_id.action_resume()
         return True
 
     def action_wake(self):
-        self.workflow_id.action_wake()
+        self.check_access("write")
+        self.sudo().workflow_id.action_wake()
         return True
 
     def action_cancel(self):
         for ret in self.filtered(lambda r: r.state in ("draft", "open")):
-            ret.workflow_id.action_cancel()
+            ret.sudo().workflow_id.action_cancel()
             ret.state = "cancelled"
         return True
 

@@ -164,6 +164,9 @@ class RetailWorkflow(models.Model):
         self.env.cr.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", ("retail-workflow-%s" % self.id,))
         if not self.env.cr.fetchone()[0]:
             raise RetryableJobError("Workflow %s is being advanced by another job" % self.id, seconds=2, ignore_retry=True)
+        # the steps are the connector's own actions (pickings, credit notes, payments, channel
+        # calls), whoever queued them; the records keep who asked in their create_uid
+        self = self.sudo().with_company(self.company_id)  # noqa: PLW0642
         self.invalidate_recordset()
         if self.state not in ACTIVE_STATES:
             return "nothing to do: %s" % self.state
@@ -294,24 +297,30 @@ class RetailWorkflow(models.Model):
                 activity.sudo().with_context(retail_workflow_closing=True).action_feedback(feedback=feedback)
 
     # ------------------------------------------------------------------ actions
+    def _check_operator(self):
+        """Return the workflows in sudo once the user may operate them (write access)."""
+        self.check_access("write")
+        return self.sudo()
+
     def action_resume(self):
         """Run a paused workflow again from its failed step; the steps done stay done."""
-        for workflow in self.filtered(lambda w: w.state == "paused"):
+        for workflow in self._check_operator().filtered(lambda w: w.state == "paused"):
             failed = workflow.step_ids.filtered(lambda s: s.state == "failed")
             failed.write({"state": "pending", "retries": 0, "next_attempt_at": False})
             workflow.write({"state": "running", "last_error": False})
             workflow._close_activity(self.env._("Resumed by %(user)s", user=self.env.user.name))
-            workflow.message_post(body=self.env._("Resumed from step %(step)s.", step=", ".join(failed.mapped("name")) or "-"))
+            workflow.message_post(body=self.env._("Resumed from step %(step)s by %(user)s.",
+                                                   step=", ".join(failed.mapped("name")) or "-", user=self.env.user.name))
             workflow._enqueue()
         return True
 
     def action_wake(self):
         """Look again at the waiting steps (they also wake on the events that complete them)."""
-        self.filtered(lambda w: w.state in ACTIVE_STATES)._enqueue()
+        self._check_operator().filtered(lambda w: w.state in ACTIVE_STATES)._enqueue()
         return True
 
     def action_cancel(self):
-        self.filtered(lambda w: w.state not in ("done", "cancelled"))._cancel(
+        self._check_operator().filtered(lambda w: w.state not in ("done", "cancelled"))._cancel(
             self.env._("Cancelled by %(user)s", user=self.env.user.name))
         return True
 

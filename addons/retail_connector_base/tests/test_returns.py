@@ -3,7 +3,8 @@ import copy
 import logging
 import time
 
-from odoo.tests import tagged
+from odoo.exceptions import AccessError
+from odoo.tests import new_test_user, tagged
 
 from ..lib.canonical import Order
 from .common import RetailCase
@@ -123,6 +124,27 @@ class TestReturns(WorkflowCase):
         attempts = {s.code: s.attempts for s in ret.step_ids}
         self.assertEqual((attempts["return_picking"], attempts["refund_odoo"]), (1, 2))
         self.assertEqual(attempts["receive"], 2, "waited once, then received")
+
+    def test_a_retail_user_resumes_a_paused_return(self):
+        sale = self._sale()
+        self._ship(sale)
+        ret = self._return(sale)
+        ret.action_authorise()
+        perform_pending_jobs(self.env, method="_advance")
+        self._receive(ret.return_picking_id)
+        perform_pending_jobs(self.env, method="_advance")
+        self.assertEqual(ret.workflow_state, "paused")
+        sale._create_invoices().action_post()
+        clerk = new_test_user(self.env, login="returns-clerk", name="Clerk",
+                              groups="base.group_user,retail_connector_base.group_retail_user")
+        outsider = new_test_user(self.env, login="returns-outsider", groups="base.group_user")
+        with self.assertRaises(AccessError):
+            ret.workflow_id.with_user(outsider).action_resume()
+        ret.with_user(clerk).action_resume()
+        self.assertEqual(ret.workflow_state, "running")
+        perform_pending_jobs(self.env, method="_advance")
+        self.assertEqual(ret.state, "done")
+        self.assertIn("Clerk", " ".join(ret.workflow_id.message_ids.mapped("body")))
 
     def test_return_of_undelivered_lines_is_refused_at_authorisation(self):
         sale = self._sale()
