@@ -17,7 +17,8 @@ Root fields: ``shop``, ``orders(first, after, last, before, query, sortKey, reve
 ``fulfillmentOrder(id)``, ``inventoryItem(id)``, ``webhookSubscriptions``,
 ``shopifyPaymentsAccount { payouts balanceTransactions(query: "payments_transfer_id:<id>") }``;
 mutations ``inventorySetQuantities``, ``productVariantsBulkUpdate``, ``fulfillmentCreate``,
-``webhookSubscriptionCreate`` and ``webhookSubscriptionDelete``, answering ``userErrors``.
+``refundCreate``, ``webhookSubscriptionCreate`` and ``webhookSubscriptionDelete``, answering
+``userErrors``.
 
 Cost model (Shopify's documented rules, applied statically to the document): a scalar or enum
 costs 0, an object 1, a list of objects 1 plus its element's fields (counted once), a
@@ -454,6 +455,7 @@ _SCHEMA_SPEC = {
     "Mutation": "inventorySetQuantities:InventorySetQuantitiesPayload "
                 "productVariantsBulkUpdate:ProductVariantsBulkUpdatePayload "
                 "fulfillmentCreate:FulfillmentCreatePayload "
+                "refundCreate:RefundCreatePayload "
                 "webhookSubscriptionCreate:WebhookSubscriptionCreatePayload "
                 "webhookSubscriptionDelete:WebhookSubscriptionDeletePayload",
     "Shop": "id name email myshopifyDomain currencyCode ianaTimezone",
@@ -532,6 +534,7 @@ _SCHEMA_SPEC = {
                                         "userErrors:[ProductVariantsBulkUpdateUserError]",
     "ProductVariantsBulkUpdateUserError": "field message code",
     "FulfillmentCreatePayload": "fulfillment:Fulfillment userErrors:[UserError]",
+    "RefundCreatePayload": "refund:Refund order:Order userErrors:[UserError]",
     "WebhookSubscriptionCreatePayload": "webhookSubscription:WebhookSubscription userErrors:[UserError]",
     "WebhookSubscriptionDeletePayload": "deletedWebhookSubscriptionId userErrors:[UserError]",
     "UserError": "field message",
@@ -1120,6 +1123,7 @@ class ShopifySimulator(Simulator):
                 "inventorySetQuantities": lambda a: self._m_inventory_set(a),
                 "productVariantsBulkUpdate": lambda a: self._m_variants_bulk_update(a),
                 "fulfillmentCreate": lambda a: self._m_fulfillment_create(a, context),
+                "refundCreate": lambda a: self._m_refund_create(a, context),
                 "webhookSubscriptionCreate": lambda a: self._m_subscription_create(a),
                 "webhookSubscriptionDelete": lambda a: self._m_subscription_delete(a),
             }
@@ -2365,6 +2369,44 @@ class ShopifySimulator(Simulator):
         self.fulfillments.append(fulfillment)
         context["events"].append(("orders/updated", self._rest_order(order)))
         return {"fulfillment": self._fulfillment_node(fulfillment), "userErrors": []}
+
+    def _m_refund_create(self, args: dict, context: dict) -> dict:
+        """``refundCreate(input: RefundInput!)``: line items by ``lineItemId`` and the money as
+        ``transactions`` of kind ``REFUND``; sends ``refunds/create`` then ``orders/updated``."""
+        data = args.get("input")
+        if not isinstance(data, dict):
+            raise GraphQLError("Variable $input of type RefundInput! was provided invalid value")
+        failure = lambda path, message: {"refund": None, "order": None, "userErrors": [  # noqa: E731
+            _user_error(["input", *path], message)]}
+        order = self._orders.get(parse_gid(data.get("orderId"), "Order"))
+        if order is None:
+            return failure(["orderId"], "Order does not exist")
+        lines = []
+        for i, item in enumerate(self._input_list(data.get("refundLineItems"), "input.refundLineItems")):
+            if not isinstance(item, dict) or not isinstance(item.get("quantity"), int):
+                return failure(["refundLineItems", i, "quantity"], "Quantity is invalid")
+            lines.append({"line_item_id": item.get("lineItemId"), "quantity": item["quantity"],
+                          "restock": item.get("restockType") in ("RETURN", "CANCEL")})
+        amount = None
+        for i, transaction in enumerate(self._input_list(data.get("transactions"), "input.transactions")):
+            if not isinstance(transaction, dict) or transaction.get("kind") != "REFUND":
+                return failure(["transactions", i, "kind"], "Kind is not included in the list")
+            if parse_gid(transaction.get("orderId"), "Order") != order["id"]:
+                return failure(["transactions", i, "orderId"], "Order does not match the refund's order")
+            try:
+                value = Decimal(str(transaction.get("amount")))
+            except ArithmeticError:
+                return failure(["transactions", i, "amount"], "Amount is invalid")
+            amount = (amount or Decimal(0)) + value
+        try:
+            rest = self._refund(order, amount, lines, data.get("note"), any(line["restock"] for line in lines))
+        except KeyError:
+            return failure(["refundLineItems"], "Line item does not exist")
+        except ValueError as exc:
+            return failure(["transactions" if amount is not None else "refundLineItems"], str(exc))
+        context["events"].extend([("refunds/create", rest), ("orders/updated", self._rest_order(order))])
+        return {"refund": self._refund_node(order, order["refunds"][-1]), "order": self._order_node(order),
+                "userErrors": []}
 
     def _m_subscription_create(self, args: dict) -> dict:
         topic = args.get("topic")

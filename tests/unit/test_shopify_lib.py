@@ -595,3 +595,26 @@ def test_refund_webhook_maps_lines_restock_and_transactions(shop):
     with pytest.raises(CanonicalValidationError) as info:
         refund_to_canonical({"id": 5})
     assert [e.path for e in info.value.errors] == ["order_id"]
+
+
+def test_refund_create_records_one_refund_and_its_lines(shop, client):
+    order = shop.place_order(line_items=[{"sku": "RC-MUG", "quantity": 2}, {"sku": "RC-CAP", "quantity": 1}])
+    mug = next(line for line in order["line_items"] if line["sku"] == "RC-MUG")
+    gateway = order["payment_gateway_names"][0]
+    assert client.order_refunds(order["id"]) == []
+    made = client.create_refund(order["id"], "10.00", gateway=gateway, note="RET/00001: too small",
+                                line_items=[{"id": mug["id"], "quantity": 1}])
+    assert made["note"] == "RET/00001: too small"
+    assert Decimal(made["totalRefundedSet"]["shopMoney"]["amount"]) == Decimal("10.00")
+    [listed] = client.order_refunds(order["id"])
+    assert listed["id"] == made["id"]
+    rest = shop.get_order(order["id"])
+    assert rest["financial_status"] == "partially_refunded"
+    assert rest["refunds"][0]["refund_line_items"][0]["quantity"] == 1
+    # more than is left to refund is refused with the mutation's userErrors
+    with pytest.raises(ChannelValidationError) as info:
+        client.create_refund(order["id"], "100000.00", gateway=gateway)
+    assert "transactions" in str(info.value)
+    with pytest.raises(ChannelValidationError):
+        client.create_refund(order["id"], "1.00", gateway=gateway, line_items=[{"id": 999999, "quantity": 1}])
+    assert len(client.order_refunds(order["id"])) == 1

@@ -13,3 +13,5 @@ from . import listeners
 from . import reconciler
 from . import refund_writer
 from . import warehouse
+from . import workflow
+from . import return_writer

@@ -3,7 +3,7 @@ import hashlib
 
 from odoo.addons.component.core import AbstractComponent, Component
 
-from ..lib.canonical import CanonicalValidationError, Order
+from ..lib.canonical import CanonicalValidationError, Order, Return
 from ..lib.inbound import InboundEvent, SchemaError, UnknownTopic
 
 
@@ -54,9 +54,11 @@ class GenericEventParser(Component):
         "orders/updated": ("orders", "order"),
         "orders/paid": ("orders", "order"),
         "orders/cancelled": ("orders", "order"),
+        "returns/create": ("returns", "return"),
+        "returns/updated": ("returns", "return"),
     }
     # partner API resource -> topic
-    _resources = {"orders": "orders/updated"}
+    _resources = {"orders": "orders/updated", "returns": "returns/updated"}
     _aggregate_field = "external_id"
 
     def topic_of(self, headers, resource=None, data=None):
@@ -70,16 +72,21 @@ class GenericEventParser(Component):
 
     def parse(self, topic, headers, data, body):
         domain, aggregate_type = self._domain_and_type(topic)
+        canonical = Return if aggregate_type == "return" else Order
         try:
-            order = Order.from_dict(data if isinstance(data, dict) else {"": data})
+            obj = canonical.from_dict(data if isinstance(data, dict) else {"": data})
         except CanonicalValidationError as exc:
             raise SchemaError(str(exc), details=[{"field": e.path, "message": e.message} for e in exc.errors]) from None
+        if not obj.external_id:
+            # a return is recorded once per channel by its id: without one, a repeat would be a second return
+            raise SchemaError("a %s carries its external_id" % aggregate_type,
+                              details=[{"field": "external_id", "message": "is required"}])
         key = (headers.get("X-Retail-Event-Id") or headers.get("Idempotency-Key") or "").strip()
         return InboundEvent(
             topic=topic,
             domain=domain,
             aggregate_type=aggregate_type,
-            aggregate_key=order.external_id,
+            aggregate_key=obj.external_id,
             idempotency_key=key[:255] if key else self._digest_key(body),
-            channel_timestamp=order.updated_at or order.created_at,
+            channel_timestamp=getattr(obj, "updated_at", None) or obj.created_at,
         )

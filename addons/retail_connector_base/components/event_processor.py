@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from odoo.addons.component.core import AbstractComponent, Component
 
-from ..lib.canonical import Order
+from ..lib.canonical import Order, Return
 
 
 class EventProcessor(AbstractComponent):
@@ -35,6 +35,18 @@ class EventProcessor(AbstractComponent):
         return outcome, sale
 
 
+    def _apply_return(self, canonical, event):
+        """Record a channel's canonical return through the shared return writer; return (outcome, return)."""
+        writer = self.component(usage="return.writer", model_name="retail.return")
+        ret, outcome = writer.apply(canonical)
+        if outcome != "unchanged":
+            ret.message_post(body=self.env._(
+                "%(outcome)s from %(backend)s, event %(topic)s #%(event)s (correlation %(cid)s).",
+                outcome=outcome.capitalize(), backend=self.backend_record.name, topic=event.topic, event=event.id,
+                cid=event.correlation_id or "-"))
+        return outcome, ret
+
+
 class GenericEventProcessor(Component):
     """The generic channel's payloads are already canonical."""
 
@@ -45,4 +57,6 @@ class GenericEventProcessor(Component):
     def process(self, event, data):
         if event.aggregate_type == "order":
             return self._apply_order(Order.from_dict(data), event)
+        if event.aggregate_type == "return":
+            return self._apply_return(Return.from_dict(data), event)
         raise NotImplementedError("no processing for %s events" % event.aggregate_type)

@@ -53,6 +53,8 @@ class OrderWriter(Component):
             sale = self._create_sale_order(order)
             binding = binder.bind_record(order.external_id, sale)
             outcome = CREATED
+            if (policy := backend.policy_for("orders")) and policy.orchestrate:
+                self.env["retail.workflow"]._start("order", sale, backend=backend)
         if order.status == "cancelled" and binding.odoo_id.state != "cancel":
             self._cancel(binding, order)
             outcome = CANCELLED
@@ -65,6 +67,9 @@ class OrderWriter(Component):
                 "channel_status": order.status,
             }
         )
+        if outcome == UPDATED:
+            # a payment state changed on the channel: a waiting payment step looks again
+            self.env["retail.workflow"]._wake_for(binding.odoo_id)
         return binding, outcome
 
     # ------------------------------------------------------------------ create

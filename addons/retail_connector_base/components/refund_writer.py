@@ -57,6 +57,9 @@ class RefundWriter(Component):
                 seconds=30,
             )
         sale = binding.odoo_id
+        made_by = self._made_by_return(sale, refund)
+        if made_by:
+            return self._record_return_refund(made_by, refund), UNCHANGED
         action = backend.policy_for("returns").refund_action or "credit_note"
         record = Refund.create(
             {
@@ -90,6 +93,31 @@ class RefundWriter(Component):
             )
         self._finish(record, done, review)
         return record, APPLIED
+
+    # ------------------------------------------------------------------ returns
+    def _made_by_return(self, sale, refund):
+        """Return the Odoo return that made this refund on the channel (its name leads the reason), if any."""
+        reason = refund.reason or ""
+        if not reason:
+            return None
+        for ret in self.env["retail.return"].sudo().search([("sale_order_id", "=", sale.id), ("state", "!=", "draft")]):
+            if reason.startswith(ret.name):
+                return ret
+        return None
+
+    def _record_return_refund(self, ret, refund):
+        """Record the channel's echo of a return's refund without applying it again."""
+        return self.env["retail.refund"].create({
+            "backend_id": self.backend_record.id, "external_id": refund.external_id, "sale_order_id": ret.sale_order_id.id,
+            "refunded_at": _naive_utc(refund.created_at) or fields.Datetime.now(),
+            "currency_id": self.component(usage="order.writer", model_name="retail.sale.order.binding")
+            ._currency(refund.currency).id,
+            "amount": float(refund.amount), "gateway": refund.gateway or False, "reason": refund.reason or False,
+            "action": "credit_note", "state": "done", "credit_note_id": ret.credit_note_id.id,
+            "return_picking_id": ret.return_picking_id.id,
+            "message": self.env._("Refund made by return %(name)s.", name=ret.name),
+            "payload": json.dumps(refund.to_dict(), indent=1, sort_keys=True),
+        })
 
     # ------------------------------------------------------------------ lines
     def _line_values(self, sale, refund):

@@ -12,6 +12,9 @@ from . import retail_export_request
 from . import retail_reconciliation
 from . import retail_value_map
 from . import retail_refund
+from . import retail_workflow
+from . import retail_return
+from . import sale_order_workflow
 from . import retail_warehouse_route
 from . import retail_alert
 from . import retail_operations

@@ -124,6 +124,9 @@ class RetailExportRequest(models.Model):
                     exporter.record_failure(request, refused[request.id])
                 done = batch.filtered(lambda r: r.id not in refused)
                 done.write({"state": "done", "sent_at": fields.Datetime.now(), "last_error": False})
+                pickings = done.filtered(lambda r: r.res_model == "stock.picking").mapped("res_id")
+                if pickings:
+                    self.env["retail.workflow"]._wake_for_pickings(self.env["stock.picking"].browse(pickings))
                 sent += len(done)
                 failed += len(batch) - len(done)
         return "%s: %d sent, %d failed in %d records" % (domain, sent, failed, len(requests))

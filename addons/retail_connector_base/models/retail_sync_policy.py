@@ -86,6 +86,12 @@ class RetailSyncPolicy(models.Model):
         "shipped, and restocked goods that did not ship taken off the order. Both, or an activity for a "
         "person to decide.",
     )
+    orchestrate = fields.Boolean(
+        string="Orchestrate",
+        help="Orders policy: each new order from this channel gets a workflow (customer, payment, taxes, "
+        "reservation, warehouse release, shipment, invoice, channel notification) shown as a timeline on the "
+        "sale order.",
+    )
     release_trigger = fields.Selection(
         [("confirm", "On confirmation"), ("availability", "When available"), ("wave", "In waves, on schedule")],
         string="Release to the warehouse",

@@ -19,3 +19,6 @@ from . import test_cockpit_tour
 from . import test_secrets
 from . import test_access
 from . import test_intelligence
+from . import test_workflow
+from . import test_returns
+from . import test_return_events

@@ -3,6 +3,7 @@
 
 from odoo.addons.component.core import Component
 from odoo.addons.retail_connector_base.lib.canonical import CanonicalValidationError, Order, parse_timestamp
+from odoo.addons.retail_connector_base.lib.http import ChannelNotFound
 from odoo.addons.retail_connector_base.lib.inbound import InboundEvent, SchemaError
 
 from ..lib.shopify.fulfillment import plan_fulfillment  # noqa: F401  (re-exported for tests)
@@ -220,3 +221,35 @@ class ShopifyFulfilmentExporter(Component):
             tracking_company=picking.carrier_id.name if picking.carrier_id else None,
             notify_customer=True,
         )
+
+
+class ShopifyRefundExporter(Component):
+    """A return's refund made on the Shopify order with ``refundCreate``.
+
+    The money goes back through the order's gateway for the returned lines (not restocked by
+    Shopify: the goods come back through the retailer's warehouse). The return's name leads the
+    refund's note: a refund already made for it is found instead of made twice.
+    """
+
+    _name = "retail.shopify.refund.exporter"
+    _inherit = "retail.refund.exporter"
+    _backend_type = "shopify"
+
+    def refund(self, ret, binding):
+        client = self.backend_record._shopify_client()
+        for existing in client.order_refunds(binding.external_id):
+            if (existing.get("note") or "").startswith(ret.name):
+                return {"external_id": existing["legacyResourceId"], "found": True,
+                        "amount": existing["totalRefundedSet"]["shopMoney"]["amount"]}
+        order = client.get_order(binding.external_id)
+        if order is None:
+            raise ChannelNotFound("Shopify has no order %s for return %s" % (binding.external_id, ret.name))
+        lines = {}
+        for node in (order.get("lineItems") or {}).get("nodes") or []:
+            lines.setdefault(node.get("sku"), node)
+        items = [{"id": lines[line.sku or line.product_id.default_code]["id"], "quantity": int(line.quantity)}
+                 for line in ret.line_ids if (line.sku or line.product_id.default_code) in lines]
+        gateway = binding.channel_payment_gateway or ((order.get("paymentGatewayNames") or [None])[0]) or "manual"
+        made = client.create_refund(binding.external_id, "%.2f" % ret.amount, gateway=gateway, note=self._reason(ret),
+                                    line_items=items)
+        return {"external_id": made["legacyResourceId"], "amount": made["totalRefundedSet"]["shopMoney"]["amount"]}

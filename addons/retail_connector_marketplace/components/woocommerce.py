@@ -233,3 +233,25 @@ class WooOrderStatusExporter(Component):
 
     def _cancel_on_channel(self, binding):
         self.backend_record._woo_client().set_order_status(binding.external_id, "cancelled")
+
+
+class WooRefundExporter(Component):
+    """A return's refund recorded on the WooCommerce order (``POST orders/<id>/refunds``).
+
+    The money is paid back in Odoo, so the shop is asked not to refund through its gateway
+    (``api_refund`` false) nor to restock (the warehouse receipt does). The return's name is
+    in the refund's reason: a refund already made for it is found instead of made twice.
+    """
+
+    _name = "retail.woocommerce.refund.exporter"
+    _inherit = "retail.refund.exporter"
+    _backend_type = "woocommerce"
+
+    def refund(self, ret, binding):
+        client = self.backend_record._woo_client()
+        reason = self._reason(ret)
+        for existing in client.list_refunds(binding.external_id):
+            if (existing.get("reason") or "").startswith(ret.name):
+                return {"external_id": existing["id"], "amount": existing.get("amount"), "found": True}
+        made = client.create_refund(binding.external_id, ret.amount, reason, api_refund=False, restock=False)
+        return {"external_id": made["id"], "amount": made.get("amount")}

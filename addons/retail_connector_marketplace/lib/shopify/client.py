@@ -366,6 +366,32 @@ class ShopifyClient:
         data = self.execute(Q.FULFILLMENT_CREATE, {"fulfillment": fulfillment})
         return data["fulfillmentCreate"]["fulfillment"]
 
+    def order_refunds(self, order_id) -> list[Mapping]:
+        """Return the order's refunds (id, legacyResourceId, createdAt, note, totalRefundedSet)."""
+        order = self.execute(Q.ORDER_REFUNDS, {"id": to_gid("Order", order_id)})["order"]
+        if order is None:
+            raise ChannelError(f"Shopify has no order {order_id}")
+        return list(order.get("refunds") or [])
+
+    def create_refund(self, order_id, amount, *, gateway, note="", line_items: Iterable[Mapping] = (),
+                      parent_transaction_id=None, notify=False) -> Mapping:
+        """Return the refund created on an order with ``refundCreate``.
+
+        The money goes back as one ``REFUND`` transaction of ``amount`` through ``gateway``
+        (the order's); ``line_items`` (``{"id": <line item id>, "quantity"}``) say what it
+        covers and are not restocked: the goods come back through the retailer's warehouse.
+        """
+        transaction = {"orderId": to_gid("Order", order_id), "gateway": gateway, "kind": "REFUND",
+                       "amount": _amount(amount)}
+        if parent_transaction_id:
+            transaction["parentId"] = to_gid("OrderTransaction", parent_transaction_id)
+        refund = {"orderId": to_gid("Order", order_id), "note": note or "", "notify": bool(notify),
+                  "transactions": [transaction],
+                  "refundLineItems": [{"lineItemId": to_gid("LineItem", x["id"]), "quantity": int(x["quantity"]),
+                                       "restockType": "NO_RESTOCK"} for x in line_items]}
+        data = self.execute(Q.REFUND_CREATE, {"input": refund})
+        return data["refundCreate"]["refund"]
+
     def fulfill(self, order_id, quantities_by_sku: Mapping | None = None, **tracking) -> list[Mapping]:
         """Return the fulfilments created for ``{sku: quantity}`` of an order (None: all left).
 

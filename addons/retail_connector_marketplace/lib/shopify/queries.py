@@ -168,6 +168,24 @@ mutation FulfillmentCreate($fulfillment: FulfillmentInput!) {
 }
 """
 
+ORDER_REFUNDS = f"""
+query OrderRefunds($id: ID!) {{
+  order(id: $id) {{
+    id
+    refunds {{ id legacyResourceId createdAt note totalRefundedSet {{ {_MONEY} }} }}
+  }}
+}}
+"""
+
+REFUND_CREATE = f"""
+mutation RefundCreate($input: RefundInput!) {{
+  refundCreate(input: $input) {{
+    refund {{ id legacyResourceId createdAt note totalRefundedSet {{ {_MONEY} }} }}
+    userErrors {{ field message }}
+  }}
+}}
+"""
+
 WEBHOOK_SUBSCRIPTIONS = f"""
 query WebhookSubscriptions($after: String) {{
   webhookSubscriptions(first: {WEBHOOKS_PAGE}, after: $after) {{
@@ -218,6 +236,7 @@ ALL_DOCUMENTS = {
     "FULFILLMENT_ORDERS": FULFILLMENT_ORDERS, "SHOP": SHOP, "LOCATIONS": LOCATIONS,
     "VARIANTS_BY_SKU": VARIANTS_BY_SKU, "INVENTORY_SET_QUANTITIES": INVENTORY_SET_QUANTITIES,
     "VARIANTS_BULK_UPDATE": VARIANTS_BULK_UPDATE, "FULFILLMENT_CREATE": FULFILLMENT_CREATE,
+    "ORDER_REFUNDS": ORDER_REFUNDS, "REFUND_CREATE": REFUND_CREATE,
     "WEBHOOK_SUBSCRIPTIONS": WEBHOOK_SUBSCRIPTIONS, "WEBHOOK_SUBSCRIPTION_CREATE": WEBHOOK_SUBSCRIPTION_CREATE,
     "PAYOUTS": PAYOUTS, "BALANCE_TRANSACTIONS": BALANCE_TRANSACTIONS,
 }

@@ -190,6 +190,10 @@ class WooCommerceClient:
         body = {"note": note, "customer_note": bool(customer_note)}
         return self.request("POST", f"orders/{int(order_id)}/notes", json=body).data
 
+    def list_refunds(self, order_id) -> list[Mapping]:
+        """Return the refunds of an order (REST shape), newest first."""
+        return list(self.request("GET", f"orders/{int(order_id)}/refunds", params={"per_page": MAX_PER_PAGE}).data or [])
+
     def get_refund(self, order_id, refund_id) -> Mapping:
         """Return one refund of an order (REST shape)."""
         return self.request("GET", f"orders/{int(order_id)}/refunds/{int(refund_id)}").data

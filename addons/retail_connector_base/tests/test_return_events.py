@@ -1,0 +1,76 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import copy
+import json
+
+from odoo.tests import HttpCase, tagged
+
+from ..lib.canonical import Order
+from ..lib.signatures import sign_retail
+from .jobs import perform_pending_jobs
+from .test_order_import import ORDER
+
+
+@tagged("post_install", "-at_install")
+class TestChannelReturnEvents(HttpCase):
+    """A channel's return arrives through the signed webhook and the inbox, and starts its workflow."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        cls.backend = cls.env["retail.backend"].create({
+            "name": "Returns partner", "backend_type": "generic", "endpoint_url": "http://127.0.0.1:9",
+            "api_secret": "token", "webhook_secret": "whsec-ret", "inbound_rate_limit": 0,
+        })
+        cls.backend.policy_ids.filtered(lambda p: p.domain != "orders").write({"mode": "off"})
+        cls.backend.company_id.currency_id = cls.env.ref("base.USD")
+        Product = cls.env["product.product"]
+        cls.mug = Product.create({"name": "Mug", "default_code": "RC-MUG", "list_price": 9, "type": "consu",
+                                  "is_storable": True, "invoice_policy": "order", "taxes_id": [(5, 0, 0)]})
+        cls.cap = Product.create({"name": "Cap", "default_code": "RC-CAP", "list_price": 15, "type": "consu",
+                                  "is_storable": True, "invoice_policy": "order", "taxes_id": [(5, 0, 0)]})
+        stock = cls.env.ref("stock.stock_location_stock")
+        for product in (cls.mug, cls.cap):
+            cls.env["stock.quant"]._update_available_quantity(product, stock, 20)
+
+    def _post(self, data, event_id, topic="returns/create"):
+        body = json.dumps(data).encode()
+        headers = {"Content-Type": "application/json", "X-Retail-Topic": topic, "X-Retail-Event-Id": event_id,
+                   "X-Retail-Signature": sign_retail("whsec-ret", body, None)}
+        return self.url_open("/retail/webhook/%d" % self.backend.id, data=body, headers=headers)
+
+    def test_return_event_starts_a_return_once(self):
+        data = copy.deepcopy(ORDER)
+        data["shipping_lines"] = []
+        with self.backend.work_on("retail.sale.order.binding") as work:
+            sale = work.component(usage="order.writer").apply(Order.from_dict(data))[0].odoo_id
+        picking = sale.picking_ids
+        picking.action_assign()
+        for move in picking.move_ids:
+            move.quantity = move.product_uom_qty
+        picking.button_validate()
+        ret_data = {"external_id": "RMA-77", "order_external_id": "G1001", "status": "approved", "note": "too big",
+                    "lines": [{"sku": "RC-MUG", "quantity": "1", "restock": True}]}
+        self.assertEqual(self._post(ret_data, "ret-evt-1").status_code, 202)
+        self.assertEqual(self._post(ret_data, "ret-evt-1").status_code, 200, "a repeated delivery is a duplicate")
+        perform_pending_jobs(self.env, method="_process_aggregate")
+        ret = self.env["retail.return"].search([("backend_id", "=", self.backend.id), ("external_id", "=", "RMA-77")])
+        self.assertEqual((len(ret), ret.origin, ret.state, ret.reason), (1, "channel", "open", "too big"))
+        self.assertEqual((ret.line_ids.product_id, ret.line_ids.quantity, ret.line_ids.disposition),
+                         (self.mug, 1.0, "restock"))
+        event = self.env["retail.event"].search([("backend_id", "=", self.backend.id), ("topic", "=", "returns/create")])
+        self.assertEqual((event.state, event.res_model, event.res_id), ("done", "retail.return", ret.id))
+        self.assertEqual(ret.workflow_id.correlation_id, event.correlation_id, "the workflow carries the request's id")
+        perform_pending_jobs(self.env, method="_advance")
+        self.assertEqual({s.code: s.state for s in ret.step_ids}["receive"], "waiting")
+        # the same return again (another delivery id) changes nothing; a rejection cancels it
+        self.assertEqual(self._post(ret_data, "ret-evt-2", "returns/updated").status_code, 202)
+        self._post(dict(ret_data, status="rejected"), "ret-evt-3", "returns/updated")
+        perform_pending_jobs(self.env, method="_process_aggregate")
+        self.assertEqual(len(self.env["retail.return"].search([("external_id", "=", "RMA-77")])), 1)
+        self.assertEqual((ret.state, ret.workflow_state), ("cancelled", "cancelled"))
+
+    def test_return_without_id_is_refused(self):
+        response = self._post({"order_external_id": "G1001", "lines": [{"sku": "RC-MUG", "quantity": "1"}]}, "ret-evt-x")
+        self.assertEqual(response.status_code, 422)
+        self.assertIn("external_id", response.text)
