@@ -154,6 +154,16 @@ def test_product_suggestions_top1_and_top3_on_a_synthetic_catalogue():
     assert per_kind["barcode without check digit"][1] == per_kind["barcode without check digit"][0]
 
 
+def test_a_large_catalogue_is_shortlisted_and_still_finds_the_product():
+    products = odoo_catalogue(1000, seed=3)
+    matcher = ProductMatcher(products)
+    listing = channel_listing(products[::10], seed=5)
+    found = sum(truth in [s.candidate.id for s in matcher.suggest(item)] for _kind, item, truth in listing)
+    print("\nshortlisted catalogue of %d products: top-3 %.1f%% of %d listings" % (
+        len(products), 100 * found / len(listing), len(listing)))
+    assert found / len(listing) >= 0.9
+
+
 JOURNALS = [Candidate(1, "Bank"), Candidate(2, "Cash"), Candidate(3, "PayPal"), Candidate(4, "Stripe"),
             Candidate(5, "Shopify Payments"), Candidate(6, "Klarna"), Candidate(7, "Adyen"), Candidate(8, "Gift cards")]
 GATEWAYS = [("paypal", 3), ("shopify_payments", 5), ("stripe", 4), ("klarna_pay_later", 6), ("cash on delivery", 2),

@@ -20,3 +20,4 @@ from . import retail_retention
 # views over the tables above: imported last, so that those tables exist when they are created
 from . import retail_cockpit
 from . import retail_event_group
+from . import retail_failure

@@ -169,23 +169,42 @@ def _clean_text(text):
 
 # ---------------------------------------------------------------------------- products
 class ProductMatcher:
-    """Ranks Odoo products for channel products by barcode, SKU and title."""
+    """Ranks Odoo products for channel products by barcode, SKU and title.
+
+    A large catalogue is first narrowed to a shortlist (the best titles and SKUs by TF-IDF, and
+    the barcode's exact matches) so that the exact scores are computed on a few products only.
+    """
+
+    SHORTLIST = 60
 
     def __init__(self, candidates):
         self.candidates = list(candidates)
         self.titles = TextIndex([c.name for c in self.candidates])
+        self.skus = TextIndex([c.sku for c in self.candidates])
         self.by_barcode = {}
-        for candidate in self.candidates:
+        for position, candidate in enumerate(self.candidates):
             gtin, _valid = normalise_barcode(candidate.barcode)
             if gtin:
-                self.by_barcode.setdefault(gtin, []).append(candidate)
+                self.by_barcode.setdefault(gtin, []).append(position)
+
+    def _shortlist(self, item, title_scores):
+        if len(self.candidates) <= self.SHORTLIST:
+            return range(len(self.candidates))
+        chosen = set()
+        for scores in (title_scores, self.skus.scores(item.sku)):
+            chosen.update(sorted(range(len(scores)), key=scores.__getitem__, reverse=True)[: self.SHORTLIST // 2])
+        raw = re.sub(r"\D", "", item.barcode or "")
+        for code in (raw, raw + gtin_check_digit(raw) if raw else ""):
+            gtin, _valid = normalise_barcode(code)
+            chosen.update(self.by_barcode.get(gtin, []))
+        return sorted(chosen)
 
     def suggest(self, item, limit=3, min_score=0.3):
         """Return the best ``limit`` Suggestions for a channel product, best first."""
         title_scores = self.titles.scores(item.name)
         ranked = []
-        for candidate, title in zip(self.candidates, title_scores):
-            suggestion = self._score(item, candidate, title)
+        for position in self._shortlist(item, title_scores):
+            suggestion = self._score(item, self.candidates[position], title_scores[position])
             if suggestion.score >= min_score:
                 ranked.append(suggestion)
         ranked.sort(key=lambda s: (-s.score, s.candidate.id))
