@@ -95,6 +95,9 @@ class TestFailureIntelligence(RetailCase):
         self.assertEqual(network.dead_count, 1)
         self.assertEqual(network._events().aggregate_key, "W4")
         self.assertIn("endpoint URL", network.failure_fix)
+        # the workbench's "Failures by class" opens grouped by class, then cluster
+        context = self.env.ref("retail_connector_base.action_retail_event_group_by_class").context
+        self.assertIn("search_default_group_failure_class", context)
 
     def test_suggested_mappings_are_accepted_in_bulk_and_the_events_replayed(self):
         self.backend.strict_mappings = True

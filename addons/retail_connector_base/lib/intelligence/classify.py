@@ -107,8 +107,8 @@ CLASSES = {
         ),
         FailureClass(
             "other", "Other",
-            "No known cause. Read the message and the event's payload; once fixed, Retry all. Label it by "
-            "fixing the cause: the nearest examples below show what it resembles.",
+            "No known cause. Read the message and the event's payload, fix the cause, then Retry all; the "
+            "nearest labelled examples (Why this class) show what it resembles.",
         ),
     )
 }
