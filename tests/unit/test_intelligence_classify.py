@@ -6,6 +6,7 @@ the classifier learns from. Accuracy is printed for the whole classifier and for
 examples alone (no rules), so that what each part contributes stays visible.
 """
 
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -47,11 +48,14 @@ def _accuracy(classifier, labelled):
 
 
 def test_accuracy_on_labelled_messages(labelled):
+    started = time.perf_counter()
     full, full_misses = _accuracy(default_classifier(), labelled)
+    per_message = (time.perf_counter() - started) / len(labelled)
     knn, knn_misses = _accuracy(FailureClassifier(use_rules=False), labelled)
     print("\nfailure classes on %d held-out messages (%d classes)" % (len(labelled), len(CLASSES)))
     print("  rules, then nearest examples: %5.1f%%" % (100 * full))
     print("  nearest examples alone:       %5.1f%%" % (100 * knn))
+    print("  %.1f ms per message (classifier built from %d examples)" % (1000 * per_message, len(load_corpus())))
     for (truth, found), count in (full_misses + knn_misses).most_common():
         print("  confused: %s as %s (%d)" % (truth, found, count))
     assert full >= 0.9

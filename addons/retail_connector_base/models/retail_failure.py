@@ -118,10 +118,10 @@ class RetailEvent(models.Model):
         return self.error_kind or None
 
     def _fail(self, attempt, exc, permanent):
+        # before recording the failure: a retry it schedules may run (and fail again) at once
         subject = getattr(exc, "subject", None)
-        result = super()._fail(attempt, exc, permanent)
         self.write({"failure_subject": json.dumps(subject, sort_keys=True) if subject else False})
-        return result
+        return super()._fail(attempt, exc, permanent)
 
     def _failure_subject(self):
         """Return the failure's subject as a dict (empty when unknown)."""
