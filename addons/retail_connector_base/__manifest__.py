@@ -17,7 +17,7 @@
         "phone_validation",
         "sale_stock",
     ],
-    "external_dependencies": {"python": ["phonenumbers", "prometheus_client", "requests"]},
+    "external_dependencies": {"python": ["phonenumbers", "prometheus_client", "requests", "scikit-learn"]},
     "data": [
         "security/retail_connector_security.xml",
         "security/ir.model.access.csv",
@@ -41,6 +41,8 @@
         "security/retail_intelligence_security.xml",
         "data/retail_intelligence_data.xml",
         "views/retail_intelligence_views.xml",
+        "views/retail_failure_views.xml",
+        "wizards/retail_mapping_suggest_views.xml",
     ],
     "demo": ["demo/retail_backend_demo.xml"],
     "assets": {

@@ -107,7 +107,10 @@ class OrderWriter(Component):
             sale.action_confirm()
         return sale
 
-    def _missing_mapping(self, kind_label, value, where):
+    def _missing_mapping(self, kind_label, value, where, map_kind=None, rate=None):
+        subject = {"type": map_kind, "value": str(value)} if map_kind else None
+        if subject and rate is not None:
+            subject["rate"] = float(rate)
         return RetailMappingError(
             self.env._(
                 "%(kind)s %(value)s of %(where)s is not mapped on backend %(backend)s: add it to the backend's "
@@ -118,13 +121,15 @@ class OrderWriter(Component):
                 backend=self.backend_record.name,
             ),
             kind="missing_mapping",
+            subject=subject,
         )
 
     def _check_payment_gateway(self, order):
         backend = self.backend_record
         gateway = order.payment_gateway or (order.payments[0].gateway if order.payments else None)
         if gateway and backend.strict_mappings and not backend._mapped("payment_gateway", gateway):
-            raise self._missing_mapping(self.env._("Payment gateway"), gateway, order.name or order.external_id)
+            raise self._missing_mapping(self.env._("Payment gateway"), gateway, order.name or order.external_id,
+                                        map_kind="payment_gateway")
         return gateway
 
     def _currency(self, code):
@@ -213,7 +218,8 @@ class OrderWriter(Component):
             key = ship.code or ship.name
             shipping = backend._mapped("shipping", key, "product.product")
             if not shipping and backend.strict_mappings and not backend._mapped("carrier", ship.carrier or key, "delivery.carrier"):
-                raise self._missing_mapping(self.env._("Shipping method"), key, order.name or order.external_id)
+                raise self._missing_mapping(self.env._("Shipping method"), key, order.name or order.external_id,
+                                            map_kind="shipping")
             shipping = shipping or default_shipping
             lines.append(
                 {
@@ -253,7 +259,11 @@ class OrderWriter(Component):
                 result |= mapped
                 continue
             if backend.strict_mappings:
-                raise self._missing_mapping(self.env._("Tax"), tax_line.name or tax_line.rate, product.display_name)
+                raise self._missing_mapping(
+                    self.env._("Tax"), tax_line.name or tax_line.rate, product.display_name,
+                    map_kind="tax" if tax_line.name else None,
+                    rate=tax_line.rate * 100 if tax_line.rate is not None else None,
+                )
             if tax_line.rate is None or (tax_line.rate == 0 and not tax_line.amount):
                 continue
             percent = float(tax_line.rate * Decimal(100))
@@ -274,6 +284,7 @@ class OrderWriter(Component):
                         name=tax_line.name or "",
                     ),
                     kind="missing_mapping",
+                    subject={"type": "tax", "value": tax_line.name, "rate": percent} if tax_line.name else None,
                 )
             result |= candidates[:1]
         return result

@@ -5,7 +5,7 @@ from .errors import RetailMappingError
 
 
 class ProductResolver(Component):
-    """Finds the Odoo product of a channel line: by binding, then SKU, then barcode.
+    """Finds the Odoo product of a channel line: by binding (id, then channel SKU or barcode), then SKU, then barcode.
 
     An unknown product is a RetailMappingError naming what was looked for: an order line is
     never skipped silently.
@@ -34,6 +34,8 @@ class ProductResolver(Component):
                     tried=tried or "nothing (the line has no SKU, barcode or id)",
                 ),
                 kind="unknown_product",
+                subject={"type": "product", "sku": sku or "", "barcode": barcode or "", "name": label or "",
+                         "external_id": external_id or ""},
             )
         return product
 
@@ -43,6 +45,14 @@ class ProductResolver(Component):
             product = binder.to_internal(external_id, unwrap=True)
             if product:
                 return product
+        codes = [code for code in (sku, barcode) if code]
+        if codes:
+            # a channel code bound to a product whose own reference differs (e.g. an accepted suggestion)
+            bound = self.env["retail.product.binding"].search(
+                [("backend_id", "=", self.backend_record.id), ("channel_sku", "in", codes)], limit=1
+            )
+            if bound:
+                return bound.odoo_id
         Product = self.env["product.product"]
         company = [("company_id", "in", [False, self.backend_record.company_id.id])]
         for field, value in (("default_code", sku), ("barcode", barcode)):

@@ -28,3 +28,4 @@ from . import retail_anomaly
 from . import retail_capacity_forecast
 from . import retail_intelligence_alert
 from . import retail_intelligence_cockpit
+from . import retail_failure

@@ -2,12 +2,15 @@
 """The exception workbench: failed and dead events grouped by backend, error class and message.
 
 Events failing for the same reason share an error signature (their message with ids and values
-blanked), so a hundred orders refused for one missing mapping are one line with a count. A
-group is retried, ignored or assigned as a whole; one event is still edited and replayed on its
-own form.
+blanked), so a hundred orders refused for one missing mapping are one line with a count. Lines
+carry the failure class and the cluster of similar messages they belong to, with the class's
+suggested fix. A group is retried, ignored or assigned as a whole; one event is still edited and
+replayed on its own form.
 """
 
 from odoo import api, fields, models, tools
+
+from ..lib.intelligence.classify import CLASS_SELECTION, CLASSES
 
 ATTENTION_STATES = ("failed", "dead")
 
@@ -24,6 +27,9 @@ class RetailEventGroup(models.Model):
     domain = fields.Char(readonly=True)
     error_kind = fields.Char(string="Error class", readonly=True)
     error_signature = fields.Char(string="Message", readonly=True)
+    failure_class = fields.Selection(CLASS_SELECTION, string="Failure class", readonly=True)
+    failure_cluster = fields.Char(string="Similar messages", readonly=True)
+    failure_fix = fields.Text(string="Suggested fix", compute="_compute_failure_fix")
     event_count = fields.Integer(string="Events", readonly=True)
     dead_count = fields.Integer(string="Dead", readonly=True)
     first_seen = fields.Datetime(readonly=True)
@@ -36,25 +42,29 @@ class RetailEventGroup(models.Model):
             """
             CREATE VIEW retail_event_group AS (
                 -- a stable id: the same cause keeps its line while its events change
-                SELECT (hashtextextended(concat_ws('|', source, backend_id, domain, error_kind, error_signature), 0)
+                SELECT (hashtextextended(concat_ws('|', source, backend_id, domain, error_kind, error_signature,
+                                                   failure_class, failure_cluster), 0)
                         & 2147483647)::integer AS id, *
                 FROM (
                     SELECT 'event' AS source, backend_id, company_id, domain,
                            COALESCE(error_kind, '') AS error_kind, COALESCE(error_signature, '') AS error_signature,
+                           failure_class, failure_cluster,
                            COUNT(*) AS event_count, COUNT(*) FILTER (WHERE state = 'dead') AS dead_count,
                            MIN(received_at) AS first_seen, MAX(received_at) AS last_seen,
                            MAX(assigned_user_id) AS assigned_user_id
                     FROM retail_event
                     WHERE state IN %s
-                    GROUP BY backend_id, company_id, domain, COALESCE(error_kind, ''), COALESCE(error_signature, '')
+                    GROUP BY backend_id, company_id, domain, COALESCE(error_kind, ''), COALESCE(error_signature, ''),
+                             failure_class, failure_cluster
                     UNION ALL
                     SELECT 'export' AS source, backend_id, company_id, domain, 'export' AS error_kind,
-                           COALESCE(error_signature, '') AS error_signature, COUNT(*) AS event_count, 0 AS dead_count,
+                           COALESCE(error_signature, '') AS error_signature, failure_class, failure_cluster,
+                           COUNT(*) AS event_count, 0 AS dead_count,
                            MIN(requested_at) AS first_seen, MAX(requested_at) AS last_seen,
                            NULL::integer AS assigned_user_id
                     FROM retail_export_request
                     WHERE state = 'failed'
-                    GROUP BY backend_id, company_id, domain, COALESCE(error_signature, '')
+                    GROUP BY backend_id, company_id, domain, COALESCE(error_signature, ''), failure_class, failure_cluster
                 ) AS causes
             )
             """,
@@ -68,12 +78,19 @@ class RetailEventGroup(models.Model):
         self.env["retail.export.request"].flush_model()
         return super()._search(domain, *args, **kwargs)
 
+    @api.depends("failure_class")
+    def _compute_failure_fix(self):
+        for group in self:
+            group.failure_fix = CLASSES[group.failure_class].fix if group.failure_class else False
+
     def _exports(self):
         Export = self.env["retail.export.request"]
         exports = Export.browse()
         for group in self.filtered(lambda g: g.source == "export"):
             exports |= Export.search([("backend_id", "=", group.backend_id.id), ("domain", "=", group.domain),
-                                      ("state", "=", "failed"), ("error_signature", "=", group.error_signature or False)])
+                                      ("state", "=", "failed"), ("error_signature", "=", group.error_signature or False),
+                                      ("failure_class", "=", group.failure_class or False),
+                                      ("failure_cluster", "=", group.failure_cluster or False)])
         return exports
 
     def _events(self):
@@ -84,6 +101,8 @@ class RetailEventGroup(models.Model):
                 ("backend_id", "=", group.backend_id.id), ("domain", "=", group.domain),
                 ("state", "in", ATTENTION_STATES),
                 ("error_kind", "=", group.error_kind or False), ("error_signature", "=", group.error_signature or False),
+                ("failure_class", "=", group.failure_class or False),
+                ("failure_cluster", "=", group.failure_cluster or False),
             ])
         return events
 
