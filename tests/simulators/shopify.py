@@ -499,7 +499,10 @@ _SCHEMA_SPEC = {
     "ShippingLine": "id code title source carrierIdentifier isRemoved originalPriceSet:MoneyBag "
                     "discountedPriceSet:MoneyBag currentDiscountedPriceSet:MoneyBag taxLines:[TaxLine] discountAllocations:[DiscountAllocation]",
     "FulfillmentOrder": "id status requestStatus createdAt updatedAt assignedLocation:FulfillmentOrderAssignedLocation "
-                        "lineItems:FulfillmentOrderLineItem* order:Order",
+                        "lineItems:FulfillmentOrderLineItem* order:Order "
+                        "supportedActions:[FulfillmentOrderSupportedAction] fulfillmentHolds:[FulfillmentHold]",
+    "FulfillmentOrderSupportedAction": "action",
+    "FulfillmentHold": "id reason reasonNotes heldByRequestingApp",
     "FulfillmentOrderAssignedLocation": "name location:Location",
     "FulfillmentOrderLineItem": "id sku totalQuantity remainingQuantity lineItem:LineItem",
     "Fulfillment": "id legacyResourceId name status createdAt updatedAt trackingInfo:[FulfillmentTrackingInfo] "
@@ -2043,6 +2046,9 @@ class ShopifySimulator(Simulator):
             "assignedLocation": {"name": location["name"], "location": lambda _a: self._location_node(location)},
             "lineItems": lambda a: paginate(items, a, key=lambda n: (int(parse_gid(n["id"])),)),
             "order": lambda _a: self._order_node(order),
+            "supportedActions": [{"action": a} for a in (
+                ("CREATE_FULFILLMENT", "HOLD", "MOVE") if fo["status"] in ("OPEN", "IN_PROGRESS") else ())],
+            "fulfillmentHolds": [],
         }
 
     def _fulfillment_node(self, fulfillment: dict) -> dict:
