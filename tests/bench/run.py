@@ -21,6 +21,7 @@ import argparse
 import http.client
 import itertools
 import json
+import math
 import os
 import platform
 import random
@@ -67,9 +68,8 @@ def say(message):
 def percentile(values, pct):
     if not values:
         return float("nan")
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank]
+    ordered = sorted(values)  # nearest rank
+    return ordered[max(0, min(len(ordered), math.ceil(pct / 100 * len(ordered))) - 1)]
 
 
 def free_port():
@@ -267,7 +267,9 @@ def fire(port, requests_, concurrency):
 
 
 def ingest_figures(name, port, requests_, concurrency, accepted):
-    fire(port, requests_[: max(5, len(requests_) // 20)], concurrency)  # warm the workers up
+    warm = max(5, len(requests_) // 21)
+    fire(port, requests_[:warm], concurrency)  # warm the workers up, with requests of their own
+    requests_ = requests_[warm:]
     wall, latencies, statuses = fire(port, requests_, concurrency)
     ok = sum(1 for s in statuses if s in accepted)
     figures = {"name": name, "requests": len(requests_), "acknowledged": ok, "seconds": wall, "rate": ok / wall,
