@@ -14,7 +14,7 @@ import resource
 import sys
 import time
 import tracemalloc
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 import odoo
 from odoo import SUPERUSER_ID, api
@@ -47,7 +47,9 @@ def task_setup_ours(env, args):
     """Products, and one Shopify backend per role (ingest, orders, inventory) plus a generic one."""
     _products(env, args["skus"])
     Backend = env["retail.backend"]
-    Backend.search([("name", "=like", "Bench %")]).write({"active": False})
+    earlier = Backend.search([("name", "=like", "Bench %")])
+    earlier.policy_ids.cron_id.write({"active": False})
+    earlier.write({"active": False})
     warehouse = env["stock.warehouse"].search([("company_id", "=", env.company.id)], limit=1)
     ids = {}
     for role, values in args["backends"].items():
@@ -56,6 +58,8 @@ def task_setup_ours(env, args):
         if role != "inventory":
             # stock and prices go to the channel only from the inventory backend: one sender per benchmark
             backend.policy_ids.filtered(lambda p: p.domain in ("inventory", "pricing", "catalog")).write({"mode": "off"})
+        # no scheduled batch or reconciliation: they would read the shop's orders during the measures
+        backend.policy_ids.cron_id.write({"active": False})
         ids[role] = backend.id
     env.cr.commit()
     return {"backends": ids, "currency": env.company.currency_id.name}
@@ -74,7 +78,6 @@ def task_setup_oca(env, args):
     ids = {}
     for role, values in args["instances"].items():
         instance = Instance.create(dict(values, name="Bench %s %s" % (role, args["run"]), guest_partner_id=guest.id))
-        instance.write({"state": "connected"})
         for sku, variant_id in args["variants"].items():
             _bind_oca_variant(env, instance, products[sku], variant_id, args["product_ids"][sku])
         ids[role] = instance.id
@@ -125,7 +128,9 @@ def task_moves(env, args):
     """
     backend = env["retail.backend"].browse(args["backend_id"])
     policy = backend.policy_for("inventory")
-    policy.write({"mode": "off" if args["naive"] else args.get("mode", policy.mode if policy.mode != "off" else "realtime")})
+    mode = policy.mode if policy.mode != "off" else "event"  # the channel's default, after an interrupted run
+    policy.write({"mode": "off" if args["naive"] else mode})
+    backend.policy_ids.cron_id.write({"active": False})  # writing a policy schedules it again
     env.cr.commit()
     products = _products(env, args["skus"])
     warehouse = backend.warehouse_id
@@ -171,7 +176,8 @@ def task_moves(env, args):
                                  reason="correction")
             latencies.append(time.time() - done_at)
     if args["naive"]:
-        policy.write({"mode": "realtime"})
+        policy.write({"mode": mode})
+        backend.policy_ids.cron_id.write({"active": False})
         env.cr.commit()
     return {"moves": out, "naive_latencies": latencies, "retries": retries}
 

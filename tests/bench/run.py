@@ -28,7 +28,6 @@ import random
 import re
 import socket
 import ssl
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -161,6 +160,7 @@ class Server:
                               "--gevent-port=%d" % (self.port + 1), "--logfile=%s" % self.log]
         if not self.runner:
             args.append("--load=base,web")
+        self.launched = time.time()
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env)
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
@@ -318,6 +318,9 @@ class Bench:
         ensure_db(self.ours, OUR_ADDONS, self.ns.fresh)
         if not self.ns.no_oca:
             ensure_db(self.oca, "shopify_connector", self.ns.fresh)
+        for db in [self.ours] + ([] if self.ns.no_oca else [self.oca]):
+            # what an interrupted run left queued must not run during this one's measures
+            psql(db, "UPDATE queue_job SET state = 'cancelled' WHERE state IN ('pending', 'enqueued', 'started')")
         currency = psql(self.ours, "SELECT c.name FROM res_company co JOIN res_currency c ON c.id = co.currency_id "
                                    "ORDER BY co.id LIMIT 1")
         sim_port = self.port + 2 if self.ns.port else 0
@@ -412,14 +415,14 @@ class Bench:
             psql(db, "UPDATE queue_job SET state = 'cancelled' WHERE state IN ('pending', 'enqueued')")
 
     # ------------------------------------------------------------------ 2
-    def bench_processing_ours(self):
+    def bench_processing_ours(self, launched):
         m = self.size["orders"]
         query = ("SELECT count(*) FROM retail_sale_order_binding b JOIN sale_order s ON s.id = b.odoo_id "
                  "WHERE b.backend_id = %s AND s.state = 'sale'")
         start = time.time()
         count, end = wait_count(query, (self.backends["orders"],), self.ours, m, label="Retail Connector orders")
         first = psql(self.ours, "SELECT extract(epoch FROM min(date_started)) FROM queue_job WHERE date_started >= "
-                                "to_timestamp(%s) AT TIME ZONE 'UTC'" % int(start - 1))
+                                "to_timestamp(%s) AT TIME ZONE 'UTC'" % int(launched - 1))
         start = float(first) if first else start
         states = psql(self.ours, "SELECT string_agg(state || ':' || n, ' ') FROM (SELECT state, count(*) n FROM "
                                  "retail_event WHERE backend_id = %s GROUP BY state) x", (self.backends["orders"],))
@@ -429,14 +432,14 @@ class Bench:
             count, m, figures["rate"], states))
         self.results.setdefault("processing", {})["ours"] = figures
 
-    def bench_processing_oca(self):
+    def bench_processing_oca(self, launched):
         m = self.size["orders"]
         query = ("SELECT count(*) FROM shopify_order b JOIN sale_order s ON s.id = b.odoo_id "
                  "WHERE b.instance_id = %s AND s.state = 'sale'")
         start = time.time()
         count, end = wait_count(query, (self.instances["orders"],), self.oca, m, stall=60, label="OCA orders")
         first = psql(self.oca, "SELECT extract(epoch FROM min(date_started)) FROM queue_job WHERE date_started >= "
-                               "to_timestamp(%s) AT TIME ZONE 'UTC'" % int(start - 1))
+                               "to_timestamp(%s) AT TIME ZONE 'UTC'" % int(launched - 1))
         start = float(first) if first else start
         errors = psql(self.oca, "SELECT string_agg(DISTINCT left(error_message, 160), ' | ') FROM shopify_order "
                                 "WHERE instance_id = %s AND state = 'error'", (self.instances["orders"],))
@@ -538,16 +541,16 @@ class Bench:
                     self.clear_ingest_jobs()
                     if "2" in only:
                         self.post_orders()
-            with Server([self.ours], self.port, env=self.env):
+            with Server([self.ours], self.port, env=self.env) as server:
                 if "2" in only:
-                    self.bench_processing_ours()
+                    self.bench_processing_ours(server.launched)
                 if "3" in only:
                     self.bench_inventory()
             if "2" in only:
                 self.bench_processing_orm()
                 if not self.ns.no_oca:
-                    with Server([self.oca], self.port, env=self.env):
-                        self.bench_processing_oca()
+                    with Server([self.oca], self.port, env=self.env) as server:
+                        self.bench_processing_oca(server.launched)
             if "4" in only:
                 self.bench_reconcile()
         finally:
