@@ -343,6 +343,7 @@ class Bench:
                                        "api_secret": GENERIC_TOKEN, "webhook_secret": "bench-generic-webhook"}},
         }, env=self.env)
         self.backends = setup["backends"]
+        self.settle_bench_events()
         if not self.ns.no_oca:
             variants = {sku: self.shop.variant(sku) for sku in self.catalogue}
             shop_domain = "127.0.0.1:%d" % self.shop.port
@@ -405,9 +406,15 @@ class Bench:
                 self.orders, self.oca, "/shopify/webhook/%d" % self.instances["orders"]), 4)
             say("2. posted %d orders to OCA shopify_connector: %s" % (m, {s: statuses.count(s) for s in set(statuses)}))
 
+    def settle_bench_events(self):
+        """Events of archived bench backends are ignored: the re-queue schedule would give them jobs again."""
+        psql(self.ours, "UPDATE retail_event SET state = 'ignored' WHERE state NOT IN ('done', 'ignored') AND backend_id IN "
+                        "(SELECT id FROM retail_backend WHERE name LIKE 'Bench %%' AND NOT active)")
+
     def clear_ingest_jobs(self):
         """The ingest events are not part of benchmark 2: their jobs are cancelled, their backends stop."""
         psql(self.ours, "UPDATE retail_backend SET active = false WHERE id = %s", (self.backends["ingest"],))
+        self.settle_bench_events()
         dbs = [self.ours] + ([] if self.ns.no_oca else [self.oca])
         if not self.ns.no_oca:
             psql(self.oca, "UPDATE shopify_instance SET active = false WHERE id = %s", (self.instances["ingest"],))
