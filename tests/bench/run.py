@@ -26,6 +26,7 @@ import os
 import platform
 import random
 import re
+import shutil
 import socket
 import ssl
 import subprocess
@@ -563,6 +564,7 @@ class Bench:
         finally:
             self.shop.stop()
             self.generic.stop()
+            shutil.rmtree(self.certdir, ignore_errors=True)
         self.report()
 
     def report(self):
