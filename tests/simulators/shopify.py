@@ -467,7 +467,15 @@ _SCHEMA_SPEC = {
              "totalShippingPriceSet:MoneyBag currentTotalPriceSet:MoneyBag totalRefundedSet:MoneyBag "
              "lineItems:LineItem* shippingLines:ShippingLine* fulfillmentOrders:FulfillmentOrder* "
              "discountApplications:DiscountApplication* taxLines:[TaxLine] refunds:[Refund] "
-             "fulfillments:[Fulfillment]",
+             "fulfillments:[Fulfillment] number sourceIdentifier retailLocation:Location "
+             "totalCashRoundingAdjustment:CashRoundingAdjustment currentSubtotalPriceSet:MoneyBag "
+             "currentTotalDiscountsSet:MoneyBag currentShippingPriceSet:MoneyBag currentTotalTaxSet:MoneyBag "
+             "risk:OrderRiskSummary transactions:[OrderTransaction] returns:Return*",
+    "CashRoundingAdjustment": "paymentSet:MoneyBag refundSet:MoneyBag",
+    "OrderRiskSummary": "recommendation assessments:[OrderRiskAssessment]",
+    "OrderRiskAssessment": "riskLevel",
+    "OrderTransaction": "id gateway formattedGateway kind status processedAt amountSet:MoneyBag",
+    "Return": "id name status",
     "MoneyBag": "shopMoney:MoneyV2 presentmentMoney:MoneyV2",
     "MoneyV2": "amount currencyCode",
     "Customer": "id legacyResourceId firstName lastName displayName email phone "
@@ -477,9 +485,10 @@ _SCHEMA_SPEC = {
     "MailingAddress": "id address1 address2 city company country countryCodeV2 firstName lastName name phone "
                       "province provinceCode zip",
     "LineItem": "id name title variantTitle sku quantity currentQuantity unfulfilledQuantity requiresShipping "
-                "taxable vendor variant:ProductVariant product:Product originalUnitPriceSet:MoneyBag "
+                "taxable vendor refundableQuantity isGiftCard variant:ProductVariant product:Product originalUnitPriceSet:MoneyBag "
                 "discountedUnitPriceSet:MoneyBag originalTotalSet:MoneyBag discountedTotalSet:MoneyBag "
-                "totalDiscountSet:MoneyBag taxLines:[TaxLine] discountAllocations:[DiscountAllocation]",
+                "totalDiscountSet:MoneyBag discountedUnitPriceAfterAllDiscountsSet:MoneyBag taxLines:[TaxLine] "
+                "discountAllocations:[DiscountAllocation]",
     "TaxLine": "title rate ratePercentage channelLiable priceSet:MoneyBag",
     "DiscountAllocation": "allocatedAmountSet:MoneyBag discountApplication:DiscountApplication",
     "DiscountApplication": "index allocationMethod targetSelection targetType value:PricingValue",
@@ -490,9 +499,12 @@ _SCHEMA_SPEC = {
     "PricingValue": "",
     "PricingPercentageValue": "percentage",
     "ShippingLine": "id code title source carrierIdentifier isRemoved originalPriceSet:MoneyBag "
-                    "discountedPriceSet:MoneyBag taxLines:[TaxLine] discountAllocations:[DiscountAllocation]",
+                    "discountedPriceSet:MoneyBag currentDiscountedPriceSet:MoneyBag taxLines:[TaxLine] discountAllocations:[DiscountAllocation]",
     "FulfillmentOrder": "id status requestStatus createdAt updatedAt assignedLocation:FulfillmentOrderAssignedLocation "
-                        "lineItems:FulfillmentOrderLineItem* order:Order",
+                        "lineItems:FulfillmentOrderLineItem* order:Order "
+                        "supportedActions:[FulfillmentOrderSupportedAction] fulfillmentHolds:[FulfillmentHold]",
+    "FulfillmentOrderSupportedAction": "action",
+    "FulfillmentHold": "id reason reasonNotes heldByRequestingApp",
     "FulfillmentOrderAssignedLocation": "name location:Location",
     "FulfillmentOrderLineItem": "id sku totalQuantity remainingQuantity lineItem:LineItem",
     "Fulfillment": "id legacyResourceId name status createdAt updatedAt trackingInfo:[FulfillmentTrackingInfo] "
@@ -501,7 +513,7 @@ _SCHEMA_SPEC = {
     "FulfillmentLineItem": "id quantity lineItem:LineItem",
     "Refund": "id legacyResourceId createdAt note totalRefundedSet:MoneyBag refundLineItems:RefundLineItem*",
     "RefundLineItem": "id quantity restockType lineItem:LineItem subtotalSet:MoneyBag totalTaxSet:MoneyBag",
-    "Product": "id legacyResourceId title handle status updatedAt variants:ProductVariant*",
+    "Product": "id legacyResourceId title handle status updatedAt isGiftCard variants:ProductVariant*",
     "ProductVariant": "id legacyResourceId sku title displayName barcode price compareAtPrice inventoryQuantity "
                       "updatedAt product:Product inventoryItem:InventoryItem",
     "InventoryItem": "id legacyResourceId sku tracked variant:ProductVariant inventoryLevels:InventoryLevel*",
@@ -1914,13 +1926,15 @@ class ShopifySimulator(Simulator):
         return {
             "id": gid("LineItem", line["id"]), "name": name, "title": line["title"],
             "variantTitle": line["variant_title"], "sku": line["sku"], "quantity": line["quantity"],
-            "currentQuantity": line["quantity"] - refunded,
+            "currentQuantity": line["quantity"] - refunded, "refundableQuantity": line["quantity"] - refunded,
+            "isGiftCard": False,
             "unfulfilledQuantity": 0 if order["cancelled_at"] else line["quantity"] - done.get(line["id"], 0),
             "requiresShipping": True, "taxable": True, "vendor": line["vendor"],
             "variant": (lambda _a: self._variant_node(variant)) if variant else None,
             "product": (lambda _a: self._product_node(product)) if product else None,
             "originalUnitPriceSet": self._bag(line["price"], cur),
             "discountedUnitPriceSet": self._bag(_money((gross - discounts) / line["quantity"]), cur),
+            "discountedUnitPriceAfterAllDiscountsSet": self._bag(_money((gross - discounts) / line["quantity"]), cur),
             "originalTotalSet": self._bag(gross, cur), "discountedTotalSet": self._bag(gross - discounts, cur),
             "totalDiscountSet": self._bag(line["total_discount"], cur),
             "taxLines": self._tax_nodes(line["tax_lines"], cur),
@@ -1935,6 +1949,7 @@ class ShopifySimulator(Simulator):
             "source": ship["source"],
             "carrierIdentifier": ship["carrier_identifier"], "isRemoved": False,
             "originalPriceSet": self._bag(ship["price"], cur), "discountedPriceSet": self._bag(discounted, cur),
+            "currentDiscountedPriceSet": self._bag(discounted, cur),
             "taxLines": self._tax_nodes(ship["tax_lines"], cur),
             "discountAllocations": self._allocation_nodes(order, ship["allocations"]),
         }
@@ -1980,7 +1995,33 @@ class ShopifySimulator(Simulator):
             "refunds": lambda a: [self._refund_node(order, r) for r in order["refunds"]],
             "fulfillments": lambda a: [self._fulfillment_node(f) for f in self.fulfillments
                                        if f["order_id"] == order["id"]],
+            "number": order["number"], "sourceIdentifier": None, "retailLocation": None,
+            "totalCashRoundingAdjustment": {"paymentSet": self._bag(Decimal(0), cur),
+                                            "refundSet": self._bag(Decimal(0), cur)},
+            "currentSubtotalPriceSet": self._bag(totals["subtotal"], cur),
+            "currentTotalDiscountsSet": self._bag(totals["discounts"], cur),
+            "currentShippingPriceSet": self._bag(totals["shipping"], cur),
+            "currentTotalTaxSet": self._bag(totals["tax"], cur),
+            "risk": {"recommendation": "ACCEPT", "assessments": [{"riskLevel": "LOW"}]},
+            "transactions": self._transaction_nodes(order, totals),
+            "returns": lambda a: paginate([], a),
         }
+
+    def _transaction_nodes(self, order: dict, totals: dict) -> list[dict]:
+        """The sale of a paid order, then one refund transaction per refund."""
+        cur = order["currency"]
+        gateway = order["gateway"] or "manual"
+        nodes = []
+        if order["financial_status"] in ("paid", "partially_refunded", "refunded"):
+            nodes.append({"id": gid("OrderTransaction", order["id"] * 10), "gateway": gateway,
+                          "formattedGateway": gateway.replace("_", " ").title(), "kind": "SALE", "status": "SUCCESS",
+                          "processedAt": _iso_z(order["processed_at"]), "amountSet": self._bag(totals["total"], cur)})
+        for index, refund in enumerate(order["refunds"], start=1):
+            nodes.append({"id": gid("OrderTransaction", order["id"] * 10 + index), "gateway": gateway,
+                          "formattedGateway": gateway.replace("_", " ").title(), "kind": "REFUND",
+                          "status": "SUCCESS", "processedAt": _iso_z(refund["created_at"]),
+                          "amountSet": self._bag(refund["amount"], cur)})
+        return nodes
 
     def _refund_node(self, order: dict, refund: dict) -> dict:
         cur = order["currency"]
@@ -2009,6 +2050,9 @@ class ShopifySimulator(Simulator):
             "assignedLocation": {"name": location["name"], "location": lambda _a: self._location_node(location)},
             "lineItems": lambda a: paginate(items, a, key=lambda n: (int(parse_gid(n["id"])),)),
             "order": lambda _a: self._order_node(order),
+            "supportedActions": [{"action": a} for a in (
+                ("CREATE_FULFILLMENT", "HOLD", "MOVE") if fo["status"] in ("OPEN", "IN_PROGRESS") else ())],
+            "fulfillmentHolds": [],
         }
 
     def _fulfillment_node(self, fulfillment: dict) -> dict:
@@ -2030,6 +2074,7 @@ class ShopifySimulator(Simulator):
         return {
             "id": gid("Product", product["id"]), "legacyResourceId": str(product["id"]), "title": product["title"],
             "handle": product["handle"], "status": product["status"], "updatedAt": _iso_z(product["updated_at"]),
+            "isGiftCard": False,
             "variants": lambda a: paginate([self._variant_node(v) for v in variants], a,
                                            key=lambda n: (int(n["legacyResourceId"]),)),
         }

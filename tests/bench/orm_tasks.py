@@ -1,0 +1,304 @@
+"""Work the benchmarks run inside an Odoo process, on one database, through the ORM.
+
+    python orm_tasks.py --db DB --conf odoo.conf --addons-path PATHS --data-dir DIR TASK ARGS.json
+
+ARGS.json holds the task's arguments; the task's result is printed as JSON on the last line of
+standard output. Each task commits like a job would (per order, per move), so that the server's
+job runner and the channel simulators see the same thing as in production.
+"""
+
+import argparse
+import json
+import random
+import resource
+import sys
+import time
+import tracemalloc
+from datetime import datetime
+
+import odoo
+from odoo import SUPERUSER_ID, api
+from odoo.tools import config
+from psycopg2 import errors
+
+MAX_TRIES = 10
+CONCURRENCY_ERRORS = (errors.SerializationFailure, errors.LockNotAvailable, errors.DeadlockDetected)
+
+
+def _env(cr):
+    return api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
+
+
+def _products(env, skus, price=10.0, company=None):
+    """Return {sku: product}, creating storable untaxed products for the SKUs missing."""
+    Product = env["product.product"]
+    found = {p.default_code: p for p in Product.search([("default_code", "in", list(skus))])}
+    for sku in skus:
+        if sku not in found:
+            found[sku] = Product.create({"name": sku, "default_code": sku, "type": "consu", "is_storable": True,
+                                         "list_price": price, "taxes_id": [(5, 0, 0)],
+                                         "company_id": company and company.id})
+    return found
+
+
+# --------------------------------------------------------------------------- set-up
+
+def task_setup_ours(env, args):
+    """Products, and one Shopify backend per role (ingest, orders, inventory) plus a generic one."""
+    _products(env, args["skus"])
+    Backend = env["retail.backend"]
+    earlier = Backend.with_context(active_test=False).search([("name", "=like", "Bench %")])
+    earlier.policy_ids.cron_id.write({"active": False})
+    earlier.write({"active": False})
+    warehouse = env["stock.warehouse"].search([("company_id", "=", env.company.id)], limit=1)
+    ids = {}
+    for role, values in args["backends"].items():
+        backend = Backend.create(dict(values, name="Bench %s %s" % (role, args["run"]), warehouse_id=warehouse.id,
+                                      inbound_rate_limit=0, rate_limit_rps=1000, rate_limit_burst=1000))
+        if role != "inventory":
+            # stock and prices go to the channel only from the inventory backend: one sender per benchmark
+            backend.policy_ids.filtered(lambda p: p.domain in ("inventory", "pricing", "catalog")).write({"mode": "off"})
+        # no scheduled batch or reconciliation: they would read the shop's orders during the measures
+        backend.policy_ids.cron_id.write({"active": False})
+        ids[role] = backend.id
+    env.cr.commit()
+    return {"backends": ids, "currency": env.company.currency_id.name}
+
+
+def task_setup_oca(env, args):
+    """OCA's Shopify instances (ingest, orders) with the guest partner and variant bindings."""
+    products = _products(env, args["skus"], company=env.company)
+    Instance = env["shopify.instance"].with_context(active_test=False)
+    # an earlier run's instances give up their shop domain (their module forbids changing it: SQL)
+    env.cr.execute("UPDATE shopify_instance SET active = false, shop_url = 'retired-' || id || '.bench.example' "
+                   "WHERE name LIKE 'Bench %%' AND shop_url NOT LIKE 'retired-%%'")
+    Instance.invalidate_model()
+    guest = env["res.partner"].search([("name", "=", "Shopify bench guest")], limit=1) or env["res.partner"].create(
+        {"name": "Shopify bench guest", "company_id": env.company.id})
+    ids = {}
+    for role, values in args["instances"].items():
+        instance = Instance.create(dict(values, name="Bench %s %s" % (role, args["run"]), guest_partner_id=guest.id))
+        for sku, variant_id in args["variants"].items():
+            _bind_oca_variant(env, instance, products[sku], variant_id, args["product_ids"][sku])
+        ids[role] = instance.id
+    env.cr.commit()
+    return {"instances": ids, "currency": env.company.currency_id.name}
+
+
+def _bind_oca_variant(env, instance, product, variant_id, shopify_product_id):
+    template = env["shopify.product.template"].create({
+        "instance_id": instance.id, "shopify_id": "gid://shopify/Product/%s" % shopify_product_id,
+        "odoo_id": product.product_tmpl_id.id,
+    })
+    env["shopify.product.variant"].create({
+        "instance_id": instance.id, "shopify_id": "gid://shopify/ProductVariant/%s" % variant_id,
+        "odoo_id": product.id, "template_binding_id": template.id,
+    })
+
+
+# --------------------------------------------------------------------------- benchmark 2 baseline
+
+def task_raw_orders(env, args):
+    """Create and confirm sale orders with the ORM alone, one transaction per order."""
+    products = _products(env, {line["sku"] for order in args["orders"] for line in order})
+    partner = env["res.partner"].search([("name", "=", "Raw ORM bench customer")], limit=1) or env["res.partner"].create(
+        {"name": "Raw ORM bench customer"})
+    env.cr.commit()
+    start = time.time()
+    for lines in args["orders"]:
+        order = env["sale.order"].create({
+            "partner_id": partner.id,
+            "order_line": [(0, 0, {"product_id": products[line["sku"]].id, "product_uom_qty": line["quantity"],
+                                   "price_unit": float(line["price"]), "tax_ids": [(5, 0, 0)]}) for line in lines],
+        })
+        order.action_confirm()
+        env.cr.commit()
+    return {"start": start, "end": time.time(), "count": len(args["orders"])}
+
+
+# --------------------------------------------------------------------------- benchmark 3
+
+def task_moves(env, args):
+    """Validate receipts of one unit, one move per transaction; with ``naive``, call the channel per move.
+
+    The naive listener stands for a connector without coalescing: right after each move it
+    sends the product's available quantity to the channel in one ``inventorySetQuantities``
+    call (variant ids resolved once beforehand, in its favour). Returns per move its SKU, the
+    time its transaction committed, and the product's level after it.
+    """
+    backend = env["retail.backend"].browse(args["backend_id"])
+    policy = backend.policy_for("inventory")
+    mode = policy.mode if policy.mode != "off" else "event"  # the channel's default, after an interrupted run
+    policy.write({"mode": "off" if args["naive"] else mode})
+    backend.policy_ids.cron_id.write({"active": False})  # writing a policy schedules it again
+    env.cr.commit()
+    products = _products(env, args["skus"])
+    warehouse = backend.warehouse_id
+    supplier = env.ref("stock.stock_location_suppliers")
+    stock = warehouse.lot_stock_id
+    client = items = location = None
+    if args["naive"]:
+        client = backend._shopify_client()
+        found = client.find_variants_by_sku({sku: True for sku in args["skus"]})
+        items = {sku: v["inventory_item_id"] for sku, v in found.items()}
+        location = backend._shopify_locations()[0][0]
+    levels = dict.fromkeys(args["skus"], 0)
+    out, latencies, retries = [], [], 0
+    for sku in args["sequence"]:
+        product = products[sku]
+        for attempt in range(MAX_TRIES):
+            try:
+                move = env["stock.move"].create({
+                    "product_id": product.id, "product_uom_qty": 1, "product_uom": product.uom_id.id,
+                    "location_id": supplier.id, "location_dest_id": stock.id, "company_id": warehouse.company_id.id,
+                })
+                move._action_confirm()
+                move._action_assign()
+                move.quantity = 1
+                move.picked = True
+                move._action_done()
+                env.cr.commit()
+                break
+            except CONCURRENCY_ERRORS:
+                # as Odoo retries a request that met a concurrent update
+                env.cr.rollback()
+                env.invalidate_all()
+                retries += 1
+                time.sleep(random.uniform(0.01, 0.1 * (attempt + 1)))
+        else:
+            raise RuntimeError("move of %s kept meeting concurrent updates" % sku)
+        done_at = time.time()
+        levels[sku] += 1
+        out.append([sku, done_at, levels[sku]])
+        if args["naive"]:
+            quantity = backend._available_to_sell(product, stock)[product.id]
+            client.set_inventory([{"inventory_item_id": items[sku], "location_id": location, "quantity": quantity}],
+                                 reason="correction")
+            latencies.append(time.time() - done_at)
+    if args["naive"]:
+        policy.write({"mode": mode})
+        backend.policy_ids.cron_id.write({"active": False})
+        env.cr.commit()
+    return {"moves": out, "naive_latencies": latencies, "retries": retries}
+
+
+# --------------------------------------------------------------------------- benchmark 4
+
+def task_seed_bindings(env, args):
+    """Bind channel orders to sale orders in bulk SQL: copies of one confirmed template order."""
+    cr = env.cr
+    backend = env["retail.backend"].browse(args["backend_id"])
+    partner = env["res.partner"].search([("name", "=", "Raw ORM bench customer")], limit=1) or env["res.partner"].create(
+        {"name": "Raw ORM bench customer"})
+    template = env["sale.order"].create({"partner_id": partner.id, "client_order_ref": "bench template"})
+    env.flush_all()
+    cr.execute("""SELECT column_name FROM information_schema.columns
+                  WHERE table_name = 'sale_order' AND column_name NOT IN ('id', 'name')""")
+    columns = [row[0] for row in cr.fetchall()]
+    orders = args["orders"]  # [[external_id, updated_at iso]]
+    cr.execute(
+        'INSERT INTO sale_order (name, %s) SELECT %%s || g, %s FROM sale_order, generate_series(1, %%s) g '
+        'WHERE id = %%s RETURNING id' % (", ".join('"%s"' % c for c in columns), ", ".join('"%s"' % c for c in columns)),
+        ("BENCH-REC-%d-" % backend.id, len(orders), template.id),
+    )
+    order_ids = sorted(row[0] for row in cr.fetchall())
+    rows = [(backend.id, ext, "synced", oid, upd.replace("T", " ").rstrip("Z"))
+            for (ext, upd), oid in zip(orders, order_ids)]
+    for start in range(0, len(rows), 1000):
+        chunk = rows[start : start + 1000]
+        cr.execute(
+            "INSERT INTO retail_sale_order_binding (backend_id, external_id, sync_state, odoo_id, external_updated_at, "
+            "create_uid, write_uid, create_date, write_date) VALUES %s" % ", ".join(
+                cr.mogrify("(%s, %s, %s, %s, %s, 1, 1, now(), now())", row).decode() for row in chunk)
+        )
+    cr.commit()
+    return {"bound": len(rows)}
+
+
+def _measure(env, fn):
+    """Run ``fn`` twice in a transaction rolled back each time: once timed, once traced for memory."""
+    env.cr.commit()
+    start = time.perf_counter()
+    result = fn()
+    elapsed = time.perf_counter() - start
+    env.cr.rollback()
+    env.invalidate_all()
+    tracemalloc.start()
+    fn()
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    env.cr.rollback()
+    env.invalidate_all()
+    return result, elapsed, peak
+
+
+def task_reconcile(env, args):
+    """Time the orders reconciliation of ``backend_id`` and its peak memory; the same for a naive compare.
+
+    The naive compare reads the same pages from the channel and looks up each order's binding
+    with its own query, comparing the update times; it records nothing and repairs nothing.
+    """
+    backend = env["retail.backend"].browse(args["backend_id"])
+    backend.policy_for("orders").checkpoint = False
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+    def ours():
+        run = backend._reconcile("orders")
+        return {"state": run.state, "checked": run.checked, "repaired": run.repaired,
+                "differences": run.difference_count}
+
+    def naive():
+        client = backend._http_client()
+        headers = {"Authorization": "Bearer " + (backend.sudo().api_secret or "")}
+        Binding = env["retail.sale.order.binding"]
+        params, compared, missing, outdated = {"limit": 100}, 0, 0, 0
+        while True:
+            page = client.request("GET", "/api/v1/orders", headers=headers, params=params).data or {}
+            for order in page.get("orders", []):
+                compared += 1
+                binding = Binding.search([("backend_id", "=", backend.id), ("external_id", "=", order["external_id"])],
+                                         limit=1)
+                updated = datetime.fromisoformat(order["updated_at"].replace("Z", "+00:00")).replace(tzinfo=None)
+                if not binding:
+                    missing += 1
+                elif binding.external_updated_at < updated:
+                    outdated += 1
+            if not page.get("next_cursor"):
+                break
+            params = {"limit": 100, "cursor": page["next_cursor"]}
+        return {"checked": compared, "missing": missing, "outdated": outdated}
+
+    ours_result, ours_time, ours_peak = _measure(env, ours)
+    naive_result, naive_time, naive_peak = _measure(env, naive)
+    return {
+        "ours": dict(ours_result, seconds=ours_time, peak_bytes=ours_peak),
+        "naive": dict(naive_result, seconds=naive_time, peak_bytes=naive_peak),
+        "maxrss_kib_before": rss_before,
+        "maxrss_kib_after": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    }
+
+
+TASKS = {name[5:]: fn for name, fn in globals().items() if name.startswith("task_")}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--conf", required=True)
+    parser.add_argument("--addons-path", required=True)
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("task", choices=sorted(TASKS))
+    parser.add_argument("args", help="JSON file with the task's arguments")
+    ns = parser.parse_args(argv)
+    config.parse_config(["-c", ns.conf, "--addons-path", ns.addons_path, "--data-dir", ns.data_dir, "-d", ns.db,
+                         "--log-level", "warn", "--workers", "0"])
+    with open(ns.args) as fh:
+        args = json.load(fh)
+    registry = odoo.modules.registry.Registry(ns.db)
+    with registry.cursor() as cr:
+        result = TASKS[ns.task](_env(cr), args)
+    sys.stdout.write("\n" + json.dumps(result, default=str) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,632 @@
+"""Retail Connector benchmarks: figures and ratios against baselines measured in the same run.
+
+    ./setup bench [--quick] [--only 1,2,3,4] [--no-oca] [--fresh]
+
+1. Webhook ingest: signed Shopify ``orders/create`` webhooks acknowledged per second, p50/p99,
+   against Odoo's own ``/web/health`` route on the same server (the ceiling).
+2. Order processing: those events to confirmed sale orders per second through the job runner,
+   against the ORM alone creating and confirming the same orders (the ceiling).
+3. Inventory propagation: stock moves over many SKUs; channel calls and p95 latency from the
+   move's validation to the channel's update, against one call per move (a naive listener).
+4. Reconciliation: orders compared between the channel and Odoo; time and peak memory, against
+   a naive compare that looks each order up with its own query.
+
+Benchmarks 1 and 2 run also through OCA's ``shopify_connector`` installed in a second database on
+the same server, with the same Shopify payloads. One Odoo server (workers and the job runner as in
+odoo.conf) serves both databases; requests choose theirs with ``X-Odoo-Database``. The load comes
+from this process; the channel simulators run here too. Nothing here asserts a time.
+"""
+
+import argparse
+import http.client
+import itertools
+import json
+import math
+import os
+import platform
+import random
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from simulators.base import hmac_sha256_base64, json_bytes  # noqa: E402
+from simulators.generic import GenericChannel  # noqa: E402
+from simulators.shopify import DEFAULT_CATALOGUE, ShopifySimulator, parse_gid  # noqa: E402
+
+CACHE = Path(os.environ.get("RETAIL_CONNECTOR_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or
+                                                              Path.home() / ".cache") / "retail-connector")
+SRC = Path(os.environ.get("RC_ODOO_SRC") or CACHE / "odoo-19.0")
+OUR_ADDONS = "retail_connector_base,retail_connector_marketplace,retail_connector_wms,retail_connector_pos"
+SIZES = {
+    "full": {"ingest": 1000, "concurrency": 8, "orders": 100, "moves": 1000, "skus": 100, "reconcile": 10000},
+    "quick": {"ingest": 100, "concurrency": 4, "orders": 20, "moves": 100, "skus": 10, "reconcile": 500},
+}
+TOKEN, SECRET = "shpat_bench_token", "shp-bench-app-secret"
+GENERIC_TOKEN = "bench-generic-token"
+LOG_DIR = ROOT / ".run"
+# the Admin API root fields that sending stock levels uses (finding variants, locations, setting levels)
+INVENTORY_OPERATIONS = {"productVariants", "productVariant", "locations", "location", "inventoryItem",
+                        "inventorySetQuantities"}
+
+
+def say(message):
+    print("[bench] %s" % message, flush=True)
+
+
+def percentile(values, pct):
+    if not values:
+        return float("nan")
+    ordered = sorted(values)  # nearest rank
+    return ordered[max(0, min(len(ordered), math.ceil(pct / 100 * len(ordered))) - 1)]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def psql(db, sql, params=()):
+    """Return the first column of the first row of ``sql`` on ``db`` (psql on the local settings)."""
+    for value in params:
+        sql = sql.replace("%s", str(int(value)) if isinstance(value, int) else "'%s'" % str(value).replace("'", "''"), 1)
+    out = subprocess.run(["psql", "-X", "-At", "-d", db, "-c", sql], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+# --------------------------------------------------------------------------- Odoo processes
+
+def odoo_args():
+    return [sys.executable, str(SRC / "odoo-bin"), "-c", str(ROOT / "odoo.conf"),
+            "--addons-path=%s,%s" % (ROOT / "addons", SRC / "addons"), "--data-dir=%s" % (CACHE / "data")]
+
+
+def ensure_db(db, modules, fresh):
+    installed = psql("postgres", "SELECT 1 FROM pg_database WHERE datname = %s", (db,)) == "1" and psql(
+        db, "SELECT count(*) FROM ir_module_module WHERE state = 'installed' AND name IN (%s)" %
+        ", ".join("'%s'" % m for m in modules.split(","))) == str(len(modules.split(",")))
+    if installed and not fresh:
+        return
+    say("creating database %s with %s (a few minutes)" % (db, modules))
+    subprocess.run(["dropdb", "--if-exists", db], check=True)
+    log = LOG_DIR / ("bench-install-%s.log" % db)
+    rc = subprocess.call(odoo_args() + ["-d", db, "-i", modules, "--stop-after-init", "--workers=0",
+                                        "--max-cron-threads=0", "--http-port=%d" % free_port(),
+                                        "--log-level=warn", "--logfile=%s" % log])
+    if rc:
+        sys.exit("installing %s in %s failed: see %s" % (modules, db, log))
+
+
+def run_task(db, task, args, env=None):
+    """Run one task of orm_tasks.py in its own Odoo process; return its JSON result."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        json.dump(args, fh)
+    cmd = [sys.executable, str(Path(__file__).with_name("orm_tasks.py")), "--db", db, "--conf", str(ROOT / "odoo.conf"),
+           "--addons-path", "%s,%s" % (ROOT / "addons", SRC / "addons"), "--data-dir", str(CACHE / "data"), task, fh.name]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    os.unlink(fh.name)
+    if proc.returncode:
+        sys.stderr.write(proc.stderr[-4000:])
+        sys.exit("task %s on %s failed (exit %d)" % (task, db, proc.returncode))
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def start_tasks(db, task, args_list):
+    """Start one task process per argument set; return a function that waits and returns their results."""
+    procs = []
+    for args in args_list:
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+            json.dump(args, fh)
+        cmd = [sys.executable, str(Path(__file__).with_name("orm_tasks.py")), "--db", db, "--conf",
+               str(ROOT / "odoo.conf"), "--addons-path", "%s,%s" % (ROOT / "addons", SRC / "addons"),
+               "--data-dir", str(CACHE / "data"), task, fh.name]
+        procs.append((subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True), fh.name))
+
+    def wait():
+        results = []
+        for proc, name in procs:
+            out, err = proc.communicate()
+            os.unlink(name)
+            if proc.returncode:
+                sys.stderr.write(err[-4000:])
+                sys.exit("task %s on %s failed" % (task, db))
+            results.append(json.loads(out.strip().splitlines()[-1]))
+        return results
+
+    return wait
+
+
+class Server:
+    """One Odoo server (workers from odoo.conf) on some databases; ``runner`` loads the job runner."""
+
+    def __init__(self, dbs, port, runner=True, env=None):
+        self.dbs, self.port, self.runner, self.env = dbs, port, runner, env
+        self.proc = None
+        self.log = LOG_DIR / "bench-server.log"
+
+    def __enter__(self):
+        args = odoo_args() + ["-d", ",".join(self.dbs), "--http-port=%d" % self.port,
+                              "--gevent-port=%d" % (self.port + 1), "--logfile=%s" % self.log]
+        if not self.runner:
+            args.append("--load=base,web")
+        self.launched = time.time()
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                sys.exit("Odoo stopped at start: see %s" % self.log)
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                conn.request("GET", "/web/health")
+                if conn.getresponse().status == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.5)
+        self.__exit__()
+        sys.exit("Odoo did not answer on port %d: see %s" % (self.port, self.log))
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+# --------------------------------------------------------------------------- channel side
+
+def serve_tls_too(sim, certdir):
+    """Let the simulator answer HTTPS on its port as well (a TLS client hello starts with 0x16).
+
+    OCA's client always calls ``https://<shop domain>``; the Odoo server trusts the bench's own
+    certificate through REQUESTS_CA_BUNDLE.
+    """
+    cert, key = certdir / "cert.pem", certdir / "key.pem"
+    if not cert.exists():
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+                        "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                        "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = sim._server
+    accept = server.socket.accept
+
+    def get_request():
+        conn, addr = accept()
+        conn.settimeout(10)
+        try:
+            first = conn.recv(1, socket.MSG_PEEK)
+            if first == b"\x16":
+                conn = context.wrap_socket(conn, server_side=True)
+        except (OSError, ssl.SSLError):
+            pass
+        conn.settimeout(None)
+        return conn, addr
+
+    server.get_request = get_request
+    return cert
+
+
+def signed_webhook(payload, topic="orders/create"):
+    """Return (body, headers) of a Shopify webhook as the shop signs it, with a fresh webhook id."""
+    body = json_bytes(payload)
+    event_id = str(uuid.uuid4())
+    return body, {
+        "Content-Type": "application/json", "User-Agent": "Shopify-Captain-Hook", "X-Shopify-Topic": topic,
+        "X-Shopify-Shop-Domain": "retail-connector-test.myshopify.com", "X-Shopify-API-Version": "2025-10",
+        "X-Shopify-Webhook-Id": str(uuid.uuid5(uuid.NAMESPACE_URL, event_id)), "X-Shopify-Event-Id": event_id,
+        "X-Shopify-Triggered-At": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "X-Shopify-Hmac-Sha256": hmac_sha256_base64(SECRET, body),
+    }
+
+
+def fire(port, requests_, concurrency):
+    """Send ``requests_`` [(method, path, body, headers)] from ``concurrency`` threads, a connection each.
+
+    Returns (wall seconds, [latency seconds], [status]).
+    """
+    latencies, statuses = [None] * len(requests_), [None] * len(requests_)
+    counter = itertools.count()
+
+    def worker():
+        while (i := next(counter)) < len(requests_):
+            method, path, body, headers = requests_[i]
+            started = time.perf_counter()
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+                conn.request(method, path, body=body, headers=dict(headers, Connection="close"))
+                response = conn.getresponse()
+                response.read()
+                statuses[i] = response.status
+                conn.close()
+            except OSError as exc:
+                statuses[i] = type(exc).__name__
+            latencies[i] = time.perf_counter() - started
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - started, latencies, statuses
+
+
+def ingest_figures(name, port, requests_, concurrency, accepted):
+    warm = max(5, len(requests_) // 21)
+    fire(port, requests_[:warm], concurrency)  # warm the workers up, with requests of their own
+    requests_ = requests_[warm:]
+    wall, latencies, statuses = fire(port, requests_, concurrency)
+    ok = sum(1 for s in statuses if s in accepted)
+    figures = {"name": name, "requests": len(requests_), "acknowledged": ok, "seconds": wall, "rate": ok / wall,
+               "p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000,
+               "statuses": {str(s): statuses.count(s) for s in set(statuses)}}
+    say("%-32s %6.1f acks/s  p50 %6.1f ms  p99 %6.1f ms  %s" % (
+        name, figures["rate"], figures["p50_ms"], figures["p99_ms"], figures["statuses"]))
+    return figures
+
+
+def wait_count(query, params, db, target, stall=90, label=""):
+    """Poll ``query`` until it reaches ``target`` or stops moving for ``stall`` s; return (count, end time)."""
+    last, last_change = -1, time.monotonic()
+    while True:
+        count = int(psql(db, query, params) or 0)
+        now = time.time()
+        if count >= target:
+            return count, now
+        if count != last:
+            last, last_change = count, time.monotonic()
+        elif time.monotonic() - last_change > stall:
+            say("%s: stuck at %d of %d for %d s" % (label, count, target, stall))
+            return count, now
+        time.sleep(0.25)
+
+
+# --------------------------------------------------------------------------- the benchmarks
+
+class Bench:
+    def __init__(self, ns):
+        self.ns = ns
+        self.size = SIZES["quick" if ns.quick else "full"]
+        self.ours, self.oca = ns.db_prefix + "_ours", ns.db_prefix + "_oca"
+        self.port = ns.port or free_port()
+        self.run_id = datetime.now(timezone.utc).strftime("%m%d%H%M%S")
+        self.results = {"size": "quick" if ns.quick else "full", "oca": not ns.no_oca}
+        self.rng = random.Random(11)
+        self.certdir = Path(tempfile.mkdtemp(prefix="rc-bench-"))
+        self.env = dict(os.environ)
+
+    def setup(self):
+        LOG_DIR.mkdir(exist_ok=True)
+        if not self.env.get("RETAIL_CONNECTOR_SECRET_KEY") and (CACHE / "secret.key").exists():
+            self.env["RETAIL_CONNECTOR_SECRET_KEY"] = (CACHE / "secret.key").read_text().strip()
+        os.environ.update(self.env)
+        ensure_db(self.ours, OUR_ADDONS, self.ns.fresh)
+        if not self.ns.no_oca:
+            ensure_db(self.oca, "shopify_connector", self.ns.fresh)
+        for db in [self.ours] + ([] if self.ns.no_oca else [self.oca]):
+            # what an interrupted run left queued must not run during this one's measures
+            psql(db, "UPDATE queue_job SET state = 'cancelled' WHERE state IN ('pending', 'enqueued', 'started')")
+        currency = psql(self.ours, "SELECT c.name FROM res_company co JOIN res_currency c ON c.id = co.currency_id "
+                                   "ORDER BY co.id LIMIT 1")
+        sim_port = self.port + 2 if self.ns.port else 0
+        self.shop = ShopifySimulator(token=TOKEN, webhook_secret=SECRET, currency=currency, tax_rate="0",
+                                     port=sim_port, seed=11, cost_limit=(200000, 20000)).start()
+        self.env["REQUESTS_CA_BUNDLE"] = str(serve_tls_too(self.shop, self.certdir))
+        # products of one variant each, so that each Odoo product is one Shopify product
+        self.catalogue = [item["sku"] for item in DEFAULT_CATALOGUE if item.get("title", "Default Title") == "Default Title"]
+        for sku, price in (("BENCH-TOTE", "12.00"), ("BENCH-BOTTLE", "16.50"), ("BENCH-SOCKS", "7.90")):
+            self.shop.add_variant(sku, price, product_title="Bench " + sku[6:].lower())
+            self.catalogue.append(sku)
+        shop_values = {"backend_type": "shopify", "endpoint_url": self.shop.url, "api_secret": TOKEN,
+                       "webhook_secret": SECRET}
+        self.generic = GenericChannel(token=GENERIC_TOKEN, currency=currency, tax_rate="0",
+                                        port=self.port + 3 if self.ns.port else 0, seed=11).start()
+        setup = run_task(self.ours, "setup_ours", {
+            "run": self.run_id, "skus": self.catalogue,
+            "backends": {"ingest": shop_values, "orders": shop_values, "inventory": shop_values,
+                         "reconcile": {"backend_type": "generic", "endpoint_url": self.generic.url,
+                                       "api_secret": GENERIC_TOKEN, "webhook_secret": "bench-generic-webhook"}},
+        }, env=self.env)
+        self.backends = setup["backends"]
+        self.settle_bench_events()
+        if not self.ns.no_oca:
+            variants = {sku: self.shop.variant(sku) for sku in self.catalogue}
+            shop_domain = "127.0.0.1:%d" % self.shop.port
+            setup = run_task(self.oca, "setup_oca", {
+                "run": self.run_id, "skus": self.catalogue,
+                "variants": {sku: parse_gid(v["id"]) if isinstance(v["id"], str) else v["id"] for sku, v in variants.items()},
+                "product_ids": {sku: parse_gid(v["product_id"]) if isinstance(v.get("product_id"), str)
+                                else v.get("product_id") for sku, v in variants.items()},
+                "instances": {
+                    "ingest": {"shop_url": "ingest-%s.bench.example" % self.run_id, "access_token": TOKEN,
+                               "webhook_secret": SECRET},
+                    # paid orders confirmed on import, as ours are by default
+                    "orders": {"shop_url": shop_domain, "access_token": TOKEN, "webhook_secret": SECRET,
+                               "order_confirmation_policy": "auto"},
+                },
+            }, env=self.env)
+            self.instances = setup["instances"]
+
+    def order_payloads(self, count):
+        payloads = []
+        for _ in range(count):
+            lines = [{"sku": sku, "quantity": self.rng.randint(1, 3)}
+                     for sku in self.rng.sample(self.catalogue, self.rng.randint(1, 3))]
+            payloads.append(self.shop.place_order(notify=False, line_items=lines, shipping_lines=[]))
+        return payloads
+
+    def webhook_requests(self, payloads, db, path):
+        out = []
+        for payload in payloads:
+            body, headers = signed_webhook(payload)
+            out.append(("POST", path, body, dict(headers, **{"X-Odoo-Database": db})))
+        return out
+
+    # ------------------------------------------------------------------ 1 and the posting of 2
+    def bench_ingest(self):
+        n, c = self.size["ingest"], self.size["concurrency"]
+        say("1. webhook ingest: %d signed orders/create per target, %d concurrent clients" % (n, c))
+        payloads = self.order_payloads(n + n // 20)
+        health = [("GET", "/web/health", None, {})] * len(payloads)
+        figures = {"health": ingest_figures("/web/health (ceiling)", self.port, health, c, {200})}
+        ours = self.webhook_requests(payloads, self.ours, "/retail/webhook/%d" % self.backends["ingest"])
+        figures["ours"] = ingest_figures("Retail Connector webhook", self.port, ours, c, {200, 202})
+        figures["ours"]["stored"] = int(psql(self.ours, "SELECT count(*) FROM retail_event WHERE backend_id = %s",
+                                             (self.backends["ingest"],)))
+        if not self.ns.no_oca:
+            theirs = self.webhook_requests(payloads, self.oca, "/shopify/webhook/%d" % self.instances["ingest"])
+            figures["oca"] = ingest_figures("OCA shopify_connector webhook", self.port, theirs, c, {200})
+            figures["oca"]["stored"] = int(psql(self.oca, "SELECT count(*) FROM shopify_webhook_event "
+                                                          "WHERE instance_id = %s", (self.instances["ingest"],)))
+        self.results["ingest"] = figures
+
+    def post_orders(self):
+        m = self.size["orders"]
+        self.orders = self.order_payloads(m)
+        wall, _lat, statuses = fire(self.port, self.webhook_requests(
+            self.orders, self.ours, "/retail/webhook/%d" % self.backends["orders"]), 4)
+        say("2. posted %d orders to Retail Connector: %s" % (m, {s: statuses.count(s) for s in set(statuses)}))
+        if not self.ns.no_oca:
+            wall, _lat, statuses = fire(self.port, self.webhook_requests(
+                self.orders, self.oca, "/shopify/webhook/%d" % self.instances["orders"]), 4)
+            say("2. posted %d orders to OCA shopify_connector: %s" % (m, {s: statuses.count(s) for s in set(statuses)}))
+
+    def settle_bench_events(self):
+        """Events of archived bench backends are ignored: the re-queue schedule would give them jobs again."""
+        psql(self.ours, "UPDATE retail_event SET state = 'ignored' WHERE state NOT IN ('done', 'ignored') AND backend_id IN "
+                        "(SELECT id FROM retail_backend WHERE name LIKE 'Bench %%' AND NOT active)")
+
+    def clear_ingest_jobs(self):
+        """The ingest events are not part of benchmark 2: their jobs are cancelled, their backends stop."""
+        psql(self.ours, "UPDATE retail_backend SET active = false WHERE id = %s", (self.backends["ingest"],))
+        self.settle_bench_events()
+        dbs = [self.ours] + ([] if self.ns.no_oca else [self.oca])
+        if not self.ns.no_oca:
+            psql(self.oca, "UPDATE shopify_instance SET active = false WHERE id = %s", (self.instances["ingest"],))
+        for db in dbs:
+            psql(db, "UPDATE queue_job SET state = 'cancelled' WHERE state IN ('pending', 'enqueued')")
+
+    # ------------------------------------------------------------------ 2
+    def bench_processing_ours(self, launched):
+        m = self.size["orders"]
+        query = ("SELECT count(*) FROM retail_sale_order_binding b JOIN sale_order s ON s.id = b.odoo_id "
+                 "WHERE b.backend_id = %s AND s.state = 'sale'")
+        start = time.time()
+        count, end = wait_count(query, (self.backends["orders"],), self.ours, m, label="Retail Connector orders")
+        first = psql(self.ours, "SELECT extract(epoch FROM min(date_started)) FROM queue_job WHERE date_started >= "
+                                "to_timestamp(%s) AT TIME ZONE 'UTC'" % int(launched - 1))
+        start = float(first) if first else start
+        states = psql(self.ours, "SELECT string_agg(state || ':' || n, ' ') FROM (SELECT state, count(*) n FROM "
+                                 "retail_event WHERE backend_id = %s GROUP BY state) x", (self.backends["orders"],))
+        figures = {"confirmed": count, "of": m, "seconds": end - start, "rate": count / (end - start),
+                   "events": states}
+        say("2. Retail Connector: %d of %d orders confirmed, %.1f orders/s (events %s)" % (
+            count, m, figures["rate"], states))
+        self.results.setdefault("processing", {})["ours"] = figures
+
+    def bench_processing_oca(self, launched):
+        m = self.size["orders"]
+        query = ("SELECT count(*) FROM shopify_order b JOIN sale_order s ON s.id = b.odoo_id "
+                 "WHERE b.instance_id = %s AND s.state = 'sale'")
+        start = time.time()
+        count, end = wait_count(query, (self.instances["orders"],), self.oca, m, stall=60, label="OCA orders")
+        first = psql(self.oca, "SELECT extract(epoch FROM min(date_started)) FROM queue_job WHERE date_started >= "
+                               "to_timestamp(%s) AT TIME ZONE 'UTC'" % int(launched - 1))
+        start = float(first) if first else start
+        errors = psql(self.oca, "SELECT string_agg(DISTINCT left(error_message, 160), ' | ') FROM shopify_order "
+                                "WHERE instance_id = %s AND state = 'error'", (self.instances["orders"],))
+        job_errors = psql(self.oca, "SELECT string_agg(DISTINCT left(exc_message, 160), ' | ') FROM queue_job "
+                                    "WHERE state = 'failed' AND date_created >= to_timestamp(%s) AT TIME ZONE 'UTC'"
+                          % int(start - 600))
+        figures = {"confirmed": count, "of": m, "seconds": end - start, "rate": count / (end - start) if count else 0.0,
+                   "errors": errors or None, "job_errors": job_errors or None}
+        say("2. OCA shopify_connector: %d of %d orders confirmed, %.1f orders/s%s" % (
+            count, m, figures["rate"], ("; errors: %s %s" % (errors or "", job_errors or "")) if count < m else ""))
+        self.results.setdefault("processing", {})["oca"] = figures
+
+    def bench_processing_orm(self):
+        lines = [[{"sku": x["sku"], "quantity": x["quantity"], "price": x["price"]} for x in o["line_items"]]
+                 for o in self.orders]
+        halves = [{"orders": lines[0::2]}, {"orders": lines[1::2]}]
+        results = start_tasks(self.ours, "raw_orders", halves)()
+        seconds = max(r["end"] for r in results) - min(r["start"] for r in results)
+        count = sum(r["count"] for r in results)
+        figures = {"confirmed": count, "seconds": seconds, "rate": count / seconds, "processes": len(halves)}
+        say("2. raw ORM (2 processes, as the orders channel's 2 jobs): %.1f orders/s" % figures["rate"])
+        self.results.setdefault("processing", {})["orm"] = figures
+
+    # ------------------------------------------------------------------ 3
+    def bench_inventory(self):
+        moves, skus = self.size["moves"], self.size["skus"]
+        figures = {}
+        for mode in ("coalesced", "naive"):
+            names = ["BENCH-%s-%s-%03d" % (self.run_id, mode[0].upper(), i) for i in range(skus)]
+            for sku in names:
+                self.shop.add_variant(sku, "10.00", inventory=0)
+            sequence = [names[i % skus] for i in range(moves)]
+            self.rng.shuffle(sequence)
+            writes_before, calls_before = len(self.shop.inventory_writes), len(self.shop.calls)
+            say("3. %s: %d moves over %d SKUs" % (mode, moves, skus))
+            result = run_task(self.ours, "moves", {"backend_id": self.backends["inventory"], "skus": names,
+                                                   "sequence": sequence, "naive": mode == "naive"}, env=self.env)
+            final = {}
+            for sku, _at, level in result["moves"]:
+                final[sku] = level
+            deadline = time.monotonic() + 180
+            while time.monotonic() < deadline and any(
+                    self.shop.inventory_level(sku) != level for sku, level in final.items()):
+                time.sleep(0.25)
+            behind = sum(1 for sku, level in final.items() if self.shop.inventory_level(sku) != level)
+            writes = self.shop.inventory_writes[writes_before:]
+            operations = {}
+            for call in self.shop.calls.all()[calls_before:]:
+                query = (call.json() or {}).get("query") or ""
+                match = re.search(r"\{\s*(\w+)", query)
+                operation = match.group(1) if match else call.path
+                operations[operation] = operations.get(operation, 0) + 1
+            # the orders reconciliation of the other backends polls the same shop meanwhile: not counted
+            calls = sum(n for op, n in operations.items() if op in INVENTORY_OPERATIONS)
+            if mode == "naive":
+                latencies = result["naive_latencies"]
+            else:
+                by_sku = {}
+                for w in writes:
+                    by_sku.setdefault(w["sku"], []).append((w["at"].timestamp(), w["quantity"]))
+                latencies = []
+                for sku, at, level in result["moves"]:
+                    seen = [t for t, q in by_sku.get(sku, []) if q >= level and t >= at]
+                    latencies.append((min(seen) - at) if seen else float("inf"))
+            figures[mode] = {"moves": moves, "skus": skus, "channel_calls": calls, "levels_behind": behind,
+                             "retried_moves": result["retries"], "calls_by_operation": operations,
+                             "p50_ms": percentile(latencies, 50) * 1000, "p95_ms": percentile(latencies, 95) * 1000,
+                             "seconds": result["moves"][-1][1] - result["moves"][0][1]}
+            say("3. %s: %d channel calls %s, p95 %.0f ms from validation to the channel, %d SKUs behind" % (
+                mode, calls, operations, figures[mode]["p95_ms"], behind))
+        self.results["inventory"] = figures
+
+    # ------------------------------------------------------------------ 4
+    def bench_reconcile(self):
+        n = self.size["reconcile"]
+        say("4. reconciliation: %d orders on the generic channel, 1 in 100 missing in Odoo" % n)
+        orders = self.generic.add_orders(n)
+        bound = [[o["external_id"], o["updated_at"]] for i, o in enumerate(orders) if i % 100 != 99]
+        run_task(self.ours, "seed_bindings", {"backend_id": self.backends["reconcile"], "orders": bound}, env=self.env)
+        result = run_task(self.ours, "reconcile", {"backend_id": self.backends["reconcile"]}, env=self.env)
+        result["orders"], result["missing"] = n, n - len(bound)
+        for side in ("ours", "naive"):
+            r = result[side]
+            say("4. %-6s %6.1f s, peak %6.1f MiB (tracemalloc), %s" % (
+                side, r["seconds"], r["peak_bytes"] / 2**20,
+                {k: v for k, v in r.items() if k not in ("seconds", "peak_bytes")}))
+        self.results["reconcile"] = result
+
+    # ------------------------------------------------------------------ run
+    def run(self):
+        only = set(self.ns.only.split(",")) if self.ns.only else {"1", "2", "3", "4"}
+        self.setup()
+        dbs = [self.ours] + ([] if self.ns.no_oca else [self.oca])
+        try:
+            if only & {"1", "2"}:
+                with Server(dbs, self.port, runner=False, env=self.env):
+                    if "1" in only:
+                        self.bench_ingest()
+                    self.clear_ingest_jobs()
+                    if "2" in only:
+                        self.post_orders()
+            with Server([self.ours], self.port, env=self.env) as server:
+                if "2" in only:
+                    self.bench_processing_ours(server.launched)
+                if "3" in only:
+                    self.bench_inventory()
+            if "2" in only:
+                self.bench_processing_orm()
+                if not self.ns.no_oca:
+                    with Server([self.oca], self.port, env=self.env) as server:
+                        self.bench_processing_oca(server.launched)
+            if "4" in only:
+                self.bench_reconcile()
+        finally:
+            self.shop.stop()
+            self.generic.stop()
+            shutil.rmtree(self.certdir, ignore_errors=True)
+        self.report()
+
+    def report(self):
+        r = self.results
+        rows = []
+
+        def ratio(a, b):
+            return "%.2f" % (a / b) if a and b else "n/a"
+
+        if "ingest" in r:
+            i = r["ingest"]
+            rows.append(("1 ingest: acks/s", "%.0f" % i["ours"]["rate"], "%.0f (/web/health)" % i["health"]["rate"],
+                         ratio(i["ours"]["rate"], i["health"]["rate"]),
+                         "%.0f" % i["oca"]["rate"] if "oca" in i else "-",
+                         ratio(i["ours"]["rate"], i["oca"]["rate"]) if "oca" in i else "-"))
+            for p in ("p50_ms", "p99_ms"):
+                rows.append(("1 ingest: %s" % p.replace("_", " "), "%.1f" % i["ours"][p], "%.1f" % i["health"][p],
+                             ratio(i["ours"][p], i["health"][p]), "%.1f" % i["oca"][p] if "oca" in i else "-",
+                             ratio(i["ours"][p], i["oca"][p]) if "oca" in i else "-"))
+        if "processing" in r:
+            p = r["processing"]
+            oca = p.get("oca")
+            rows.append(("2 orders confirmed/s", "%.1f" % p["ours"]["rate"], "%.1f (raw ORM)" % p["orm"]["rate"],
+                         ratio(p["ours"]["rate"], p["orm"]["rate"]),
+                         ("%.1f (%d/%d)" % (oca["rate"], oca["confirmed"], oca["of"])) if oca else "-",
+                         ratio(p["ours"]["rate"], oca["rate"]) if oca and oca["rate"] else "n/a" if oca else "-"))
+        if "inventory" in r:
+            c, n = r["inventory"]["coalesced"], r["inventory"]["naive"]
+            rows.append(("3 channel calls / %d moves" % c["moves"], "%d" % c["channel_calls"],
+                         "%d (call per move)" % n["channel_calls"], ratio(c["channel_calls"], n["channel_calls"]), "-", "-"))
+            rows.append(("3 p95 move -> channel (ms)", "%.0f" % c["p95_ms"], "%.0f" % n["p95_ms"],
+                         ratio(c["p95_ms"], n["p95_ms"]), "-", "-"))
+        if "reconcile" in r:
+            o, n = r["reconcile"]["ours"], r["reconcile"]["naive"]
+            rows.append(("4 reconcile %d orders (s)" % r["reconcile"]["orders"], "%.1f" % o["seconds"],
+                         "%.1f (naive compare)" % n["seconds"], ratio(o["seconds"], n["seconds"]), "-", "-"))
+            rows.append(("4 peak memory (MiB)", "%.1f" % (o["peak_bytes"] / 2**20),
+                         "%.1f" % (n["peak_bytes"] / 2**20), ratio(o["peak_bytes"], n["peak_bytes"]), "-", "-"))
+        header = ("benchmark", "ours", "baseline", "ours/baseline", "OCA", "ours/OCA")
+        widths = [max(len(str(row[k])) for row in rows + [header]) for k in range(len(header))]
+        print()
+        print("Machine: %s, %d cores, %s; %s; size %s" % (platform.node(), os.cpu_count(), platform.python_version(),
+                                                          datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                                                          r["size"]))
+        for row in [header] + rows:
+            print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)))
+        out = LOG_DIR / "bench-results.json"
+        out.write_text(json.dumps(r, indent=2, default=str))
+        print("\nAll figures: %s" % out)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a small size, for a smoke run")
+    parser.add_argument("--only", help="comma-separated benchmark numbers (1,2,3,4)")
+    parser.add_argument("--no-oca", action="store_true", help="skip OCA's shopify_connector")
+    parser.add_argument("--fresh", action="store_true", help="recreate the benchmark databases")
+    parser.add_argument("--db-prefix", default=os.environ.get("RC_BENCH_DB", "rc_bench"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("RC_BENCH_PORT", "0")),
+                        help="Odoo's HTTP port (the next one for gevent, the two after for the simulators)")
+    Bench(parser.parse_args(argv)).run()
+
+
+if __name__ == "__main__":
+    main()
