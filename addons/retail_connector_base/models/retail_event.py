@@ -39,6 +39,12 @@ PERMANENT_ERRORS = (
 )
 
 
+def connection_lost(cr):
+    """Return whether the cursor's database connection is gone (terminated or server restarted)."""
+    cnx = getattr(cr, "_cnx", None)
+    return cnx is None or bool(cnx.closed)
+
+
 def new_correlation_id():
     return uuid.uuid4().hex
 
@@ -172,23 +178,31 @@ class RetailEvent(models.Model):
         leaves nothing half-written and does not stop the events after it.
         """
         self.ensure_one()
-        lock = "retail-aggregate-%s-%s-%s" % (self.backend_id.id, self.aggregate_type, self.aggregate_key)
-        self.env.cr.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", (lock,))
-        if not self.env.cr.fetchone()[0]:
-            raise RetryableJobError("Aggregate %s is being processed by another job" % self.aggregate_key, seconds=2, ignore_retry=True)
-        pending = self.search(
-            [
-                ("backend_id", "=", self.backend_id.id),
-                ("aggregate_type", "=", self.aggregate_type),
-                ("aggregate_key", "=", self.aggregate_key),
-                ("state", "in", PENDING_STATES),
-                "|", ("next_attempt_at", "=", False), ("next_attempt_at", "<=", fields.Datetime.now()),
-            ],
-            order="channel_timestamp asc nulls first, id asc",
-        )
-        summary = []
-        for event in pending:
-            summary.append("%s: %s" % (event.id, event._apply_one()))
+        key = self.aggregate_key
+        lock = "retail-aggregate-%s-%s-%s" % (self.backend_id.id, self.aggregate_type, key)
+        try:
+            self.env.cr.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", (lock,))
+            if not self.env.cr.fetchone()[0]:
+                raise RetryableJobError("Aggregate %s is being processed by another job" % key, seconds=2, ignore_retry=True)
+            pending = self.search(
+                [
+                    ("backend_id", "=", self.backend_id.id),
+                    ("aggregate_type", "=", self.aggregate_type),
+                    ("aggregate_key", "=", key),
+                    ("state", "in", PENDING_STATES),
+                    "|", ("next_attempt_at", "=", False), ("next_attempt_at", "<=", fields.Datetime.now()),
+                ],
+                order="channel_timestamp asc nulls first, id asc",
+            )
+            summary = []
+            for event in pending:
+                summary.append("%s: %s" % (event.id, event._apply_one()))
+        except (psycopg2.InterfaceError, psycopg2.OperationalError) as exc:
+            if not connection_lost(self.env.cr):
+                raise
+            # nothing of this transaction was committed: the job runs again on a new connection,
+            # instead of failing and leaving its events for the sweep
+            raise RetryableJobError("Database connection lost while applying %s: %s" % (key, exc), seconds=5) from None
         return "; ".join(summary) or "nothing pending"
 
     def _apply_one(self):
@@ -204,10 +218,15 @@ class RetailEvent(models.Model):
                 ) as work:
                     processor = work.component(usage="event.processor")
                     outcome, record = processor.process(self, self._payload_data())
+        except (psycopg2.InterfaceError, psycopg2.OperationalError) as exc:
+            if connection_lost(self.env.cr):
+                raise  # nothing can be written now: the job runs again (see _process_aggregate)
+            self._fail(attempt, exc, permanent=False)
+            return self.state
         except PERMANENT_ERRORS as exc:
             self._fail(attempt, exc, permanent=True)
             return "failed"
-        except (RetryableJobError, ChannelError, psycopg2.OperationalError) as exc:
+        except (RetryableJobError, ChannelError) as exc:
             self._fail(attempt, exc, permanent=False)
             return self.state
         except Exception as exc:  # noqa: BLE001 - an unknown error may be transient: retry, then dead letter

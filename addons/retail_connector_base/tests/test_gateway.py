@@ -207,6 +207,27 @@ class TestGateway(HttpCase):
         self._run_jobs()
         self.assertEqual(event.state, "done")
 
+    @mute_logger("odoo.addons.retail_connector_base.models.retail_event")
+    def test_a_lost_database_connection_retries_the_job_instead_of_failing_it(self):
+        """A connection terminated under the job is a retry of the job, not a failed job."""
+        import psycopg2
+
+        from odoo.addons.queue_job.exception import RetryableJobError
+
+        self._post(self._order())
+        event = self._events()
+        lost = psycopg2.InterfaceError("connection already closed")
+        with mock.patch.object(GenericEventProcessor, "process", side_effect=lost), \
+                mock.patch("odoo.addons.retail_connector_base.models.retail_event.connection_lost", return_value=True), \
+                self.assertRaises(RetryableJobError) as caught:
+            event._process_aggregate()
+        self.assertIn("connection lost", str(caught.exception))
+        self.assertEqual((event.state, event.attempts), ("queued", 0), "nothing was recorded on the lost connection")
+        # with the connection alive, the same error is the event's, retried with back-off
+        with mock.patch.object(GenericEventProcessor, "process", side_effect=lost):
+            event._process_aggregate()
+        self.assertEqual((event.state, event.attempts, event.error_kind), ("queued", 1, "InterfaceError"))
+
     # ------------------------------------------------------------------ partner API
     def test_partner_api_checks_key_and_scope(self):
         key_rec = self.env["retail.api.key"].create({"name": "Aggregator", "backend_id": self.backend.id, "scopes": "orders:write"})
