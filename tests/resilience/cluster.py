@@ -172,13 +172,13 @@ class OdooNode:
             time.sleep(0.5)
         raise RuntimeError(f"Odoo {self.name} did not answer within {timeout}s: see {self.logfile}")
 
-    def stop(self):
+    def stop(self, timeout=30):
         """Stop the server gracefully (SIGTERM), killing it when it lingers."""
         if not self.proc or self.proc.poll() is not None:
             return
         try:
             os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=30)
+            self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.kill_all()
         except ProcessLookupError:

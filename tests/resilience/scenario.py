@@ -8,7 +8,7 @@ import os
 import random
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from odoo_client import OdooClient
 from simulators.generic import GenericChannel
@@ -108,7 +108,7 @@ class Shop:
     backend_id: int
     secret: str
     name: str
-    sent_log: list = field(default_factory=list)
+    opened_at: object = None
 
     @classmethod
     def open(cls, odoo, db, webhook_base, *, catalogue=None, policies=None, backend_values=None, **channel_options):
@@ -131,7 +131,8 @@ class Shop:
             mode = (policies or {}).get(policy["domain"], "off")
             odoo.call("retail.sync.policy", "write", [policy["id"]], {"mode": mode, "debounce_seconds": 1})
         channel.webhook_url = f"{webhook_base}/retail/webhook/{backend_id}"
-        return cls(odoo, db, channel, backend_id, secret, name)
+        [(opened_at,)] = query(db, "SELECT now() AT TIME ZONE 'UTC'")
+        return cls(odoo, db, channel, backend_id, secret, name, opened_at)
 
     def close(self):
         self.channel.stop()
@@ -241,6 +242,10 @@ class Shop:
                 wrong.append((key, (payment, status, sale_state), (order["payment_state"], order["status"])))
         if wrong:
             problems.append(f"sale orders not in the channel's latest state: {wrong[:10]}")
+        failed_jobs = query(self.db, """SELECT uuid, method_name, exc_name FROM queue_job
+                                        WHERE state = 'failed' AND date_created >= %s""", (self.opened_at,))
+        if failed_jobs:
+            problems.append(f"jobs failed instead of being retried: {failed_jobs[:10]}")
         counts = {
             "orders": len(orders),
             "webhooks": len(deliveries),
@@ -251,5 +256,6 @@ class Shop:
             "sale_orders": sum(sale_counts.values()),
             "duplicates": len(doubled),
             "lost": len(lost) + len(missing),
+            "failed_jobs": len(failed_jobs),
         }
         return counts, problems

@@ -69,7 +69,7 @@ def job_done(db, uuid):
 
 def test_duplicated_reordered_and_dropped_webhooks(shop, report):
     """Duplicates apply once, reordered pairs keep the newest state, dropped ones come back by reconciliation."""
-    injected = shop.feed(scale(30, 200), duplicate_every=4, reorder_every=5, drop_every=6, cancel_every=7)
+    injected = shop.feed(scale(20, 200), duplicate_every=4, reorder_every=5, drop_every=6, cancel_every=7)
     report.inject(f"{injected['orders']} orders: {injected['duplicated']} webhooks sent 3 times, "
                   f"{injected['reordered']} create/update pairs sent newest first, "
                   f"{injected['dropped']} webhooks dropped, {injected['cancelled']} cancellations")
@@ -82,7 +82,7 @@ def test_sigkill_of_a_worker_in_the_middle_of_a_batch(shop, node, report):
     """A worker killed while it applies an event: its job is requeued after restart and applied once."""
     for _round in range(scale(1, 3)):
         stop = threading.Event()
-        feeder = threading.Thread(target=shop.feed, args=(scale(40, 150),),
+        feeder = threading.Thread(target=shop.feed, args=(scale(20, 150),),
                                   kwargs={"duplicate_every": 5, "stop": stop})
         feeder.start()
         try:
@@ -102,7 +102,7 @@ def test_sigkill_of_a_worker_in_the_middle_of_a_batch(shop, node, report):
 def test_sigkill_of_the_whole_server_in_the_middle_of_a_batch(shop, node, report):
     """The whole server killed mid-batch and restarted: started jobs requeued, every event applied once."""
     for _round in range(scale(1, 2)):
-        feeder = threading.Thread(target=shop.feed, args=(scale(40, 150),), kwargs={"duplicate_every": 5})
+        feeder = threading.Thread(target=shop.feed, args=(scale(20, 150),), kwargs={"duplicate_every": 5})
         feeder.start()
         try:
             jobs = wait_until(lambda: started_jobs(node.db), 60, "jobs applying events", interval=0.05)
@@ -139,7 +139,7 @@ def test_database_connections_dropped_under_load(shop, node, report):
     killer = threading.Thread(target=terminate)
     killer.start()
     try:
-        injected = shop.feed(scale(40, 200), duplicate_every=5)
+        injected = shop.feed(scale(20, 200), duplicate_every=5)
     finally:
         stop.set()
         killer.join()
