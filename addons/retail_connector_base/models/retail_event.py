@@ -1,11 +1,13 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import json
 import logging
+import random
 import re
 import uuid
 from datetime import timedelta
 
 import psycopg2
+import psycopg2.errors
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -31,6 +33,9 @@ EVENT_STATES = [
     ("ignored", "Ignored"),
 ]
 PENDING_STATES = ("received", "queued", "processing")
+CONCURRENCY_ERRORS = (
+    psycopg2.errors.SerializationFailure, psycopg2.errors.DeadlockDetected, psycopg2.errors.LockNotAvailable,
+)
 # Failures a retry cannot fix: they wait for a person, with the reason. Data PostgreSQL
 # refuses (a NUL character, a value out of range) and structures too deep are among them.
 PERMANENT_ERRORS = (
@@ -221,6 +226,12 @@ class RetailEvent(models.Model):
         except (psycopg2.InterfaceError, psycopg2.OperationalError) as exc:
             if connection_lost(self.env.cr):
                 raise  # nothing can be written now: the job runs again (see _process_aggregate)
+            if isinstance(exc, CONCURRENCY_ERRORS):
+                # another transaction changed the same rows (the stock of a product sold on two
+                # channels at once): not the event's fault; the job runs again soon on a fresh snapshot
+                raise RetryableJobError(
+                    "Event %s met a concurrent update: %s" % (self.id, _error_text(exc)), seconds=random.randint(1, 3)
+                ) from None
             self._fail(attempt, exc, permanent=False)
             return self.state
         except PERMANENT_ERRORS as exc:
