@@ -66,4 +66,4 @@ def node_factory(resilience_db):
 
     yield start
     for node in nodes:
-        node.stop(timeout=5)
+        node.kill_all()
