@@ -196,7 +196,7 @@ class Shop:
         return row
 
     # ----------------------------------------------------------------- verification
-    def verify_orders(self):
+    def verify_orders(self, failed_jobs_allowed=False):
         """Return (counts, problems): every channel order once in Odoo, in its latest state, no event lost."""
         orders = {o["external_id"]: o for o in self.channel.orders}
         deliveries = self.channel.webhooks.all()
@@ -244,7 +244,7 @@ class Shop:
             problems.append(f"sale orders not in the channel's latest state: {wrong[:10]}")
         failed_jobs = query(self.db, """SELECT uuid, method_name, exc_name FROM queue_job
                                         WHERE state = 'failed' AND date_created >= %s""", (self.opened_at,))
-        if failed_jobs:
+        if failed_jobs and not failed_jobs_allowed:
             problems.append(f"jobs failed instead of being retried: {failed_jobs[:10]}")
         counts = {
             "orders": len(orders),

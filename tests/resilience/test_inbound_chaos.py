@@ -18,7 +18,7 @@ from resilience.scenario import Shop, admin, ensure_products, scale, wait_until
 
 pytestmark = pytest.mark.resilience
 
-SETTLE = scale(180, 600)
+SETTLE = scale(300, 600)
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def shop(odoo, node):
     shop.close()
 
 
-def finish(shop, report, odoo=None):
+def finish(shop, report, odoo=None, failed_jobs_allowed=False):
     """Settle, let the channel retry, reconcile, settle again; check and report; return the counts."""
     shop.wait_settled(SETTLE)
     retried = shop.redeliver_failed()
@@ -50,7 +50,7 @@ def finish(shop, report, odoo=None):
     differences, repaired = shop.reconcile_orders(odoo)
     shop.wait_settled(SETTLE)
     drift_after, _ = shop.reconcile_orders(odoo)
-    counts, problems = shop.verify_orders()
+    counts, problems = shop.verify_orders(failed_jobs_allowed=failed_jobs_allowed)
     report.verify(**counts, reconciliation_repaired=repaired, drift_after=drift_after)
     assert not problems, "\n".join(problems)
     assert drift_after == 0, f"a second reconciliation still found {drift_after} differences"
@@ -146,4 +146,6 @@ def test_database_connections_dropped_under_load(shop, node, report):
     report.inject(f"{len(terminated)} rounds of pg_terminate_backend, {sum(terminated)} connections dropped, "
                   f"while {injected['orders']} orders arrived")
     assert sum(terminated) > 0
-    finish(shop, report)
+    # a job whose connection is cut under it fails in queue_job (its savepoint cannot be rolled
+    # back); the events sweep queues its events again after its grace period
+    finish(shop, report, failed_jobs_allowed=True)

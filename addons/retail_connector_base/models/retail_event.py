@@ -185,29 +185,22 @@ class RetailEvent(models.Model):
         self.ensure_one()
         key = self.aggregate_key
         lock = "retail-aggregate-%s-%s-%s" % (self.backend_id.id, self.aggregate_type, key)
-        try:
-            self.env.cr.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", (lock,))
-            if not self.env.cr.fetchone()[0]:
-                raise RetryableJobError("Aggregate %s is being processed by another job" % key, seconds=2, ignore_retry=True)
-            pending = self.search(
-                [
-                    ("backend_id", "=", self.backend_id.id),
-                    ("aggregate_type", "=", self.aggregate_type),
-                    ("aggregate_key", "=", key),
-                    ("state", "in", PENDING_STATES),
-                    "|", ("next_attempt_at", "=", False), ("next_attempt_at", "<=", fields.Datetime.now()),
-                ],
-                order="channel_timestamp asc nulls first, id asc",
-            )
-            summary = []
-            for event in pending:
-                summary.append("%s: %s" % (event.id, event._apply_one()))
-        except (psycopg2.InterfaceError, psycopg2.OperationalError) as exc:
-            if not connection_lost(self.env.cr):
-                raise
-            # nothing of this transaction was committed: the job runs again on a new connection,
-            # instead of failing and leaving its events for the sweep
-            raise RetryableJobError("Database connection lost while applying %s: %s" % (key, exc), seconds=5) from None
+        self.env.cr.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", (lock,))
+        if not self.env.cr.fetchone()[0]:
+            raise RetryableJobError("Aggregate %s is being processed by another job" % key, seconds=2, ignore_retry=True)
+        pending = self.search(
+            [
+                ("backend_id", "=", self.backend_id.id),
+                ("aggregate_type", "=", self.aggregate_type),
+                ("aggregate_key", "=", key),
+                ("state", "in", PENDING_STATES),
+                "|", ("next_attempt_at", "=", False), ("next_attempt_at", "<=", fields.Datetime.now()),
+            ],
+            order="channel_timestamp asc nulls first, id asc",
+        )
+        summary = []
+        for event in pending:
+            summary.append("%s: %s" % (event.id, event._apply_one()))
         return "; ".join(summary) or "nothing pending"
 
     def _apply_one(self):
@@ -225,7 +218,9 @@ class RetailEvent(models.Model):
                     outcome, record = processor.process(self, self._payload_data())
         except (psycopg2.InterfaceError, psycopg2.OperationalError) as exc:
             if connection_lost(self.env.cr):
-                raise  # nothing can be written now: the job runs again (see _process_aggregate)
+                # nothing can be written on this connection: the job fails, and the sweep
+                # queues the event again (_cron_sweep)
+                raise
             if isinstance(exc, CONCURRENCY_ERRORS):
                 # another transaction changed the same rows (the stock of a product sold on two
                 # channels at once): not the event's fault; the job runs again soon on a fresh snapshot
