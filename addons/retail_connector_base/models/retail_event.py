@@ -223,9 +223,10 @@ class RetailEvent(models.Model):
                 raise
             if isinstance(exc, CONCURRENCY_ERRORS):
                 # another transaction changed the same rows (the stock of a product sold on two
-                # channels at once): not the event's fault; the job runs again soon on a fresh snapshot
+                # channels at once): not the event's fault, nor the job's; it runs again soon on a fresh snapshot
                 raise RetryableJobError(
-                    "Event %s met a concurrent update: %s" % (self.id, _error_text(exc)), seconds=random.randint(1, 3)
+                    "Event %s met a concurrent update: %s" % (self.id, _error_text(exc)), seconds=random.randint(1, 3),
+                    ignore_retry=True,
                 ) from None
             self._fail(attempt, exc, permanent=False)
             return self.state
