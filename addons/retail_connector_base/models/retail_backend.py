@@ -377,6 +377,18 @@ class RetailBackend(models.Model):
             backend._schedule_probe()
         return True
 
+    def _circuit_open(self):
+        """Return whether the backend is degraded or paused as committed now (not as this transaction saw it)."""
+        self.ensure_one()
+        self.invalidate_recordset(["state"])
+        if self.state != "ok":
+            return True
+        # the breaker commits in its own transaction, which this one's snapshot does not see
+        with self.env.registry.cursor() as cr:
+            cr.execute("SELECT state FROM retail_backend WHERE id = %s", (self.id,))
+            row = cr.fetchone()
+        return bool(row) and row[0] != "ok"
+
     def _register_transport_success(self):
         self.ensure_one()
         if self.consecutive_failures:

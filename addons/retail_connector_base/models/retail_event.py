@@ -1,11 +1,13 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import json
 import logging
+import random
 import re
 import uuid
 from datetime import timedelta
 
 import psycopg2
+import psycopg2.errors
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
@@ -31,12 +33,21 @@ EVENT_STATES = [
     ("ignored", "Ignored"),
 ]
 PENDING_STATES = ("received", "queued", "processing")
+CONCURRENCY_ERRORS = (
+    psycopg2.errors.SerializationFailure, psycopg2.errors.DeadlockDetected, psycopg2.errors.LockNotAvailable,
+)
 # Failures a retry cannot fix: they wait for a person, with the reason. Data PostgreSQL
 # refuses (a NUL character, a value out of range) and structures too deep are among them.
 PERMANENT_ERRORS = (
     RetailMappingError, CanonicalValidationError, UserError, ValidationError,
     psycopg2.DataError, RecursionError, ValueError,
 )
+
+
+def connection_lost(cr):
+    """Return whether the cursor's database connection is gone (terminated or server restarted)."""
+    cnx = getattr(cr, "_cnx", None)
+    return cnx is None or bool(cnx.closed)
 
 
 def new_correlation_id():
@@ -172,15 +183,16 @@ class RetailEvent(models.Model):
         leaves nothing half-written and does not stop the events after it.
         """
         self.ensure_one()
-        lock = "retail-aggregate-%s-%s-%s" % (self.backend_id.id, self.aggregate_type, self.aggregate_key)
+        key = self.aggregate_key
+        lock = "retail-aggregate-%s-%s-%s" % (self.backend_id.id, self.aggregate_type, key)
         self.env.cr.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", (lock,))
         if not self.env.cr.fetchone()[0]:
-            raise RetryableJobError("Aggregate %s is being processed by another job" % self.aggregate_key, seconds=2, ignore_retry=True)
+            raise RetryableJobError("Aggregate %s is being processed by another job" % key, seconds=2, ignore_retry=True)
         pending = self.search(
             [
                 ("backend_id", "=", self.backend_id.id),
                 ("aggregate_type", "=", self.aggregate_type),
-                ("aggregate_key", "=", self.aggregate_key),
+                ("aggregate_key", "=", key),
                 ("state", "in", PENDING_STATES),
                 "|", ("next_attempt_at", "=", False), ("next_attempt_at", "<=", fields.Datetime.now()),
             ],
@@ -204,10 +216,24 @@ class RetailEvent(models.Model):
                 ) as work:
                     processor = work.component(usage="event.processor")
                     outcome, record = processor.process(self, self._payload_data())
+        except (psycopg2.InterfaceError, psycopg2.OperationalError) as exc:
+            if connection_lost(self.env.cr):
+                # nothing can be written on this connection: the job fails, and the sweep
+                # queues the event again (_cron_sweep)
+                raise
+            if isinstance(exc, CONCURRENCY_ERRORS):
+                # another transaction changed the same rows (the stock of a product sold on two
+                # channels at once): not the event's fault, nor the job's; it runs again soon on a fresh snapshot
+                raise RetryableJobError(
+                    "Event %s met a concurrent update: %s" % (self.id, _error_text(exc)), seconds=random.randint(1, 3),
+                    ignore_retry=True,
+                ) from None
+            self._fail(attempt, exc, permanent=False)
+            return self.state
         except PERMANENT_ERRORS as exc:
             self._fail(attempt, exc, permanent=True)
             return "failed"
-        except (RetryableJobError, ChannelError, psycopg2.OperationalError) as exc:
+        except (RetryableJobError, ChannelError) as exc:
             self._fail(attempt, exc, permanent=False)
             return self.state
         except Exception as exc:  # noqa: BLE001 - an unknown error may be transient: retry, then dead letter

@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import logging
+import math
 import random
 from datetime import timedelta
 
@@ -7,7 +8,7 @@ from odoo import api, fields, models
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
-from ..lib.http import ChannelError, ChannelValidationError
+from ..lib.http import ChannelError, ChannelRateLimited, ChannelValidationError
 from .retail_sync_policy import DOMAINS
 
 _logger = logging.getLogger(__name__)
@@ -115,9 +116,15 @@ class RetailExportRequest(models.Model):
                     continue
                 except ChannelError as exc:
                     requests.filtered(lambda r: r.state == "pending").write({"last_error": str(exc)})
+                    if backend._circuit_open():
+                        # this failure opened the circuit breaker: the requests wait for the probe,
+                        # which sends them when the channel answers again; the job is not a failure
+                        return "%s: %d sent, the rest waits, backend degraded: %s" % (domain, sent, exc)
                     # jitter: workers that failed together do not retry together
-                    delay = int(exc.retry_after or 10) + random.randint(0, 5)
-                    raise RetryableJobError(str(exc), seconds=delay) from None
+                    delay = math.ceil(exc.retry_after or 10) + random.randint(0, 5)
+                    # a 429 is the channel saying when to come back, not a failed attempt
+                    raise RetryableJobError(str(exc), seconds=delay,
+                                            ignore_retry=isinstance(exc, ChannelRateLimited)) from None
                 # an exporter may refuse single records (e.g. unknown on the channel) and send the rest
                 for request in batch.filtered(lambda r: r.id in refused):
                     request.write({"state": "failed", "last_error": refused[request.id], "attempts": request.attempts + 1})

@@ -207,6 +207,42 @@ class TestGateway(HttpCase):
         self._run_jobs()
         self.assertEqual(event.state, "done")
 
+    @mute_logger("odoo.addons.retail_connector_base.models.retail_event")
+    def test_a_lost_database_connection_is_not_recorded_as_the_events_error(self):
+        """On a terminated connection nothing is written to the event: the job ends, the sweep queues it again."""
+        import psycopg2
+
+        self._post(self._order())
+        event = self._events()
+        lost = psycopg2.InterfaceError("connection already closed")
+        with mock.patch.object(GenericEventProcessor, "process", side_effect=lost), \
+                mock.patch("odoo.addons.retail_connector_base.models.retail_event.connection_lost", return_value=True), \
+                self.assertRaises(psycopg2.InterfaceError):
+            event._process_aggregate()
+        self.assertEqual((event.state, event.attempts), ("queued", 0))
+        # with the connection alive, the same error is the event's, retried with back-off
+        with mock.patch.object(GenericEventProcessor, "process", side_effect=lost):
+            event._process_aggregate()
+        self.assertEqual((event.state, event.attempts, event.error_kind), ("queued", 1, "InterfaceError"))
+
+    @mute_logger("odoo.addons.retail_connector_base.models.retail_event")
+    def test_a_concurrent_update_retries_the_job_soon_without_counting_an_attempt(self):
+        """A serialization failure is another transaction's doing: the job retries in seconds, the event keeps its attempts."""
+        import psycopg2.errors
+
+        from odoo.addons.queue_job.exception import RetryableJobError
+
+        self._post(self._order())
+        event = self._events()
+        conflict = psycopg2.errors.SerializationFailure("could not serialize access due to concurrent update")
+        with mock.patch.object(GenericEventProcessor, "process", side_effect=conflict), \
+                self.assertRaises(RetryableJobError) as caught:
+            event._process_aggregate()
+        self.assertLessEqual(caught.exception.seconds, 3)
+        self.assertEqual((event.state, event.attempts), ("queued", 0))
+        self._run_jobs()
+        self.assertEqual((event.state, event.outcome), ("done", "created"))
+
     # ------------------------------------------------------------------ partner API
     def test_partner_api_checks_key_and_scope(self):
         key_rec = self.env["retail.api.key"].create({"name": "Aggregator", "backend_id": self.backend.id, "scopes": "orders:write"})

@@ -3,6 +3,7 @@ from unittest import SkipTest
 
 from odoo.tests import TransactionCase, tagged
 
+from odoo.addons.queue_job.exception import RetryableJobError
 
 from .jobs import perform_pending_jobs
 from .simulators import load_simulators
@@ -119,6 +120,25 @@ class TestOutbound(TransactionCase):
         self.assertEqual(self.backend.state, "ok")
         self.assertFalse(self._pending())
         self.assertEqual(self.channel.stock_level("OUT-003", self.warehouse.code), 1)
+
+    def test_a_429_waits_without_a_retry_and_a_failure_opening_the_circuit_ends_the_job(self):
+        self.channel.inject("POST", "/api/v1/stock/batch", status=429, retry_after=1, times=1)
+        self._receive(1, self.products[:2])
+        log = perform_pending_jobs(self.env, max_rounds=1, method="_flush_exports")
+        self.assertIsInstance(log[-1][1], RetryableJobError)
+        job = self.env["queue.job"].search([("method_name", "=", "_flush_exports")], order="id desc", limit=1)
+        self.assertEqual((job.state, job.retry), ("pending", 0), "a 429 is not a failed attempt")
+        perform_pending_jobs(self.env, method="_flush_exports")
+        self.assertFalse(self._pending())
+        # a failure that opens the circuit ends the job: its exports wait for the probe, nothing fails
+        self.backend.failure_threshold = 1
+        self.channel.inject("POST", "/api/v1/stock/batch", status=503, times=1)
+        self._receive(2, self.products[:2])
+        log = perform_pending_jobs(self.env, max_rounds=1, method="_flush_exports")
+        self.assertIn("backend degraded", log[-1][1])
+        self.assertEqual(self.backend.state, "degraded")
+        self.assertEqual(len(self._pending()), 2)
+        self.assertFalse(self.env["queue.job"].search([("method_name", "=", "_flush_exports"), ("state", "=", "failed")]))
 
     def test_paused_domain_keeps_its_exports_until_resumed(self):
         policy = self.backend.policy_for("inventory")
