@@ -1,3 +1,4 @@
 from . import webhook_authenticator
 from . import shopify
 from . import woocommerce
+from . import stripe
