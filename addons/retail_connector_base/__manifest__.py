@@ -30,6 +30,7 @@
         "views/retail_event_views.xml",
         "views/retail_outbound_views.xml",
         "views/retail_refund_views.xml",
+        "views/retail_payout_views.xml",
         "views/retail_alert_views.xml",
         "views/retail_cockpit_views.xml",
         "views/res_config_settings_views.xml",

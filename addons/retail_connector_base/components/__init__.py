@@ -13,3 +13,6 @@ from . import listeners
 from . import reconciler
 from . import refund_writer
 from . import warehouse
+from . import order_invoicer
+from . import payout_matcher
+from . import payout_importer

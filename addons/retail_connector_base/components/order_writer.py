@@ -65,6 +65,8 @@ class OrderWriter(Component):
                 "channel_status": order.status,
             }
         )
+        if backend.invoice_policy == "on_import" and outcome in (CREATED, UPDATED) and binding.odoo_id.state == "sale":
+            self.component(usage="order.invoicer").on_import(binding, order)
         return binding, outcome
 
     # ------------------------------------------------------------------ create

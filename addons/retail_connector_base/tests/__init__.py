@@ -18,3 +18,4 @@ from . import test_cockpit
 from . import test_cockpit_tour
 from . import test_secrets
 from . import test_access
+from . import test_payouts
