@@ -1,6 +1,9 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import time
+from datetime import timedelta
 from unittest import SkipTest
 
+from odoo import fields
 from odoo.tests import HttpCase, tagged
 
 from odoo.addons.retail_connector_base.tests.jobs import perform_pending_jobs
@@ -24,9 +27,12 @@ class TestStripeFlows(HttpCase):
         eur = cls.env.ref("base.EUR")
         eur.active = True
         cls.pricelist = cls.env["product.pricelist"].create({"name": "Stripe EUR", "currency_id": eur.id})
+        cls.env["account.tax"].create({"name": "TVA 21%", "amount": 21, "amount_type": "percent", "type_tax_use": "sale"})
+        # WooCommerce rounds taxes per line: so does the company, so that invoices equal what Stripe charged
+        cls.env.company.tax_calculation_rounding_method = "round_per_line"
         cls.warehouse = cls.env.ref("stock.warehouse0")
         cls.products = cls.env["product.product"].create(
-            [{"name": sku, "default_code": sku, "type": "consu", "list_price": 10}
+            [{"name": sku, "default_code": sku, "type": "consu", "list_price": 10, "invoice_policy": "order"}
              for sku in ("RC-MUG", "RC-CAP", "RC-TOTE")]
         )
 
@@ -46,8 +52,7 @@ class TestStripeFlows(HttpCase):
             {"name": "Stripe (outlet)", "backend_type": "stripe", "api_secret": KEY, "webhook_secret": WHSEC,
              "inbound_rate_limit": 0, "rate_limit_rps": 100, "rate_limit_burst": 100}
         )
-        if "orders_backend_id" in Backend._fields:
-            self.stripe.orders_backend_id = self.woo
+        self.stripe.orders_backend_id = self.woo
         self.shop = WooCommerceSimulator(consumer_key="ck_pay", consumer_secret="cs_pay", seed=9).start()
         self.addCleanup(self.shop.stop)
         self.woo.endpoint_url = self.shop.url
@@ -58,6 +63,22 @@ class TestStripeFlows(HttpCase):
         ).start()
         self.addCleanup(self.account.stop)
         self.stripe.endpoint_url = self.account.url
+
+    def _sale(self, order):
+        return self.env["retail.sale.order.binding"].search(
+            [("backend_id", "=", self.woo.id), ("external_id", "=", str(order["id"]))]).odoo_id
+
+    def _paid_orders(self, *skus):
+        """Return [(WooCommerce order, Odoo sale)], each order paid through Stripe and charged there."""
+        orders = [self.shop.place_order(lines=[{"sku": sku, "quantity": 1}]) for sku in skus]
+        perform_pending_jobs(self.env)
+        for order in orders:
+            self.assertEqual(order["payment_method"], "stripe")
+            self.account.charge(order["number"], order["total"], charge_id=order["transaction_id"])
+        return [(order, self._sale(order)) for order in orders]
+
+    def _payouts(self):
+        return self.env["retail.payout"].search([("backend_id", "=", self.stripe.id)], order="id")
 
     def _events(self):
         return self.env["retail.event"].search([("backend_id", "=", self.stripe.id)], order="id")
@@ -132,16 +153,76 @@ class TestStripeFlows(HttpCase):
         self.assertEqual(delivery.status, 422)
         self.assertIn("payout.paid", delivery.attempts[-1].response_body.decode())
 
+    # ------------------------------------------------------------------ payouts
+    def test_payout_webhook_imports_the_payout_matched_to_the_shop_invoices(self):
+        (first, sale1), (second, sale2) = self._paid_orders("RC-MUG", "RC-CAP")
+        invoice = sale1._create_invoices()
+        invoice.action_post()
+        payout = self.account.pay_out()
+        perform_pending_jobs(self.env)
+        events = self._events()
+        self.assertEqual(events.mapped("state"), ["done", "done"], events.mapped("last_error"))
+        record = self._payouts()
+        self.assertEqual((record.external_id, record.status), (payout["id"], "paid"))
+        self.assertAlmostEqual(record.amount, payout["amount"] / 100, places=2)
+        self.assertEqual(record.currency_id.name, "EUR")
+        lines = {line.order_external_id: line for line in record.line_ids}
+        self.assertEqual(set(lines), {str(first["number"]), str(second["number"])}, "the payout's own move is no line")
+        matched, waiting = lines[str(first["number"])], lines[str(second["number"])]
+        self.assertEqual((matched.type, matched.match_state, matched.invoice_id), ("charge", "matched", invoice),
+                         "%s: %s" % (matched.exception_reason, matched.message))
+        self.assertEqual(matched.sale_order_id, sale1)
+        self.assertAlmostEqual(matched.amount, float(first["total"]), places=2)
+        self.assertGreater(matched.fee, 0)
+        self.assertEqual((waiting.match_state, waiting.exception_reason), ("exception", "not_invoiced"))
+        self.assertEqual(waiting.sale_order_id, sale2)
+        self.assertEqual(record.state, "partial")
+        self.assertIn(invoice.payment_state, ("paid", "in_payment"))
+        self.assertAlmostEqual(record.statement_line_id.amount, payout["amount"] / 100, places=2)
+        calls = self.account.calls_to("GET", "/v1/balance_transactions")
+        self.assertTrue(calls and all(c.query.get("payout") == payout["id"] for c in calls))
+
+    def test_refund_and_dispute_lines_name_their_orders(self):
+        (order, sale), (other, _sale2) = self._paid_orders("RC-TOTE", "RC-MUG")
+        charges = {c["metadata"]["order_id"]: c for c in self.account.charges.values()}
+        self.account.refund(charges[str(order["number"])]["id"], "2.00", with_metadata=False)
+        self.account.dispute(charges[str(other["number"])]["id"], notify=False)
+        payout = self.account.pay_out()
+        perform_pending_jobs(self.env)
+        record = self._payouts()
+        self.assertEqual(record.external_id, payout["id"])
+        by_type = {line.type: line for line in record.line_ids}
+        self.assertEqual(sorted(by_type), ["charge", "dispute", "refund"])
+        self.assertEqual(by_type["refund"].order_external_id, str(order["number"]), "found through its charge")
+        self.assertAlmostEqual(by_type["refund"].amount, -2.0, places=2)
+        self.assertEqual(by_type["dispute"].order_external_id, str(other["number"]))
+        self.assertAlmostEqual(by_type["dispute"].fee, 15.0, places=2)
+        self.assertAlmostEqual(sum(record.line_ids.mapped("net")), record.amount, places=2)
+
+    def test_finance_batch_reads_payouts_that_arrived_before_the_cutoff(self):
+        self._paid_orders("RC-MUG")
+        now = int(time.time())
+        arrived = self.account.pay_out(arrival_date=now - 86400, notify=False)
+        self._paid_orders("RC-CAP")
+        self.account.pay_out(arrival_date=now + 3 * 86400, notify=False)  # still on its way
+        with self.stripe.work_on("retail.payout") as work:
+            run = work.component(usage="payout.importer").run(until=fields.Datetime.now())
+        self.assertEqual(self._payouts().mapped("external_id"), [arrived["id"]])
+        self.assertEqual(run.domain, "finance")
+        [listing] = self.account.calls_to("GET", "/v1/payouts")
+        self.assertIn("arrival_date[lte]", listing.query)
+        self.assertEqual(self.stripe.policy_for("finance").checkpoint.date(), fields.Datetime.now().date())
+        # the next run starts from the checkpoint (less its overlap): the payout is not imported twice
+        with self.stripe.work_on("retail.payout") as work:
+            work.component(usage="payout.importer").run(until=fields.Datetime.now() + timedelta(seconds=1))
+        self.assertEqual(len(self._payouts()), 1)
+        self.assertIn("arrival_date[gte]", self.account.calls_to("GET", "/v1/payouts")[-1].query)
+
     # ------------------------------------------------------------------ disputes
     def test_dispute_is_noted_on_the_shop_order(self):
-        if "orders_backend_id" not in self.env["retail.backend"]._fields:
-            raise SkipTest("payment providers name their storefront with orders_backend_id")
-        order = self.shop.place_order(lines=[{"sku": "RC-MUG", "quantity": 2}])
-        perform_pending_jobs(self.env)
-        sale = self.env["retail.sale.order.binding"].search(
-            [("backend_id", "=", self.woo.id), ("external_id", "=", str(order["id"]))]).odoo_id
+        [(order, sale)] = self._paid_orders("RC-MUG")
         self.assertTrue(sale)
-        charge = self.account.charge(order["number"], order["total"], charge_id=order["transaction_id"])
+        charge = next(iter(self.account.charges.values()))
         self.account.dispute(charge["id"], reason="product_not_received")
         perform_pending_jobs(self.env)
         events = self._events()
