@@ -3,11 +3,10 @@ against the Stripe simulator over loopback HTTP, without Odoo."""
 
 import json
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
-import stripe
 
 from odoo.addons.retail_connector_base.lib.canonical import Payout
 from odoo.addons.retail_connector_base.lib.http import (
@@ -83,19 +82,14 @@ def test_amounts_must_be_whole_minor_units():
 
 # ------------------------------------------------------------------ client
 
-def test_lists_payouts_by_arrival_window_across_pages(sim, client):
+def test_lists_payouts_by_arrival_window_across_pages(sim, client, monkeypatch):
+    import odoo.addons.retail_connector_marketplace.lib.stripe.client as module
+
     for day in range(5):
         sim.charge(100 + day, "10.00")
         sim.pay_out(arrival_date=int(datetime(2026, 3, 1 + day, tzinfo=timezone.utc).timestamp()), notify=False)
-    client_small = client
-    import odoo.addons.retail_connector_marketplace.lib.stripe.client as module
-
-    original = module.PAGE_SIZE
-    module.PAGE_SIZE = 2
-    try:
-        found = list(client_small.iter_payouts(arrival_from=date(2026, 3, 2), arrival_to=date(2026, 3, 4)))
-    finally:
-        module.PAGE_SIZE = original
+    monkeypatch.setattr(module, "PAGE_SIZE", 2)
+    found = list(client.iter_payouts(arrival_from=date(2026, 3, 2), arrival_to=date(2026, 3, 4)))
     assert [datetime.fromtimestamp(p["arrival_date"], timezone.utc).day for p in found] == [4, 3, 2]
     pages = sim.calls_to("GET", "/v1/payouts")
     assert len(pages) == 2 and "starting_after" in pages[1].query

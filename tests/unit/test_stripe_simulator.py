@@ -3,7 +3,6 @@
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -167,6 +166,20 @@ def test_events_not_enabled_on_the_endpoint_are_not_sent(receiver):
         sim.pay_out()
     assert [json.loads(b)["type"] for _, b in receiver.received] == ["payout.paid"]
     assert [e["type"] for e in sim.events] == ["payout.created", "payout.paid"]
+
+
+def test_charges_the_shops_stripe_paid_orders_once():
+    from simulators.woocommerce import WooCommerceSimulator
+
+    with WooCommerceSimulator(consumer_key="ck_s", consumer_secret="cs_s", seed=2) as shop, \
+            StripeSimulator(secret_key=KEY, site_url=shop.url) as account:
+        paid = shop.place_order(lines=[{"sku": "RC-MUG", "quantity": 2}])
+        shop.place_order(lines=[{"sku": "RC-CAP", "quantity": 1}], payment_method="bacs")
+        shop.place_order(lines=[{"sku": "RC-CAP", "quantity": 1}], status="pending")
+        [charge] = account.charge_shop_orders(shop.url, "ck_s", "cs_s")
+        assert charge["id"] == paid["transaction_id"] and charge["metadata"]["order_id"] == str(paid["number"])
+        assert charge["amount"] == round(float(paid["total"]) * 100)
+        assert account.charge_shop_orders(shop.url, "ck_s", "cs_s") == []
 
 
 def test_command_line_serves_the_api():

@@ -8,6 +8,7 @@ channel error, with Stripe's error object (``type``, ``code``, ``message``, ``pa
 ``details[0]``.
 """
 
+import json
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime, time, timezone
 from urllib.parse import urlsplit
@@ -81,8 +82,6 @@ class _HookedHttpClient(stripe.RequestsClient):
 
 
 def _error_object(content):
-    import json
-
     try:
         return (json.loads(content) or {}).get("error")
     except (ValueError, AttributeError, TypeError):
@@ -134,8 +133,6 @@ class StripeClient:
         while True:
             try:
                 item = self._call(where, next, iterator)
-            except ChannelError:
-                raise
             except StopIteration:
                 return
             yield _plain(item)

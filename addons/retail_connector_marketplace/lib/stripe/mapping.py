@@ -65,11 +65,10 @@ def _charge_id(source):
 
 
 def _metadata_order(obj):
-    if isinstance(obj, Mapping):
-        metadata = obj.get("metadata") or {}
-        value = metadata.get("order_id") if isinstance(metadata, Mapping) else None
-        return str(value).strip() or None if value not in (None, "") else None
-    return None
+    """Return the ``metadata.order_id`` of a Stripe object, or None."""
+    metadata = obj.get("metadata") if isinstance(obj, Mapping) else None
+    value = metadata.get("order_id") if isinstance(metadata, Mapping) else None
+    return str(value).strip() or None if value is not None else None
 
 
 def line_type(txn: Mapping) -> str:
