@@ -3,8 +3,8 @@ import hashlib
 
 from odoo.addons.component.core import AbstractComponent, Component
 
-from ..lib.canonical import CanonicalValidationError, Order
-from ..lib.inbound import InboundEvent, SchemaError, UnknownTopic
+from ..lib.canonical import CanonicalValidationError, Order, Payout
+from ..lib.inbound import PAYOUT_AGGREGATE, InboundEvent, SchemaError, UnknownTopic
 
 
 class EventParser(AbstractComponent):
@@ -54,6 +54,7 @@ class GenericEventParser(Component):
         "orders/updated": ("orders", "order"),
         "orders/paid": ("orders", "order"),
         "orders/cancelled": ("orders", "order"),
+        "payouts/paid": ("finance", PAYOUT_AGGREGATE),
     }
     # partner API resource -> topic
     _resources = {"orders": "orders/updated"}
@@ -70,8 +71,9 @@ class GenericEventParser(Component):
 
     def parse(self, topic, headers, data, body):
         domain, aggregate_type = self._domain_and_type(topic)
+        cls = Payout if aggregate_type == PAYOUT_AGGREGATE else Order
         try:
-            order = Order.from_dict(data if isinstance(data, dict) else {"": data})
+            obj = cls.from_dict(data if isinstance(data, dict) else {"": data})
         except CanonicalValidationError as exc:
             raise SchemaError(str(exc), details=[{"field": e.path, "message": e.message} for e in exc.errors]) from None
         key = (headers.get("X-Retail-Event-Id") or headers.get("Idempotency-Key") or "").strip()
@@ -79,7 +81,7 @@ class GenericEventParser(Component):
             topic=topic,
             domain=domain,
             aggregate_type=aggregate_type,
-            aggregate_key=order.external_id,
+            aggregate_key=obj.external_id,
             idempotency_key=key[:255] if key else self._digest_key(body),
-            channel_timestamp=order.updated_at or order.created_at,
+            channel_timestamp=None if cls is Payout else obj.updated_at or obj.created_at,
         )

@@ -16,7 +16,8 @@ from odoo.addons.component.core import Component
 
 DISPUTE_TYPES = ("dispute", "chargeback")
 ADJUSTMENT_TYPES = ("adjustment", "currency_conversion", "transfer")
-PAID_INVOICE_STATES = ("paid", "in_payment", "reversed")
+# a movement whose source is an Odoo payment (e.g. a store day's card takings) settles that payment
+PAYMENT_SOURCE = "account.payment,"
 
 
 class PayoutMatcher(Component):
@@ -175,6 +176,8 @@ class PayoutMatcher(Component):
 
     def _plan(self, payout, line):
         """Return what ``line`` is posted against ({vals, target, line}), or None after recording why not."""
+        if line.type in ("charge", "refund") and (line.source_id or "").startswith(PAYMENT_SOURCE):
+            return self._plan_payment(payout, line)
         method = {
             "charge": self._plan_charge,
             "refund": self._plan_refund,
@@ -270,10 +273,32 @@ class PayoutMatcher(Component):
                         match_state="matched"))
         st_line = payout.statement_line_id
         name = self.env._("%(type)s %(id)s of %(doc)s", type=line.type.capitalize(), id=line.external_id or line.id,
-                          doc=document.name)
+                          doc=document.name or payment.name)
         aml = self._aml_vals(payout, st_line, targets[:1].account_id, -amount, name,
                              partner=targets[:1].partner_id)
         return {"vals": aml, "target": targets, "line": line}
+
+    def _plan_payment(self, payout, line):
+        """Match a movement to the outstanding receipt (or payment) of the Odoo payment it names."""
+        try:
+            payment_id = int(line.source_id[len(PAYMENT_SOURCE):])
+        except ValueError:
+            payment_id = 0
+        payment = self.env["account.payment"].browse(payment_id).exists()
+        if not payment or payment.company_id != payout.company_id:
+            return self._exception(line, "unknown_order", self.env._(
+                "Payment %(ref)s does not exist in this company.", ref=line.source_id))
+        outstanding = payment.move_id.line_ids.filtered(
+            lambda a: a.account_id == payment.outstanding_account_id and not a.reconciled)
+        if not outstanding:
+            return self._exception(line, "already_settled", self.env._(
+                "Payment %(name)s is settled already.", name=payment.name), payment_id=payment.id)
+        open_amount = sum(outstanding.mapped("amount_currency"))
+        if payout.currency_id.compare_amounts(open_amount, line.amount) != 0:
+            return self._exception(line, "amount_mismatch", self.env._(
+                "Payment %(name)s waits for %(open)s, the channel settled %(amount)s.", name=payment.name,
+                open=open_amount, amount=line.amount), payment_id=payment.id)
+        return self._planned(payout, line, outstanding, line.amount, self.env["account.move"], payment, {})
 
     def _plan_fee(self, payout, line):
         st_line = payout.statement_line_id

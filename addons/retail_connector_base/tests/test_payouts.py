@@ -1,13 +1,16 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import copy
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
+from unittest import SkipTest
 from unittest.mock import patch
 
-from odoo.tests import tagged
+from odoo.tests import HttpCase, tagged
 
 from ..lib.canonical import Order, Payout, Refund
 from .common import RetailCase
+from .jobs import perform_pending_jobs
+from .simulators import load_simulators
 from .test_order_import import ORDER
 
 
@@ -288,3 +291,70 @@ class TestPayoutEvents(PayoutCase):
         self.assertEqual(outcome, "created", event.last_error)
         self.assertEqual(event.res_model, "retail.payout")
         self.assertEqual(self.env["retail.payout"].browse(event.res_id).state, "matched")
+
+
+@tagged("post_install", "-at_install")
+class TestGenericPayoutsOverHttp(HttpCase):
+    """The generic channel's payouts, read by the finance run and announced by webhook, over real HTTP."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if load_simulators() is None:
+            raise SkipTest("the channel simulators are not beside this addon")
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        cls.env.company.currency_id = cls.env.ref("base.USD")
+        cls.products = cls.env["product.product"].create([
+            {"name": sku, "default_code": sku, "type": "consu", "list_price": 10, "invoice_policy": "order",
+             "taxes_id": [(5, 0, 0)]} for sku in ("RC-PAY-A", "RC-PAY-B")
+        ])
+
+    def setUp(self):
+        super().setUp()
+        from simulators.generic import GenericChannel  # noqa: PLC0415
+
+        self.enterContext(self.allow_requests(all_requests=True))
+        self.backend = self.env["retail.backend"].create({
+            "name": "Generic payouts", "backend_type": "generic", "api_secret": "pay-token",
+            "webhook_secret": "pay-secret", "inbound_rate_limit": 0, "invoice_policy": "at_payout",
+        })
+        catalogue = [{"sku": p.default_code, "name": p.name, "price": "10.00"} for p in self.products]
+        self.channel = GenericChannel(
+            token="pay-token", currency="USD", tax_rate="0", catalogue=catalogue,
+            webhook_url=self.base_url() + "/retail/webhook/%d" % self.backend.id, webhook_secret="pay-secret",
+        ).start()
+        self.addCleanup(self.channel.stop)
+        self.backend.endpoint_url = self.channel.url
+        self.backend.policy_for("finance").cutoff_hour = 0
+
+    def _order(self):
+        order = self.channel.place_order(notify=False, shipping_lines=[])
+        with self.backend.work_on("retail.sale.order.binding") as work:
+            binding, _ = work.component(usage="order.writer").apply(Order.from_dict(order))
+        return order, binding.odoo_id
+
+    def test_finance_run_and_payout_webhook(self):
+        order, sale = self._order()
+        issued = (datetime.now(timezone.utc) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.channel.add_payout([
+            {"type": "charge", "amount": "%.2f" % sale.amount_total, "fee": "0.60", "order_external_id": order["external_id"]},
+            {"type": "fee", "amount": "-1.00"},
+        ], external_id="PO-1", issued_at=issued)
+        summary = self.backend._run_scheduled_domain("finance")
+        self.assertIn("payouts: 1 payout(s)", summary)
+        first = self.env["retail.payout"].search([("backend_id", "=", self.backend.id), ("external_id", "=", "PO-1")])
+        self.assertEqual(first.state, "matched", first.line_ids.mapped("message"))
+        self.assertEqual(sale.invoice_ids.payment_state, "paid", "invoiced at payout and settled by it")
+        self.assertIn("until", self.channel.calls_to("GET", "/api/v1/payouts")[0].query)
+
+        # a payout announced by webhook is fetched and settled through the inbox
+        order2, sale2 = self._order()
+        self.channel.add_payout([{"type": "charge", "amount": "%.2f" % sale2.amount_total,
+                                  "order_external_id": order2["external_id"]}], external_id="PO-2", notify=True)
+        perform_pending_jobs(self.env)
+        event = self.env["retail.event"].search([("backend_id", "=", self.backend.id), ("topic", "=", "payouts/paid")])
+        self.assertEqual((event.state, event.outcome), ("done", "created"), event.last_error)
+        second = self.env["retail.payout"].browse(event.res_id)
+        self.assertEqual((second.external_id, second.state), ("PO-2", "matched"))
+        self.assertTrue(self.channel.calls_to("GET", "/api/v1/payouts/PO-2"))
+        self.assertEqual(sale2.invoice_ids.payment_state, "paid")
