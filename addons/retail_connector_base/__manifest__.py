@@ -31,6 +31,7 @@
         "views/retail_outbound_views.xml",
         "views/retail_refund_views.xml",
         "views/retail_workflow_views.xml",
+        "views/retail_payout_views.xml",
         "views/retail_alert_views.xml",
         "views/retail_cockpit_views.xml",
         "views/res_config_settings_views.xml",

@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 {
     "name": "Retail Connector: Storefronts and Marketplaces",
-    "summary": "Shopify (Admin GraphQL API) and WooCommerce (REST API v3) through the Retail Connector pipeline",
+    "summary": "Shopify (Admin GraphQL API), WooCommerce (REST API v3) and Stripe payouts through the Retail Connector pipeline",
     "version": "19.0.1.0.0",
     "category": "Sales/Connector",
     "license": "LGPL-3",

@@ -9,6 +9,8 @@ API (every call needs ``Authorization: Bearer <token>``):
 - ``POST /api/v1/stock/batch``, ``GET /api/v1/stock`` (Idempotency-Key, at most 100 items)
 - ``POST /api/v1/prices/batch``, ``GET /api/v1/prices`` (Idempotency-Key, at most 100 items)
 - ``POST /api/v1/shipments``                          (Idempotency-Key)
+- ``GET  /api/v1/payouts?since=&until=&limit=&cursor=`` (canonical payouts issued in [since, until))
+- ``GET  /api/v1/payouts/<external_id>``
 
 Webhooks are POSTed to the configured URL with the object as raw JSON body and the headers
 ``X-Retail-Topic``, ``X-Retail-Event-Id`` and ``X-Retail-Signature: t=<unix>,v1=<hex>`` where
@@ -305,6 +307,7 @@ class GenericChannel(Simulator):
         self._prices: dict[str, dict] = {}
         self._idempotency: dict[tuple, Response] = {}
         self.shipments: list[dict] = []
+        self._payouts: dict[str, dict] = {}
         self.stock_writes: list[dict] = []
         self.price_writes: list[dict] = []
         self.idempotent_replays = 0
@@ -488,6 +491,29 @@ class GenericChannel(Simulator):
         self.stock_writes.append({**level, "source": source})
         return level
 
+    def add_payout(self, lines, *, external_id: str | None = None, issued_at=None, status: str = "paid",
+                   notify: bool = False) -> dict:
+        """Return a new canonical payout of ``lines`` (canonical payout lines); its amount is their nets' sum.
+
+        ``notify`` sends it as a ``payouts/paid`` webhook too.
+        """
+        with self._lock:
+            issued = parse_iso(issued_at) if issued_at else self.now()
+            external_id = external_id or "PO-%d" % (len(self._payouts) + 1)
+            rows = []
+            for number, line in enumerate(lines, 1):
+                row = {"external_id": "%s-%d" % (external_id, number), "fee": "0.00", **line}
+                row["net"] = str(Decimal(str(row["amount"])) - Decimal(str(row["fee"])))
+                rows.append(row)
+            payout = {"schema": "payout", "external_id": external_id, "date": issued.date().isoformat(),
+                      "currency": self.currency, "status": status, "lines": rows,
+                      "amount": str(sum((Decimal(r["net"]) for r in rows), Decimal(0))),
+                      "extra": {"issued_at": iso_z(issued)}}
+            self._payouts[external_id] = payout
+        if notify:
+            self._send_events([("payouts/paid", copy.deepcopy(payout))])
+        return copy.deepcopy(payout)
+
     # ----------------------------------------------------------------- API: request parsing
 
     def _order_or_404(self, external_id: str) -> dict:
@@ -584,6 +610,45 @@ class GenericChannel(Simulator):
         if details:
             _invalid(details)
         return limit, since, after
+
+    @route("GET", "/api/v1/payouts")
+    def api_list_payouts(self, request):
+        """Return the payouts issued in [since, until), oldest first, a page at a time (offset cursor)."""
+        details, bounds = [], {}
+        for name in ("since", "until"):
+            if request.query.get(name):
+                try:
+                    bounds[name] = parse_iso(request.query[name])
+                except ValueError:
+                    details.append(_problem(name, "must be an ISO 8601 date-time such as 2025-01-31T12:00:00Z"))
+        try:
+            limit = int(request.query.get("limit") or self.DEFAULT_PAGE)
+            offset = int(request.query.get("cursor") or 0)
+        except ValueError:
+            details.append(_problem("limit", "limit and cursor are integers"))
+            limit, offset = 0, 0
+        if details:
+            _invalid(details)
+        with self._lock:
+            matching = sorted(
+                (p for p in self._payouts.values()
+                 if ("since" not in bounds or parse_iso(p["extra"]["issued_at"]) >= bounds["since"])
+                 and ("until" not in bounds or parse_iso(p["extra"]["issued_at"]) < bounds["until"])),
+                key=lambda p: (p["extra"]["issued_at"], p["external_id"]),
+            )
+            page = [copy.deepcopy(p) for p in matching[offset:offset + limit]]
+        more = offset + limit < len(matching)
+        return Response(200, {"payouts": page, "next_cursor": str(offset + limit) if more else None},
+                        {"X-Total-Count": str(len(matching))})
+
+    @route("GET", "/api/v1/payouts/{external_id}")
+    def api_get_payout(self, request):
+        """Return one payout or 404."""
+        with self._lock:
+            payout = self._payouts.get(request.params["external_id"])
+            if payout is None:
+                raise HttpError(404, "not_found", f"no payout with external_id {request.params['external_id']!r}")
+            return copy.deepcopy(payout)
 
     @route("GET", "/api/v1/orders/{external_id}")
     def api_get_order(self, request):

@@ -496,3 +496,23 @@ def test_command_line_trickles_orders_with_webhooks(receiver):
         out, err = proc.communicate(timeout=5)
     assert proc.returncode == 0, err
     assert verify_signature(*receiver.received[0])
+
+
+def test_payouts_window_pages_and_canonical_shape(channel, api):
+    from odoo.addons.retail_connector_base.lib.canonical import Payout  # noqa: PLC0415
+
+    for day in range(1, 4):
+        channel.add_payout([{"type": "charge", "amount": "40.00", "fee": "1.41", "order_external_id": "G1001"},
+                            {"type": "refund", "amount": "-10.00", "order_external_id": "G1002"}],
+                           external_id=f"PO-{day}", issued_at=f"2026-11-0{day}T10:00:00Z")
+    resp = api("GET", "/api/v1/payouts", params={"since": "2026-11-02T00:00:00Z", "until": "2026-11-03T10:00:00Z"})
+    assert resp.status_code == 200, resp.text
+    assert [p["external_id"] for p in resp.json()["payouts"]] == ["PO-2"]  # until is exclusive
+    first = api("GET", "/api/v1/payouts", params={"limit": 2}).json()
+    rest = api("GET", "/api/v1/payouts", params={"limit": 2, "cursor": first["next_cursor"]}).json()
+    assert [p["external_id"] for p in first["payouts"] + rest["payouts"]] == ["PO-1", "PO-2", "PO-3"]
+    assert rest["next_cursor"] is None
+    payout = Payout.from_dict(api("GET", "/api/v1/payouts/PO-1").json())
+    assert (str(payout.amount), str(payout.lines[0].net), str(payout.date)) == ("28.59", "38.59", "2026-11-01")
+    assert api("GET", "/api/v1/payouts/PO-9").status_code == 404
+    assert api("GET", "/api/v1/payouts", params={"until": "yesterday"}).status_code == 422

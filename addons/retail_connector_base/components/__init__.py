@@ -15,3 +15,6 @@ from . import refund_writer
 from . import warehouse
 from . import workflow
 from . import return_writer
+from . import order_invoicer
+from . import payout_matcher
+from . import payout_importer

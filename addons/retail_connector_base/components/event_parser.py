@@ -3,8 +3,8 @@ import hashlib
 
 from odoo.addons.component.core import AbstractComponent, Component
 
-from ..lib.canonical import CanonicalValidationError, Order, Return
-from ..lib.inbound import InboundEvent, SchemaError, UnknownTopic
+from ..lib.canonical import CanonicalValidationError, Order, Payout, Return
+from ..lib.inbound import PAYOUT_AGGREGATE, InboundEvent, SchemaError, UnknownTopic
 
 
 class EventParser(AbstractComponent):
@@ -56,6 +56,7 @@ class GenericEventParser(Component):
         "orders/cancelled": ("orders", "order"),
         "returns/create": ("returns", "return"),
         "returns/updated": ("returns", "return"),
+        "payouts/paid": ("finance", PAYOUT_AGGREGATE),
     }
     # partner API resource -> topic
     _resources = {"orders": "orders/updated", "returns": "returns/updated"}
@@ -72,7 +73,7 @@ class GenericEventParser(Component):
 
     def parse(self, topic, headers, data, body):
         domain, aggregate_type = self._domain_and_type(topic)
-        canonical = Return if aggregate_type == "return" else Order
+        canonical = {"return": Return, PAYOUT_AGGREGATE: Payout}.get(aggregate_type, Order)
         try:
             obj = canonical.from_dict(data if isinstance(data, dict) else {"": data})
         except CanonicalValidationError as exc:
@@ -88,5 +89,5 @@ class GenericEventParser(Component):
             aggregate_type=aggregate_type,
             aggregate_key=obj.external_id,
             idempotency_key=key[:255] if key else self._digest_key(body),
-            channel_timestamp=getattr(obj, "updated_at", None) or obj.created_at,
+            channel_timestamp=None if canonical is Payout else getattr(obj, "updated_at", None) or obj.created_at,
         )

@@ -67,6 +67,8 @@ class OrderWriter(Component):
                 "channel_status": order.status,
             }
         )
+        if backend.invoice_policy == "on_import" and outcome in (CREATED, UPDATED) and binding.odoo_id.state == "sale":
+            self.component(usage="order.invoicer").on_import(binding, order)
         if outcome == UPDATED:
             # a payment state changed on the channel: a waiting payment step looks again
             self.env["retail.workflow"]._wake_for(binding.odoo_id)

@@ -40,3 +40,8 @@ class InboundEvent:
     aggregate_key: str
     idempotency_key: str
     channel_timestamp: datetime | None = None
+
+
+# Aggregate type of events about a payout: the inbox hands them to the backend's payout importer
+# (``retail.payout.importer``), whatever the channel, with the payout's id as aggregate key.
+PAYOUT_AGGREGATE = "payout"

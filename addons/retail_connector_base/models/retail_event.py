@@ -17,6 +17,7 @@ from odoo.addons.queue_job.exception import RetryableJobError
 from ..components.errors import RetailMappingError
 from ..lib.canonical import CanonicalValidationError
 from ..lib.http import ChannelError
+from ..lib.inbound import PAYOUT_AGGREGATE
 from .retail_sync_policy import DOMAINS
 
 _logger = logging.getLogger(__name__)
@@ -214,8 +215,13 @@ class RetailEvent(models.Model):
                 ).work_on(
                     self._name
                 ) as work:
-                    processor = work.component(usage="event.processor")
-                    outcome, record = processor.process(self, self._payload_data())
+                    if self.aggregate_type == PAYOUT_AGGREGATE:
+                        # every channel's payout events go to its payout importer
+                        importer = work.component(usage="payout.importer", model_name="retail.payout")
+                        outcome, record = importer.process_event(self, self._payload_data())
+                    else:
+                        processor = work.component(usage="event.processor")
+                        outcome, record = processor.process(self, self._payload_data())
         except (psycopg2.InterfaceError, psycopg2.OperationalError) as exc:
             if connection_lost(self.env.cr):
                 # nothing can be written on this connection: the job fails, and the sweep

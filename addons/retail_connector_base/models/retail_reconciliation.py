@@ -15,6 +15,7 @@ DIFFERENCE_KINDS = [
     ("quantity_drift", "Quantity drift"),
     ("price_drift", "Price drift"),
     ("webhook_disabled", "Webhook missing or disabled"),
+    ("unmatched_payout", "Unmatched payout movement"),
 ]
 
 

@@ -1,3 +1,5 @@
 from . import webhook_authenticator
 from . import shopify
 from . import woocommerce
+from . import stripe
+from . import stripe_payout_importer

@@ -1,14 +1,22 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 """Shopify plugged into the shared pipeline: protocol in lib/shopify, pipeline in the base."""
 
+from datetime import timezone
+
 from odoo.addons.component.core import Component
 from odoo.addons.retail_connector_base.lib.canonical import CanonicalValidationError, Order, parse_timestamp
 from odoo.addons.retail_connector_base.lib.http import ChannelNotFound
+from odoo.addons.retail_connector_base.lib.http import ChannelValidationError
 from odoo.addons.retail_connector_base.lib.inbound import InboundEvent, SchemaError
 
 from ..lib.shopify.fulfillment import plan_fulfillment  # noqa: F401  (re-exported for tests)
 from ..lib.shopify.ids import numeric_id
-from ..lib.shopify.mapping import graphql_order_to_canonical, order_to_canonical, refund_to_canonical
+from ..lib.shopify.mapping import (
+    graphql_order_to_canonical,
+    order_to_canonical,
+    payout_to_canonical,
+    refund_to_canonical,
+)
 
 ORDER_TOPICS = ("orders/create", "orders/updated", "orders/paid", "orders/cancelled")
 WEBHOOK_TOPICS = ORDER_TOPICS + ("refunds/create",)
@@ -253,3 +261,27 @@ class ShopifyRefundExporter(Component):
         made = client.create_refund(binding.external_id, "%.2f" % ret.amount, gateway=gateway, note=self._reason(ret),
                                     line_items=items)
         return {"external_id": made["legacyResourceId"], "amount": made["totalRefundedSet"]["shopMoney"]["amount"]}
+
+
+class ShopifyPayoutImporter(Component):
+    """Shopify Payments payouts and their balance transactions (``shopifyPaymentsAccount``)."""
+
+    _name = "retail.shopify.payout.importer"
+    _inherit = "retail.payout.importer"
+    _backend_type = "shopify"
+
+    def _fetch_payouts(self, since, until):
+        client = self.backend_record._shopify_client()
+        bound = until.replace(tzinfo=timezone.utc) if until else None
+        for node in client.payouts(since.replace(tzinfo=timezone.utc) if since else None):
+            if bound and parse_timestamp(node["issuedAt"]) >= bound:
+                continue
+            yield payout_to_canonical(node, client.balance_transactions(node["id"]))
+
+    def _fetch_payout(self, external_id):
+        client = self.backend_record._shopify_client()
+        for node in client.payouts():
+            if numeric_id(node.get("legacyResourceId") or node["id"]) == str(external_id):
+                return payout_to_canonical(node, client.balance_transactions(node["id"]))
+        raise ChannelValidationError(
+            self.env._("Shopify has no payout %(id)s on %(backend)s.", id=external_id, backend=self.backend_record.name))

@@ -4,6 +4,8 @@ from odoo.exceptions import UserError
 
 from ..lib.shopify.client import ShopifyClient
 from ..lib.shopify.ids import numeric_id
+from ..lib.stripe.client import DEFAULT_API_BASE as STRIPE_API_BASE
+from ..lib.stripe.client import StripeClient
 from ..lib.woocommerce.client import WooCommerceClient
 
 SHOPIFY_API_VERSION = "2025-10"
@@ -14,8 +16,9 @@ class RetailBackend(models.Model):
     _inherit = "retail.backend"
 
     backend_type = fields.Selection(
-        selection_add=[("shopify", "Shopify (Admin GraphQL API)"), ("woocommerce", "WooCommerce (REST API v3)")],
-        ondelete={"shopify": "cascade", "woocommerce": "cascade"},
+        selection_add=[("shopify", "Shopify (Admin GraphQL API)"), ("woocommerce", "WooCommerce (REST API v3)"),
+                       ("stripe", "Stripe (payments)")],
+        ondelete={"shopify": "cascade", "woocommerce": "cascade", "stripe": "cascade"},
     )
 
     order_import_rule = fields.Selection(
@@ -57,6 +60,21 @@ class RetailBackend(models.Model):
         return WooCommerceClient(
             self.endpoint_url, self.sudo().api_key, self.sudo().api_secret, timeout=self.timeout,
             before_request=self._throttle_outbound, after_response=self._observe_outcome,
+        )
+
+    def _stripe_client(self):
+        """Return a Stripe API client with the secret key, paced by the rate limiter and circuit breaker.
+
+        The endpoint URL is the API base (``https://api.stripe.com``); the API version, when set,
+        is sent as ``Stripe-Version``, else the stripe package's own version applies.
+        """
+        self.ensure_one()
+        if not self.sudo().api_secret:
+            raise UserError(self.env._("Backend %(name)s has no Stripe secret key: set it as the API secret.",
+                                       name=self.name))
+        return StripeClient(
+            self.sudo().api_secret, api_base=self.endpoint_url or STRIPE_API_BASE, stripe_version=self.api_version or None,
+            timeout=self.timeout, before_request=self._throttle_outbound, after_response=self._observe_outcome,
         )
 
     def action_woo_ensure_webhooks(self):
@@ -103,6 +121,8 @@ class RetailBackend(models.Model):
             self.api_version = SHOPIFY_API_VERSION
         elif self.backend_type == "woocommerce":
             self.api_version = WOOCOMMERCE_API_VERSION
+        elif self.backend_type == "stripe" and not self.endpoint_url:
+            self.endpoint_url = STRIPE_API_BASE
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -110,6 +130,8 @@ class RetailBackend(models.Model):
         for vals in vals_list:
             if vals.get("backend_type") in defaults and not vals.get("api_version"):
                 vals["api_version"] = defaults[vals["backend_type"]]
+            if vals.get("backend_type") == "stripe" and not vals.get("endpoint_url"):
+                vals["endpoint_url"] = STRIPE_API_BASE
         return super().create(vals_list)
 
     def _default_policy_values(self):
@@ -121,4 +143,9 @@ class RetailBackend(models.Model):
                     vals.update(interval_number=10, interval_type="minutes")
                 elif vals["domain"] == "inventory":
                     vals.update(interval_number=30, interval_type="minutes")
+        elif self.backend_type == "stripe":
+            # a payment provider settles the storefront's orders: payouts only, daily after the cut-off
+            for vals in values:
+                if vals["domain"] != "finance":
+                    vals["mode"] = "off"
         return values

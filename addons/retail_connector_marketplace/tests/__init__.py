@@ -3,3 +3,5 @@ from . import test_webhook_signatures
 from . import test_shopify_flows
 from . import test_woocommerce_flows
 from . import test_return_flows
+from . import test_stripe_flows
+from . import test_shopify_payouts

@@ -118,7 +118,24 @@ class RetailPosDay(models.Model):
         readonly=True, help="Sales the end-of-day batch found on the POS that no webhook had brought."
     )
 
+    payout_id = fields.Many2one(
+        "retail.payout", compute="_compute_payout_id", string="Card payout",
+        help="The day's card takings as a payout of the store's backend, settled by the finance policy's run.",
+    )
+
     _store_date_uniq = models.Constraint("UNIQUE(store_id, business_date)", "One record per store and business day.")
+
+    def _payout_key(self):
+        """Return the external id of the payout of this day's card takings."""
+        self.ensure_one()
+        return "%s-%s" % (self.store_id.external_id, self.business_date)
+
+    def _compute_payout_id(self):
+        Payout = self.env["retail.payout"]
+        for day in self:
+            day.payout_id = Payout.search(
+                [("backend_id", "=", day.backend_id.id), ("external_id", "=", day._payout_key())], limit=1
+            ) if day.id and day.business_date else Payout
 
     @api.depends("store_id.name", "business_date")
     def _compute_display_name(self):

@@ -1,0 +1,127 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from datetime import datetime, timedelta, timezone
+from unittest import SkipTest
+
+from odoo.tests import HttpCase, tagged
+
+from odoo.addons.retail_connector_base.tests.jobs import perform_pending_jobs
+from odoo.addons.retail_connector_base.tests.simulators import load_simulators
+
+from .test_shopify_flows import SKUS
+
+
+@tagged("post_install", "-at_install")
+class TestShopifyPayouts(HttpCase):
+    """Shopify Payments payouts read over HTTP from the shop and settled against the imported orders."""
+
+    def _sale(self, order):
+        binding = self.env["retail.sale.order.binding"].search(
+            [("backend_id", "=", self.backend.id), ("external_id", "=", str(order["id"]))])
+        return binding.odoo_id
+
+    def _add_payout(self, **kw):
+        """A payout issued a minute ago: the batch takes what was issued before it starts."""
+        issued = datetime.now(timezone.utc) - timedelta(minutes=1)
+        return self.shop.add_payout(issued_at=issued.strftime("%Y-%m-%dT%H:%M:%SZ"), **kw)
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if load_simulators() is None:
+            raise SkipTest("the channel simulators are not beside this addon")
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
+        eur = cls.env.ref("base.EUR")
+        eur.active = True
+        cls.pricelist = cls.env["product.pricelist"].create({"name": "Shopify EUR", "currency_id": eur.id})
+        cls.env["account.tax"].create(
+            {"name": "BE VAT 21% incl.", "amount": 21, "amount_type": "percent", "type_tax_use": "sale",
+             "price_include_override": "tax_included"}
+        )
+        cls.warehouse = cls.env.ref("stock.warehouse0")
+        products = cls.env["product.product"].create(
+            [{"name": sku, "default_code": sku, "type": "consu", "is_storable": True, "list_price": 20} for sku in SKUS]
+        )
+        for product in products:
+            cls.env["stock.quant"]._update_available_quantity(product, cls.warehouse.lot_stock_id, 50)
+
+    def setUp(self):
+        super().setUp()
+        from simulators.shopify import ShopifySimulator  # noqa: PLC0415
+
+        self.enterContext(self.allow_requests(all_requests=True))
+        self.backend = self.env["retail.backend"].create(
+            {"name": "Shopify payouts", "backend_type": "shopify", "api_secret": "shpat_test",
+             "webhook_secret": "shp-secret", "warehouse_id": self.warehouse.id, "pricelist_id": self.pricelist.id,
+             "inbound_rate_limit": 0, "rate_limit_rps": 100, "rate_limit_burst": 100, "invoice_policy": "on_import"}
+        )
+        self.shop = ShopifySimulator(token="shpat_test", webhook_secret="shp-secret",
+                                     webhook_url=self.base_url() + "/retail/webhook/%d" % self.backend.id, seed=5).start()
+        self.addCleanup(self.shop.stop)
+        self.backend.endpoint_url = self.shop.url
+        self.backend.policy_for("finance").cutoff_hour = 0  # no cut-off: everything issued until now
+        self.dispute_account = self.env["account.account"].search(
+            [("account_type", "=", "expense"), ("company_ids", "in", self.backend.company_id.id)], limit=1)
+        self.backend.payout_dispute_account_id = self.dispute_account
+
+    def test_payout_with_charges_refund_fees_and_dispute(self):
+        first = self.shop.place_order(line_items=[{"sku": "RC-MUG", "quantity": 2}])
+        second = self.shop.place_order(line_items=[{"sku": "RC-CAP", "quantity": 1}, {"sku": "RC-HOODIE-M", "quantity": 1}])
+        perform_pending_jobs(self.env)
+        sale1, sale2 = self._sale(first), self._sale(second)
+        for sale in (sale1, sale2):
+            self.assertEqual(sale.invoice_ids.state, "posted", "invoiced on import")
+            self.assertIn(sale.invoice_ids.payment_state, ("paid", "in_payment"), "paid from the order's transactions")
+        self.shop.refund_order(second["id"], amount="10.00", note="late delivery")
+        perform_pending_jobs(self.env)
+        credit_note = sale2.retail_refund_ids.credit_note_id
+        self.assertEqual(credit_note.state, "posted")
+        shop_payout = self._add_payout(
+            order_ids=[first["id"], second["id"]],
+            transactions=[{"type": "DISPUTE", "amount": "-20.00", "fee": "15.00", "order_id": first["id"]}],
+        )
+        result = self.backend._run_scheduled_domain("finance")
+        self.assertIn("payouts: 1 payout(s)", result)
+        payout = self.env["retail.payout"].search([("backend_id", "=", self.backend.id)])
+        self.assertEqual(payout.external_id, str(shop_payout["id"]))
+        self.assertAlmostEqual(payout.amount, float(shop_payout["net"]), places=2)
+        self.assertEqual(sorted(payout.line_ids.mapped("type")), ["charge", "charge", "dispute", "refund"])
+        self.assertEqual(payout.state, "matched", payout.line_ids.mapped("message"))
+        charges = payout.line_ids.filtered(lambda line: line.type == "charge")
+        self.assertEqual(charges.sale_order_id, sale1 | sale2)
+        self.assertEqual(charges.payment_id, (sale1 | sale2).invoice_ids.matched_payment_ids
+                         | (sale1 | sale2).invoice_ids._get_reconciled_payments())
+        self.assertTrue(all(charges.payment_id.mapped("is_reconciled")))
+        refund = payout.line_ids.filtered(lambda line: line.type == "refund")
+        self.assertEqual(refund.invoice_id, credit_note)
+        self.assertEqual(credit_note.payment_state, "paid")
+        st_line = payout.statement_line_id
+        self.assertAlmostEqual(st_line.amount, float(shop_payout["net"]), places=2)
+        fees = sum(payout.line_ids.mapped("fee"))
+        self.assertGreater(fees, 15.0)
+        fee_lines = st_line.move_id.line_ids.filtered(lambda a: a.account_id == self.backend.payout_fee_account_id)
+        self.assertAlmostEqual(sum(fee_lines.mapped("amount_currency")), fees, places=2)
+        dispute_lines = st_line.move_id.line_ids.filtered(lambda a: a.account_id == self.dispute_account)
+        self.assertAlmostEqual(sum(dispute_lines.mapped("amount_currency")), 20.0, places=2)
+        _liquidity, suspense, _other = st_line._seek_for_lines()
+        self.assertFalse(suspense, "everything matched: nothing left on the suspense account")
+        # the next run reads the same payout again and changes nothing
+        self.backend._run_scheduled_domain("finance")
+        self.assertEqual(self.env["retail.payout"].search_count([("backend_id", "=", self.backend.id)]), 1)
+        self.assertEqual(self.env["account.bank.statement.line"].search_count(
+            [("journal_id", "=", self.backend.payout_journal_id.id)]), 1)
+        run = self.env["retail.reconciliation.run"].search(
+            [("backend_id", "=", self.backend.id), ("domain", "=", "finance")], limit=1)
+        self.assertIn("1 settled already", run.message)
+
+    def test_unknown_order_stays_an_exception(self):
+        order = self.shop.place_order(line_items=[{"sku": "RC-MUG", "quantity": 1}], notify=False)
+        self._add_payout(order_ids=[order["id"]])
+        self.backend._run_scheduled_domain("finance")
+        payout = self.env["retail.payout"].search([("backend_id", "=", self.backend.id)])
+        self.assertEqual(payout.state, "exception")
+        self.assertEqual(payout.line_ids.exception_reason, "unknown_order")
+        # the missed order arrives; matching again settles it
+        self.backend._reconcile("orders")
+        perform_pending_jobs(self.env)
+        payout.action_match_again()
+        self.assertEqual(payout.state, "matched", payout.line_ids.mapped("message"))
