@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 from unittest import SkipTest
 from unittest.mock import patch
 
+from odoo.exceptions import UserError
 from odoo.tests import HttpCase, tagged
 
 from ..lib.canonical import Order, Payout, Refund
@@ -258,6 +259,21 @@ class TestInvoicingPolicy(PayoutCase):
         self.assertEqual(invoice.state, "posted")
         self.assertAlmostEqual(invoice.amount_total, 40.0, places=2)
         self.assertIn(invoice.payment_state, ("paid", "in_payment"))
+
+    def test_on_ship_failure_leaves_the_delivery_done_and_says_why(self):
+        self.backend.invoice_policy = "on_ship"
+        sale = self._sale("G1001")
+        with self.backend.work_on("retail.sale.order.binding") as work:
+            invoicer_class = type(work.component(usage="order.invoicer"))
+        picking = sale.picking_ids
+        picking.action_assign()
+        for move in picking.move_ids:
+            move.quantity = move.product_uom_qty
+        with patch.object(invoicer_class, "invoice", side_effect=UserError("No income account on Mug")):
+            picking.button_validate()
+        self.assertEqual(picking.state, "done")
+        self.assertFalse(sale.invoice_ids)
+        self.assertIn("No income account on Mug", sale.message_ids[:1].body)
 
     def test_at_payout_invoices_when_the_charge_is_settled(self):
         self.backend.invoice_policy = "at_payout"
