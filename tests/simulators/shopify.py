@@ -2641,6 +2641,9 @@ def main(argv=None) -> int:
                         default=(1000, 100), help="leaky bucket of the GraphQL cost limit")
     parser.add_argument("--seed", type=int, help="seed of the order generator, for repeatable demos")
     parser.add_argument("--quiet", action="store_true", help="do not print each request")
+    parser.add_argument("--payout", type=int, default=0, metavar="N",
+                        help="a Shopify Payments payout issued yesterday settling the first N start orders, "
+                        "with a dispute on the first one")
     args = parser.parse_args(argv)
 
     shop = ShopifySimulator(
@@ -2652,6 +2655,13 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     with shop:
         shop.add_orders(args.orders)
+        settled = [o["id"] for o in shop.orders[:args.payout]]
+        if settled:
+            issued = (shop.now() - timedelta(days=1)).replace(hour=10, minute=0, second=0)
+            payout = shop.add_payout(order_ids=settled, issued_at=_iso_z(issued), transactions=[
+                {"type": "DISPUTE", "amount": "-20.00", "fee": "15.00", "order_id": settled[0]}])
+            print(f"payout {payout['id']} of {payout['net']} {payout['currency']} issued {payout['issued_at']} "
+                  f"for {len(settled)} order(s)", flush=True)
         print(f"{args.shop_name}: Shopify Admin API on {shop.url}/admin/api/{args.api_version}/graphql.json "
               f"({len(shop.orders)} orders; webhooks to {args.webhook_url or 'subscriptions only'})", flush=True)
         if args.trickle:

@@ -10,13 +10,17 @@
 - never: invoices are made in Odoo by hand.
 """
 
+import logging
 from decimal import Decimal
 
 from odoo import Command
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import float_compare
 
 from odoo.addons.component.core import Component
 
+
+_logger = logging.getLogger(__name__)
 
 PAID_STATES = ("paid", "partially_refunded", "refunded")
 CAPTURED_KINDS = ("sale", "capture")
@@ -125,5 +129,12 @@ class DeliveryInvoiceListener(Component):
             backend = binding.backend_id
             if backend.invoice_policy != "on_ship":
                 continue
-            with backend.work_on(binding._name) as work:
-                work.component(usage="order.invoicer").on_ship(binding)
+            try:
+                with self.env.cr.savepoint(), backend.work_on(binding._name) as work:
+                    work.component(usage="order.invoicer").on_ship(binding)
+            except (UserError, ValidationError) as exc:
+                # the delivery stands: the invoice waits for a person, with the reason
+                _logger.warning("Invoice of %s on shipping failed: %s", picking.sale_id.name, exc)
+                picking.sale_id.message_post(body=self.env._(
+                    "Not invoiced on shipping (policy of %(backend)s): %(error)s Invoice it by hand.",
+                    backend=backend.name, error=exc.args[0] if exc.args else exc))

@@ -10,12 +10,15 @@ from datetime import timedelta
 import pytz
 
 from odoo import fields
+from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.component.core import AbstractComponent, Component
 from odoo.addons.component.exception import NoComponentError
 
-from ..lib.canonical import Payout
+from ..lib.canonical import CanonicalValidationError, Payout
+from ..lib.http import ChannelValidationError
 from ..models.retail_binding import payload_digest
+from .errors import RetailMappingError
 
 
 
@@ -88,7 +91,7 @@ class PayoutImporter(AbstractComponent):
             if record.state == "matched" and record.payload_digest == payload_digest(payout.to_dict()):
                 known += 1  # read again through the overlap: settled already
                 continue
-            payouts |= self.import_payout(payout, run=run)
+            payouts |= self._guarded(run, payout.external_id, lambda p=payout: self.import_payout(p, run=run))
         payouts |= self._retry_unsettled(payouts, run)
         if policy and (not policy.checkpoint or until > policy.checkpoint):
             policy.checkpoint = until
@@ -105,12 +108,29 @@ class PayoutImporter(AbstractComponent):
         matcher = self.component(usage="payout.matcher")
         for record in waiting:
             if record.status != "paid":
-                retried |= self.import_payout(self._fetch_payout(record.external_id), run=run)
+                retried |= self._guarded(run, record.external_id, lambda r=record: self.import_payout(
+                    self._fetch_payout(r.external_id), run=run))
             else:
-                matcher.settle(record, retry=True)
-                record.run_id = run
-                retried |= record
+                retried |= self._guarded(run, record.external_id, lambda r=record: self._settle_again(r, matcher, run))
         return retried
+
+    def _settle_again(self, record, matcher, run):
+        matcher.settle(record, retry=True)
+        record.run_id = run
+        return record
+
+    def _guarded(self, run, external_id, import_one):
+        """Run ``import_one`` in a savepoint; a payout that cannot be read or posted is recorded on the run."""
+        try:
+            with self.env.cr.savepoint():
+                return import_one()
+        except (UserError, ValidationError, CanonicalValidationError, RetailMappingError, ChannelValidationError) as exc:
+            message = exc.args[0] if isinstance(exc, UserError) and exc.args else str(exc)
+            run._add("unmatched_payout", external_id, action="failed", message=self.env._(
+                "Payout not imported: %(error)s", error=message)[:250])
+            self.backend_record.message_post(body=self.env._(
+                "Payout %(id)s could not be imported: %(error)s", id=external_id, error=message))
+            return self.env["retail.payout"]
 
     def _last_cutoff(self, policy, now=None):
         """Return the latest cut-off instant (naive UTC) at or before now; now without a cut-off."""

@@ -239,7 +239,7 @@ class RetailBackend(models.Model):
 class RetailReconciliationRun(models.Model):
     _inherit = "retail.reconciliation.run"
 
-    payout_ids = fields.One2many("retail.payout", "run_id", string="Payouts")
+    payout_ids = fields.One2many("retail.payout", "run_id", string="Settled payouts")
     currency_id = fields.Many2one(related="backend_id.company_id.currency_id")
     cutoff = fields.Datetime(string="Cut-off", help="Payouts dated up to this instant's day were taken.")
     payout_count = fields.Integer(string="Payouts")

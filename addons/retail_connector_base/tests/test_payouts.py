@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 from unittest import SkipTest
 from unittest.mock import patch
 
+from odoo.exceptions import UserError
 from odoo.tests import HttpCase, tagged
 
 from ..lib.canonical import Order, Payout, Refund
@@ -165,6 +166,27 @@ class TestPayoutMatching(PayoutCase):
         self.assertEqual(record.state, "exception")
         self.assertTrue(record.statement_line_id, "the money is on the bank line even if nothing matched")
 
+    def test_a_payout_that_cannot_be_posted_is_recorded_and_the_others_go_on(self):
+        self._invoice(self._sale("G1001"))
+        broken = payout("PO-BAD", lines=[{"type": "charge", "amount": "40.00", "order_external_id": "G1001"}])
+        good = payout("PO-OK", lines=[{"type": "charge", "amount": "40.00", "order_external_id": "G1001"}])
+        with self._importer([broken, good]) as importer:
+            matcher_class = type(importer.component(usage="payout.matcher"))
+            real_settle = matcher_class.settle
+
+            def settle(matcher, record, retry=False):
+                if record.external_id == "PO-BAD":
+                    raise UserError("The clearing journal has no suspense account.")
+                return real_settle(matcher, record, retry=retry)
+
+            with patch.object(matcher_class, "settle", settle):
+                run = importer.run(until=datetime(2026, 11, 25, 23, 0))
+        self.assertEqual(run.payout_ids.mapped("external_id"), ["PO-OK"])
+        failed = run.line_ids.filtered(lambda line: line.action == "failed")
+        self.assertEqual(failed.key, "PO-BAD")
+        self.assertIn("no suspense account", failed.message)
+        self.assertFalse(self.env["retail.payout"].search([("external_id", "=", "PO-BAD")]))
+
     def test_unpaid_payout_waits(self):
         canonical = payout(status="in_transit", lines=[{"type": "charge", "amount": "40.00", "order_external_id": "G1"}])
         with self._importer([canonical]) as importer:
@@ -201,12 +223,14 @@ class TestPayoutCutoffAndLocks(PayoutCase):
 
     def test_locked_period_is_an_exception_not_an_error(self):
         self._invoice(self._sale("G1001"))
+        self.env.flush_all()  # the order's transfer is dated in the period about to be locked
         self.company.fiscalyear_lock_date = date(2026, 11, 30)
         canonical = payout(lines=[{"type": "charge", "amount": "40.00", "order_external_id": "G1001"}])
         with self._importer([canonical]) as importer:
             run = importer.run(until=datetime(2026, 11, 30, 23, 0))
         record = run.payout_ids
-        self.assertEqual((record.state, record.exception_reason), ("exception", "period_locked"))
+        self.assertEqual((record.state, record.exception_reason), ("exception", "period_locked"),
+                         run.line_ids.mapped("message"))
         self.assertFalse(record.statement_line_id)
         self.assertIn("locked", record.message)
         self.assertEqual(run.line_ids.mapped("reason"), ["period_locked"])
@@ -258,6 +282,21 @@ class TestInvoicingPolicy(PayoutCase):
         self.assertEqual(invoice.state, "posted")
         self.assertAlmostEqual(invoice.amount_total, 40.0, places=2)
         self.assertIn(invoice.payment_state, ("paid", "in_payment"))
+
+    def test_on_ship_failure_leaves_the_delivery_done_and_says_why(self):
+        self.backend.invoice_policy = "on_ship"
+        sale = self._sale("G1001")
+        with self.backend.work_on("retail.sale.order.binding") as work:
+            invoicer_class = type(work.component(usage="order.invoicer"))
+        picking = sale.picking_ids
+        picking.action_assign()
+        for move in picking.move_ids:
+            move.quantity = move.product_uom_qty
+        with patch.object(invoicer_class, "invoice", side_effect=UserError("No income account on Mug")):
+            picking.button_validate()
+        self.assertEqual(picking.state, "done")
+        self.assertFalse(sale.invoice_ids)
+        self.assertIn("No income account on Mug", sale.message_ids[:1].body)
 
     def test_at_payout_invoices_when_the_charge_is_settled(self):
         self.backend.invoice_policy = "at_payout"
