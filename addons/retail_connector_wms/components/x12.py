@@ -157,6 +157,9 @@ class X12FilePoller(Component):
 
     def run(self):
         backend = self.backend_record
+        # One reader of a backend's files at a time (the policy's run and "Read warehouse files
+        # now" may overlap): the second waits, then lists only what the first left.
+        self.env.cr.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (self._lock_name(),))
         counts = {"applied": 0, "duplicate": 0, "acknowledgements": 0, "quarantined": 0}
         new_events = []
         with backend._sftp_drop() as drop:
@@ -166,6 +169,10 @@ class X12FilePoller(Component):
                     self._read_file(drop, name, counts, new_events)
         self.env["retail.event"].browse(new_events)._enqueue()
         return "files from %s: %s" % (backend.name, ", ".join("%d %s" % (v, k) for k, v in counts.items()))
+
+    def _lock_name(self):
+        """Return the advisory lock's name that serialises the reading of this backend's files."""
+        return "retail-x12-poll-%s" % self.backend_record.id
 
     def _read_file(self, drop, name, counts, new_events):
         Document = self.env["retail.edi.document"]

@@ -2,8 +2,11 @@
 from datetime import timedelta
 from unittest import SkipTest
 
+import psycopg2.errors
+
 from odoo import fields
 from odoo.tests import TransactionCase, tagged
+from odoo.tools import mute_logger
 
 from odoo.addons.retail_connector_base.tests.jobs import perform_pending_jobs
 from odoo.addons.retail_connector_base.tests.simulators import load_simulators
@@ -55,6 +58,22 @@ class TestX12Flows(WarehouseFlowMixin, TransactionCase):
     def _documents(self, **where):
         domain = [("backend_id", "=", self.backend.id)] + [(k, "=", v) for k, v in where.items()]
         return self.env["retail.edi.document"].search(domain, order="id")
+
+    def test_a_read_waits_while_another_reads_the_same_backends_files(self):
+        """Two overlapping reads of one warehouse's files never apply (or acknowledge) a file twice."""
+        with self.backend.work_on("retail.backend") as work:
+            poller = work.component(usage="x12.poller")
+            lock = poller._lock_name()
+        with self.env.registry.cursor() as other:
+            other.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (lock,))
+            try:
+                with self.assertRaises(psycopg2.errors.LockNotAvailable), mute_logger("odoo.sql_db"), \
+                        self.env.cr.savepoint():
+                    self.env.cr.execute("SET LOCAL lock_timeout = '300ms'")
+                    poller.run()
+            finally:
+                other.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (lock,))
+        self.assertIn("0 applied", self._poll())
 
     def test_940_997_then_945_partial_twice_then_the_rest(self):
         picking = self._delivery([(self.mug, 4), (self.cap, 1)])
