@@ -16,6 +16,7 @@ from odoo.addons.retail_connector_base.lib.intelligence import (
     RatioDetector,
     Sample,
     ValueDetector,
+    count_tail,
     forecast_capacity,
     poisson_tail,
     theil_sen,
@@ -94,7 +95,29 @@ def test_rate_detector_false_positive_rate_on_clean_history():
         hours += len(counts) - first
     rate = flags / hours
     print("\nrate anomalies on clean history: %d flags in %d hours (false-positive rate %.4f)" % (flags, hours, rate))
-    assert rate <= 0.002
+    assert rate <= RateDetector().alpha, "no more false alarms than the detector's stated chance"
+
+
+def test_baseline_above_the_mean_by_chance_does_not_make_a_low_hour_a_drop():
+    """Poisson orders with a daily wave peaking at 18:00 and busier weekends, five weeks to a Sunday 19:00.
+
+    On Sunday 03:00 three of the four earlier Sundays were well above the mean of 41 (52, 50, 52, 42)
+    and the hour itself is low (26): against a baseline of 51 taken as exact, 26 looks like a
+    one-in-30,000 drop; allowing for the error of a median of four counts it is one in a thousand.
+    """
+    end = datetime(2026, 12, 6, 19)
+    start = end - timedelta(weeks=5)
+    hours = [start + timedelta(hours=i) for i in range(5 * WEEK)]
+    lam = np.array([(60 + 40 * np.cos(2 * np.pi * (h.hour - 18) / 24)) * (1.3 if h.weekday() >= 5 else 1.0)
+                    for h in hours])
+    rng = np.random.default_rng(42)
+    counts = np.array([rng.poisson(mean) for mean in lam], dtype=float)
+    sunday_3 = hours.index(datetime(2026, 12, 6, 3))
+    assert counts[sunday_3] == 26 and list(counts[sunday_3 - 4 * WEEK:sunday_3:WEEK]) == [42, 52, 50, 52]
+
+    assert not RateDetector().scan(counts, start, 4 * WEEK, "orders", "orders per hour")
+    (judged,) = [f for f in RateDetector(alpha=1.0).scan(counts[:sunday_3 + 1], start, sunday_3) if f.kind == "drop"]
+    assert judged.evidence["seasonal_median"] == 51 and judged.evidence["tail_probability"] > 5e-4
 
 
 def test_drop_to_a_fifth_is_explained_with_expected_and_observed():
@@ -111,7 +134,7 @@ def test_drop_to_a_fifth_is_explained_with_expected_and_observed():
     assert drop.lower > drop.observed and drop.score >= 2.5
     assert "Wednesday 14:00" in drop.explanation and "last 4 Wednesdays" in drop.explanation
     assert "fell to %d" % counts[peak] in drop.explanation
-    assert drop.evidence["profile"] == "weekly" and drop.evidence["poisson_tail"] < 1e-4
+    assert drop.evidence["profile"] == "weekly" and drop.evidence["tail_probability"] < 1e-4
 
 
 def test_quiet_hours_do_not_flag_even_when_silent():
@@ -190,6 +213,13 @@ def test_order_value_precision_recall():
     precision, recall = tp / (tp + fp), tp / (tp + fn)
     print("\norder totals: precision %.3f recall %.3f (%d true, %d false, %d missed)" % (precision, recall, tp, fp, fn))
     assert precision >= 0.9 and recall >= 0.8
+
+
+def test_count_tail_allows_for_variance_above_the_mean():
+    assert count_tail(12, 30.0, 30.0, upper=False) == pytest.approx(poisson_tail(12, 30.0, upper=False))
+    assert count_tail(12, 30.0, 60.0, upper=False) > 20 * poisson_tail(12, 30.0, upper=False)
+    assert count_tail(40, 30.0, 60.0, upper=True) + count_tail(39, 30.0, 60.0, upper=False) == pytest.approx(1.0)
+    assert count_tail(60, 30.0, 60.0, upper=True) > 20 * poisson_tail(60, 30.0, upper=True)
 
 
 def test_poisson_tail():

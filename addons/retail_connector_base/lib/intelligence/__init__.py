@@ -4,7 +4,7 @@ Plain Python and numpy, no Odoo and no external service: every finding carries t
 the observed value, the band it fell out of and the sentence that explains it.
 """
 
-from .anomaly import Finding, RateDetector, RatioDetector, ValueDetector, poisson_tail
+from .anomaly import Finding, RateDetector, RatioDetector, ValueDetector, count_tail, poisson_tail
 from .capacity import CapacityForecast, Sample, forecast_capacity, theil_sen
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "RatioDetector",
     "Sample",
     "ValueDetector",
+    "count_tail",
     "forecast_capacity",
     "poisson_tail",
     "theil_sen",

@@ -9,7 +9,8 @@ from the history counts as zero, an hour before the history's start is unknown):
   the history is short), times a slow EWMA level that follows growth. The band combines Poisson
   noise (the variance of a count is its mean) with the seasonal spread (scaled MAD), so quiet
   hours, where a few orders more or less mean nothing, do not flag; a drop also has to be
-  unlikely under Poisson and large in proportion.
+  large in proportion and unlikely by chance, counting the baseline's own error (a median of
+  four weeks is noisy too) and not only the Poisson noise of the hour.
 - ``RatioDetector``: shares such as failed events per event or refunds per order. The expected
   share is pooled over past windows (the worst 5 % left out); the band combines the binomial noise of the current
   window's size with the spread of past windows.
@@ -29,6 +30,9 @@ import numpy as np
 
 MAD_SCALE = 1.4826  # the MAD of a normal sample times this estimates its standard deviation
 HOURS_PER_WEEK = 168
+# Variance of the median of n counts relative to the variance of one: a baseline taken as the
+# median of four weeks is itself off by about half a standard deviation of a single hour.
+MEDIAN_VARIANCE = (1.0, 1.0, 0.5, 0.449, 0.298, 0.287, 0.215, 0.212)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -88,6 +92,34 @@ def poisson_tail(observed, expected, upper):
     return min(1.0, sum(pmf(k) for k in range(start, observed + 1)))
 
 
+def count_tail(observed, expected, variance, upper):
+    """Return P(X >= observed) when upper, else P(X <= observed), for a count X of this mean and variance.
+
+    A variance above the mean is the Poisson noise plus the error of an estimated baseline (a median
+    of a few weeks is itself noisy) and excess dispersion: X is then negative binomial (Poisson with
+    a gamma-distributed mean) with that variance; otherwise X is Poisson. Judging a count against an
+    estimated baseline as if the baseline were exact overstates how rare the count is.
+    """
+    if expected <= 0 or variance <= expected * (1 + 1e-9):
+        return poisson_tail(observed, expected, upper)
+    observed = int(round(observed))
+    shape = expected ** 2 / (variance - expected)
+    log_p, log_q = math.log(shape / (shape + expected)), math.log(expected / (shape + expected))
+    base = shape * log_p - math.lgamma(shape)
+
+    def pmf(k):
+        return math.exp(base + math.lgamma(k + shape) - math.lgamma(k + 1) + k * log_q)
+
+    reach = int(20 * math.sqrt(variance + observed)) + 50
+    if upper:
+        if observed <= 0:
+            return 1.0
+        return min(1.0, sum(pmf(k) for k in range(observed, observed + reach)))
+    if observed < 0:
+        return 0.0
+    return min(1.0, sum(pmf(k) for k in range(max(0, observed - reach), observed + 1)))
+
+
 def _lagged(values, lag, count):
     """Matrix (count x n): row k holds the series shifted by (k + 1) * lag hours, nan before the start."""
     n = len(values)
@@ -128,9 +160,13 @@ def _fmt(value):
 
 
 class RateDetector:
-    """Drops and spikes of hourly counts against a weekly-seasonal, level-adjusted baseline."""
+    """Drops and spikes of hourly counts against a weekly-seasonal, level-adjusted baseline.
 
-    def __init__(self, weeks=4, min_weeks=2, days=7, min_days=3, z=4.0, drop_z=2.5, alpha=1e-4, min_expected=5.0,
+    ``alpha`` is the chance, counting the baseline's error, below which a count that is out of the
+    band and halves (or doubles) the flow is flagged.
+    """
+
+    def __init__(self, weeks=4, min_weeks=2, days=7, min_days=3, z=4.0, drop_z=2.5, alpha=3e-4, min_expected=5.0,
                  min_change=0.5, ewma_alpha=0.05, ratio_bounds=(0.67, 1.5), level_bounds=(0.5, 2.0)):
         self.weeks, self.min_weeks, self.days, self.min_days = weeks, min_weeks, days, min_days
         self.z, self.drop_z, self.alpha = z, drop_z, alpha
@@ -138,7 +174,8 @@ class RateDetector:
         self.ewma_alpha, self.ratio_bounds, self.level_bounds = ewma_alpha, ratio_bounds, level_bounds
 
     def baselines(self, values):
-        """Return per hour: seasonal median, its scaled MAD, samples used, profile name, EWMA level."""
+        """Return per hour: seasonal median, its scaled MAD, samples used, whether weekly, EWMA level and
+        count noise (variance over mean); and the series' excess dispersion."""
         values = np.asarray(values, dtype=float)
         weekly = _lagged(values, HOURS_PER_WEEK, self.weeks)
         daily = _lagged(values, 24, self.days)
@@ -162,46 +199,50 @@ class RateDetector:
                 ratio = min(high, max(low, (values[i] + 1.0) / (median[i] + 1.0)))
                 current += self.ewma_alpha * (ratio - current)
                 current = min(self.level_bounds[1], max(self.level_bounds[0], current))
-        # Excess dispersion over Poisson, shared by every hour of the series: the robust variance of
-        # the relative prediction errors of the busy hours, less what Poisson noise alone explains.
-        # It includes the error of the baseline itself, which is what the band must allow for.
+        # The variance of a count against its baseline, relative to the expected count: Poisson noise of
+        # the hour plus the error of the baseline, a median of a few counts of the same noise.
+        noise = 1.0 + np.array([MEDIAN_VARIANCE[min(int(n), len(MEDIAN_VARIANCE) - 1)] for n in samples])
+        # Excess dispersion over that, shared by every hour of the series: the robust variance of the
+        # relative prediction errors of the busy hours, less what the noise above explains.
         expected = median * level
         busy = np.isfinite(expected) & (expected >= max(self.min_expected, 10.0))
         dispersion = 0.0
         if busy.sum() >= 24:
             relative = (values[busy] - expected[busy]) / expected[busy]
             _center, scale = robust_center(relative)
-            dispersion = max(0.0, scale ** 2 - float(np.median(1.0 / expected[busy])))
-        return median, spread, samples, use_week, level, dispersion
+            dispersion = max(0.0, scale ** 2 - float(np.median(noise[busy] / expected[busy])))
+        return median, spread, samples, use_week, level, noise, dispersion
 
     def scan(self, values, start, first=0, metric="events", label="events per hour"):
         """Return the findings for the hours from index ``first`` of an hourly series starting at ``start``."""
         values = np.asarray(values, dtype=float)
-        median, spread, samples, use_week, level, dispersion = self.baselines(values)
+        median, spread, samples, use_week, level, noise, dispersion = self.baselines(values)
         findings = []
         for i in range(max(0, first), len(values)):
             if not np.isfinite(median[i]):
                 continue
             finding = self._judge(values[i], median[i], spread[i], int(samples[i]), bool(use_week[i]), level[i],
-                                  dispersion, start + timedelta(hours=i), metric, label)
+                                  noise[i], dispersion, start + timedelta(hours=i), metric, label)
             if finding:
                 findings.append(finding)
         return findings
 
-    def _judge(self, observed, median, spread, samples, weekly, level, dispersion, at, metric, label):
+    def _judge(self, observed, median, spread, samples, weekly, level, noise, dispersion, at, metric, label):
         expected = median * level
-        # Poisson variance plus the series' excess dispersion, or this hour's own spread if wider.
-        sigma = math.sqrt(max(max(expected, 1.0) + dispersion * expected ** 2, (spread * level) ** 2))
+        # Poisson variance and the baseline's error, plus the series' excess dispersion, or this hour's
+        # own spread if wider. The tail probability is taken under the same variance as the band.
+        variance = max(noise * expected + dispersion * expected ** 2, (spread * level) ** 2)
+        sigma = math.sqrt(max(variance, 1.0))
         z = (observed - expected) / sigma
         lower, upper = max(0.0, expected - self.drop_z * sigma), expected + self.z * sigma
         kind = None
         # A drop is judged on a lower score than a spike but must also halve the flow: a silent
         # integration failure takes most of the traffic away, noise does not.
         if z <= -self.drop_z and expected >= self.min_expected and observed <= expected * (1 - self.min_change):
-            tail = poisson_tail(observed, expected, upper=False)
+            tail = count_tail(observed, expected, variance, upper=False)
             kind = "drop" if tail < self.alpha else None
         elif z >= self.z and observed >= 2 * self.min_expected and observed >= expected * (1 + self.min_change):
-            tail = poisson_tail(observed, expected, upper=True)
+            tail = count_tail(observed, expected, variance, upper=True)
             kind = "spike" if tail < self.alpha else None
         if not kind:
             return None
@@ -224,7 +265,7 @@ class RateDetector:
                        explanation=explanation,
                        evidence={"seasonal_median": float(median), "seasonal_spread": float(spread), "samples": samples,
                                  "profile": "weekly" if weekly else "daily", "level": round(float(level), 3),
-                                 "dispersion": round(dispersion, 4), "poisson_tail": tail})
+                                 "dispersion": round(dispersion, 4), "tail_probability": tail})
 
 
 def _window_sums(values, window):
