@@ -1,16 +1,19 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import math
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 
 from odoo import fields
-from odoo.tests import tagged
+from odoo.tests import freeze_time, tagged
 
 from .common import RetailCase
 
 WEEKS = 5
+# The hour the figures end at, fixed so that every run judges the same history: a Sunday evening
+# whose night (Sunday 03:00) has a seasonal baseline well above its mean by chance.
+ANCHOR = datetime(2026, 12, 6, 19, 0)
 
 
 class IntelligenceCase(RetailCase):
@@ -26,7 +29,7 @@ class TestAnomalies(IntelligenceCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.now_hour = fields.Datetime.now().replace(minute=0, second=0, microsecond=0)
+        cls.now_hour = ANCHOR
         cls.rule = cls.env["retail.alert.rule"].create({
             "name": "Order flow", "backend_id": cls.backend.id, "domain": "orders", "metric": "anomaly",
             "threshold": 0, "notify_user_id": cls.env.ref("base.user_admin").id})
@@ -52,6 +55,11 @@ class TestAnomalies(IntelligenceCase):
         self.env["retail.metric.hourly"].create(rows)
         return rows[-1]
 
+    def _week_of_anchors(self):
+        """Every hour of the last week of the history, latest first."""
+        return [self.now_hour - timedelta(hours=back) for back in range(168)]
+
+    @freeze_time(ANCHOR + timedelta(minutes=7))
     def test_drop_to_a_fifth_raises_an_anomaly_and_an_alert(self):
         expected = self._expected(self.now_hour - timedelta(hours=1))
         last = self._history(last_hour_orders=round(expected / 5))
@@ -83,13 +91,35 @@ class TestAnomalies(IntelligenceCase):
         self.rule._evaluate()
         self.assertEqual(alert.state, "resolved")
 
-    def test_normal_day_raises_nothing(self):
+    def test_drop_to_a_fifth_is_found_at_every_busy_hour_of_a_week(self):
         self._history()
-        for hours_later in range(0, 24, 3):
-            found = self.env["retail.anomaly"]._detect(now=self.now_hour - timedelta(hours=hours_later))
-            self.assertFalse(found, found.mapped("explanation"))
-        self.assertFalse(self.rule._evaluate())
+        Metric, Anomaly = self.env["retail.metric.hourly"], self.env["retail.anomaly"]
+        busy = [now for now in self._week_of_anchors() if self._expected(now - timedelta(hours=1)) >= 30]
+        self.assertGreater(len(busy), 120)
+        for now in busy:
+            hour = now - timedelta(hours=1)
+            with self.subTest(hour=hour):
+                row = Metric.search([("backend_id", "=", self.backend.id), ("domain", "=", "orders"),
+                                     ("hour", "=", hour)])
+                orders, dropped = row.orders, round(self._expected(hour) / 5)
+                row.write({"orders": dropped, "order_amount": 55.0 * dropped})
+                found = Anomaly._detect(now=now, hours=1)
+                self.assertEqual([(a.metric, a.kind, a.window_start, a.observed) for a in found],
+                                 [("orders", "drop", hour, dropped)], found.mapped("explanation"))
+                found.unlink()
+                row.write({"orders": orders, "order_amount": 55.0 * orders})
 
+    def test_normal_week_raises_nothing(self):
+        """Judged at every hour of a week, the last completed hours of a normal flow are never anomalies."""
+        self._history()
+        for now in self._week_of_anchors():
+            with self.subTest(now=now):
+                found = self.env["retail.anomaly"]._detect(now=now)
+                self.assertFalse(found, found.mapped("explanation"))
+        with freeze_time(self.now_hour + timedelta(minutes=7)):
+            self.assertFalse(self.rule._evaluate())
+
+    @freeze_time(ANCHOR + timedelta(minutes=7))
     def test_dismissed_anomaly_is_not_raised_again(self):
         expected = self._expected(self.now_hour - timedelta(hours=1))
         self._history(last_hour_orders=round(expected / 5))
@@ -98,6 +128,7 @@ class TestAnomalies(IntelligenceCase):
         self.assertFalse(self.env["retail.anomaly"]._detect())
         self.assertFalse(self.rule._evaluate(), "a false alarm does not alert")
 
+    @freeze_time(ANCHOR + timedelta(minutes=30))
     def test_hourly_figures_are_aggregated_from_the_inbox(self):
         for state in ("done", "done", "failed"):
             self.env["retail.event"].create({
@@ -108,7 +139,7 @@ class TestAnomalies(IntelligenceCase):
         Metric._aggregate()
         row = Metric.search([("backend_id", "=", self.backend.id), ("domain", "=", "orders")])
         self.assertEqual((row.events, row.failed_events), (3, 1))
-        self.assertEqual(row.hour, fields.Datetime.now().replace(minute=0, second=0, microsecond=0))
+        self.assertEqual(row.hour, self.now_hour)
         Metric._aggregate()
         self.assertEqual(Metric.search_count([("backend_id", "=", self.backend.id)]), 1, "recomputed in place")
 
