@@ -60,6 +60,19 @@ class RetailApiKey(models.Model):
                     )
                 )
 
+    @api.constrains("backend_id")
+    def _check_backend_generic(self):
+        for key in self:
+            if key.backend_id.backend_type != "generic":
+                raise ValidationError(
+                    self.env._(
+                        "API key %(key)s cannot belong to backend %(backend)s: partner API keys authenticate on "
+                        "the generic channel's API only. Choose a backend of type Generic.",
+                        key=key.name,
+                        backend=key.backend_id.display_name,
+                    )
+                )
+
     def _generate_secret(self):
         """Give the key a new secret; return the full key (the only time it is visible).
 

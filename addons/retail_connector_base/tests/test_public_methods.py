@@ -11,7 +11,7 @@ import inspect
 import re
 
 from odoo import models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.service.model import get_public_method
 from odoo.tests import new_test_user, tagged
 
@@ -152,3 +152,14 @@ class TestPublicMethods(RetailCase):
             backend.action_test_connection()
         self.assertFalse(self.backend.last_check_date, "the channel was not called")
         self.assertTrue(backend.action_open_events()["domain"])
+
+    def test_an_api_key_belongs_to_a_generic_backend(self):
+        Backend = self.env["retail.backend"]
+        others = [value for value in Backend._fields["backend_type"].get_values(self.env) if value != "generic"]
+        if not others:
+            self.skipTest("no channel module adds a backend type")
+        other = Backend.create({"name": "Not generic", "backend_type": others[0]})
+        with self.assertRaisesRegex(ValidationError, "Not generic.*generic channel's API only"):
+            self.env["retail.api.key"].create({"name": "Partner 2", "backend_id": other.id})
+        with self.assertRaisesRegex(ValidationError, "Partner.*Not generic"):
+            self.api_key.backend_id = other
