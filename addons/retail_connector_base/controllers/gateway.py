@@ -149,7 +149,7 @@ class InboundGateway(http.Controller):
 
     def _check_scope(self, api_key, resource):
         scope = "%s:write" % {"stock-levels": "stock"}.get(resource, resource)
-        if not api_key.has_scope(scope):
+        if not api_key._has_scope(scope):
             raise Refusal(403, "missing_scope", "the API key lacks the scope %s" % scope)
 
     def _read_body(self, env):
@@ -169,7 +169,7 @@ class InboundGateway(http.Controller):
     def _check_rate(self, env, backend):
         if backend.inbound_rate_limit <= 0:
             return
-        wait = env["retail.rate.bucket"].take(
+        wait = env["retail.rate.bucket"]._take(
             "inbound:%d" % backend.id, backend.inbound_rate_limit, backend.inbound_rate_burst or 1
         )
         if wait:

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 
+from .retail_access import GROUP_MANAGER, check_retail_access
 from .retail_sync_policy import DOMAINS
 
 _logger = logging.getLogger(__name__)
@@ -139,6 +140,7 @@ class RetailAlertRule(models.Model):
         return self.search([])._evaluate()
 
     def action_evaluate_now(self):
+        check_retail_access(self, "write", GROUP_MANAGER)
         self._evaluate()
         return True
 

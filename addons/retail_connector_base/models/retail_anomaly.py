@@ -16,6 +16,7 @@ import numpy as np
 from odoo import api, fields, models
 
 from ..lib.intelligence import RateDetector, RatioDetector, ValueDetector
+from .retail_access import check_retail_access
 from .retail_sync_policy import DOMAINS
 
 _logger = logging.getLogger(__name__)
@@ -68,12 +69,15 @@ class RetailAnomaly(models.Model):
                                           (metrics.get(anomaly.metric) or "").lower())
 
     def action_acknowledge(self):
+        check_retail_access(self, "write")
         self.write({"state": "acknowledged"})
 
     def action_dismiss(self):
+        check_retail_access(self, "write")
         self.write({"state": "dismissed"})
 
     def action_open_events(self):
+        check_retail_access(self, "read")
         self.ensure_one()
         return {
             "type": "ir.actions.act_window", "name": self.env._("Events of the window"), "res_model": "retail.event",
@@ -83,6 +87,7 @@ class RetailAnomaly(models.Model):
         }
 
     def action_open_figures(self):
+        check_retail_access(self, "read")
         self.ensure_one()
         return {
             "type": "ir.actions.act_window", "name": self.env._("Hourly figures"), "res_model": "retail.metric.hourly",

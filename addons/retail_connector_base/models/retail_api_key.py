@@ -6,6 +6,8 @@ import secrets
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from .retail_access import GROUP_MANAGER, check_retail_access
+
 SCOPES = {
     "orders:write": "Send orders",
     "orders:read": "Read orders",
@@ -58,8 +60,24 @@ class RetailApiKey(models.Model):
                     )
                 )
 
-    def generate(self):
-        """Give the key a new secret; return the full key (the only time it is visible)."""
+    @api.constrains("backend_id")
+    def _check_backend_generic(self):
+        for key in self:
+            if key.backend_id.backend_type != "generic":
+                raise ValidationError(
+                    self.env._(
+                        "API key %(key)s cannot belong to backend %(backend)s: partner API keys authenticate on "
+                        "the generic channel's API only. Choose a backend of type Generic.",
+                        key=key.name,
+                        backend=key.backend_id.display_name,
+                    )
+                )
+
+    def _generate_secret(self):
+        """Give the key a new secret; return the full key (the only time it is visible).
+
+        Private: the caller checks that the user may manage the key first (``action_generate``).
+        """
         self.ensure_one()
         body = secrets.token_urlsafe(32)
         key = KEY_PREFIX + body
@@ -67,7 +85,10 @@ class RetailApiKey(models.Model):
         return key
 
     def action_generate(self):
-        key = self.generate()
+        """Give the key a new secret and show it once (retail managers only: the old secret stops working)."""
+        check_retail_access(self, "write", GROUP_MANAGER)
+        self.ensure_one()
+        key = self._generate_secret()
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
@@ -93,6 +114,7 @@ class RetailApiKey(models.Model):
                 return key
         return self.browse()
 
-    def has_scope(self, scope):
+    def _has_scope(self, scope):
+        """Return whether the key grants ``scope`` (e.g. ``orders:write``)."""
         self.ensure_one()
         return scope in (self.scopes or "").split()

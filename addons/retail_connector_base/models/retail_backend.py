@@ -10,6 +10,7 @@ from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..lib.http import ChannelError, ChannelRateLimited, parse_retry_after
 from .fields_secret import SecretChar
+from .retail_access import GROUP_MANAGER, check_retail_access
 
 _logger = logging.getLogger(__name__)
 
@@ -160,6 +161,7 @@ class RetailBackend(models.Model):
             backend.event_count = counts.get(backend, 0)
 
     def action_open_events(self):
+        check_retail_access(self, "read")
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("retail_connector_base.action_retail_event")
         action["domain"] = [("backend_id", "=", self.id)]
@@ -216,13 +218,15 @@ class RetailBackend(models.Model):
 
     def action_reset_policies(self):
         """Replace the policies by the channel type's defaults."""
+        check_retail_access(self, "write", GROUP_MANAGER)
         for backend in self:
             backend.policy_ids.unlink()
             backend._create_default_policies()
         return True
 
+    @api.private
     def policy_for(self, domain):
-        """Return the backend's sync policy for a domain (empty if none)."""
+        """Return the backend's sync policy for a domain (empty if none); not callable over RPC."""
         self.ensure_one()
         return self.policy_ids.filtered(lambda p: p.domain == domain)[:1]
 
@@ -246,11 +250,13 @@ class RetailBackend(models.Model):
 
     # ------------------------------------------------------------------ state
     def action_pause(self):
+        check_retail_access(self, "write", GROUP_MANAGER)
         self.write({"state": "paused"})
         self.env["retail.audit.log"]._log(self, "write", {b.id: "State: paused" for b in self})
 
     def action_resume(self):
         """Resume a paused or degraded backend and send what waited."""
+        check_retail_access(self, "write", GROUP_MANAGER)
         self.env["retail.audit.log"]._log(self, "write", {b.id: "State: %s → ok" % b.state for b in self})
         self.write({"state": "ok", "consecutive_failures": 0, "degraded_since": False})
         self._flush_waiting()
@@ -265,6 +271,7 @@ class RetailBackend(models.Model):
             backend.pending_export_count = counts.get(backend, 0)
 
     def action_open_exports(self):
+        check_retail_access(self, "read")
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("retail_connector_base.action_retail_export_request")
         action["domain"] = [("backend_id", "=", self.id)]
@@ -308,7 +315,7 @@ class RetailBackend(models.Model):
         self.ensure_one()
         Bucket = self.env["retail.rate.bucket"]
         for _attempt in range(20):
-            wait = Bucket.take("outbound:%d" % self.id, self.rate_limit_rps, self.rate_limit_burst)
+            wait = Bucket._take("outbound:%d" % self.id, self.rate_limit_rps, self.rate_limit_burst)
             if not wait:
                 return
             if wait > 2:
@@ -337,7 +344,7 @@ class RetailBackend(models.Model):
             self._register_transport_success()
 
     def _drain_outbound(self, seconds):
-        self.env["retail.rate.bucket"].drain("outbound:%d" % self.id, min(seconds, 3600), self.rate_limit_rps)
+        self.env["retail.rate.bucket"]._drain("outbound:%d" % self.id, min(seconds, 3600), self.rate_limit_rps)
 
     def _register_transport_failure(self, exc):
         """Count a transport failure, committed at once; open the circuit at the threshold.
@@ -471,6 +478,7 @@ class RetailBackend(models.Model):
     # ------------------------------------------------------------------ connection test
     def action_test_connection(self):
         """Call the channel with the backend's credentials and show what it answered."""
+        check_retail_access(self, "write", GROUP_MANAGER)
         self.ensure_one()
         now = fields.Datetime.now()
         try:

@@ -15,6 +15,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 
 from ..lib.intelligence import Sample, forecast_capacity
+from .retail_access import check_retail_access
 from .retail_sync_policy import DOMAINS
 
 SAMPLE_MINUTES = 5
@@ -162,6 +163,7 @@ class RetailCapacityForecast(models.Model):
         return forecasts
 
     def action_open_backlog(self):
+        check_retail_access(self, "read")
         self.ensure_one()
         return {
             "type": "ir.actions.act_window", "name": self.env._("Waiting events"), "res_model": "retail.event",

@@ -9,6 +9,7 @@ records behind it.
 
 from odoo import api, fields, models, tools
 
+from .retail_access import check_retail_access
 from .retail_sync_policy import DOMAINS
 
 WINDOW_MINUTES = 60
@@ -98,19 +99,24 @@ class RetailCockpit(models.Model):
         }
 
     def action_open_backlog(self):
+        check_retail_access(self, "read")
         return self._open("retail.event", self.env._("Waiting events"),
                           [("state", "in", ("received", "queued", "processing"))])
 
     def action_open_failures(self):
+        check_retail_access(self, "read")
         return self._open("retail.event", self.env._("Failed and dead events"), [("state", "in", ("failed", "dead"))])
 
     def action_open_events(self):
+        check_retail_access(self, "read")
         return self._open("retail.event", self.env._("Events"), [])
 
     def action_open_reconciliations(self):
+        check_retail_access(self, "read")
         return self._open("retail.reconciliation.run", self.env._("Reconciliations"), [])
 
     def action_open_backend(self):
+        check_retail_access(self, "read")
         self.ensure_one()
         return {"type": "ir.actions.act_window", "res_model": "retail.backend", "res_id": self.backend_id.id,
                 "view_mode": "form", "views": [(False, "form")]}

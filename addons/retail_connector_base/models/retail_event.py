@@ -18,6 +18,7 @@ from ..components.errors import RetailMappingError
 from ..lib.canonical import CanonicalValidationError
 from ..lib.http import ChannelError
 from ..lib.inbound import PAYOUT_AGGREGATE
+from .retail_access import GROUP_MANAGER, check_retail_access
 from .retail_sync_policy import DOMAINS
 
 _logger = logging.getLogger(__name__)
@@ -325,6 +326,7 @@ class RetailEvent(models.Model):
     # ------------------------------------------------------------------ replay
     def action_replay(self):
         """Apply the events again (with their edited payload if any), whatever their state."""
+        check_retail_access(self, "write", GROUP_MANAGER)
         self.env["retail.audit.log"]._log(self, "replay", {e.id: "Replayed in state %s%s" % (
             e.state, ", with an edited payload" if e.payload_override else "") for e in self})
         for event in self:
@@ -334,6 +336,7 @@ class RetailEvent(models.Model):
         return True
 
     def action_ignore(self):
+        check_retail_access(self, "write", GROUP_MANAGER)
         self.env["retail.audit.log"]._log(self, "ignore", {e.id: "Ignored in state %s: %s" % (
             e.state, e.last_error or "") for e in self})
         self.write({"state": "ignored", "next_attempt_at": False})
@@ -363,13 +366,14 @@ class RetailEvent(models.Model):
         return {"type": "ir.actions.act_window", "res_model": self._name, "res_id": self.id, "view_mode": "form"}
 
     def action_open_result(self):
+        check_retail_access(self, "read")
         self.ensure_one()
         if not self.res_model or not self.res_id:
             return False
         return {"type": "ir.actions.act_window", "res_model": self.res_model, "res_id": self.res_id, "view_mode": "form"}
 
     @api.model
-    def requeue_dead(self, backend=None, topic=None, error_kind=None):
+    def _requeue_dead(self, backend=None, topic=None, error_kind=None):
         """Replay every dead (and failed) event of a backend, topic or error class; return how many."""
         domain = [("state", "in", ("dead", "failed"))]
         if backend:

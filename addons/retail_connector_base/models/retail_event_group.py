@@ -11,6 +11,7 @@ replayed on its own form.
 from odoo import api, fields, models, tools
 
 from ..lib.intelligence.classify import CLASS_SELECTION, CLASSES
+from .retail_access import GROUP_MANAGER, check_retail_access
 
 ATTENTION_STATES = ("failed", "dead")
 
@@ -108,6 +109,7 @@ class RetailEventGroup(models.Model):
 
     def action_retry(self):
         """Apply every event of the groups again and send every export again (after the cause was fixed)."""
+        check_retail_access(self, "read", GROUP_MANAGER)
         # read both before acting: a group is gone once its records no longer fail
         events, exports = self._events(), self._exports()
         events.action_replay()
@@ -118,16 +120,19 @@ class RetailEventGroup(models.Model):
         return True
 
     def action_ignore(self):
+        check_retail_access(self, "read", GROUP_MANAGER)
         events, exports = self._events(), self._exports()
         events.action_ignore()
         exports.write({"state": "cancelled"})
         return True
 
     def action_assign_to_me(self):
+        check_retail_access(self, "read", GROUP_MANAGER)
         self._events().write({"assigned_user_id": self.env.uid})
         return True
 
     def action_open_events(self):
+        check_retail_access(self, "read")
         action = self.env["ir.actions.act_window"]._for_xml_id("retail_connector_base.action_retail_event")
         action["domain"] = [("id", "in", self._events().ids)]
         action["context"] = {}

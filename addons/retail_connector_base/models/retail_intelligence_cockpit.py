@@ -3,6 +3,8 @@
 
 from odoo import fields, models
 
+from .retail_access import check_retail_access
+
 
 class RetailCockpit(models.Model):
     _inherit = "retail.cockpit"
@@ -25,7 +27,9 @@ class RetailCockpit(models.Model):
             tile.suggested_capacity = forecast.suggested_capacity
 
     def action_open_anomalies(self):
+        check_retail_access(self, "read")
         return self._open("retail.anomaly", self.env._("Anomalies"), [])
 
     def action_open_forecast(self):
+        check_retail_access(self, "read")
         return self._open("retail.capacity.forecast", self.env._("Capacity forecast"), [])

@@ -3,6 +3,7 @@ from odoo import Command, api, fields, models
 
 from ..lib.canonical import PAYOUT_LINE_TYPES, PAYOUT_STATUSES
 from ..models.retail_binding import payload_digest
+from .retail_access import GROUP_MANAGER, check_retail_access
 
 PAYOUT_STATES = [
     ("draft", "Draft"),
@@ -119,12 +120,14 @@ class RetailPayout(models.Model):
 
     def action_match_again(self):
         """Settle the payouts again: exceptions whose cause was fixed are matched now."""
+        check_retail_access(self, "write", GROUP_MANAGER)
         for payout in self:
             with payout.backend_id.work_on(self._name) as work:
                 work.component(usage="payout.matcher").settle(payout, retry=True)
         return True
 
     def action_open_statement_line(self):
+        check_retail_access(self, "read")
         self.ensure_one()
         return {"type": "ir.actions.act_window", "res_model": "account.move", "res_id": self.move_id.id,
                 "view_mode": "form"}
@@ -221,6 +224,7 @@ class RetailBackend(models.Model):
         return self.orders_backend_id or self
 
     def action_open_payouts(self):
+        check_retail_access(self, "read")
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("retail_connector_base.action_retail_payout")
         action["domain"] = [("backend_id", "=", self.id)]
@@ -229,6 +233,7 @@ class RetailBackend(models.Model):
 
     def action_import_payouts(self):
         """Run the finance policy's payout batch now, and show the run."""
+        check_retail_access(self, "write", GROUP_MANAGER)
         self.ensure_one()
         with self.work_on("retail.payout") as work:
             run = work.component(usage="payout.importer").run()

@@ -4,6 +4,8 @@ from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
 from odoo import api, fields, models
 from odoo.sql_db import Cursor
 
+from .retail_access import GROUP_MANAGER, check_retail_access
+
 
 class RetailRateBucket(models.Model):
     """Token buckets shared by every Odoo worker and server, held in PostgreSQL.
@@ -26,6 +28,12 @@ class RetailRateBucket(models.Model):
 
     @api.model
     def take(self, key, rate, burst):
+        """Take one token as a retail manager (e.g. to probe a limit); see ``_take``."""
+        check_retail_access(self, "read", GROUP_MANAGER)
+        return self._take(key, rate, burst)
+
+    @api.model
+    def _take(self, key, rate, burst):
         """Take one token; return 0.0 if granted, else the seconds until one is available."""
         rate, burst = float(rate), float(max(burst, 1))
         with self.env.registry.cursor() as cr:
@@ -51,7 +59,7 @@ class RetailRateBucket(models.Model):
         return (1.0 - tokens) / rate if rate > 0 else 60.0
 
     @api.model
-    def drain(self, key, seconds, rate):
+    def _drain(self, key, seconds, rate):
         """Empty a bucket so that its next token comes in ``seconds`` (a channel said to wait)."""
         with self.env.registry.cursor() as cr:
             if isinstance(cr, Cursor):

@@ -4,6 +4,7 @@ import logging
 from odoo import fields, models
 
 from ..lib.http import ChannelError
+from .retail_access import GROUP_MANAGER, check_retail_access
 from .retail_sync_policy import DOMAINS
 
 _logger = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class RetailReconciliationRun(models.Model):
         )
 
     def action_open_lines(self):
+        check_retail_access(self, "read")
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
@@ -135,12 +137,14 @@ class RetailBackend(models.Model):
 
     def action_reconcile_now(self):
         """Reconcile every domain that has a reconciler now, and show the runs."""
+        check_retail_access(self, "write", GROUP_MANAGER)
         self.ensure_one()
         for domain in ("orders", "inventory", "pricing"):
             self._reconcile(domain)
         return self.action_open_reconciliations()
 
     def action_open_reconciliations(self):
+        check_retail_access(self, "read")
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("retail_connector_base.action_retail_reconciliation_run")
         action["domain"] = [("backend_id", "=", self.id)]

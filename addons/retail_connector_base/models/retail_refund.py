@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from odoo import api, fields, models
 
+from .retail_access import GROUP_MANAGER, check_retail_access
 from .retail_sync_policy import REFUND_ACTIONS
 
 
@@ -53,6 +54,7 @@ class RetailRefund(models.Model):
 
     def action_done(self):
         """Mark a refund reviewed by a person."""
+        check_retail_access(self, "write", GROUP_MANAGER)
         self.write({"state": "done"})
 
 
@@ -91,6 +93,7 @@ class SaleOrder(models.Model):
             order.retail_refund_count = len(order.retail_refund_ids)
 
     def action_view_retail_refunds(self):
+        check_retail_access(self.env["retail.refund"], "read")
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("retail_connector_base.action_retail_refund")
         action["domain"] = [("sale_order_id", "=", self.id)]

@@ -9,6 +9,7 @@ from odoo.exceptions import UserError
 from odoo.addons.component.exception import NoComponentError
 
 from ..lib.workflow import Done, Skip, Wait, register_kind
+from .retail_access import check_retail_access
 
 RETURN_KIND = register_kind("return", "Return", "retail.return", [
     ("authorise", "Authorise", "_wf_authorise"),
@@ -93,6 +94,7 @@ class RetailReturn(models.Model):
     # ------------------------------------------------------------------ actions
     def action_authorise(self):
         """Authorise the return and start its workflow."""
+        check_retail_access(self, "write")
         for ret in self.filtered(lambda r: r.state == "draft"):
             if not ret.line_ids:
                 raise UserError(self.env._("Return %(name)s has no line: add what comes back.", name=ret.name))
@@ -101,16 +103,17 @@ class RetailReturn(models.Model):
         return True
 
     def action_resume(self):
-        self.check_access("write")
+        check_retail_access(self, "write")
         self.sudo().workflow_id.action_resume()
         return True
 
     def action_wake(self):
-        self.check_access("write")
+        check_retail_access(self, "write")
         self.sudo().workflow_id.action_wake()
         return True
 
     def action_cancel(self):
+        check_retail_access(self, "write")
         for ret in self.filtered(lambda r: r.state in ("draft", "open")):
             ret.sudo().workflow_id.action_cancel()
             ret.state = "cancelled"
@@ -371,6 +374,7 @@ class SaleOrder(models.Model):
             order.retail_return_count = len(order.retail_return_ids)
 
     def action_view_retail_returns(self):
+        check_retail_access(self.env["retail.return"], "read")
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("retail_connector_base.action_retail_return")
         action["domain"] = [("sale_order_id", "=", self.id)]
@@ -379,6 +383,7 @@ class SaleOrder(models.Model):
 
     def action_new_retail_return(self):
         """Open a draft return of this order with its delivered lines."""
+        check_retail_access(self.env["retail.return"], "create")
         self.ensure_one()
         ret = self.env["retail.return"].create({
             "sale_order_id": self.id,

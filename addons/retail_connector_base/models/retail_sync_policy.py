@@ -6,6 +6,8 @@ import pytz
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
+from .retail_access import GROUP_MANAGER, check_retail_access
+
 DOMAINS = [
     ("orders", "Orders"),
     ("customers", "Customers"),
@@ -230,15 +232,18 @@ class RetailSyncPolicy(models.Model):
         policy._enqueue_run()
 
     def action_pause(self):
+        check_retail_access(self, "write", GROUP_MANAGER)
         self.paused = True
 
     def action_resume(self):
+        check_retail_access(self, "write", GROUP_MANAGER)
         self.paused = False
         for policy in self:
             policy.backend_id._schedule_flush(policy.domain)
 
     def action_run_now(self):
         """Enqueue each policy's batch run now, whatever its schedule; return the jobs."""
+        check_retail_access(self, "write", GROUP_MANAGER)
         return self._enqueue_run()
 
     def _enqueue_run(self):

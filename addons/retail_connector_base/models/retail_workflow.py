@@ -12,6 +12,7 @@ from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..lib import workflow as registry
 from ..lib.http import ChannelError
+from .retail_access import GROUP_MANAGER, check_retail_access
 from .retail_event import PERMANENT_ERRORS, _error_text, new_correlation_id
 
 _logger = logging.getLogger(__name__)
@@ -299,7 +300,7 @@ class RetailWorkflow(models.Model):
     # ------------------------------------------------------------------ actions
     def _check_operator(self):
         """Return the workflows in sudo once the user may operate them (write access)."""
-        self.check_access("write")
+        check_retail_access(self, "write")
         return self.sudo()
 
     def action_resume(self):
@@ -320,11 +321,13 @@ class RetailWorkflow(models.Model):
         return True
 
     def action_cancel(self):
+        check_retail_access(self, "write", GROUP_MANAGER)
         self._check_operator().filtered(lambda w: w.state not in ("done", "cancelled"))._cancel(
             self.env._("Cancelled by %(user)s", user=self.env.user.name))
         return True
 
     def action_open_subject(self):
+        check_retail_access(self, "read")
         self.ensure_one()
         return {"type": "ir.actions.act_window", "res_model": self.res_model, "res_id": self.res_id, "view_mode": "form"}
 

@@ -3,6 +3,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..lib.workflow import Done, Skip, Wait, register_kind
+from .retail_access import check_retail_access
 from .retail_workflow import WORKFLOW_STATES
 
 ORDER_KIND = register_kind("order", "Order orchestration", "sale.order", [
@@ -51,7 +52,9 @@ class SaleOrder(models.Model):
             order.retail_order_workflow_state = workflow.state
 
     def action_retail_workflow_resume(self):
+        """Resume the order's paused workflow (for those who may operate workflows, not every salesperson)."""
         self.check_access("write")
+        check_retail_access(self.env["retail.workflow"], "write")
         self.sudo().retail_order_workflow_id.action_resume()
         return True
 
@@ -178,6 +181,7 @@ class SaleOrder(models.Model):
         return Done({"export_ids": sent.ids}, self.env._("%(backend)s notified", backend=backend.name))
 
     def action_view_retail_workflow(self):
+        check_retail_access(self.env["retail.workflow"], "read")
         self.ensure_one()
         workflow = self._retail_workflow("order")
         return {"type": "ir.actions.act_window", "res_model": "retail.workflow", "res_id": workflow.id,

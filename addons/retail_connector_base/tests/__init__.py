@@ -18,6 +18,7 @@ from . import test_cockpit
 from . import test_cockpit_tour
 from . import test_secrets
 from . import test_access
+from . import test_public_methods
 from . import test_intelligence
 from . import test_workflow
 from . import test_returns

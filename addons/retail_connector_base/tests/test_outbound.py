@@ -209,7 +209,7 @@ class TestOutbound(TransactionCase):
         self._receive(1, self.products[:1])
         log = perform_pending_jobs(self.env, max_rounds=1)
         self.assertIn("429", str(log[0][1]))
-        wait = self.env["retail.rate.bucket"].take("outbound:%d" % self.backend.id, 1000, 1000)
+        wait = self.env["retail.rate.bucket"]._take("outbound:%d" % self.backend.id, 1000, 1000)
         self.assertGreater(wait, 0, "no token before the channel's Retry-After")
         self.assertEqual(self.backend.state, "ok", "a rate limit is not a transport failure")
 

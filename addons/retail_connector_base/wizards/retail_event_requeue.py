@@ -1,6 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from odoo import api, fields, models
 
+from ..models.retail_access import GROUP_MANAGER, check_retail_access
+
 
 class RetailEventRequeue(models.TransientModel):
     """Replays the dead and failed events of a backend, a topic or an error class, in bulk."""
@@ -29,7 +31,8 @@ class RetailEventRequeue(models.TransientModel):
             wizard.count = self.env["retail.event"].search_count(wizard._domain())
 
     def action_requeue(self):
-        count = self.env["retail.event"].requeue_dead(backend=self.backend_id, topic=self.topic, error_kind=self.error_kind)
+        check_retail_access(self, "write", GROUP_MANAGER)
+        count = self.env["retail.event"]._requeue_dead(backend=self.backend_id, topic=self.topic, error_kind=self.error_kind)
         if self.backend_id:
             self.env["retail.audit.log"]._log(self.backend_id, "requeue", {self.backend_id.id: "%s dead event(s) requeued "
                                               "(topic %s, error %s)" % (count, self.topic or "any", self.error_kind or "any")})

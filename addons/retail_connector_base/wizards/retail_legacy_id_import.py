@@ -6,6 +6,8 @@ import io
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from ..models.retail_access import GROUP_MANAGER, check_retail_access
+
 # binding model -> (label, Odoo fields an existing record may be matched on)
 LEGACY_TARGETS = {
     "retail.partner.binding": ("Customers", ["email", "ref", "id"]),
@@ -153,6 +155,7 @@ class RetailLegacyIdImport(models.TransientModel):
 
     def action_dry_run(self):
         """Fill the report of what applying the file would do, without binding anything."""
+        check_retail_access(self, "write", GROUP_MANAGER)
         self.ensure_one()
         self.line_ids.unlink()
         self.write({"line_ids": [(0, 0, vals) for vals in self._plan()], "state": "checked"})
@@ -160,6 +163,7 @@ class RetailLegacyIdImport(models.TransientModel):
 
     def action_apply(self):
         """Create the bindings the dry run announced (recomputed now) and return the report."""
+        check_retail_access(self, "write", GROUP_MANAGER)
         self.ensure_one()
         plan = self._plan()
         Binding = self.env[self.binding_model].with_context(connector_no_export=True)

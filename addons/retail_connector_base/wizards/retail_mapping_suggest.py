@@ -14,6 +14,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..lib.intelligence.matching import Candidate, Item, ProductMatcher, ValueMatcher, rate_in
+from ..models.retail_access import GROUP_MANAGER, check_retail_access
 
 ITEM_KINDS = [
     ("product", "Product"),
@@ -171,6 +172,7 @@ class RetailMappingSuggestion(models.TransientModel):
     # ------------------------------------------------------------------ accept
     def action_accept(self):
         """Map every ticked suggestion (one per channel item), then replay the events that failed for them."""
+        check_retail_access(self, "write", GROUP_MANAGER)
         self.ensure_one()
         chosen = self.line_ids.filtered(lambda line: line.accept and line.target)
         if not chosen:
@@ -269,6 +271,7 @@ class RetailBackend(models.Model):
 
     def action_suggest_mappings(self):
         """Open the suggestions for this backend's channel products and values that match nothing."""
+        check_retail_access(self, "write", GROUP_MANAGER)
         self.ensure_one()
         wizard = self.env["retail.mapping.suggestion"].create({"backend_id": self.id})
         wizard._fill()
@@ -287,5 +290,6 @@ class RetailEventGroup(models.Model):
 
     def action_suggest_mappings(self):
         """Open the mapping suggestions of the group's backend."""
+        check_retail_access(self, "read", GROUP_MANAGER)
         self.ensure_one()
         return self.backend_id.action_suggest_mappings()

@@ -8,6 +8,8 @@ processing caused carry it, and the records it created or changed say it in thei
 
 from odoo import api, fields, models
 
+from ..models.retail_access import check_retail_access
+
 
 class RetailTrace(models.TransientModel):
     _name = "retail.trace"
@@ -40,6 +42,7 @@ class RetailTrace(models.TransientModel):
             trace.message_ids = self.env["mail.message"].search([("body", "ilike", cid)], limit=200)
 
     def action_trace(self):
+        check_retail_access(self, "read")
         self.ensure_one()
         return {"type": "ir.actions.act_window", "res_model": self._name, "res_id": self.id, "view_mode": "form",
                 "target": "current"}

@@ -2,6 +2,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from odoo.addons.retail_connector_base.models.retail_access import GROUP_MANAGER, check_retail_access
+
 from ..lib.shopify.client import ShopifyClient
 from ..lib.shopify.ids import numeric_id
 from ..lib.stripe.client import DEFAULT_API_BASE as STRIPE_API_BASE
@@ -79,6 +81,7 @@ class RetailBackend(models.Model):
 
     def action_woo_ensure_webhooks(self):
         """Create, update or re-enable the shop's order webhooks and say what was done."""
+        check_retail_access(self, "write", GROUP_MANAGER)
         self.ensure_one()
         result = self._woo_client().ensure_webhooks(self.webhook_endpoint, self.sudo().webhook_secret,
                                                     ["order.created", "order.updated", "order.deleted"])
@@ -105,6 +108,7 @@ class RetailBackend(models.Model):
 
     def action_shopify_ensure_webhooks(self):
         """Create the webhook subscriptions the shop lacks and say what was done."""
+        check_retail_access(self, "write", GROUP_MANAGER)
         self.ensure_one()
         result = self._shopify_client().ensure_webhooks(self.webhook_endpoint, ["orders/create", "orders/updated",
                                                                                 "orders/paid", "orders/cancelled",

@@ -5,6 +5,8 @@ import pytz
 
 from odoo import api, fields, models
 
+from odoo.addons.retail_connector_base.models.retail_access import GROUP_MANAGER, check_retail_access
+
 TENDER_TYPES = [
     ("CASH", "Cash"),
     ("CARD", "Card"),
@@ -148,12 +150,14 @@ class RetailPosDay(models.Model):
 
     def action_close(self):
         """Run the end of day now: import missed sales, close the session, check the takings."""
+        check_retail_access(self, "write", GROUP_MANAGER)
         for day in self:
             with day.backend_id.work_on("retail.pos.day") as work:
                 work.component(usage="pos.day.closer").close(day)
         return True
 
     def action_view_orders(self):
+        check_retail_access(self, "read")
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("point_of_sale.action_pos_pos_form")
         action["domain"] = [("session_id", "=", self.session_id.id)]

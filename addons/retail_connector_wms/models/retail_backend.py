@@ -2,6 +2,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from odoo.addons.retail_connector_base.models.retail_access import GROUP_MANAGER, check_retail_access
+
 WMS_TYPES = ("wms_rest", "wms_x12")
 
 
@@ -105,6 +107,7 @@ class RetailBackend(models.Model):
 
     def action_threepl_ensure_webhooks(self):
         """Subscribe this backend's webhook URL to the warehouse's shipment and receiving topics."""
+        check_retail_access(self, "write", GROUP_MANAGER)
         self.ensure_one()
         from ..components.threepl import ensure_webhooks  # noqa: PLC0415
 
@@ -136,6 +139,7 @@ class RetailBackend(models.Model):
 
     def action_x12_poll_now(self):
         """Read the warehouse's new files now (they are read at each run of the fulfilment policy too)."""
+        check_retail_access(self, "write", GROUP_MANAGER)
         self.ensure_one()
         with self.work_on(self._name) as work:
             summary = work.component(usage="x12.poller").run()
@@ -143,6 +147,7 @@ class RetailBackend(models.Model):
                 "params": {"title": self.env._("Warehouse files"), "message": summary, "type": "info"}}
 
     def action_open_edi_documents(self):
+        check_retail_access(self, "read")
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("retail_connector_wms.action_retail_edi_document")
         action["domain"] = [("backend_id", "=", self.id)]
