@@ -240,6 +240,10 @@ class RetailEvent(models.Model):
             self._fail(attempt, exc, permanent=True)
             return "failed"
         except (RetryableJobError, ChannelError) as exc:
+            if isinstance(exc, RetryableJobError) and exc.ignore_retry:
+                # a lock held by another job (advisory_lock_or_retry) or a rate limit: contention,
+                # not a failure of the event; the job runs again later and nothing is counted
+                raise
             self._fail(attempt, exc, permanent=False)
             return self.state
         except Exception as exc:  # noqa: BLE001 - an unknown error may be transient: retry, then dead letter
