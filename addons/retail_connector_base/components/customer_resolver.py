@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from odoo.addons.component.core import Component
 
+from ..lib.text import storable_values
 
 
 class CustomerResolver(Component):
@@ -65,7 +66,8 @@ class CustomerResolver(Component):
         if address:
             vals.update(self._address_values(address))
         vals["name"] = vals.get("name") or customer and customer.email or self.env._("Channel customer")
-        return {k: v for k, v in vals.items() if v not in (None, "")}
+        # names and addresses come from the channel: a NUL or a lone surrogate in them would not store
+        return {k: v for k, v in storable_values(vals).items() if v not in (None, "")}
 
     def _complete(self, partner, customer):
         """Fill what the partner lacks from the customer; never overwrite what a user entered."""
@@ -75,7 +77,7 @@ class CustomerResolver(Component):
         if customer.phone and not partner.phone:
             vals["phone"] = customer.phone
         if vals:
-            partner.write(vals)
+            partner.write(storable_values(vals))
 
     def _lang(self, customer):
         code = customer and customer.language
@@ -114,7 +116,7 @@ class CustomerResolver(Component):
         """Return the partner's child address matching ``address`` (created once), or the partner."""
         if not address:
             return partner
-        vals = self._address_values(address)
+        vals = storable_values(self._address_values(address))
         same_as_partner = all(
             (partner[f].id if f.endswith("_id") else partner[f] or False) == (vals.get(f) or False)
             for f in ("street", "zip", "city", "country_id")

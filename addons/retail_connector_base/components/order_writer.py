@@ -6,6 +6,7 @@ from odoo.tools import float_compare
 
 from odoo.addons.component.core import Component
 
+from ..lib.text import storable, storable_values
 from ..models.retail_binding import payload_digest
 from .errors import RetailMappingError
 
@@ -59,14 +60,14 @@ class OrderWriter(Component):
             self._cancel(binding, order)
             outcome = CANCELLED
         binding._mark_synced(payload, external_updated_at=changed_at)
-        binding.write(
+        binding.write(storable_values(
             {
                 "channel_order_name": order.name,
                 "channel_payment_state": order.payment_state,
                 "channel_payment_gateway": order.payment_gateway or (order.payments[0].gateway if order.payments else False),
                 "channel_status": order.status,
             }
-        )
+        ))
         if backend.invoice_policy == "on_import" and outcome in (CREATED, UPDATED) and binding.odoo_id.state == "sale":
             self.component(usage="order.invoicer").on_import(binding, order)
         if outcome == UPDATED:
@@ -92,6 +93,8 @@ class OrderWriter(Component):
             "date_order": _naive_utc(order.created_at),
             "note": order.note or False,
         }
+        # names and notes come from the channel: a NUL or a lone surrogate in them would not store
+        vals = storable_values(vals)
         pricelist = self._pricelist(currency)
         if pricelist:
             vals["pricelist_id"] = pricelist.id
@@ -103,7 +106,7 @@ class OrderWriter(Component):
         if carrier:
             vals["carrier_id"] = carrier.id
         sale = self.env["sale.order"].with_company(backend.company_id).create(vals)
-        sale.write({"order_line": [(0, 0, line) for line in self._line_values(order, sale)]})
+        sale.write({"order_line": [(0, 0, storable_values(line)) for line in self._line_values(order, sale)]})
         self._check_currency(sale, currency)
         if backend.order_state_on_import == "confirmed":
             sale.action_confirm()
@@ -297,14 +300,14 @@ class OrderWriter(Component):
         sale = binding.odoo_id
         if sale.state in ("draft", "sent"):
             sale.order_line.unlink()
-            sale.write({"order_line": [(0, 0, line) for line in self._line_values(order, sale)]})
+            sale.write({"order_line": [(0, 0, storable_values(line)) for line in self._line_values(order, sale)]})
             return UPDATED
         if self._lines_signature(order) != self._sale_signature(sale):
             sale.message_post(
                 body=self.env._(
                     "The channel changed the lines of order %(name)s after it was confirmed in Odoo; "
                     "the sale order was left as it is. Check the channel's order and adjust by hand.",
-                    name=order.name or order.external_id,
+                    name=storable(order.name or order.external_id),
                 ),
             )
         return UPDATED
@@ -331,7 +334,7 @@ class OrderWriter(Component):
     def _cancel(self, binding, order):
         """Cancel the sale order, or flag it for a person when goods already left."""
         sale = binding.odoo_id
-        name = (order.name or order.external_id) if order else (binding.channel_order_name or binding.external_id)
+        name = storable(order.name or order.external_id) if order else (binding.channel_order_name or binding.external_id)
         if sale.picking_ids.filtered(lambda p: p.state == "done"):
             message = self.env._(
                 "Order %(name)s was cancelled on %(backend)s after goods were shipped: "

@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from odoo.addons.component.core import Component
 
+from ..lib.text import is_storable, storable
 from .errors import RetailMappingError
 
 
@@ -29,9 +30,9 @@ class ProductResolver(Component):
                 self.env._(
                     "Unknown product %(label)s on backend %(backend)s: no Odoo product matches %(tried)s. "
                     "Create the product, set its internal reference or barcode, or import its id as a legacy identifier.",
-                    label=label or sku or barcode or external_id or "",
+                    label=storable(label or sku or barcode or external_id or ""),
                     backend=self.backend_record.name,
-                    tried=tried or "nothing (the line has no SKU, barcode or id)",
+                    tried=storable(tried) or "nothing (the line has no SKU, barcode or id)",
                 ),
                 kind="unknown_product",
                 subject={"type": "product", "sku": sku or "", "barcode": barcode or "", "name": label or "",
@@ -40,6 +41,9 @@ class ProductResolver(Component):
         return product
 
     def _find(self, sku, barcode, external_id):
+        # a code with a NUL or a lone surrogate cannot be stored, so nothing stored matches it:
+        # looked up, it would only make the query fail instead of naming the unknown product
+        sku, barcode, external_id = (value if is_storable(value) else None for value in (sku, barcode, external_id))
         binder = self.binder_for("retail.product.binding")
         if external_id:
             product = binder.to_internal(external_id, unwrap=True)

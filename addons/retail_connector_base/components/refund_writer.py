@@ -7,6 +7,8 @@ from odoo import Command, fields
 from odoo.addons.component.core import Component
 from odoo.addons.queue_job.exception import RetryableJobError
 
+from ..lib.text import storable
+
 
 APPLIED, UNCHANGED = "refunded", "unchanged"
 
@@ -71,7 +73,7 @@ class RefundWriter(Component):
                 ._currency(refund.currency).id,
                 "amount": float(refund.amount),
                 "gateway": refund.gateway or False,
-                "reason": refund.reason or False,
+                "reason": storable(refund.reason) or False,
                 "action": action,
                 "payload": json.dumps(refund.to_dict(), indent=1, sort_keys=True),
                 "line_ids": [Command.create(vals) for vals in self._line_values(sale, refund)],
@@ -112,7 +114,7 @@ class RefundWriter(Component):
             "refunded_at": _naive_utc(refund.created_at) or fields.Datetime.now(),
             "currency_id": self.component(usage="order.writer", model_name="retail.sale.order.binding")
             ._currency(refund.currency).id,
-            "amount": float(refund.amount), "gateway": refund.gateway or False, "reason": refund.reason or False,
+            "amount": float(refund.amount), "gateway": refund.gateway or False, "reason": storable(refund.reason) or False,
             "action": "credit_note", "state": "done", "credit_note_id": ret.credit_note_id.id,
             "return_picking_id": ret.return_picking_id.id,
             "message": self.env._("Refund made by return %(name)s.", name=ret.name),

@@ -4,6 +4,7 @@ from odoo import Command
 from odoo.addons.component.core import Component
 from odoo.addons.queue_job.exception import RetryableJobError
 
+from ..lib.text import storable
 from .errors import RetailMappingError
 
 CREATED, UNCHANGED, CANCELLED = "created", "unchanged", "cancelled"
@@ -48,7 +49,7 @@ class ReturnWriter(Component):
             "external_id": canonical.external_id,
             "origin": "channel",
             "sale_order_id": sale.id,
-            "reason": canonical.note or next((line.reason for line in canonical.lines if line.reason), False),
+            "reason": storable(canonical.note or next((line.reason for line in canonical.lines if line.reason), False)),
             "line_ids": [Command.create(self._line_values(sale, line)) for line in canonical.lines],
         })
         if canonical.status in ("rejected", "cancelled"):

@@ -22,6 +22,13 @@ class ResConfigSettings(models.TransientModel):
         default="1:10,3:60,5:300",
         help="attempt:seconds pairs: from that attempt on, wait that long before retrying.",
     )
+    retail_webhook_secret_grace_hours = fields.Integer(
+        string="Previous webhook secret valid for (hours)",
+        config_parameter="retail_connector.webhook_secret_grace_hours",
+        default=24,
+        help="After a webhook secret changes, webhooks signed with the previous one are accepted this long, then "
+        "refused and the previous secret deleted. 0: refused as soon as the secret changes.",
+    )
     retail_alert_partner_ids = fields.Char(
         string="Alert recipients",
         config_parameter="retail_connector.alert_emails",

@@ -2,9 +2,10 @@
 import logging
 import math
 import time
+from datetime import timedelta
 
 from odoo import SUPERUSER_ID, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
@@ -15,6 +16,8 @@ from .retail_access import GROUP_MANAGER, check_retail_access
 _logger = logging.getLogger(__name__)
 
 MANAGER_GROUP = "retail_connector_base.group_retail_manager"
+# hours the previous webhook secret stays valid after a rotation (Settings)
+SECRET_GRACE_PARAM = "retail_connector.webhook_secret_grace_hours"
 
 
 class RetailBackend(models.Model):
@@ -24,9 +27,9 @@ class RetailBackend(models.Model):
     _inherit = ["connector.backend", "mail.thread", "retail.audited"]
     _description = "Retail Connector Backend"
     # kept up to date by the pipeline (circuit breaker, checks, rotation), not configuration;
-    # pausing and resuming are logged by their actions
+    # pausing and resuming are logged by their actions, as the expiry and revocation of a secret
     _audit_exclude = frozenset({"state", "consecutive_failures", "degraded_since", "last_check_date", "last_check_ok",
-                                "last_check_message", "webhook_secret_previous", "webhook_secret_rotated_at",
+                                "last_check_message", "webhook_secret_rotated_at",
                                 "x12_interchange_sequence_id", "x12_group_sequence_id"})
     _order = "sequence, name, id"
 
@@ -99,9 +102,14 @@ class RetailBackend(models.Model):
         string="Previous webhook secret",
         groups=MANAGER_GROUP,
         copy=False,
-        help="Still accepted while the channel switches to the new secret.",
+        help="Still accepted while the channel switches to the new secret, until it expires (Settings) or is revoked.",
     )
     webhook_secret_rotated_at = fields.Datetime(readonly=True, copy=False)
+    webhook_secret_previous_expires_at = fields.Datetime(
+        string="Previous secret accepted until", compute="_compute_webhook_secret_previous_expires_at",
+        compute_sudo=True, groups=MANAGER_GROUP,
+        help="After this time a webhook signed with the previous secret is refused, and the secret is deleted.",
+    )
 
     warehouse_id = fields.Many2one(
         "stock.warehouse",
@@ -232,21 +240,85 @@ class RetailBackend(models.Model):
 
     # ------------------------------------------------------------------ secrets
     def write(self, vals):
-        if vals.get("webhook_secret"):
+        if vals.get("webhook_secret_previous") and "webhook_secret_rotated_at" not in vals:
+            # a previous secret set by hand expires like a rotated one
+            vals = dict(vals, webhook_secret_rotated_at=fields.Datetime.now())
+        if vals.get("webhook_secret") and "webhook_secret_previous" not in vals:
+            rotated = self.browse()
             for backend in self:
                 current = backend.sudo().webhook_secret
-                if current and current != vals["webhook_secret"] and "webhook_secret_previous" not in vals:
-                    # Keep the old secret valid while the channel switches over.
+                if current and current != vals["webhook_secret"]:
+                    # Keep the old secret valid while the channel switches over, until it expires;
+                    # written with the new one, so that the rotation is one audited change
                     super(RetailBackend, backend).write(
-                        {"webhook_secret_previous": current, "webhook_secret_rotated_at": fields.Datetime.now()}
+                        dict(vals, webhook_secret_previous=current, webhook_secret_rotated_at=fields.Datetime.now())
                     )
+                    rotated |= backend
+            if rotated:
+                rest = self - rotated
+                return super(RetailBackend, rest).write(vals) if rest else True
         return super().write(vals)
 
+    @api.model
+    def _webhook_secret_grace(self):
+        """Return how long the previous webhook secret stays valid after a rotation (Settings, 24 h by default)."""
+        hours = self.env["ir.config_parameter"].sudo().get_param(SECRET_GRACE_PARAM, "24")
+        try:
+            return timedelta(hours=max(float(hours or 0), 0))
+        except ValueError:
+            return timedelta(hours=24)
+
+    @api.depends("webhook_secret_previous", "webhook_secret_rotated_at")
+    def _compute_webhook_secret_previous_expires_at(self):
+        grace = self._webhook_secret_grace()
+        for backend in self:
+            rotated = backend.webhook_secret_rotated_at
+            backend.webhook_secret_previous_expires_at = (
+                rotated + grace if backend.webhook_secret_previous and rotated else False
+            )
+
     def _webhook_secrets(self):
-        """Return the secrets a signed request may use: current first, then previous."""
+        """Return the secrets a signed request may use: current first, then previous until it expires."""
         self.ensure_one()
         backend = self.sudo()
-        return [s for s in (backend.webhook_secret, backend.webhook_secret_previous) if s]
+        secrets = [backend.webhook_secret] if backend.webhook_secret else []
+        # computed at each check, not read from the field's cache: the window may just have changed
+        rotated = backend.webhook_secret_rotated_at
+        expires_at = rotated + self._webhook_secret_grace() if rotated else None
+        if backend.webhook_secret_previous and expires_at and fields.Datetime.now() < expires_at:
+            secrets.append(backend.webhook_secret_previous)
+        return secrets
+
+    def action_revoke_previous_webhook_secret(self):
+        """Stop accepting the previous webhook secret at once (after a leak); managers only, audited."""
+        if not self.env.user.has_group(MANAGER_GROUP):
+            raise AccessError(self.env._(
+                "Only Retail Connector managers can revoke a webhook secret: ask one to revoke it on the backend."))
+        backends = self.sudo().filtered("webhook_secret_previous")
+        backends.with_context(retail_no_audit=True).write({"webhook_secret_previous": False})
+        self.env["retail.audit.log"]._log(
+            backends, "write", {b.id: "Previous webhook secret: revoked" for b in backends},
+            summary=self.env._("Previous webhook secret revoked"),
+        )
+        return True
+
+    @api.model
+    def _cron_expire_webhook_secrets(self):
+        """Delete previous webhook secrets whose validity is over; return how many."""
+        grace = self._webhook_secret_grace()
+        backends = self.sudo().with_context(active_test=False).search([
+            ("webhook_secret_previous", "!=", False),
+            "|", ("webhook_secret_rotated_at", "=", False),
+            ("webhook_secret_rotated_at", "<=", fields.Datetime.now() - grace),
+        ])
+        backends.with_context(retail_no_audit=True).write({"webhook_secret_previous": False})
+        self.env["retail.audit.log"]._log(
+            backends, "write",
+            {b.id: "Previous webhook secret: expired, %g h after the rotation" % (grace.total_seconds() / 3600)
+             for b in backends},
+            summary=self.env._("Previous webhook secret expired"),
+        )
+        return len(backends)
 
     # ------------------------------------------------------------------ state
     def action_pause(self):

@@ -18,6 +18,7 @@ from ..components.errors import RetailMappingError
 from ..lib.canonical import CanonicalValidationError
 from ..lib.http import ChannelError
 from ..lib.inbound import PAYOUT_AGGREGATE
+from ..lib.text import storable
 from .retail_access import GROUP_MANAGER, check_retail_access
 from .retail_sync_policy import DOMAINS
 
@@ -241,6 +242,10 @@ class RetailEvent(models.Model):
             self._fail(attempt, exc, permanent=True)
             return "failed"
         except (RetryableJobError, ChannelError) as exc:
+            if isinstance(exc, RetryableJobError) and exc.ignore_retry:
+                # a lock held by another job (advisory_lock_or_retry) or a rate limit: contention,
+                # not a failure of the event; the job runs again later and nothing is counted
+                raise
             self._fail(attempt, exc, permanent=False)
             return self.state
         except Exception as exc:  # noqa: BLE001 - an unknown error may be transient: retry, then dead letter
@@ -278,8 +283,30 @@ class RetailEvent(models.Model):
             event.error_signature = error_signature(event.last_error) if event.last_error else False
 
     def _fail(self, attempt, exc, permanent):
-        kind = getattr(exc, "kind", None) or type(exc).__name__
+        """Record a failed attempt: failed (permanent), dead (out of attempts) or queued for a retry.
+
+        The failure is always recorded: should its message still be refused by the database, a
+        message of our own naming the error class takes its place (the original is in the log).
+        """
+        kind = storable(getattr(exc, "kind", None) or type(exc).__name__)
         message = _error_text(exc)
+        try:
+            with self.env.cr.savepoint():
+                self._record_failure(attempt, kind, message, permanent, getattr(exc, "retry_after", None))
+        except (psycopg2.DataError, ValueError):
+            _logger.exception("Event %s: its error could not be stored (correlation %s)", self.id, self.correlation_id)
+            message = self.env._(
+                "Applying the event failed with %(error)s, whose message could not be stored; read it in the server "
+                "log under correlation %(correlation)s.",
+                error=type(exc).__name__, correlation=self.correlation_id or "-",
+            )
+            with self.env.cr.savepoint():
+                self._record_failure(attempt, type(exc).__name__, message, permanent, getattr(exc, "retry_after", None))
+        _logger.warning(
+            "Event %s %s %s attempt %s: %s (correlation %s)", self.id, self.topic, self.aggregate_key, attempt, message, self.correlation_id
+        )
+
+    def _record_failure(self, attempt, kind, message, permanent, retry_after=None):
         vals = {"attempts": attempt, "last_error": message, "error_kind": kind}
         max_attempts = int(self.env["ir.config_parameter"].sudo().get_param("retail_connector.retry_max", 5))
         if permanent:
@@ -291,13 +318,10 @@ class RetailEvent(models.Model):
             self.write(vals)
             self._notify_responsible(message)
         else:
-            delay = self._retry_delay(attempt, getattr(exc, "retry_after", None))
+            delay = self._retry_delay(attempt, retry_after)
             vals.update(state="queued", next_attempt_at=fields.Datetime.now() + timedelta(seconds=delay))
             self.write(vals)
             self._enqueue(eta=delay)
-        _logger.warning(
-            "Event %s %s %s attempt %s: %s (correlation %s)", self.id, self.topic, self.aggregate_key, attempt, message, self.correlation_id
-        )
 
     def _retry_delay(self, attempt, retry_after=None):
         """Return the seconds to wait before attempt ``attempt + 1``, from the retry pattern."""
@@ -319,7 +343,7 @@ class RetailEvent(models.Model):
         self.activity_schedule(
             "mail.mail_activity_data_todo",
             summary=self.env._("Retail event needs attention: %(topic)s %(key)s", topic=self.topic, key=self.aggregate_key or ""),
-            note=message,
+            note=storable(message),
             user_id=user.id,
         )
 
@@ -400,6 +424,9 @@ def error_signature(message):
 
 
 def _error_text(exc):
+    """Return the storable text of an error: channel data in it may hold a NUL or a lone surrogate."""
     if isinstance(exc, UserError):
-        return exc.args[0]
-    return str(exc) or type(exc).__name__
+        text = exc.args[0]
+    else:
+        text = str(exc) or type(exc).__name__
+    return storable(text)

@@ -12,6 +12,7 @@ import logging
 from odoo import api, fields, models
 
 from ..lib.intelligence.classify import CLASS_SELECTION, CLASSES, default_classifier
+from ..lib.text import storable_values
 
 _logger = logging.getLogger(__name__)
 
@@ -120,6 +121,9 @@ class RetailEvent(models.Model):
     def _fail(self, attempt, exc, permanent):
         # before recording the failure: a retry it schedules may run (and fail again) at once
         subject = getattr(exc, "subject", None)
+        if isinstance(subject, dict):
+            # suggested mappings are written from it: channel codes with a NUL would not store
+            subject = storable_values(subject)
         self.write({"failure_subject": json.dumps(subject, sort_keys=True) if subject else False})
         return super()._fail(attempt, exc, permanent)
 

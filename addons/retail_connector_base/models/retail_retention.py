@@ -10,9 +10,12 @@ the retention delay.
 """
 
 import json
+import logging
 from datetime import timedelta
 
 from odoo import api, fields, models
+
+_logger = logging.getLogger(__name__)
 
 PERSONAL_KEYS = frozenset({
     "email", "phone", "first_name", "last_name", "name", "company", "street", "street2", "address1", "address2",
@@ -25,18 +28,45 @@ CHUNK = 500
 
 
 def anonymise(data):
-    """Return ``data`` with the values of personal keys replaced, structure and other values kept."""
-    if isinstance(data, dict):
-        return {k: (_blank(v) if k in PERSONAL_KEYS else anonymise(v)) for k, v in data.items()}
-    if isinstance(data, list):
-        return [anonymise(v) for v in data]
-    return data
+    """Return a copy of ``data`` with every value under a personal key replaced, structure and other values kept.
+
+    Walks the structure with a stack of its own, not by recursion: a payload nested thousands of
+    levels deep is anonymised like any other.
+    """
+    if not isinstance(data, (dict, list)):
+        return data
+    result = _empty_like(data)
+    stack = [(data, result, False)]
+    while stack:
+        source, target, personal = stack.pop()
+        items = source.items() if isinstance(source, dict) else enumerate(source)
+        for key, value in items:
+            blank = personal or (isinstance(source, dict) and key in PERSONAL_KEYS)
+            if isinstance(value, (dict, list)):
+                target[key] = _empty_like(value)
+                stack.append((value, target[key], blank))
+            elif blank and value not in (None, ""):
+                target[key] = ANONYMISED
+            else:
+                target[key] = value
+    return result
 
 
-def _blank(value):
-    if isinstance(value, (dict, list)):
-        return anonymise(value) if isinstance(value, list) else {k: _blank(v) for k, v in value.items()}
-    return ANONYMISED if value not in (None, "") else value
+def _empty_like(container):
+    # a list is filled by index: its slots exist before its items are walked
+    return {} if isinstance(container, dict) else [None] * len(container)
+
+
+def _anonymised_text(text):
+    """Return a JSON payload's text anonymised, or False when it cannot be read (nothing can be kept safely)."""
+    try:
+        return json.dumps(anonymise(json.loads(text)))
+    except ValueError:
+        return False
+    except RecursionError:
+        # deeper than the JSON reader goes: its personal data cannot be found, so none of it is kept
+        _logger.warning("Retention: a payload nested too deeply to read was removed instead of anonymised")
+        return False
 
 
 class RetailEvent(models.Model):
@@ -55,22 +85,18 @@ class RetailEvent(models.Model):
         anonymised = purged = 0
         if anonymise_after:
             limit = now - timedelta(days=anonymise_after)
+            skipped = []
             while True:
                 events = self.sudo().search([("received_at", "<", limit), ("state", "in", SETTLED_STATES),
-                                             ("personal_data_removed", "=", False), ("payload_purged", "=", False)],
-                                            limit=CHUNK)
+                                             ("personal_data_removed", "=", False), ("payload_purged", "=", False),
+                                             ("id", "not in", skipped)], limit=CHUNK)
                 if not events:
                     break
                 for event in events:
-                    vals = {"personal_data_removed": True}
-                    for name in ("payload", "payload_override"):
-                        if event[name]:
-                            try:
-                                vals[name] = json.dumps(anonymise(json.loads(event[name])))
-                            except ValueError:
-                                vals[name] = False  # not JSON: nothing can be kept safely
-                    event.write(vals)
-                anonymised += len(events)
+                    if event._anonymise_payload():
+                        anonymised += 1
+                    else:
+                        skipped.append(event.id)
         if retention:
             limit = now - timedelta(days=retention)
             events = self.sudo().search([("received_at", "<", limit), ("state", "in", SETTLED_STATES),
@@ -82,6 +108,26 @@ class RetailEvent(models.Model):
                                                                           ("body", "!=", False)])
             rejected.write({"body": False})
         return {"anonymised": anonymised, "purged": purged}
+
+    def _anonymise_payload(self):
+        """Anonymise this event's payloads; return False (logged, left for the next run) when that failed.
+
+        One bad record never stops the retention of the others: each one is written in a
+        savepoint, and an error is logged with the event's id.
+        """
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                vals = {"personal_data_removed": True}
+                for name in ("payload", "payload_override"):
+                    if self[name]:
+                        vals[name] = _anonymised_text(self[name])
+                self.write(vals)
+        except Exception:  # noqa: BLE001 - any one record's failure must leave the others to be processed
+            _logger.exception("Retention: the payload of event %s could not be anonymised; it is retried next run",
+                              self.id)
+            return False
+        return True
 
 
 class ResConfigSettings(models.TransientModel):

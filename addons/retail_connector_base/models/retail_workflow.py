@@ -206,6 +206,8 @@ class RetailWorkflow(models.Model):
                 else:
                     outcome = getattr(target, definition.method)(step)
         except (RetryableJobError, psycopg2.OperationalError) as exc:
+            if isinstance(exc, RetryableJobError) and exc.ignore_retry:
+                return self._step_contended(step, exc)
             return self._step_transient(step, exc)
         except ChannelError as exc:
             if exc.retryable:
@@ -237,6 +239,20 @@ class RetailWorkflow(models.Model):
                           result=json.dumps(outcome.result or {}, sort_keys=True, default=str))
         step.write(values)
         return "done"
+
+    def _step_contended(self, step, exc):
+        """Put back a step that met contention (a lock another job holds, a rate limit), to run again soon.
+
+        Contention is nobody's failure: it uses up neither the step's retries nor its attempts, and
+        the steps done before it stay done (raising instead would roll them back and redo them,
+        channel calls included).
+        """
+        delay = max(int(exc.seconds or 0), 1)
+        step.write({"state": "pending", "attempts": step.attempts - 1,
+                    "next_attempt_at": fields.Datetime.now() + timedelta(seconds=delay)})
+        _logger.info("Workflow %s step %s: %s, again in %ss", self.id, step.code, exc, delay)
+        self._enqueue(eta=delay)
+        return "waiting for another job, again in %ss" % delay
 
     def _step_transient(self, step, exc):
         retries = step.retries + 1

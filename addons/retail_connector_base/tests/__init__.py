@@ -25,3 +25,4 @@ from . import test_returns
 from . import test_return_events
 from . import test_failure_intelligence
 from . import test_payouts
+from . import test_event_robustness

@@ -2,8 +2,10 @@
 import copy
 import json
 import time
+from datetime import timedelta
 from unittest import mock
 
+from odoo import fields
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
@@ -95,6 +97,12 @@ class TestGateway(HttpCase):
         self.assertEqual(self._post(self._order(), secret="whsec-rotated", event_id="evt-2").status_code, 202)
         self.backend.webhook_secret_previous = False
         self.assertEqual(self._post(self._order(), secret="whsec-new", event_id="evt-3").status_code, 401)
+
+    def test_previous_secret_is_refused_once_its_window_is_over(self):
+        self.backend.webhook_secret = "whsec-rotated"
+        self.backend.webhook_secret_rotated_at = fields.Datetime.now() - timedelta(hours=25)
+        self.assertEqual(self._post(self._order(), secret="whsec-new").status_code, 401)
+        self.assertEqual(self._post(self._order(), secret="whsec-rotated", event_id="evt-2").status_code, 202)
 
     def test_expired_timestamp_is_refused(self):
         resp = self._post(self._order(), timestamp=time.time() - 301)

@@ -118,6 +118,23 @@ class TestWorkflowEngine(TransactionCase):
         self.assertEqual((workflow.state, step.state, step.attempts), ("paused", "failed", 3))
         self.assertTrue(workflow.activity_id)
 
+    def test_a_lock_miss_uses_up_no_retry_and_keeps_the_steps_done(self):
+        """Contention (advisory_lock_or_retry's error) more often than the retry maximum never pauses the workflow."""
+        lock_miss = RetryableJobError("Could not acquire advisory lock", seconds=2, ignore_retry=True)
+        self.script.answers["second"] = [lock_miss] * 5 + [registry.Done()]
+        workflow = self._start()
+        for _attempt in range(5):
+            self._past_backoff(workflow)
+            perform_pending_jobs(self.env, max_rounds=1)
+        first, second = workflow.step_ids[:2]
+        self.assertEqual((workflow.state, second.state, second.retries, second.attempts), ("running", "pending", 0, 0))
+        self.assertFalse(workflow.activity_id)
+        self._past_backoff(workflow)
+        perform_pending_jobs(self.env)
+        self.assertEqual(workflow.state, "done")
+        self.assertEqual((first.attempts, second.attempts), (1, 1))
+        self.assertEqual(dict(self.script.calls), {"first": 1, "second": 6, "third": 1}, "the first step is not redone")
+
     def test_permanent_failure_pauses_with_an_activity_and_resume_continues(self):
         self.script.answers["second"] = [ChannelValidationError("refund refused: amount too high", 422), registry.Done()]
         workflow = self._start()

@@ -1,0 +1,128 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import copy
+import json
+from unittest import mock
+
+from odoo import SUPERUSER_ID, api
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from odoo.addons.connector.database import pg_try_advisory_lock
+from odoo.addons.queue_job.exception import RetryableJobError
+
+from ..components.event_processor import GenericEventProcessor
+from ..lib.http import ChannelTransportError
+from .common import RetailCase
+from .test_order_import import ORDER
+
+UNSTORABLE = "\x00\ud800"
+
+
+@tagged("post_install", "-at_install")
+class TestEventRobustness(RetailCase):
+    """An event always reaches a recorded end, whatever text its channel sent, and contention costs it nothing."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.backend.company_id.currency_id = cls.env.ref("base.USD")
+        Product = cls.env["product.product"]
+        Product.create({"name": "Mug", "default_code": "RC-MUG", "type": "consu"})
+        Product.create({"name": "Cap", "default_code": "RC-CAP", "type": "consu"})
+
+    def _event(self, data, key="G1001"):
+        return self.env["retail.event"].create({
+            "backend_id": self.backend.id, "topic": "orders/create", "domain": "orders", "aggregate_type": "order",
+            "aggregate_key": key, "idempotency_key": "evt-%s" % key, "state": "queued",
+            "payload": json.dumps(data), "correlation_id": "corr-%s" % key,
+        })
+
+    def _stored(self, event):
+        """Write everything to the database, then read the event back from it."""
+        self.env.flush_all()
+        self.env.invalidate_all()
+        return event
+
+    def _assert_readable(self, text):
+        self.assertTrue(text)
+        self.assertNotIn("\x00", text)
+        self.assertNotIn("\ud800", text)
+        text.encode("utf-8")
+
+    # ------------------------------------------------------------------ unstorable text
+    @mute_logger("odoo.addons.retail_connector_base.models.retail_event")
+    def test_an_unknown_product_named_with_nul_and_a_lone_surrogate_fails_with_a_readable_error(self):
+        data = copy.deepcopy(ORDER)
+        data["lines"][1].update(sku="RC-NOPE" + UNSTORABLE, name="Mystery" + UNSTORABLE + " mug")
+        event = self._event(data)
+        event._process_aggregate()
+        event = self._stored(event)
+        self.assertEqual((event.state, event.error_kind, event.attempts), ("failed", "unknown_product", 1))
+        self._assert_readable(event.last_error)
+        self.assertIn("Unknown product Mystery\ufffd mug", event.last_error)
+        self._assert_readable(str(event.activity_ids.note))
+        self.assertEqual(json.loads(event.failure_subject)["sku"], "RC-NOPE\ufffd")
+
+    @mute_logger("odoo.addons.retail_connector_base.models.retail_event")
+    def test_errors_carrying_nul_and_a_lone_surrogate_end_failed_or_dead(self):
+        self.env["ir.config_parameter"].sudo().set_param("retail_connector.retry_max", 2)
+        permanent, transient = self._event(ORDER, key="G1"), self._event(ORDER, key="G2")
+        with mock.patch.object(GenericEventProcessor, "process", side_effect=UserError("Refused: " + UNSTORABLE)):
+            permanent._process_aggregate()
+        with mock.patch.object(GenericEventProcessor, "process",
+                               side_effect=ChannelTransportError("Channel said " + UNSTORABLE)):
+            transient._process_aggregate()
+            transient.next_attempt_at = False
+            transient._process_aggregate()
+        self._stored(permanent)
+        self.assertEqual(permanent.state, "failed")
+        self.assertEqual(permanent.last_error, "Refused: \ufffd")
+        self.assertEqual((transient.state, transient.attempts), ("dead", 2))
+        self.assertEqual(transient.last_error, "Channel said \ufffd")
+
+    @mute_logger("odoo.addons.retail_connector_base.models.retail_event", "odoo.sql_db")
+    def test_a_failure_whose_message_cannot_be_stored_is_still_recorded(self):
+        """The last resort: the database refuses the message, a message of the connector's own takes its place."""
+        event = self._event(ORDER)
+        with mock.patch.object(GenericEventProcessor, "process", side_effect=UserError("Refused: " + UNSTORABLE)), \
+                mock.patch("odoo.addons.retail_connector_base.models.retail_event._error_text", side_effect=str):
+            event._process_aggregate()
+        self._stored(event)
+        self.assertEqual((event.state, event.error_kind), ("failed", "UserError"))
+        self.assertIn("failed with UserError, whose message could not be stored", event.last_error)
+        self.assertIn("corr-G1001", event.last_error)
+
+    def test_names_and_notes_with_nul_are_stored_without_it(self):
+        data = copy.deepcopy(ORDER)
+        data["customer"]["first_name"] = "Ja\x00ne"
+        data["shipping_address"]["street"] = "1 Market\x00 St"
+        data["note"] = "Leave at the\x00 door \ud800"
+        data["lines"][0]["name"] = "Mug\x00 blue"
+        event = self._event(data)
+        event._process_aggregate()
+        self._stored(event)
+        self.assertEqual(event.state, "done", event.last_error)
+        sale = self.env["sale.order"].browse(event.res_id)
+        self.assertEqual(sale.partner_id.name, "Jane Doe")
+        self.assertEqual(sale.partner_shipping_id.street, "1 Market St")
+        self.assertIn("Leave at the door \ufffd", str(sale.note))
+        self.assertIn("Mug blue", sale.order_line.mapped("name"))
+
+    # ------------------------------------------------------------------ contention
+    @mute_logger("odoo.addons.retail_connector_base.models.retail_event")
+    def test_a_lock_held_by_another_transaction_never_uses_up_the_events_attempts(self):
+        """Contention alone never sends an event to the dead letters: the job retries, the attempts stay."""
+        self.env["ir.config_parameter"].sudo().set_param("retail_connector.retry_max", 2)
+        event = self._event(ORDER)
+        lock = "retail-order-%s-%s" % (self.backend.id, ORDER["external_id"])
+        with self.env.registry.cursor() as other:
+            self.assertTrue(pg_try_advisory_lock(api.Environment(other, SUPERUSER_ID, {}), lock))
+            for _attempt in range(4):
+                with self.assertRaises(RetryableJobError) as caught:
+                    event._process_aggregate()
+                self.assertTrue(caught.exception.ignore_retry, "the job's retries are not used up either")
+                self.assertEqual((event.state, event.attempts, event.last_error), ("queued", 0, False))
+        # the other transaction ended: its lock is released
+        event._process_aggregate()
+        self.assertEqual((event.state, event.outcome, event.attempts), ("done", "created", 1))
