@@ -34,12 +34,16 @@ writer and never imports product code, so that it cannot share the connector's a
 For the demo, from the ``tests/`` directory::
 
     python -m simulators.x12_warehouse --port 2222 --user wms --password secret --auto-ship 5
+
+Served that way, the drop's host key is the fixed demo key (``demo_host_key()``), whose
+fingerprint the demo backend trusts.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import itertools
 import logging
 import math
@@ -223,6 +227,7 @@ class _SshServer(asyncssh.SSHServer):
         self.simulator = simulator
 
     def begin_auth(self, username: str) -> bool:
+        self.simulator._log_op("auth-begin", username)
         keys = self.simulator._authorized_keys
         if keys is not None and username == self.simulator.username:
             self._conn.set_authorized_keys(keys)
@@ -285,7 +290,8 @@ class X12Warehouse:
                  damage_rate: float = 0.0, stock: dict | None = None, carrier: str = "UPSN",
                  service: str = "GROUND", lots: bool = False, serials: bool = False,
                  separators: tuple = ("*", ">", "~"), newline: bool = True, control_start: int = 1,
-                 poll_interval: float = 0.05, clock=None, root: str | Path | None = None, verbose: bool = False):
+                 poll_interval: float = 0.05, clock=None, root: str | Path | None = None, verbose: bool = False,
+                 host_key=None):
         """Describe the warehouse; ``start()`` (or ``with``) serves it.
 
         ``auto_ship``/``auto_receive``: seconds after an accepted 940/943 before the 945/944 is
@@ -294,7 +300,10 @@ class X12Warehouse:
         reports that fraction of each received line as damaged. ``stock`` (SKU -> quantity)
         limits what ships and is what ``publish_inventory()`` reports; SKUs not listed are
         unlimited. ``lots``/``serials`` add generated lot and serial numbers to 945 lines.
-        ``client_keys`` (OpenSSH public keys) enables public key authentication.
+        ``client_keys`` (OpenSSH public keys) enables public key authentication. ``host_key``
+        (an asyncssh key or OpenSSH private key text) is the server's host key; by default a new
+        one is generated at each start. ``host_key_fingerprint`` is its SHA256 fingerprint once
+        started. Every authentication attempt is recorded in ``operations`` as ``auth-begin``.
         """
         self.username = username
         self.password = password
@@ -327,6 +336,7 @@ class X12Warehouse:
         self.acks_received: dict[str, str] = {}
         self.host_key_fingerprint = ""
         self._client_keys = client_keys
+        self._host_key = asyncssh.import_private_key(host_key) if isinstance(host_key, (str, bytes)) else host_key
         self._authorized_keys = None
         self._icn = itertools.count(control_start)
         self._gcn = itertools.count(control_start)
@@ -356,7 +366,7 @@ class X12Warehouse:
             (self.root / folder.strip("/")).mkdir(parents=True, exist_ok=True)
         (self._work / "processed").mkdir(parents=True, exist_ok=True)
         (self._work / "staging").mkdir(parents=True, exist_ok=True)
-        host_key = asyncssh.generate_private_key("ssh-ed25519")
+        host_key = self._host_key or asyncssh.generate_private_key("ssh-ed25519")
         self.host_key_fingerprint = host_key.get_fingerprint("sha256")
         if self._client_keys is not None:
             self._authorized_keys = asyncssh.import_authorized_keys("\n".join(self._client_keys) + "\n")
@@ -939,6 +949,22 @@ class X12Warehouse:
 
 # --------------------------------------------------------------------------- demo entry point
 
+DEMO_HOST_KEY_SEED = b"x12-warehouse simulator demo host key"
+
+
+def demo_host_key():
+    """Return the demo's Ed25519 host key, derived from a fixed seed so that its fingerprint is stable.
+
+    The demo backend trusts its fingerprint, ``SHA256:IkCaOBYd74xk0QpITib02ihN728aWGWnakcCee5unD0``.
+    """
+    from cryptography.hazmat.primitives import serialization  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: PLC0415
+
+    key = Ed25519PrivateKey.from_private_bytes(hashlib.sha256(DEMO_HOST_KEY_SEED).digest())
+    return asyncssh.import_private_key(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()))
+
+
 def main(argv=None) -> int:
     """Serve the warehouse until interrupted (for the demo)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -957,7 +983,8 @@ def main(argv=None) -> int:
     stock = {sku: int(qty or 0) for sku, qty in (item.split("=", 1) for item in args.stock)}
     warehouse = X12Warehouse(username=args.user, password=args.password, host=args.host, port=args.port,
                              auto_ship=args.auto_ship, auto_receive=args.auto_receive, stock=stock,
-                             ship_fraction=args.ship_fraction, root=args.root, verbose=not args.quiet)
+                             ship_fraction=args.ship_fraction, root=args.root, verbose=not args.quiet,
+                             host_key=demo_host_key())
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with warehouse:

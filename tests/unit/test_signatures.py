@@ -8,6 +8,7 @@ import time
 import pytest
 
 from odoo.addons.retail_connector_base.lib.signatures import (
+    check_age,
     SignatureError,
     sign_retail,
     verify_retail,
@@ -106,3 +107,17 @@ def test_transport_errors_never_quote_credentials_of_the_query_string():
         client.request("GET", "/wp-json/wc/v3/orders", params={"consumer_key": "ck_x", "consumer_secret": "cs_secret"})
     assert "cs_secret" not in str(caught.value)
     assert "cannot connect" in str(caught.value)
+
+
+def test_a_delivery_older_than_the_window_is_refused():
+    now = 1_780_000_000  # 2026-05-28T20:26:40Z
+    assert check_age("2026-05-28T20:26:40Z", 3600, "X-Shopify-Triggered-At", now=now).timestamp() == now
+    assert check_age("2026-05-28T16:26:41-04:00", 3600, "X-Shopify-Triggered-At", now=now) is not None
+    with pytest.raises(SignatureError, match=r"X-Shopify-Triggered-At 2026-05-27T20:26:40Z is 24 h old, more than "
+                                             r"the 4 h this backend accepts"):
+        check_age("2026-05-27T20:26:40Z", 4 * 3600, "X-Shopify-Triggered-At", now=now)
+    with pytest.raises(SignatureError, match="created_at is missing"):
+        check_age("", 3600, "created_at", now=now)
+    with pytest.raises(SignatureError, match="not an ISO 8601 time"):
+        check_age("yesterday", 3600, "created_at", now=now)
+    assert check_age("2020-01-01T00:00:00Z", 0, "created_at", now=now) is None, "0 turns the check off"

@@ -17,7 +17,7 @@ from odoo.addons.retail_connector_base.lib.http import (
     ChannelTransportError,
     ChannelValidationError,
 )
-from odoo.addons.retail_connector_wms.lib.sftp import SftpDrop
+from odoo.addons.retail_connector_wms.lib.sftp import HostKey, SftpDrop, fetch_host_key
 from odoo.addons.retail_connector_wms.lib.x12 import (
     Address,
     Envelope,
@@ -39,7 +39,7 @@ from odoo.addons.retail_connector_wms.lib.x12 import (
     read_documents,
     read_interchange,
 )
-from simulators.x12_warehouse import FAULTS, X12Warehouse, read_x12, write_x12
+from simulators.x12_warehouse import FAULTS, X12Warehouse, demo_host_key, read_x12, write_x12
 
 US = Envelope("RETAILCO", "3PLWHSE")
 SHIP_TO = Address("Jane Doe", "969 Market St", city="San Francisco", state="CA", zip="94103", country="US")
@@ -59,8 +59,8 @@ def numbers():
 
 def drop_for(wh: X12Warehouse, **options) -> SftpDrop:
     options.setdefault("password", wh.password)
-    return SftpDrop(wh.host, wh.username, port=wh.port, host_key_fingerprint=wh.host_key_fingerprint, timeout=5,
-                    **options)
+    options.setdefault("host_key_fingerprint", wh.host_key_fingerprint)
+    return SftpDrop(wh.host, wh.username, port=wh.port, timeout=5, **options)
 
 
 def send_order(drop: SftpDrop, numbers, order_number="SO-1", lines=None):
@@ -131,17 +131,50 @@ def test_put_outgoing_never_replaces_an_existing_file(warehouse):
 def test_authentication_and_host_key_errors(warehouse):
     with pytest.raises(ChannelAuthError, match="refused the credentials"):
         drop_for(warehouse, password="wrong").connect()
-    wrong_key = "SHA256:" + "A" * 43
-    with pytest.raises(ChannelAuthError, match="does not match the configured fingerprint"):
-        SftpDrop(warehouse.host, warehouse.username, port=warehouse.port, password=warehouse.password,
-                 host_key_fingerprint=wrong_key, timeout=5).connect()
-    with SftpDrop(warehouse.host, warehouse.username, port=warehouse.port, password=warehouse.password,
-                  timeout=5) as unchecked:
-        assert unchecked.list_incoming() == []
     port = warehouse.port
     warehouse.stop()
     with pytest.raises(ChannelTransportError, match="cannot connect"):
-        SftpDrop("127.0.0.1", "depositor", port=port, password="x", timeout=2).connect()
+        SftpDrop("127.0.0.1", "depositor", port=port, password="x", host_key_fingerprint=warehouse.host_key_fingerprint,
+                 timeout=2).connect()
+
+
+def auth_attempts(wh: X12Warehouse) -> list:
+    return [o for o in wh.operations if o.op.startswith("auth")]
+
+
+def test_no_connection_without_a_known_host_key(warehouse):
+    """A server whose host key is not known never sees a login, let alone the password."""
+    for fingerprint in (None, "", "  "):
+        with pytest.raises(ChannelAuthError, match="host key is not known: refusing to connect"):
+            SftpDrop(warehouse.host, warehouse.username, port=warehouse.port, password=warehouse.password,
+                     host_key_fingerprint=fingerprint, timeout=5).connect()
+    assert auth_attempts(warehouse) == []
+
+
+def test_a_mismatching_host_key_is_refused_before_authenticating(warehouse):
+    wrong_key = "SHA256:" + "A" * 43
+    with pytest.raises(ChannelAuthError) as refused:
+        SftpDrop(warehouse.host, warehouse.username, port=warehouse.port, password=warehouse.password,
+                 host_key_fingerprint=wrong_key, timeout=5).connect()
+    message = str(refused.value)
+    assert "does not match the configured fingerprint" in message
+    assert warehouse.host_key_fingerprint in message and wrong_key in message
+    assert auth_attempts(warehouse) == []
+
+
+def test_fetch_host_key_reads_the_key_without_authenticating_then_a_trusted_key_connects(warehouse):
+    offered = fetch_host_key(warehouse.host, warehouse.port, timeout=5)
+    assert offered == HostKey("ssh-ed25519", warehouse.host_key_fingerprint)
+    assert auth_attempts(warehouse) == []
+    with drop_for(warehouse, host_key_fingerprint=offered.fingerprint) as drop:
+        assert drop.list_incoming() == []
+    assert [o.op for o in auth_attempts(warehouse)] == ["auth-begin", "auth-password"]
+
+
+def test_the_demo_host_key_is_the_one_the_demo_backend_trusts():
+    with X12Warehouse(host_key=demo_host_key()) as wh:
+        assert wh.host_key_fingerprint == "SHA256:IkCaOBYd74xk0QpITib02ihN728aWGWnakcCee5unD0"
+        assert fetch_host_key(wh.host, wh.port, timeout=5).fingerprint == wh.host_key_fingerprint
 
 
 def test_private_key_authentication():
@@ -154,7 +187,8 @@ def test_private_key_authentication():
             assert drop.list_incoming() == []
         other = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
         with pytest.raises(ChannelAuthError):
-            SftpDrop(wh.host, wh.username, port=wh.port, private_key=other, timeout=5).connect()
+            SftpDrop(wh.host, wh.username, port=wh.port, private_key=other,
+                     host_key_fingerprint=wh.host_key_fingerprint, timeout=5).connect()
 
 
 # --------------------------------------------------------------------------- the warehouse's answers

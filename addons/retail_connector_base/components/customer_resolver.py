@@ -3,13 +3,18 @@ from odoo.addons.component.core import Component
 
 from ..lib.text import storable_values
 
-
 class CustomerResolver(Component):
-    """Finds or creates the Odoo partner of a canonical customer, never a duplicate.
+    """Finds or creates the Odoo partner of a canonical customer.
 
     Matching order: the backend's binding of the customer's external id, then the normalised
     e-mail, then the normalised (E.164) phone; only then a new partner. The match is bound, so
     the next order of the same customer resolves by binding.
+
+    An e-mail or a phone number is typed by the shopper and proves nothing: it only matches a
+    partner this backend already knows, one it bound or one with an order from it. Anyone else
+    with that e-mail or phone (an employee, a supplier, a customer entered by hand or from
+    another channel) is never given the order: a new partner is made, marked as a possible
+    duplicate of that partner, with an activity for a person to merge them if they are the same.
     """
 
     _name = "retail.customer.resolver"
@@ -24,6 +29,8 @@ class CustomerResolver(Component):
         partner = self._find(identity) if identity else Partner.browse()
         if not partner:
             partner = Partner.create(self._partner_values(identity, billing or shipping))
+            if identity:
+                self._flag_possible_duplicate(partner, identity)
         elif identity:
             self._complete(partner, identity)
         if identity and identity.external_id:
@@ -38,24 +45,67 @@ class CustomerResolver(Component):
 
     def _find(self, customer):
         """Return the existing partner of a customer (binding, e-mail, phone), or an empty set."""
-        Partner = self.env["res.partner"]
         if customer.external_id:
             lock = "retail-customer-%s-%s" % (self.backend_record.id, customer.external_id)
             self.advisory_lock_or_retry(lock, retry_seconds=2)
             bound = self.binder.to_internal(customer.external_id, unwrap=True)
             if bound:
                 return bound
-        company = [("company_id", "in", [False, self.backend_record.company_id.id]), ("parent_id", "=", False)]
+        # a lookup among the backend's own customers, whoever runs the job
+        Partner = self.env["res.partner"].sudo()
+        known = self._known_to_backend()
         if customer.email:
             self.advisory_lock_or_retry("retail-customer-email-%s" % customer.email, retry_seconds=2)
-            found = Partner.search(company + [("email_normalized", "=", customer.email.lower())], order="id", limit=1)
+            found = Partner.search(known + [("email_normalized", "=", customer.email.lower())], order="id", limit=1)
             if found:
-                return found
+                return found.with_env(self.env)
         if customer.phone:
-            found = Partner.search(company + [("phone_sanitized", "=", customer.phone)], order="id", limit=1)
+            found = Partner.search(known + [("phone_sanitized", "=", customer.phone)], order="id", limit=1)
             if found:
-                return found
-        return Partner.browse()
+                return found.with_env(self.env)
+        return self.env["res.partner"].browse()
+
+    def _known_to_backend(self):
+        """Return the domain of the partners an e-mail or phone may match: those this backend knows.
+
+        A partner this backend bound (a customer of the channel) or the customer of a sale order
+        it imported (a guest checkout), of the backend's company or shared, and not a user's own.
+        """
+        backend = self.backend_record
+        return [
+            ("parent_id", "=", False), ("user_ids", "=", False),
+            ("company_id", "in", [False, backend.company_id.id]),
+            "|", ("retail_bind_ids.backend_id", "=", backend.id),
+            ("sale_order_ids.retail_bind_ids.backend_id", "=", backend.id),
+        ]
+
+    def _flag_possible_duplicate(self, partner, customer):
+        """Mark a new partner whose e-mail or phone another partner has, for a person to check."""
+        Partner = self.env["res.partner"].with_context(active_test=False)
+        others = [("id", "!=", partner.id), ("parent_id", "=", False),
+                  ("company_id", "in", [False, self.backend_record.company_id.id])]
+        other = Partner.browse()
+        if customer.email:
+            other = Partner.search(others + [("email_normalized", "=", customer.email.lower())], order="id", limit=1)
+        if not other and customer.phone:
+            other = Partner.search(others + [("phone_sanitized", "=", customer.phone)], order="id", limit=1)
+        if not other:
+            return
+        partner.retail_duplicate_of_id = other
+        backend = self.backend_record
+        same = self.env._("e-mail") if customer.email and other.email_normalized == customer.email.lower() \
+            else self.env._("phone number")
+        partner.activity_schedule(
+            "mail.mail_activity_data_todo",
+            summary=self.env._("Possible duplicate customer"),
+            note=self.env._(
+                "A customer of %(backend)s gave the %(what)s of %(other)s (#%(id)s), a partner this backend does not "
+                "know: a new partner was made rather than giving the order to %(other)s. If they are the same "
+                "person, merge the two partners; otherwise clear the possible duplicate.",
+                backend=backend.name, what=same, other=other.display_name, id=other.id,
+            ),
+            user_id=backend.responsible_user_id.id or self.env.uid,
+        )
 
     def _partner_values(self, customer, address):
         vals = {"company_id": False, "customer_rank": 1, "lang": self._lang(customer)}

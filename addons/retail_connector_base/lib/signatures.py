@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import re
 import time
+from datetime import datetime, timezone
 
 DEFAULT_TOLERANCE = 300  # seconds a timestamped signature stays valid
 
@@ -57,6 +58,43 @@ def verify_square(body, headers, secrets, notification_url):
         raise SignatureError(f"{header} header is missing")
     message = notification_url.encode() + body
     return _first_match(lambda s: base64.b64encode(hmac_sha256(s, message)), signature.strip().encode(), secrets, header)
+
+
+def check_age(sent_at, max_age, what, now=None):
+    """Refuse a delivery whose channel timestamp ``sent_at`` (ISO 8601 text) is older than ``max_age`` seconds.
+
+    Return the timestamp as an aware datetime. ``max_age`` 0 (or None) turns the check off.
+    The signatures of Shopify, WooCommerce and Square cover no delivery time of their own, so
+    a captured delivery would stay valid for ever: its age is what limits a replay. A missing
+    or unreadable timestamp is refused too, else removing it would pass the check.
+    """
+    if not max_age:
+        return None
+    if not sent_at:
+        raise SignatureError(f"{what} is missing: the delivery's age cannot be checked")
+    text = str(sent_at).strip()
+    try:
+        moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+    except ValueError:
+        raise SignatureError(f"{what} is not an ISO 8601 time: {text[:40]!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    now = time.time() if now is None else now
+    age = now - moment.timestamp()
+    if age > max_age:
+        raise SignatureError(
+            f"{what} {text} is {_duration(age)} old, more than the {_duration(max_age)} this backend accepts: "
+            "an old delivery is refused as a possible replay (the backend's maximum webhook age sets the window)")
+    return moment
+
+
+def _duration(seconds):
+    seconds = int(seconds)
+    if seconds >= 7200:
+        return f"{seconds / 3600:.1f} h".replace(".0 h", " h")
+    if seconds >= 120:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
 
 
 _RETAIL_SIG = re.compile(r"^t=(\d{1,12}),v1=([0-9a-fA-F]{64})(?:,v1=([0-9a-fA-F]{64}))*$")

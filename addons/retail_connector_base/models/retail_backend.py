@@ -110,6 +110,11 @@ class RetailBackend(models.Model):
         compute_sudo=True, groups=MANAGER_GROUP,
         help="After this time a webhook signed with the previous secret is refused, and the secret is deleted.",
     )
+    webhook_max_age_hours = fields.Integer(
+        string="Maximum webhook age (h)", compute="_compute_webhook_max_age_hours", store=True, readonly=False,
+        help="A webhook whose channel timestamp is older than this is refused as a possible replay (its signature "
+        "carries no time of its own). The default covers the channel's retries; 0 turns the check off.",
+    )
 
     warehouse_id = fields.Many2one(
         "stock.warehouse",
@@ -181,6 +186,18 @@ class RetailBackend(models.Model):
         """Warehouse channels execute transfers; channel addons say which types are warehouses."""
         for backend in self:
             backend.is_warehouse = False
+
+    @api.depends("backend_type")
+    def _compute_webhook_max_age_hours(self):
+        for backend in self:
+            backend.webhook_max_age_hours = backend._default_webhook_max_age_hours()
+
+    def _default_webhook_max_age_hours(self):
+        """Return how old a webhook of this channel type may be, in hours (0: not checked).
+
+        Channel addons whose signature carries no timestamp give their retry window here.
+        """
+        return 0
 
     def _compute_webhook_endpoint(self):
         base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "").rstrip("/")

@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import copy
 
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from ..components.errors import RetailMappingError
 from ..lib.canonical import CanonicalValidationError, Order
@@ -85,21 +85,55 @@ class TestOrderImport(RetailCase):
         self.assertEqual(self.env["sale.order"].search_count([("client_order_ref", "=", "#1001")]), 1)
         self.assertEqual(binding.channel_payment_state, "paid")
 
-    def test_customer_is_matched_by_email_then_phone_never_duplicated(self):
-        existing = self.env["res.partner"].create({"name": "J. Doe", "email": "jane.doe@example.com"})
+    def test_an_email_known_only_outside_the_backend_makes_a_new_partner_flagged_as_duplicate(self):
+        """A shopper cannot attach orders to an employee, or to a partner the channel never knew, by their e-mail."""
+        employee = new_test_user(self.env, login="jane.doe", email="jane.doe@example.com").partner_id
         binding, _ = self._apply(self._order())
-        self.assertEqual(binding.odoo_id.partner_id, existing)
-        self.assertEqual(existing.retail_bind_ids.external_id, "CUST-7")
-        # a second order of the same customer id, without e-mail, resolves through the binding
+        partner = binding.odoo_id.partner_id
+        self.assertNotEqual(partner, employee)
+        self.assertEqual(partner.retail_duplicate_of_id, employee)
+        self.assertEqual(partner.retail_bind_ids.external_id, "CUST-7")
+        activity = partner.activity_ids
+        self.assertEqual(activity.summary, "Possible duplicate customer")
+        self.assertIn("e-mail of %s" % employee.display_name, activity.note)
+        # the next order of that customer id, without e-mail, resolves through the binding
         data = self._order(external_id="G1002", name="#1002")
         data["customer"] = {"external_id": "CUST-7", "first_name": "Jane"}
-        self.assertEqual(self._apply(data)[0].odoo_id.partner_id, existing)
-        # a guest with only a phone number written differently matches by normalised phone
-        by_phone = self.env["res.partner"].create({"name": "Phone Guy", "phone": "+1 (415) 555-0199"})
+        self.assertEqual(self._apply(data)[0].odoo_id.partner_id, partner)
+
+        other_company = self.env["res.company"].create({"name": "Other Co"})
+        for company in (other_company, self.env["res.company"]):  # another company's customer, a shared contact
+            self.env["res.partner"].create({"name": "Hand-made", "email": "hand@example.com",
+                                            "company_id": company.id or False})
+        data = self._order(external_id="G1005", name="#1005")
+        data["customer"] = {"external_id": "CUST-8", "email": "hand@example.com", "first_name": "Hand"}
+        stranger = self._apply(data)[0].odoo_id.partner_id
+        hand_made = self.env["res.partner"].search([("name", "=", "Hand-made")])
+        self.assertEqual(len(hand_made), 2)
+        self.assertNotIn(stranger, hand_made)
+        self.assertEqual(stranger.email, "hand@example.com")
+        self.assertEqual(stranger.retail_duplicate_of_id, hand_made.filtered(lambda p: not p.company_id),
+                         "flagged against the shared contact, not another company's partner")
+
+    def test_an_email_or_phone_matches_the_partners_this_backend_knows(self):
+        known = self.env["res.partner"].create({"name": "J. Doe", "email": "jane.doe@example.com"})
+        self.env["retail.partner.binding"].create({"backend_id": self.backend.id, "odoo_id": known.id,
+                                                   "external_id": "CUST-OLD"})
+        binding, _ = self._apply(self._order())
+        self.assertEqual(binding.odoo_id.partner_id, known, "a partner this backend bound is matched by e-mail")
+        self.assertFalse(known.retail_duplicate_of_id)
+        self.assertEqual(known.retail_bind_ids.external_id, "CUST-7")
+
+        # a guest with only a phone: a partner entered by hand is not matched, the earlier guest order's is
+        by_hand = self.env["res.partner"].create({"name": "Phone Guy", "phone": "+1 (415) 555-0199"})
         data = self._order(external_id="G1003", name="#1003")
         data["customer"] = {"phone": "+14155550199", "first_name": "Phone"}
-        self.assertEqual(self._apply(data)[0].odoo_id.partner_id, by_phone)
-        self.assertEqual(self.env["res.partner"].search_count([("email_normalized", "=", "jane.doe@example.com")]), 1)
+        guest = self._apply(data)[0].odoo_id.partner_id
+        self.assertNotEqual(guest, by_hand)
+        self.assertEqual(guest.retail_duplicate_of_id, by_hand)
+        data = self._order(external_id="G1004", name="#1004")
+        data["customer"] = {"phone": "+1 415-555-0199", "first_name": "Phone"}
+        self.assertEqual(self._apply(data)[0].odoo_id.partner_id, guest, "this backend's guest is matched by phone")
 
     def test_delivery_address_becomes_a_child_contact_once(self):
         binding, _ = self._apply(self._order())

@@ -2,27 +2,43 @@
 import re
 
 from odoo.addons.component.core import Component
-from odoo.addons.retail_connector_base.lib.signatures import verify_shopify, verify_woocommerce
+from odoo.addons.retail_connector_base.lib.signatures import check_age, verify_shopify, verify_woocommerce
 
 from ..lib.stripe import webhooks as stripe_webhooks
 
 
 class ShopifyWebhookAuthenticator(Component):
-    """``X-Shopify-Hmac-Sha256``: base64 HMAC-SHA256 of the raw body with the app's secret."""
+    """``X-Shopify-Hmac-Sha256``: base64 HMAC-SHA256 of the raw body with the app's secret.
+
+    The signature carries no time, so ``X-Shopify-Triggered-At`` (when Shopify triggered the
+    delivery; retries keep it) must be within the backend's maximum webhook age. That header is
+    not signed: it stops a delivery resent as it was captured; one resent with a rewritten
+    header is stopped by the order writer, which applies no order version older than or equal
+    to the one it holds.
+    """
 
     _name = "retail.shopify.webhook.authenticator"
     _inherit = "retail.webhook.authenticator"
     _backend_type = "shopify"
 
     def authenticate(self, body, headers, url):
-        return verify_shopify(body, headers, self.backend_record._webhook_secrets())
+        index = verify_shopify(body, headers, self.backend_record._webhook_secrets())
+        check_age(headers.get("X-Shopify-Triggered-At"), (self.backend_record.webhook_max_age_hours or 0) * 3600,
+                  "X-Shopify-Triggered-At")
+        return index
 
 
 _WC_PING = re.compile(rb"^webhook_id=\d+$")
 
 
 class WooCommerceWebhookAuthenticator(Component):
-    """``X-WC-Webhook-Signature``: base64 HMAC-SHA256 of the raw body with the webhook's secret."""
+    """``X-WC-Webhook-Signature``: base64 HMAC-SHA256 of the raw body with the webhook's secret.
+
+    WooCommerce sends no delivery time (its headers are source, topic, resource, event,
+    signature, webhook id and delivery id), so the age of a delivery cannot be checked here: a
+    replay is stopped by the event's key (the order id with its ``date_modified``, whatever the
+    delivery id) and by the order writer, which applies no older order version.
+    """
 
     _name = "retail.woocommerce.webhook.authenticator"
     _inherit = "retail.webhook.authenticator"

@@ -30,6 +30,13 @@ class RetailBackend(models.Model):
         help="Orders that do not pass wait: their payment webhook, or the orders reconciliation, imports them later.",
     )
 
+    def _default_webhook_max_age_hours(self):
+        # Shopify retries a failed delivery 8 times over 4 hours, and warns that deliveries can in
+        # rare cases arrive up to a day late. WooCommerce sends no delivery time to check.
+        if self.backend_type == "shopify":
+            return 24
+        return super()._default_webhook_max_age_hours()
+
     def _import_rule_allows(self, order):
         """Return whether a canonical order's payment state passes the backend's import rule."""
         self.ensure_one()

@@ -1,5 +1,12 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import base64
+import hashlib
+import hmac
+import uuid
+from datetime import datetime, timezone
 from unittest import SkipTest
+
+import requests
 
 from odoo.tests import HttpCase, tagged
 
@@ -72,6 +79,34 @@ class TestShopifyFlows(HttpCase):
         self.assertEqual(shopify_order["fulfillment_status"], "fulfilled")
         tracking = [f["tracking_number"] for f in shopify_order.get("fulfillments", [])]
         self.assertEqual(tracking, ["1Z999AA10123456784"])
+
+    def test_a_replayed_old_order_update_under_a_new_webhook_id_changes_nothing(self):
+        """The order writer applies no order version older than the one it holds, whatever the delivery id."""
+        order = self.shop.place_order(line_items=[{"sku": "RC-MUG", "quantity": 1}])
+        self.shop.update_order(order["id"], note="first")
+        [captured] = self.shop.webhooks.for_topic("orders/updated")
+        self.shop.update_order(order["id"], note="second")
+        perform_pending_jobs(self.env)
+        sale = self._sale(order)
+        binding = sale.retail_bind_ids.filtered(lambda b: b.backend_id == self.backend)
+        applied = (binding.external_updated_at, binding.payload_digest, len(sale.message_ids))
+        self.assertEqual(binding.external_updated_at, datetime.fromisoformat(
+            self.shop.get_order(order["id"])["updated_at"]).astimezone(timezone.utc).replace(tzinfo=None))
+
+        # the captured body is still validly signed; its unsigned headers are rewritten
+        headers = {"Content-Type": "application/json", "X-Shopify-Topic": "orders/updated",
+                   "X-Shopify-Webhook-Id": str(uuid.uuid4()), "X-Shopify-Event-Id": str(uuid.uuid4()),
+                   "X-Shopify-Triggered-At": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+                   "X-Shopify-Hmac-Sha256": base64.b64encode(
+                       hmac.new(b"shp-secret", captured.body, hashlib.sha256).digest()).decode()}
+        # from outside the test, as the shop posts (the test lock is already released)
+        resp = requests.post(self.base_url() + "/retail/webhook/%d" % self.backend.id, data=captured.body,
+                             headers=headers, timeout=30)
+        self.assertEqual(resp.status_code, 202, resp.text)
+        perform_pending_jobs(self.env)
+        replayed = self.env["retail.event"].browse(resp.json()["events"])
+        self.assertEqual((replayed.state, replayed.outcome), ("stale", "stale"))
+        self.assertEqual((binding.external_updated_at, binding.payload_digest, len(sale.message_ids)), applied)
 
     def test_stock_and_price_out(self):
         self.backend.policy_for("pricing").mode = "event"

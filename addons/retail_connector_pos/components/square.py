@@ -25,6 +25,13 @@ REFUND_TYPES = ("refund.created", "refund.updated")
 INVENTORY_TYPES = ("inventory.count.updated",)
 
 
+def _instant(value):
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+
+
 class SquareConnectionTester(Component):
     _name = "retail.square.connection.tester"
     _inherit = "retail.base"
@@ -62,12 +69,10 @@ class SquareEventParser(Component):
         if not key:
             raise SchemaError("the notification names no order or item",
                               details=[{"field": "data.object", "message": "no id"}])
-        stamp = None
-        if data.get("created_at"):
-            try:
-                stamp = datetime.fromisoformat(str(data["created_at"]).replace("Z", "+00:00"))
-            except ValueError:
-                stamp = None
+        # a count's version is when Square calculated it; anything else, when the event happened
+        counts = square_mapping.counts_of_event(data) if topic in INVENTORY_TYPES else []
+        moments = [c.get("calculated_at") for c in counts if isinstance(c, dict) and c.get("calculated_at")]
+        stamp = _instant(max(moments) if moments else data.get("created_at"))
         return InboundEvent(topic=topic, domain=domain, aggregate_type=aggregate_type, aggregate_key=str(key),
                             idempotency_key=str(data.get("event_id") or self._digest_key(body)), channel_timestamp=stamp)
 
@@ -105,6 +110,9 @@ class SquareEventProcessor(Component):
                 return self._book_return(order, writer)
             return "refund of %s: no return order" % refund.get("order_id"), None
         if topic in INVENTORY_TYPES:
+            applied = self._applied_count_version(event)
+            if applied:
+                return applied, None
             levels = self._levels(square_mapping.counts_of_event(data))
             run = self.env["retail.reconciliation.run"].create({"backend_id": self.backend_record.id,
                                                                  "domain": "inventory"})
@@ -113,6 +121,23 @@ class SquareEventProcessor(Component):
             run._finish(checked)
             return "count: %d checked, %d differences" % (checked, run.difference_count), run
         return "ignored %s" % topic, None
+
+    def _applied_count_version(self, event):
+        """Return "stale" or "unchanged" when a count at least as recent as the event's was applied, else None.
+
+        A count is a level, not a change: applying an older one again (a replay, a late retry)
+        would report, or adjust, stock back to what it was then.
+        """
+        if not event.channel_timestamp:
+            return None
+        done = self.env["retail.event"].search([
+            ("backend_id", "=", event.backend_id.id), ("aggregate_type", "=", event.aggregate_type),
+            ("aggregate_key", "=", event.aggregate_key), ("topic", "in", INVENTORY_TYPES), ("state", "=", "done"),
+            ("id", "!=", event.id), ("channel_timestamp", ">=", event.channel_timestamp),
+        ], order="channel_timestamp desc", limit=1)
+        if not done:
+            return None
+        return "stale" if done.channel_timestamp > event.channel_timestamp else "unchanged"
 
     def _canonical(self, order, client):
         skus = self.backend_record._square_skus(order)

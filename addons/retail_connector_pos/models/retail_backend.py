@@ -20,6 +20,12 @@ class RetailBackend(models.Model):
         "(behind a proxy). Square signs it with the body."
     )
 
+    def _default_webhook_max_age_hours(self):
+        # Square retries an unacknowledged notification for 24 hours after the event: one hour of margin.
+        if self.backend_type == "square":
+            return 25
+        return super()._default_webhook_max_age_hours()
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:

@@ -1,6 +1,14 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import base64
+import hashlib
+import hmac
+import json
+import uuid
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from unittest import SkipTest
+
+import requests
 
 from odoo.tests import HttpCase, tagged
 
@@ -139,3 +147,28 @@ class TestSquareFlows(StoreCase, HttpCase):
         self.assertEqual((run.line_ids.kind, run.line_ids.odoo_value, run.line_ids.channel_value),
                          ("quantity_drift", "50", "44"))
         self.assertEqual(run.line_ids.action, "reported", "Odoo is the system of record of store stock by default")
+
+    def test_an_older_count_delivered_late_is_stale(self):
+        """A count is a level: one calculated before the count already applied changes nothing."""
+        self.pos.count("LOC-BXL", "POS-MUG", 44)
+        perform_pending_jobs(self.env)
+        Run = self.env["retail.reconciliation.run"]
+        runs = Run.search([("backend_id", "=", self.backend.id)])
+        self.assertEqual(len(runs), 1)
+        [delivery] = self.pos.webhooks.for_topic("inventory.count.updated")
+        notification = delivery.json()
+        count = notification["data"]["object"]["inventory_counts"][0]
+        calculated = datetime.fromisoformat(count["calculated_at"].replace("Z", "+00:00"))
+        count.update(quantity="40", calculated_at=(calculated - timedelta(minutes=10)).isoformat().replace("+00:00", "Z"))
+        notification.update(event_id=str(uuid.uuid4()),
+                            created_at=datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"))
+        body = json.dumps(notification).encode()
+        url = self.base_url() + "/retail/webhook/%d" % self.backend.id
+        signature = base64.b64encode(hmac.new(b"sq-key", url.encode() + body, hashlib.sha256).digest()).decode()
+        resp = requests.post(url, data=body, timeout=30, headers={"Content-Type": "application/json",
+                                                                  "x-square-hmacsha256-signature": signature})
+        self.assertEqual(resp.status_code, 202, resp.text)
+        perform_pending_jobs(self.env)
+        late = self.env["retail.event"].browse(resp.json()["events"])
+        self.assertEqual((late.state, late.outcome), ("stale", "stale"))
+        self.assertEqual(Run.search([("backend_id", "=", self.backend.id)]), runs, "no report of the older count")

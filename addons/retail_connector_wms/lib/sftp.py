@@ -13,11 +13,14 @@ listing, hidden names and ``.part``/``.tmp``/``.filepart`` names (uploads in pro
 skipped.
 
 Authentication by password or private key (OpenSSH or PEM text, or a paramiko key). The
-server's host key is checked when ``host_key_fingerprint`` is given (``SHA256:<base64>`` as
-``ssh-keygen -lf`` prints it, or the legacy MD5 ``aa:bb:...`` form). Failures become the
-connector's channel errors: ChannelAuthError for refused credentials, a host key mismatch or
-a permission denied (not retryable), ChannelNotFound for a missing file, and
-ChannelTransportError for network trouble and timeouts (retryable).
+server's host key must be known: ``host_key_fingerprint`` (``SHA256:<base64>`` as
+``ssh-keygen -lf`` prints it, or the legacy MD5 ``aa:bb:...`` form) is required, and it is
+checked before any credential is sent, so a password never reaches a server that is not the
+warehouse's. ``fetch_host_key()`` reads a server's host key without authenticating, for a
+person to compare with the fingerprint the warehouse gives and to trust it. Failures become
+the connector's channel errors: ChannelAuthError for refused credentials, an unknown or
+mismatching host key or a permission denied (not retryable), ChannelNotFound for a missing
+file, and ChannelTransportError for network trouble and timeouts (retryable).
 """
 
 import base64
@@ -63,6 +66,49 @@ def fingerprint_md5(key: paramiko.PKey) -> str:
     """Return the legacy MD5 fingerprint of ``key`` (``aa:bb:...``)."""
     digest = hashlib.md5(key.asbytes()).hexdigest()  # noqa: S324 - the OpenSSH legacy format, not security
     return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
+
+
+@dataclass(frozen=True)
+class HostKey:
+    """A server's host key as offered: its type (``ssh-ed25519``...) and SHA256 fingerprint."""
+
+    key_type: str
+    fingerprint: str
+
+
+def _open_transport(host: str, port: int, timeout: float, where: str) -> paramiko.Transport:
+    """Return an SSH transport whose key exchange is done, not authenticated; raise a ChannelError."""
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except socket.timeout:
+        raise ChannelTransportError(f"{where}: no answer within {timeout:g} s") from None
+    except OSError as exc:
+        raise ChannelTransportError(f"{where}: cannot connect ({exc.strerror or exc})") from None
+    transport = paramiko.Transport(sock)
+    transport.banner_timeout = timeout
+    transport.auth_timeout = timeout
+    try:
+        transport.start_client(timeout=timeout)
+    except (paramiko.SSHException, OSError, EOFError) as exc:
+        transport.close()
+        raise ChannelTransportError(f"{where}: SSH session failed ({_describe(exc)})") from None
+    return transport
+
+
+def fetch_host_key(host: str, port: int = 22, timeout: float = 30.0) -> HostKey:
+    """Return the host key ``host`` offers, read during the key exchange; nothing is authenticated.
+
+    No user name, password or key is sent: this is what a person checks against the
+    fingerprint the warehouse gives before trusting the server.
+    """
+    if not host:
+        raise ChannelValidationError("the SFTP drop needs a host")
+    transport = _open_transport(host, int(port), timeout, f"sftp://{host}:{port}")
+    try:
+        key = transport.get_remote_server_key()
+        return HostKey(key.get_name(), fingerprint_sha256(key))
+    finally:
+        transport.close()
 
 
 def load_private_key(key, passphrase: str | None = None) -> paramiko.PKey:
@@ -124,20 +170,19 @@ class SftpDrop:
         return f"sftp://{self.username}@{self.host}:{self.port}"
 
     def connect(self) -> "SftpDrop":
-        """Return self once connected and authenticated; raise a ChannelError otherwise."""
+        """Return self once connected and authenticated; raise a ChannelError otherwise.
+
+        Without a known host key fingerprint nothing is connected: credentials are only sent
+        to a server whose host key matches it.
+        """
         if self._sftp is not None:
             return self
+        if not self.host_key_fingerprint:
+            raise ChannelAuthError(f"{self.where}: the server's host key is not known: refusing to connect and to "
+                                   "send credentials. Fetch its host key, compare the fingerprint with the one the "
+                                   "warehouse gives you, and trust it (or enter that fingerprint).")
+        transport = _open_transport(self.host, self.port, self.timeout, self.where)
         try:
-            sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
-        except socket.timeout:
-            raise ChannelTransportError(f"{self.where}: no answer within {self.timeout:g} s") from None
-        except OSError as exc:
-            raise ChannelTransportError(f"{self.where}: cannot connect ({exc.strerror or exc})") from None
-        transport = paramiko.Transport(sock)
-        transport.banner_timeout = self.timeout
-        transport.auth_timeout = self.timeout
-        try:
-            transport.start_client(timeout=self.timeout)
             self._check_host_key(transport.get_remote_server_key())
             if self._key is not None:
                 transport.auth_publickey(self.username, self._key)
@@ -159,8 +204,6 @@ class SftpDrop:
 
     def _check_host_key(self, key: paramiko.PKey) -> None:
         expected = self.host_key_fingerprint
-        if not expected:
-            return
         if expected.upper().startswith("SHA256:"):
             actual = fingerprint_sha256(key)
             matches = actual.split(":", 1)[1] == expected.split(":", 1)[1].rstrip("=")

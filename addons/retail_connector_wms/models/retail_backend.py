@@ -3,6 +3,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from odoo.addons.retail_connector_base.models.retail_access import GROUP_MANAGER, check_retail_access
+from odoo.addons.retail_connector_base.lib.http import ChannelAuthError, ChannelError
 
 WMS_TYPES = ("wms_rest", "wms_x12")
 
@@ -19,8 +20,19 @@ class RetailBackend(models.Model):
     sftp_host = fields.Char(string="SFTP host")
     sftp_port = fields.Integer(string="SFTP port", default=22)
     sftp_host_key = fields.Char(
-        string="Host key fingerprint", help="SHA256 fingerprint of the server's host key (as ssh-keygen -l prints "
-        "it); when set, any other key is refused."
+        string="Trusted host key", tracking=True, copy=False,
+        help="SHA256 fingerprint of the server's host key (as ssh-keygen -l prints it). Nothing is sent to the "
+        "server until it is set, and a server offering any other key is refused. Enter the fingerprint the "
+        "warehouse gives you, or fetch the host key and trust it once it matches.",
+    )
+    sftp_offered_host_key = fields.Char(
+        string="Offered host key", readonly=True, copy=False,
+        help="SHA256 fingerprint of the host key the server offered when it was last fetched; not trusted until "
+        "a person trusts it.",
+    )
+    sftp_offered_host_key_type = fields.Char(string="Offered key type", readonly=True, copy=False)
+    sftp_offered_host_key_from = fields.Char(
+        string="Offered by", readonly=True, copy=False, help="The host:port the offered key was read from."
     )
     sftp_inbound_dir = fields.Char(string="Files from the warehouse", default="/out")
     sftp_outbound_dir = fields.Char(string="Files to the warehouse", default="/in")
@@ -130,12 +142,60 @@ class RetailBackend(models.Model):
             raise UserError(self.env._(
                 "Backend %(name)s needs its SFTP host and both ISA identities (ours and the warehouse's).",
                 name=self.name))
+        if not self.sftp_host_key:
+            raise ChannelAuthError(self.env._(
+                "Backend %(name)s does not know the host key of %(host)s: nothing is sent to that server until it "
+                "does. On the backend's Credentials tab, use Fetch host key, compare the fingerprint shown with "
+                "the one the warehouse gives you, then Trust this host key (or enter the warehouse's "
+                "fingerprint).", name=self.name, host=self._sftp_address()))
         return SftpDrop(
             self.sftp_host, self.sudo().api_key or "", port=self.sftp_port or 22, password=self.sudo().api_secret or None,
             host_key_fingerprint=self.sftp_host_key or None, timeout=self.timeout or 30,
             incoming_dir=self.sftp_inbound_dir, outgoing_dir=self.sftp_outbound_dir,
             archive_dir=self.sftp_archive_dir, quarantine_dir=self.sftp_quarantine_dir,
         )
+
+    def _sftp_address(self):
+        return "%s:%s" % (self.sftp_host or "", self.sftp_port or 22)
+
+    def action_sftp_fetch_host_key(self):
+        """Read the host key the SFTP server offers, without logging in, for a person to compare and trust."""
+        self.ensure_one()
+        self.check_access("write")
+        from ..lib.sftp import fetch_host_key  # noqa: PLC0415
+
+        if not self.sftp_host:
+            raise UserError(self.env._("Backend %(name)s has no SFTP host to fetch a host key from.", name=self.name))
+        try:
+            offered = fetch_host_key(self.sftp_host, self.sftp_port or 22, timeout=self.timeout or 30)
+        except ChannelError as exc:
+            raise UserError(self.env._("The host key of %(address)s could not be read for backend %(name)s: "
+                                       "%(error)s", address=self._sftp_address(), name=self.name, error=exc)) from None
+        self.write({
+            "sftp_offered_host_key": offered.fingerprint, "sftp_offered_host_key_type": offered.key_type,
+            "sftp_offered_host_key_from": self._sftp_address(),
+        })
+        return True
+
+    def action_sftp_trust_host_key(self):
+        """Trust the host key last fetched from the server: connections are allowed to a server offering it."""
+        self.ensure_one()
+        self.check_access("write")
+        if not self.sftp_offered_host_key:
+            raise UserError(self.env._("Backend %(name)s has no fetched host key to trust: use Fetch host key first.",
+                                       name=self.name))
+        if self.sftp_offered_host_key_from != self._sftp_address():
+            raise UserError(self.env._(
+                "The host key of backend %(name)s was fetched from %(then)s, but the SFTP server is now %(now)s: "
+                "fetch the host key again.", name=self.name, then=self.sftp_offered_host_key_from,
+                now=self._sftp_address()))
+        fingerprint, key_type = self.sftp_offered_host_key, self.sftp_offered_host_key_type
+        self.write({"sftp_host_key": fingerprint, "sftp_offered_host_key": False,
+                    "sftp_offered_host_key_type": False, "sftp_offered_host_key_from": False})
+        self.message_post(body=self.env._("%(user)s trusted the %(type)s host key %(fingerprint)s of %(address)s.",
+                                          user=self.env.user.name, type=key_type or "",
+                                          fingerprint=fingerprint, address=self._sftp_address()))
+        return True
 
     def action_x12_poll_now(self):
         """Read the warehouse's new files now (they are read at each run of the fulfilment policy too)."""

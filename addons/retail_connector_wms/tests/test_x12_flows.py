@@ -5,7 +5,8 @@ from unittest import SkipTest
 import psycopg2.errors
 
 from odoo import fields
-from odoo.tests import TransactionCase, tagged
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import TransactionCase, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from odoo.addons.retail_connector_base.tests.jobs import perform_pending_jobs
@@ -74,6 +75,52 @@ class TestX12Flows(WarehouseFlowMixin, TransactionCase):
             finally:
                 other.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (lock,))
         self.assertIn("0 applied", self._poll())
+
+    def _auth_attempts(self):
+        return [o for o in self.wh.operations if o.op.startswith("auth")]
+
+    def test_no_connection_until_a_person_trusts_the_fetched_host_key(self):
+        """Without a trusted host key the server never sees a login; fetching its key logs in neither."""
+        self.backend.sftp_host_key = False
+        self.backend.action_test_connection()
+        self.assertFalse(self.backend.last_check_ok)
+        self.assertIn("does not know the host key of %s:%s" % (self.wh.host, self.wh.port),
+                      self.backend.last_check_message)
+        with self.assertRaisesRegex(UserError, "no fetched host key to trust"):
+            self.backend.action_sftp_trust_host_key()
+
+        self.backend.action_sftp_fetch_host_key()
+        self.assertEqual(self.backend.sftp_offered_host_key, self.wh.host_key_fingerprint)
+        self.assertEqual(self.backend.sftp_offered_host_key_type, "ssh-ed25519")
+        self.assertFalse(self.backend.sftp_host_key, "a fetched key is only shown, not trusted")
+        self.assertEqual(self._auth_attempts(), [], "neither the refused connection nor the fetch logged in")
+
+        clerk = new_test_user(self.env, login="x12_clerk", groups="retail_connector_base.group_retail_user")
+        with self.assertRaises(AccessError):
+            self.backend.with_user(clerk).action_sftp_trust_host_key()
+        self.backend.action_sftp_trust_host_key()
+        self.assertEqual(self.backend.sftp_host_key, self.wh.host_key_fingerprint)
+        self.assertFalse(self.backend.sftp_offered_host_key)
+        self.backend.action_test_connection()
+        self.assertTrue(self.backend.last_check_ok, self.backend.last_check_message)
+        self.assertTrue(self._auth_attempts())
+
+    def test_a_key_fetched_from_another_address_is_not_trusted(self):
+        self.backend.write({"sftp_host_key": False})
+        self.backend.action_sftp_fetch_host_key()
+        self.backend.sftp_port = self.wh.port + 1
+        with self.assertRaisesRegex(UserError, "fetch the host key again"):
+            self.backend.action_sftp_trust_host_key()
+        self.assertFalse(self.backend.sftp_host_key)
+
+    def test_a_server_offering_another_host_key_is_refused_naming_both_fingerprints(self):
+        trusted = "SHA256:" + "A" * 43
+        self.backend.sftp_host_key = trusted
+        self.backend.action_test_connection()
+        self.assertFalse(self.backend.last_check_ok)
+        self.assertIn(trusted, self.backend.last_check_message)
+        self.assertIn(self.wh.host_key_fingerprint, self.backend.last_check_message)
+        self.assertEqual(self._auth_attempts(), [])
 
     def test_940_997_then_945_partial_twice_then_the_rest(self):
         picking = self._delivery([(self.mug, 4), (self.cap, 1)])

@@ -19,3 +19,9 @@ class ResPartner(models.Model):
     retail_bind_ids = fields.One2many(
         "retail.partner.binding", "odoo_id", string="Retail channels", groups="retail_connector_base.group_retail_user"
     )
+    retail_duplicate_of_id = fields.Many2one(
+        "res.partner", string="Possible duplicate of", index="btree_not_null", copy=False,
+        groups="retail_connector_base.group_retail_user",
+        help="A channel customer gave this partner's e-mail or phone, but the channel did not know this partner: "
+        "a new partner was made. Merge them if they are the same person, otherwise clear this field.",
+    )
