@@ -221,6 +221,22 @@ class RetailBackend(models.Model):
             backend._create_default_policies()
         return True
 
+    # ------------------------------------------------------------------ service identity
+    @api.model
+    def _connector_env(self, backend):
+        """Return an environment as the connector user of ``backend``'s company, in that company only.
+
+        The pipeline (gateway after authentication, event, export and batch jobs) runs as this
+        user, with its rights and not the superuser's, and is recorded as the author of what
+        it creates. The current context is kept.
+        """
+        return backend.sudo().company_id.with_env(self.env)._retail_connector_env()
+
+    def _as_connector(self, records):
+        """Return ``records`` in the environment of this backend's connector user."""
+        self.ensure_one()
+        return records.with_env(self._connector_env(self))
+
     def policy_for(self, domain):
         """Return the backend's sync policy for a domain (empty if none)."""
         self.ensure_one()
@@ -279,7 +295,7 @@ class RetailBackend(models.Model):
     def _schedule_flush(self, domain, delay=0):
         """Queue the flush job of one domain, unless one is already waiting (it takes the new work)."""
         for backend in self:
-            backend.with_delay(
+            backend._as_connector(backend).with_delay(
                 channel="root.retail.%s" % domain,
                 eta=math.ceil(delay) if delay else None,
                 identity_key="retail-flush-%d-%s" % (backend.id, domain),
@@ -396,7 +412,7 @@ class RetailBackend(models.Model):
 
     def _schedule_probe(self, delay=None):
         for backend in self:
-            backend.with_delay(
+            backend._as_connector(backend).with_delay(
                 channel="root.retail",
                 eta=int(delay or backend.probe_interval),
                 identity_key="retail-probe-%d" % backend.id,

@@ -24,3 +24,4 @@ from . import test_returns
 from . import test_return_events
 from . import test_failure_intelligence
 from . import test_payouts
+from . import test_service_identity
