@@ -391,6 +391,9 @@ class RetailBackend(models.Model):
                 )
             )
             backend._schedule_probe()
+            # logged as whoever met the failure: the connector user when a job did
+            env(user=self.env.uid)["retail.audit.log"]._log(
+                backend, "write", {backend.id: "State: ok → degraded after %d consecutive failures" % failures})
         return True
 
     def _circuit_open(self):
@@ -431,6 +434,7 @@ class RetailBackend(models.Model):
             self._schedule_probe()
             return "still failing: %s" % exc
         self.write({"state": "ok", "consecutive_failures": 0, "degraded_since": False})
+        self.env["retail.audit.log"]._log(self, "write", {self.id: "State: degraded → ok, the probe reached the channel"})
         self.message_post(body=self.env._("Recovered: %(message)s Waiting exports are being sent.", message=message))
         self._flush_waiting()
         return "recovered"

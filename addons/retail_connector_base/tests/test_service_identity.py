@@ -76,6 +76,23 @@ class TestServiceIdentity(HttpCase):
         with self.assertRaises(AccessError):
             self.env["retail.api.key"].with_user(user).search_read([], ["key_hash", "key_prefix"])
 
+    def test_the_audit_log_shows_the_connector_identity(self):
+        manager = self.env.ref("base.user_admin")
+        self.backend.with_user(manager).write({"timeout": 12})
+        self.backend.state = "degraded"
+        with mock.patch(
+            "odoo.addons.retail_connector_base.components.connection_tester.GenericConnectionTester.test_connection",
+            return_value="ok",
+        ):
+            self.backend._schedule_probe()
+            perform_pending_jobs(self.env, method="_probe")
+        self.assertEqual(self.backend.state, "ok")
+        logs = self.env["retail.audit.log"].search([("backend_id", "=", self.backend.id), ("action", "=", "write")],
+                                                    order="id")
+        self.assertEqual([(log.user_id, log.identity) for log in logs],
+                         [(manager, "person"), (self.connector, "service")])
+        self.assertIn("degraded → ok", logs[-1].changes)
+
 
 @tagged("post_install", "-at_install")
 class TestServiceIdentityPerCompany(TransactionCase):
