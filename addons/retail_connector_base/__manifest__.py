@@ -21,6 +21,7 @@
     "data": [
         "security/retail_connector_security.xml",
         "security/ir.model.access.csv",
+        "data/res_users_data.xml",
         "data/product_data.xml",
         "data/queue_job_data.xml",
         "data/ir_cron_data.xml",

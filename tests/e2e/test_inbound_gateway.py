@@ -180,6 +180,27 @@ def test_a_signed_order_webhook_becomes_a_confirmed_sale_order(odoo, channel, ba
     assert job["state"] == "done" and job["channel"] == "root.retail.orders", job
 
 
+def test_an_order_webhook_is_stored_and_applied_by_the_connector_user(odoo, channel, backend, wait_for):
+    """The gateway and the job runner act as the connector user of the backend's company, not as an administrator."""
+    [company] = odoo.search_read("retail.backend", [("id", "=", backend)], ["company_id"])
+    [connector] = odoo.search_read("res.users", [("login", "=", "retail-connector-%d" % company["company_id"][0])],
+                                   ["id", "share"])
+    assert not connector["share"]
+    order = channel.place_order(lines=[{"sku": "RC-MUG"}])
+    [delivery] = deliveries_of(channel, "orders/create", order["external_id"])
+    answer = json.loads(delivery.attempts[-1].response_body)
+    event = wait_event_final(odoo, wait_for, answer["events"][0], "the order event to be applied")
+    assert event["state"] == "done", event
+    [stored] = odoo.search_read("retail.event", [("id", "=", event["id"])], ["create_uid"])
+    [sale] = odoo.search_read("sale.order", [("id", "=", event["res_id"])], ["create_uid", "partner_id"])
+    [partner] = odoo.search_read("res.partner", [("id", "=", sale["partner_id"][0])], ["create_uid"])
+    [job] = odoo.search_read("queue.job", [("uuid", "=", event["job_uuid"])], ["user_id"])
+    assert stored["create_uid"][0] == connector["id"], stored
+    assert job["user_id"][0] == connector["id"], job
+    assert sale["create_uid"][0] == connector["id"], sale
+    assert partner["create_uid"][0] == connector["id"], partner
+
+
 def test_an_event_delivered_three_times_is_applied_once(odoo, channel, backend, wait_for):
     """Three deliveries of one event id store one event counting two duplicates, and one sale order."""
     channel.duplicate_webhooks(3)

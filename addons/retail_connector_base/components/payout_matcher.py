@@ -60,6 +60,9 @@ class PayoutMatcher(Component):
     def _journal(self, payout):
         backend = self.backend_record
         if not backend.payout_journal_id:
+            # sudo: journals and accounts are an accounting administrator's to create; the
+            # connector sets up its own clearing journal and fee account once per backend
+            # instead of holding that right for everything
             backend.sudo().payout_journal_id = self.env["account.journal"].sudo().create({
                 "name": self.env._("%(backend)s clearing", backend=backend.name)[:64],
                 "type": "bank",

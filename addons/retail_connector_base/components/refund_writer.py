@@ -102,7 +102,7 @@ class RefundWriter(Component):
         reason = refund.reason or ""
         if not reason:
             return None
-        for ret in self.env["retail.return"].sudo().search([("sale_order_id", "=", sale.id), ("state", "!=", "draft")]):
+        for ret in self.env["retail.return"].search([("sale_order_id", "=", sale.id), ("state", "!=", "draft")]):
             if reason.startswith(ret.name):
                 return ret
         return None

@@ -27,7 +27,7 @@ class ReturnWriter(Component):
         """Record and authorise a canonical Return; return (retail.return, created/unchanged/cancelled)."""
         backend = self.backend_record
         self.advisory_lock_or_retry("retail-return-%s-%s" % (backend.id, canonical.external_id), retry_seconds=2)
-        Return = self.env["retail.return"].sudo()
+        Return = self.env["retail.return"]
         existing = Return.search([("backend_id", "=", backend.id), ("external_id", "=", canonical.external_id)], limit=1)
         if existing:
             if canonical.status in ("rejected", "cancelled") and existing.state in ("draft", "open") and not (

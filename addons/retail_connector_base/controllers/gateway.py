@@ -17,6 +17,7 @@ import psycopg2
 import psycopg2.errors
 
 from odoo import SUPERUSER_ID, api, http
+from odoo.exceptions import ConcurrencyError
 from odoo.http import request
 
 from odoo.addons.component.exception import NoComponentError
@@ -61,9 +62,10 @@ class InboundGateway(http.Controller):
         except NoComponentError:
             backend_type = ctx["backend"].backend_type if ctx["backend"] else "?"
             return self._refuse(ctx, Refusal(422, "unsupported_channel", "%s backends do not take this request" % backend_type))
-        except (psycopg2.errors.SerializationFailure, psycopg2.errors.DeadlockDetected, psycopg2.errors.LockNotAvailable):
-            # a concurrent delivery of the same event: Odoo retries the whole request, which
-            # then finds the stored event and answers it as a duplicate
+        except (psycopg2.errors.SerializationFailure, psycopg2.errors.DeadlockDetected, psycopg2.errors.LockNotAvailable,
+                ConcurrencyError):
+            # a concurrent delivery of the same event (or creation of the connector user): Odoo
+            # retries the whole request, which then finds the stored event and answers it as a duplicate
             raise
         except psycopg2.OperationalError as exc:
             _logger.warning("Inbound request refused, database unavailable: %s", exc)
@@ -100,6 +102,9 @@ class InboundGateway(http.Controller):
                     authenticator.authenticate(body, headers, request.httprequest.url)
                 except SignatureError as exc:
                     raise Refusal(401, "bad_signature", str(exc)) from None
+        # authenticated: the rest runs as the connector user of the backend's company
+        env = env["retail.backend"]._connector_env(backend)
+        backend = ctx["backend"] = backend.with_env(env)
         self._check_rate(env, backend)
         data = self._parse_json(body)
         with backend.work_on("retail.event") as work:

@@ -1,3 +1,4 @@
+from . import res_company
 from . import retail_audit
 from . import retail_backend
 from . import retail_sync_policy

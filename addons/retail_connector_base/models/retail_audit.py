@@ -20,6 +20,12 @@ class RetailAuditLog(models.Model):
     _rec_name = "summary"
 
     user_id = fields.Many2one("res.users", required=True, default=lambda self: self.env.user, readonly=True)
+    identity = fields.Selection(
+        [("service", "Connector service"), ("person", "Person"), ("system", "System")],
+        readonly=True, index=True,
+        help="Connector service: the connector user of a company (gateway, queue jobs). System: the superuser "
+        "(scheduled actions, installation). Person: anyone else.",
+    )
     backend_id = fields.Many2one("retail.backend", ondelete="set null", index=True, readonly=True)
     company_id = fields.Many2one("res.company", readonly=True, index=True)
     action = fields.Selection(
@@ -37,10 +43,11 @@ class RetailAuditLog(models.Model):
     def _log(self, records, action, changes=None, summary=None):
         """Record one line per record; ``changes`` maps record id -> text."""
         Log = self.sudo()
+        identity = self._identity_of(self.env.user)
         for record in records:
             backend = record if record._name == "retail.backend" else getattr(record, "backend_id", False)
             Log.create({
-                "user_id": self.env.uid, "backend_id": backend.id if backend else False,
+                "user_id": self.env.uid, "identity": identity, "backend_id": backend.id if backend else False,
                 "company_id": (backend.company_id.id if backend else False) or self.env.company.id,
                 "action": action, "res_model": record._name, "res_id": record.id,
                 "record_name": record.display_name,
@@ -48,6 +55,15 @@ class RetailAuditLog(models.Model):
                                                  record._description),
                 "changes": (changes or {}).get(record.id) or False,
             })
+
+    @api.model
+    def _identity_of(self, user):
+        """Return the kind of identity ``user`` is: the connector's service, the system or a person."""
+        if user._is_superuser():
+            return "system"
+        if user.sudo().has_group("retail_connector_base.group_retail_service"):
+            return "service"
+        return "person"
 
 
 class RetailAudited(models.AbstractModel):

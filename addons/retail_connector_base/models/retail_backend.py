@@ -249,6 +249,22 @@ class RetailBackend(models.Model):
             backend._create_default_policies()
         return True
 
+    # ------------------------------------------------------------------ service identity
+    @api.model
+    def _connector_env(self, backend):
+        """Return an environment as the connector user of ``backend``'s company, in that company only.
+
+        The pipeline (gateway after authentication, event, export and batch jobs) runs as this
+        user, with its rights and not the superuser's, and is recorded as the author of what
+        it creates. The current context is kept.
+        """
+        return backend.sudo().company_id.with_env(self.env)._retail_connector_env()
+
+    def _as_connector(self, records):
+        """Return ``records`` in the environment of this backend's connector user."""
+        self.ensure_one()
+        return records.with_env(self._connector_env(self))
+
     @api.private
     def policy_for(self, domain):
         """Return the backend's sync policy for a domain (empty if none); not callable over RPC."""
@@ -375,7 +391,7 @@ class RetailBackend(models.Model):
     def _schedule_flush(self, domain, delay=0):
         """Queue the flush job of one domain, unless one is already waiting (it takes the new work)."""
         for backend in self:
-            backend.with_delay(
+            backend._as_connector(backend).with_delay(
                 channel="root.retail.%s" % domain,
                 eta=math.ceil(delay) if delay else None,
                 identity_key="retail-flush-%d-%s" % (backend.id, domain),
@@ -471,6 +487,9 @@ class RetailBackend(models.Model):
                 )
             )
             backend._schedule_probe()
+            # logged as whoever met the failure: the connector user when a job did
+            env(user=self.env.uid)["retail.audit.log"]._log(
+                backend, "write", {backend.id: "State: ok → degraded after %d consecutive failures" % failures})
         return True
 
     def _circuit_open(self):
@@ -492,7 +511,7 @@ class RetailBackend(models.Model):
 
     def _schedule_probe(self, delay=None):
         for backend in self:
-            backend.with_delay(
+            backend._as_connector(backend).with_delay(
                 channel="root.retail",
                 eta=int(delay or backend.probe_interval),
                 identity_key="retail-probe-%d" % backend.id,
@@ -511,6 +530,7 @@ class RetailBackend(models.Model):
             self._schedule_probe()
             return "still failing: %s" % exc
         self.write({"state": "ok", "consecutive_failures": 0, "degraded_since": False})
+        self.env["retail.audit.log"]._log(self, "write", {self.id: "State: degraded → ok, the probe reached the channel"})
         self.message_post(body=self.env._("Recovered: %(message)s Waiting exports are being sent.", message=message))
         self._flush_waiting()
         return "recovered"

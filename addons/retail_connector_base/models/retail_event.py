@@ -165,8 +165,12 @@ class RetailEvent(models.Model):
         started its transaction before this event was committed and would never see it.
         Jobs that find their event already applied by an earlier one end at once.
         """
+        connector_envs = {}
         for event in self:
-            job = event.with_delay(
+            # applying an event is the connector's work, whoever received or replayed it
+            if event.backend_id not in connector_envs:
+                connector_envs[event.backend_id] = self.env["retail.backend"]._connector_env(event.backend_id)
+            job = event.with_env(connector_envs[event.backend_id]).with_delay(
                 channel="root.retail.%s" % (event.domain or "orders"),
                 eta=eta,
                 description="%s: %s %s" % (event.backend_id.name, event.topic, event.aggregate_key),

@@ -250,7 +250,7 @@ class RetailSyncPolicy(models.Model):
         jobs = self.env["queue.job"]
         for policy in self:
             policy.last_run = fields.Datetime.now()
-            delayable = policy.backend_id.with_delay(
+            delayable = policy.backend_id._as_connector(policy.backend_id).with_delay(
                 channel="root.retail.%s" % policy._job_channel_suffix(),
                 description="%s: %s run" % (policy.backend_id.name, policy.domain),
                 identity_key="retail-policy-%d-%s" % (policy.id, policy.last_run),

@@ -152,7 +152,8 @@ class RetailWorkflow(models.Model):
             # keeps its error and next try, and the next wake runs it
             return
         for workflow in self:
-            workflow.with_delay(
+            # the steps are the connector's work, whoever started or resumed the workflow
+            workflow.with_env(workflow.sudo().company_id.with_env(self.env)._retail_connector_env()).with_delay(
                 channel="root.retail.returns" if workflow.kind == "return" else "root.retail.orders",
                 eta=eta,
                 identity_key="retail-workflow-%s" % workflow.id,
@@ -166,7 +167,8 @@ class RetailWorkflow(models.Model):
         if not self.env.cr.fetchone()[0]:
             raise RetryableJobError("Workflow %s is being advanced by another job" % self.id, seconds=2, ignore_retry=True)
         # the steps are the connector's own actions (pickings, credit notes, payments, channel
-        # calls), whoever queued them; the records keep who asked in their create_uid
+        # calls), whoever asked for them; the job runs as the connector user (_enqueue), which
+        # the records keep as their author
         self = self.sudo().with_company(self.company_id)  # noqa: PLW0642
         self.invalidate_recordset()
         if self.state not in ACTIVE_STATES:
