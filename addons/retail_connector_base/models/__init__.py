@@ -1,5 +1,7 @@
 from . import retail_audit
 from . import retail_backend
+from . import retail_gateway
+from . import ir_http
 from . import retail_sync_policy
 from . import retail_binding
 from . import bindings

@@ -58,7 +58,7 @@ class RetailApiKey(models.Model):
                     )
                 )
 
-    def generate(self):
+    def _generate_secret(self):
         """Give the key a new secret; return the full key (the only time it is visible)."""
         self.ensure_one()
         body = secrets.token_urlsafe(32)
@@ -67,7 +67,7 @@ class RetailApiKey(models.Model):
         return key
 
     def action_generate(self):
-        key = self.generate()
+        key = self._generate_secret()
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
