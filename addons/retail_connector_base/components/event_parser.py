@@ -19,6 +19,8 @@ class EventParser(AbstractComponent):
     _topics = {}
     # the payload field holding the aggregate key, named in errors
     _aggregate_field = "id"
+    # whether acknowledging a webhook needs its JSON body (a topic or an event id in the body)
+    _body_needed_at_ack = True
 
     def topic_of(self, headers, resource=None, data=None):
         """Return the topic a request announces: a header, the API resource, or (``data``, the JSON
@@ -28,6 +30,22 @@ class EventParser(AbstractComponent):
     def parse(self, topic, headers, data, body):
         """Return the InboundEvent of a request; raise UnknownTopic or SchemaError."""
         raise NotImplementedError
+
+    def envelope(self, topic, headers, data, body):
+        """Return what acknowledging a webhook needs: its topic, domain and idempotency key.
+
+        The payload itself is read by the job that applies the event (``retail.event``
+        ``_read_payloads``), where a payload the parser refuses becomes a failed event naming
+        the field. Channels whose key needs the body's content override this; the default reads
+        the whole payload now. ``data`` is None when ``_body_needed_at_ack`` is False.
+        """
+        return self.parse(topic, headers, data, body)
+
+    def _header_envelope(self, topic, key, body):
+        """Return the envelope of a webhook keyed by a header (``key``), else by its body's digest."""
+        domain, aggregate_type = self._domain_and_type(topic)
+        return InboundEvent(topic=topic, domain=domain, aggregate_type=aggregate_type, aggregate_key=None,
+                            idempotency_key=(key or "").strip() or self._digest_key(body))
 
     def _domain_and_type(self, topic):
         if topic not in self._topics:
@@ -61,6 +79,7 @@ class GenericEventParser(Component):
     # partner API resource -> topic
     _resources = {"orders": "orders/updated", "returns": "returns/updated"}
     _aggregate_field = "external_id"
+    _body_needed_at_ack = False
 
     def topic_of(self, headers, resource=None, data=None):
         if resource is not None:
@@ -88,6 +107,9 @@ class GenericEventParser(Component):
             domain=domain,
             aggregate_type=aggregate_type,
             aggregate_key=obj.external_id,
-            idempotency_key=key[:255] if key else self._digest_key(body),
+            idempotency_key=key or self._digest_key(body),
             channel_timestamp=None if canonical is Payout else getattr(obj, "updated_at", None) or obj.created_at,
         )
+
+    def envelope(self, topic, headers, data, body):
+        return self._header_envelope(topic, headers.get("X-Retail-Event-Id") or headers.get("Idempotency-Key"), body)

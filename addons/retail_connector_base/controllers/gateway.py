@@ -1,16 +1,23 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 """The inbound gateway: the one HTTP path by which channels' data enters Odoo.
 
-Checks, in this order: backend exists and is active (404); body size against the cap, before
-reading it (413); signature or API key (401/403); inbound rate (429); JSON (400); known topic
-and payload schema (422). Then the event is stored with its idempotency key and queued, and
-the answer (202, or 200 for a duplicate) goes back at once. Every refusal is recorded.
+It speaks HTTP only: it authenticates, reads and answers; storing is the inbox's
+(``retail.event._receive``). Checks, in this order: a source refused too often lately (429);
+backend exists and is active (404); body size against the cap, before reading it (413); body
+text (400); signature or API key (401/403); inbound rate (429); topic (400/422). A webhook is
+then stored with its idempotency key and answered at once (202, or 200 for a duplicate): its
+payload is read by the job that applies it, where a payload its channel refuses becomes a failed
+event naming the field. The partner API keeps synchronous validation (422 with the fields).
+Every refusal is recorded, repeated identical ones as one row with a count.
 """
 
 import hashlib
 import json
 import logging
 import re
+import threading
+import time
+from collections import deque
 from urllib.parse import urlencode
 
 import psycopg2
@@ -22,15 +29,27 @@ from odoo.http import request
 
 from odoo.addons.component.exception import NoComponentError
 
-from ..lib.inbound import InboundError, MalformedBody, SchemaError
+from ..lib.inbound import InboundError, MalformedBody, SchemaError, check_storable
 from ..lib.signatures import SignatureError
-from ..models.retail_event import new_correlation_id
+from ..models.retail_event import error_signature, new_correlation_id
 
 _logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY = 2 * 1024 * 1024
+GATEWAY_PATHS = ("/retail/webhook/", "/retail/api/")
 _CORRELATION_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 _SECRET_HEADERS = re.compile(r"(authorization|signature|hmac|token|cookie|api-key|secret)", re.I)
+# refusals a source address may cause per minute, per server process, before being answered 429
+# at once (before any backend, body or signature is looked at)
+DEFAULT_REFUSALS_PER_MINUTE = 60
+
+
+def _max_body(_controller=None):
+    """Return the largest body the gateway reads (``retail_connector.max_body_bytes``)."""
+    try:
+        return int(request.env["ir.config_parameter"].sudo().get_param("retail_connector.max_body_bytes", DEFAULT_MAX_BODY))
+    except (AttributeError, TypeError, ValueError, RuntimeError):
+        return DEFAULT_MAX_BODY
 
 
 class Refusal(Exception):
@@ -41,19 +60,85 @@ class Refusal(Exception):
         self.status, self.code, self.details, self.retry_after = status, code, details or [], retry_after
 
 
+class _RefusalBox:
+    """Recent refusals per source address, in this process: a flood of refused requests from
+    one address is answered 429 before costing a signature check or a database write each."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._seen = {}
+
+    def _recent(self, addr, now):
+        times = self._seen.get(addr)
+        if times is None:
+            return None
+        while times and times[0] < now - 60:
+            times.popleft()
+        if not times:
+            del self._seen[addr]
+            return None
+        return times
+
+    def blocked(self, addr, limit):
+        """Return the seconds ``addr`` must wait, or 0 when it may be heard."""
+        if limit <= 0:
+            return 0
+        now = time.monotonic()
+        with self._lock:
+            times = self._recent(addr, now)
+            if times is not None and len(times) >= limit:
+                return max(1, int(times[0] + 60 - now) + 1)
+        return 0
+
+    def add(self, addr):
+        now = time.monotonic()
+        with self._lock:
+            if len(self._seen) > 10000:  # never grows without bound: the oldest addresses go first
+                for key in list(self._seen)[:1000]:
+                    del self._seen[key]
+            self._seen.setdefault(addr, deque(maxlen=10000)).append(now)
+
+
+class _Leases:
+    """Inbound rate tokens this process took from the shared bucket for its next requests."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._held = {}
+
+    def take(self, key):
+        with self._lock:
+            count, until = self._held.get(key, (0, 0.0))
+            if count > 0 and until > time.monotonic():
+                self._held[key] = (count - 1, until)
+                return True
+        return False
+
+    def put(self, key, count):
+        # unused tokens lapse after a second: a process never holds on to a burst it did not use
+        with self._lock:
+            self._held[key] = (count, time.monotonic() + 1.0)
+
+
+REFUSALS = _RefusalBox()
+LEASES = _Leases()
+
+
 class InboundGateway(http.Controller):
-    @http.route("/retail/webhook/<int:backend_id>", type="http", auth="none", methods=["POST"], csrf=False, save_session=False, readonly=False)
+    @http.route("/retail/webhook/<int:backend_id>", type="http", auth="none", methods=["POST"], csrf=False,
+                save_session=False, readonly=False)
     def webhook(self, backend_id, **_params):
         return self._handle(backend_id=backend_id)
 
-    @http.route("/retail/api/v1/<string:resource>", type="http", auth="none", methods=["POST"], csrf=False, save_session=False, readonly=False)
+    @http.route("/retail/api/v1/<string:resource>", type="http", auth="none", methods=["POST"], csrf=False,
+                save_session=False, readonly=False)
     def partner_api(self, resource, **_params):
         return self._handle(resource=resource)
 
     # ------------------------------------------------------------------ request handling
     def _handle(self, backend_id=None, resource=None):
         correlation_id = self._correlation_id()
-        ctx = {"backend": None, "body": b"", "topic": None, "correlation_id": correlation_id}
+        ctx = {"backend": None, "body": b"", "topic": None, "correlation_id": correlation_id, "authenticated": False}
         try:
             env = self._env()
             return self._accept(env, ctx, backend_id, resource)
@@ -67,12 +152,18 @@ class InboundGateway(http.Controller):
             # a concurrent delivery of the same event (or creation of the connector user): Odoo
             # retries the whole request, which then finds the stored event and answers it as a duplicate
             raise
+        except psycopg2.DataError as exc:
+            # a value from the request PostgreSQL cannot store: the sender's fault, never worth a retry
+            request.env.cr.rollback()
+            return self._refuse(ctx, Refusal(422, "invalid_payload", "the request holds a value that cannot be stored: %s"
+                                             % str(exc).strip().splitlines()[0]))
         except psycopg2.OperationalError as exc:
             _logger.warning("Inbound request refused, database unavailable: %s", exc)
             return self._json(503, {"error": "unavailable", "message": "database unavailable, retry later",
                                     "correlation_id": correlation_id}, correlation_id, retry_after=30)
         except Exception:  # noqa: BLE001 - no input may crash the gateway: the sender retries later
             _logger.exception("Inbound request failed (correlation %s)", correlation_id)
+            request.env.cr.rollback()
             return self._refuse(ctx, Refusal(503, "internal_error", "the request could not be stored; retry later", retry_after=30))
 
     def _env(self):
@@ -81,19 +172,25 @@ class InboundGateway(http.Controller):
         return api.Environment(request.env.cr, SUPERUSER_ID, {})
 
     def _accept(self, env, ctx, backend_id, resource):
+        params = env["ir.config_parameter"]
+        addr = request.httprequest.remote_addr or "?"
+        wait = REFUSALS.blocked(addr, int(params.get_param("retail_connector.refusals_per_minute",
+                                                           DEFAULT_REFUSALS_PER_MINUTE)))
+        if wait:
+            raise Refusal(429, "too_many_refusals", "too many refused requests from %s lately" % addr, retry_after=wait)
         api_key = None
         if resource is not None:
             api_key = self._api_key(env)
-            backend = api_key.backend_id
-        else:
-            backend = env["retail.backend"].browse(backend_id).exists()
-        if not backend or not backend.active:
+            backend_id = api_key.backend_id.id
+        config = env["retail.backend"]._gateway_config(backend_id) if backend_id else None
+        if not config or not config.active:
             raise Refusal(404, "unknown_backend", "no active backend %s on this server" % backend_id)
-        ctx["backend"] = backend
+        backend = ctx["backend"] = env["retail.backend"].browse(config.id)
         body = ctx["body"] = self._read_body(env)
+        text = self._body_text(body)
         headers = request.httprequest.headers
-        with backend.work_on("retail.backend") as work:
-            if api_key is None:
+        if api_key is None:
+            with backend.work_on("retail.backend") as work:
                 authenticator = work.component(usage="webhook.authenticator")
                 handshake = authenticator.pre_answer(body, headers)
                 if handshake is not None:
@@ -102,45 +199,92 @@ class InboundGateway(http.Controller):
                     authenticator.authenticate(body, headers, request.httprequest.url)
                 except SignatureError as exc:
                     raise Refusal(401, "bad_signature", str(exc)) from None
+        ctx["authenticated"] = True
         # authenticated: the rest runs as the connector user of the backend's company
-        env = env["retail.backend"]._connector_env(backend)
+        env = env["retail.event"]._connector_env_of(config.id)
         backend = ctx["backend"] = backend.with_env(env)
-        self._check_rate(env, backend)
-        data = self._parse_json(body)
+        self._check_rate(env, config)
+        if api_key is not None:
+            return self._accept_api(env, ctx, backend, config, api_key, resource, body, text)
+        with backend.work_on("retail.event") as work:
+            parser = work.component(usage="event.parser")
+            data = self._parse_json(text) if parser._body_needed_at_ack else None
+            try:
+                topic = ctx["topic"] = parser.topic_of(headers, None, data=data)
+                if not topic:
+                    raise Refusal(400, "missing_topic", "the request names no topic")
+                inbound = parser.envelope(topic, headers, data, body)
+                check_storable(inbound, parser._aggregate_field)
+            except InboundError as exc:
+                raise Refusal(exc.status, exc.code, str(exc), details=exc.details) from None
+            except (RecursionError, TypeError, ValueError, KeyError, AttributeError) as exc:
+                raise Refusal(422, "invalid_payload", "the payload could not be read: %s" % (exc or type(exc).__name__),
+                              details=[{"field": "", "message": str(exc) or type(exc).__name__}]) from None
+        [(event_id, duplicate)] = env["retail.event"]._receive(
+            backend, [inbound], [text], "webhook", ctx["correlation_id"],
+            company_id=config.company_id, backend_type=config.backend_type, coalesce=True)
+        answer = {"status": "duplicate" if duplicate else "accepted", "events": [event_id],
+                  "correlation_id": ctx["correlation_id"]}
+        if duplicate:
+            answer["duplicates"] = [event_id]
+        return self._json(200 if duplicate else 202, answer, ctx["correlation_id"])
+
+    def _accept_api(self, env, ctx, backend, config, api_key, resource, body, text):
+        """Store a partner API request, validated item by item before anything is stored.
+
+        A batch (a JSON list) gives each item its own idempotency key: the request's
+        ``Idempotency-Key`` (or ``X-Retail-Event-Id``) with the item's position, else the
+        item's own digest. The answer lists each item's fate in ``items``.
+        """
+        headers = request.httprequest.headers
+        data = self._parse_json(text)
         with backend.work_on("retail.event") as work:
             parser = work.component(usage="event.parser")
             try:
                 topic = ctx["topic"] = parser.topic_of(headers, resource, data=data)
-                if api_key is not None:
-                    self._check_scope(api_key, resource)
-                if not topic:
-                    raise Refusal(400, "missing_topic", "the request names no topic")
-                events = data if (api_key is not None and isinstance(data, list)) else [data]
-                inbound = [parser.parse(topic, headers, item, body if len(events) == 1 else _item_body(item)) for item in events]
-                for event_in in inbound:
-                    _check_storable(event_in, parser._aggregate_field)
+                self._check_scope(api_key, resource)
+                batch = isinstance(data, list)
+                items = data if batch else [data]
+                if batch and not items:
+                    raise SchemaError("the batch is empty", details=[{"field": "", "message": "no item"}])
+                given = (headers.get("Idempotency-Key") or headers.get("X-Retail-Event-Id") or "").strip()
+                inbound, payloads, problems = [], [], []
+                for index, item in enumerate(items):
+                    item_body = body if not batch else _item_body(item)
+                    try:
+                        event_in = parser.parse(topic, headers, item, item_body)
+                        check_storable(event_in, parser._aggregate_field)
+                    except InboundError as exc:
+                        prefix = "[%d]" % index if batch else ""
+                        problems.extend(dict(d, field=prefix + ("." if prefix and d.get("field") else "") + (d.get("field") or ""))
+                                        for d in (exc.details or [{"field": "", "message": str(exc)}]))
+                        continue
+                    if batch:
+                        event_in.idempotency_key = ("%s#%d" % (given, index)) if given else parser._digest_key(item_body)
+                    inbound.append(event_in)
+                    payloads.append(text if not batch else item_body.decode())
+                if problems:
+                    raise SchemaError("%d of %d items are not valid" % (len({p["field"].split(".")[0] for p in problems}),
+                                                                         len(items)) if batch else problems[0]["message"],
+                                      details=problems)
+            except InboundError as exc:
+                raise Refusal(exc.status, exc.code, str(exc), details=exc.details) from None
             except RecursionError:
                 raise Refusal(422, "invalid_payload", "payload is nested too deeply",
                               details=[{"field": "", "message": "nested too deeply"}]) from None
-            except InboundError as exc:
-                raise Refusal(exc.status, exc.code, str(exc), details=exc.details) from None
-        source = "api" if api_key is not None else "webhook"
-        Event = env["retail.event"]
-        accepted, duplicates = [], []
-        for item, event_in in zip(events, inbound, strict=True):
-            payload = body.decode() if len(events) == 1 else json.dumps(item)
-            event_id, duplicate = Event._insert_received(backend, event_in, payload, source, ctx["correlation_id"])
-            (duplicates if duplicate else accepted).append(event_id)
-        if accepted:
-            Event.browse(accepted)._enqueue()
-        if api_key is not None:
-            api_key.sudo().last_used_at = http.request.env.cr.now()
-        status = 202 if accepted else 200
+        results = env["retail.event"]._receive(backend, inbound, payloads, "api", ctx["correlation_id"],
+                                               company_id=config.company_id, backend_type=config.backend_type,
+                                               coalesce=True)
+        api_key.sudo().last_used_at = env.cr.now()
+        accepted = [event_id for event_id, duplicate in results if not duplicate]
+        duplicates = [event_id for event_id, duplicate in results if duplicate]
         answer = {"status": "accepted" if accepted else "duplicate", "events": accepted + duplicates,
-                  "correlation_id": ctx["correlation_id"]}
+                  "correlation_id": ctx["correlation_id"],
+                  "items": [{"index": index, "event": event_id, "status": "duplicate" if duplicate else "accepted"}
+                            for index, (event_id, duplicate) in enumerate(results)]}
         if duplicates:
             answer["duplicates"] = duplicates
-        return self._json(status, answer, ctx["correlation_id"])
+        return self._json(202 if accepted else 200, answer, ctx["correlation_id"])
 
     # ------------------------------------------------------------------ checks
     def _api_key(self, env):
@@ -159,7 +303,7 @@ class InboundGateway(http.Controller):
 
     def _read_body(self, env):
         """Return the raw body, refusing it (413) when larger than the cap, before reading it."""
-        cap = int(env["ir.config_parameter"].get_param("retail_connector.max_body_bytes", DEFAULT_MAX_BODY))
+        cap = _max_body()
         length = request.httprequest.content_length
         if length is not None and length > cap:
             raise Refusal(413, "too_large", "body of %d bytes exceeds the %d bytes limit" % (length, cap))
@@ -171,22 +315,40 @@ class InboundGateway(http.Controller):
             raise Refusal(413, "too_large", "body exceeds the %d bytes limit" % cap)
         return body
 
-    def _check_rate(self, env, backend):
-        if backend.inbound_rate_limit <= 0:
-            return
-        wait = env["retail.rate.bucket"]._take(
-            "inbound:%d" % backend.id, backend.inbound_rate_limit, backend.inbound_rate_burst or 1
-        )
-        if wait:
-            raise Refusal(429, "rate_limited", "inbound rate limit of %s requests/s exceeded" % backend.inbound_rate_limit,
-                          retry_after=max(1, round(wait)))
-
     @staticmethod
-    def _parse_json(body):
+    def _body_text(body):
+        """Return the body as text, refusing what PostgreSQL cannot store (400)."""
         try:
-            return json.loads(body.decode("utf-8"))
+            text = body.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise Refusal(400, MalformedBody.code, "body is not UTF-8: %s" % exc) from None
+        if "\x00" in text:
+            raise Refusal(400, MalformedBody.code, "body contains a NUL character")
+        return text
+
+    def _check_rate(self, env, config):
+        """Refuse (429) past the backend's inbound rate; tokens are taken from the shared bucket a
+        few at a time, so that most requests under the limit cost no extra transaction."""
+        rate = config.inbound_rate_limit
+        if rate <= 0:
+            return
+        key = "inbound:%d" % config.id
+        if LEASES.take(key):
+            return
+        burst = config.inbound_rate_burst or 1
+        # a tenth of a second's worth, at most a quarter of the burst: what one process may hold
+        lease = max(1, min(int(rate / 10), int(burst / 4)))
+        granted, wait = env["retail.rate.bucket"]._take_many(key, rate, burst, lease)
+        if granted:
+            LEASES.put(key, granted - 1)
+            return
+        raise Refusal(429, "rate_limited", "inbound rate limit of %s requests/s exceeded" % rate,
+                      retry_after=max(1, round(wait)))
+
+    @staticmethod
+    def _parse_json(text):
+        try:
+            return json.loads(text)
         except RecursionError:
             raise Refusal(400, MalformedBody.code, "body is nested too deeply") from None
         except ValueError as exc:
@@ -198,6 +360,8 @@ class InboundGateway(http.Controller):
         return given if _CORRELATION_RE.match(given) else new_correlation_id()
 
     def _refuse(self, ctx, refusal):
+        if not ctx["authenticated"]:
+            REFUSALS.add(request.httprequest.remote_addr or "?")
         self._record_rejection(ctx, refusal)
         payload = {"error": refusal.code, "message": str(refusal), "correlation_id": ctx["correlation_id"]}
         if refusal.details:
@@ -211,22 +375,20 @@ class InboundGateway(http.Controller):
                 keep_body = env["ir.config_parameter"].get_param("retail_connector.keep_rejected_bodies")
                 body = ctx["body"] or b""
                 headers = {k: v for k, v in request.httprequest.headers.items() if not _SECRET_HEADERS.search(k)}
-                env["retail.rejected.request"].create(
-                    {
-                        "backend_id": ctx["backend"].id if ctx["backend"] else False,
-                        "path": request.httprequest.path,
-                        "remote_addr": request.httprequest.remote_addr,
-                        "status": refusal.status,
-                        "code": refusal.code,
-                        "reason": str(refusal),
-                        "topic": ctx["topic"],
-                        "content_length": request.httprequest.content_length or len(body),
-                        "body_digest": hashlib.sha256(body).hexdigest() if body else False,
-                        "body": body[:100000].decode("utf-8", "replace") if keep_body and body else False,
-                        "headers": json.dumps(headers, indent=1)[:4000],
-                        "correlation_id": ctx["correlation_id"],
-                    }
-                )
+                env["retail.rejected.request"]._record({
+                    "backend_id": ctx["backend"].id if ctx["backend"] else None,
+                    "path": request.httprequest.path,
+                    "remote_addr": request.httprequest.remote_addr,
+                    "status": refusal.status,
+                    "code": refusal.code,
+                    "reason": str(refusal),
+                    "topic": ctx["topic"],
+                    "content_length": request.httprequest.content_length or len(body),
+                    "body_digest": hashlib.sha256(body).hexdigest() if body else None,
+                    "body": body[:100000].decode("utf-8", "replace").replace("\x00", "") if keep_body and body else None,
+                    "headers": json.dumps(headers, indent=1)[:4000],
+                    "correlation_id": ctx["correlation_id"],
+                }, signature=error_signature(str(refusal)))
         except Exception:  # noqa: BLE001 - the refusal must still be answered
             _logger.exception("Could not record a rejected request (correlation %s)", ctx["correlation_id"])
 
@@ -238,18 +400,33 @@ class InboundGateway(http.Controller):
         return request.make_json_response(payload, headers=headers, status=status)
 
 
-def _check_storable(event_in, aggregate_field):
-    """Refuse identifiers PostgreSQL cannot store (NUL) or index (too long), naming the field."""
-    names = {"aggregate_key": aggregate_field, "idempotency_key": "event id", "topic": "topic"}
-    for attr, field in names.items():
-        value = getattr(event_in, attr) or ""
-        problem = None
-        if "\x00" in value:
-            problem = "contains a NUL character"
-        elif len(value) > 255:
-            problem = "is longer than 255 characters"
-        if problem:
-            raise SchemaError("%s %s" % (field, problem), details=[{"field": field, "message": problem}])
+def refuse_too_large():
+    """Answer and record a request whose body the framework refused as over the cap (413).
+
+    The request's own transaction is not committed after an error: the refusal is recorded in
+    a transaction of its own.
+    """
+    path = request.httprequest.path
+    backend = None
+    correlation_id = InboundGateway()._correlation_id()
+    match = re.match(r"^/retail/webhook/(\d+)", path)
+    with request.env.registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        if match:
+            backend = env["retail.backend"].browse(int(match.group(1))).exists() or None
+        ctx = {"backend": backend, "body": b"", "topic": None, "correlation_id": correlation_id, "authenticated": False}
+        cap = int(env["ir.config_parameter"].get_param("retail_connector.max_body_bytes", DEFAULT_MAX_BODY))
+        refusal = Refusal(413, "too_large", "body of %s bytes exceeds the %d bytes limit" % (
+            request.httprequest.content_length, cap))
+        REFUSALS.add(request.httprequest.remote_addr or "?")
+        original = request.env
+        request.env = env  # _record_rejection writes through the request's environment
+        try:
+            InboundGateway()._record_rejection(ctx, refusal)
+        finally:
+            request.env = original
+    return InboundGateway._json(413, {"error": refusal.code, "message": str(refusal), "correlation_id": correlation_id},
+                                correlation_id)
 
 
 def _item_body(item):

@@ -45,3 +45,45 @@ class InboundEvent:
 # Aggregate type of events about a payout: the inbox hands them to the backend's payout importer
 # (``retail.payout.importer``), whatever the channel, with the payout's id as aggregate key.
 PAYOUT_AGGREGATE = "payout"
+
+
+class InvalidPayload(Exception):
+    """An acknowledged event whose payload its channel's parser refused: the event fails with it.
+
+    ``kind`` is the failure's error kind; the message names the fields at fault.
+    """
+
+    kind = "invalid_payload"
+
+    def __init__(self, error):
+        details = "; ".join(
+            "%s: %s" % (d.get("field") or "(body)", d.get("message")) for d in getattr(error, "details", None) or []
+        )
+        message = "The payload is not valid: %s" % error
+        if details:
+            message += " (%s)" % details
+        super().__init__(message)
+        self.details = getattr(error, "details", None) or []
+
+
+def check_storable(event, aggregate_field="id"):
+    """Refuse identifiers PostgreSQL cannot store (NUL) or index (too long), naming the field.
+
+    The idempotency key is not checked: a long one is stored as its hash.
+    """
+    names = {"aggregate_key": aggregate_field, "topic": "topic"}
+    for attr, field in names.items():
+        value = getattr(event, attr) or ""
+        problem = None
+        if "\x00" in value:
+            problem = "contains a NUL character"
+        elif any("\ud800" <= c <= "\udfff" for c in value):
+            problem = "contains an unpaired surrogate"
+        elif len(value) > 255:
+            problem = "is longer than 255 characters"
+        if problem:
+            raise SchemaError("%s %s" % (field, problem), details=[{"field": field, "message": problem}])
+    key = event.idempotency_key or ""
+    if "\x00" in key or any("\ud800" <= c <= "\udfff" for c in key):
+        raise SchemaError("the event id contains a character that cannot be stored",
+                          details=[{"field": "event id", "message": "contains a NUL character or an unpaired surrogate"}])

@@ -3,6 +3,7 @@ import psycopg2.errors
 
 from odoo import api, models
 from odoo.exceptions import ConcurrencyError
+from odoo.tools import ormcache
 
 SERVICE_GROUP = "retail_connector_base.group_retail_service"
 SERVICE_LOGIN = "retail-connector-%d"
@@ -22,7 +23,8 @@ class ResCompany(models.Model):
         self.ensure_one()
         Users = self.env["res.users"].sudo().with_context(active_test=False)
         login = SERVICE_LOGIN % self.id
-        user = Users.search([("login", "=", login)], limit=1)
+        found = self._retail_connector_user_id(self.id)
+        user = Users.browse(found) if found else Users
         if not user:
             try:
                 with self.env.cr.savepoint():
@@ -39,7 +41,15 @@ class ResCompany(models.Model):
                 raise ConcurrencyError(
                     "The connector user of company %s was created by a concurrent transaction" % self.id
                 ) from None
+            self.env.registry.clear_cache()
         return self.env["res.users"].browse(user.id)
+
+    @ormcache("company_id")
+    def _retail_connector_user_id(self, company_id):
+        """Return the id of a company's connector user, or None (cached: every request needs it)."""
+        self.env.cr.execute("SELECT id FROM res_users WHERE login = %s", (SERVICE_LOGIN % company_id,))
+        row = self.env.cr.fetchone()
+        return row[0] if row else None
 
     def _retail_connector_env(self):
         """Return an environment as this company's connector user, in this company only, keeping the context."""

@@ -1,4 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import hashlib
 import json
 import logging
 import random
@@ -8,16 +9,18 @@ from datetime import timedelta
 
 import psycopg2
 import psycopg2.errors
+from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.sql_db import Cursor
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..components.errors import RetailMappingError
 from ..lib.canonical import CanonicalValidationError
 from ..lib.http import ChannelError
-from ..lib.inbound import PAYOUT_AGGREGATE
+from ..lib.inbound import PAYOUT_AGGREGATE, InboundError, InvalidPayload, check_storable
 from ..lib.text import storable
 from .retail_access import GROUP_MANAGER, check_retail_access
 from .retail_sync_policy import DOMAINS
@@ -57,6 +60,37 @@ def new_correlation_id():
     return uuid.uuid4().hex
 
 
+# Longest idempotency key stored as given; longer ones are stored as their SHA-256, so that two
+# keys differing after the limit never collide.
+MAX_KEY_LENGTH = 255
+
+
+def storable_key(key):
+    """Return ``key`` as stored: itself when short, else ``sha256:<hex>`` of it."""
+    if key is None or len(key) <= MAX_KEY_LENGTH:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _drop_full_indexes(cr, table, columns):
+    """Drop the full single-column indexes of earlier versions on ``columns``.
+
+    The registry keeps an index it no longer expects, and does not replace a full index by a
+    partial one of the same name: it creates the partial ones afterwards, where asked.
+    """
+    cr.execute(
+        "SELECT indexname FROM pg_indexes WHERE tablename = %s AND indexname = ANY(%s) AND indexdef NOT LIKE '%% WHERE %%'",
+        (table, ["%s__%s_index" % (table, column) for column in columns]),
+    )
+    for (name,) in cr.fetchall():
+        cr.execute('DROP INDEX "%s"' % name)
+
+
+def wake_key(backend_id, domain):
+    """Return the identity of the dispatcher job of a backend's domain (and the name of its wake lock)."""
+    return "retail-dispatch-%s-%s" % (backend_id, domain or "orders")
+
+
 class RetailEvent(models.Model):
     """One message received from a channel, kept until applied, and after as its record.
 
@@ -71,38 +105,41 @@ class RetailEvent(models.Model):
     _order = "id desc"
     _rec_name = "display_name"
 
-    backend_id = fields.Many2one("retail.backend", required=True, ondelete="cascade", index=True)
-    company_id = fields.Many2one(related="backend_id.company_id", store=True, index=True)
+    # Indexes are few on purpose: every acknowledgement inserts a row and updates each of them.
+    backend_id = fields.Many2one("retail.backend", required=True, ondelete="cascade")
+    company_id = fields.Many2one(related="backend_id.company_id", store=True)
     backend_type = fields.Selection(related="backend_id.backend_type", store=True)
     source = fields.Selection(
         [("webhook", "Webhook"), ("api", "Partner API"), ("poll", "Polling"), ("replay", "Replay")],
         required=True,
         default="webhook",
     )
-    topic = fields.Char(required=True, index=True)
-    domain = fields.Selection(DOMAINS, index=True)
+    topic = fields.Char(required=True)
+    domain = fields.Selection(DOMAINS)
     idempotency_key = fields.Char(required=True)
-    aggregate_type = fields.Char(index=True)
-    aggregate_key = fields.Char(index=True)
+    aggregate_type = fields.Char()
+    aggregate_key = fields.Char(help="Empty until the event's payload is read: webhooks are read after they are acknowledged.")
     channel_timestamp = fields.Datetime(help="When the channel says the change happened; orders the events of one aggregate.")
     received_at = fields.Datetime(required=True, default=fields.Datetime.now, index=True)
     processed_at = fields.Datetime(readonly=True)
-    correlation_id = fields.Char(index=True, readonly=True, copy=False)
+    correlation_id = fields.Char(index="btree_not_null", readonly=True, copy=False)
     payload = fields.Text(readonly=True, help="The body as received, never changed.")
     payload_override = fields.Text(
         string="Edited payload", help="Applied instead of the original on the next replay; the original is kept."
     )
-    state = fields.Selection(EVENT_STATES, required=True, default="received", index=True, tracking=True)
+    # not tracked: the connector's own state changes would write a message per event; a person's
+    # replay or ignore is in the audit log
+    state = fields.Selection(EVENT_STATES, required=True, default="received")
     attempts = fields.Integer(readonly=True)
     duplicate_count = fields.Integer(string="Duplicates received", readonly=True)
     last_error = fields.Text(readonly=True)
-    error_kind = fields.Char(readonly=True, index=True)
+    error_kind = fields.Char(readonly=True, index="btree_not_null")
     error_signature = fields.Char(
-        compute="_compute_error_signature", store=True, index=True,
+        compute="_compute_error_signature", store=True, index="btree_not_null",
         help="The error message with its ids, numbers and quoted values blanked: events failing for the same "
         "reason share it.",
     )
-    assigned_user_id = fields.Many2one("res.users", string="Assigned to", index=True, tracking=True)
+    assigned_user_id = fields.Many2one("res.users", string="Assigned to", index="btree_not_null", tracking=True)
     next_attempt_at = fields.Datetime(readonly=True)
     job_uuid = fields.Char(readonly=True, copy=False)
     outcome = fields.Char(readonly=True, help="What applying the event did, e.g. created or unchanged.")
@@ -113,6 +150,16 @@ class RetailEvent(models.Model):
         "UNIQUE(backend_id, idempotency_key)", "This event was already received from this backend."
     )
     _aggregate_idx = models.Index("(backend_id, aggregate_type, aggregate_key, channel_timestamp, id)")
+    # what the dispatchers claim, and what waits for a person
+    _pending_idx = models.Index("(backend_id, domain, id) WHERE state IN ('received', 'queued', 'processing')")
+    _attention_idx = models.Index("(state, backend_id) WHERE state IN ('failed', 'dead')")
+
+    def init(self):
+        super().init()
+        _drop_full_indexes(self.env.cr, self._table, (
+            "backend_id", "company_id", "topic", "domain", "aggregate_type", "aggregate_key", "state",
+            "error_kind", "error_signature", "assigned_user_id", "correlation_id", "failure_class", "failure_cluster",
+        ))
 
     @api.depends("topic", "aggregate_key")
     def _compute_display_name(self):
@@ -121,13 +168,35 @@ class RetailEvent(models.Model):
 
     # ------------------------------------------------------------------ intake
     @api.model
-    def _insert_received(self, backend, inbound, payload, source, correlation_id):
+    def _receive(self, backend, inbound_events, payloads, source, correlation_id, company_id=None, backend_type=None,
+                 coalesce=False):
+        """Store events in the inbox and wake their domains' dispatchers; return [(event id, is_duplicate)].
+
+        The one way into the inbox, for webhooks, the partner API and polling alike. Each event is
+        one idempotent INSERT; what applies it is woken once per domain, not once per event.
+        ``coalesce`` (the gateway's short transactions only) lets a dispatcher already queued take
+        the events instead of queueing another.
+        """
+        results, domains = [], set()
+        for inbound, payload in zip(inbound_events, payloads, strict=True):
+            event_id, duplicate = self._insert_received(
+                backend, inbound, payload, source, correlation_id, company_id=company_id, backend_type=backend_type)
+            results.append((event_id, duplicate))
+            if not duplicate:
+                domains.add(inbound.domain or "orders")
+        for domain in sorted(domains):
+            self._wake(backend.id, domain, coalesce=coalesce)
+        return results
+
+    @api.model
+    def _insert_received(self, backend, inbound, payload, source, correlation_id, company_id=None, backend_type=None):
         """Store an accepted event unless its key is known; return (event id, is_duplicate).
 
         A plain INSERT ... ON CONFLICT keeps the acknowledgement to one statement, and makes two
         simultaneous deliveries of one event safe: one row wins, the other counts a duplicate.
         """
         cr = self.env.cr
+        key = storable_key(inbound.idempotency_key)
         cr.execute(
             """
             INSERT INTO retail_event (backend_id, company_id, backend_type, source, topic, domain,
@@ -140,8 +209,8 @@ class RetailEvent(models.Model):
             RETURNING id
             """,
             (
-                backend.id, backend.company_id.id, backend.backend_type, source, inbound.topic, inbound.domain,
-                inbound.idempotency_key, inbound.aggregate_type, inbound.aggregate_key,
+                backend.id, company_id or backend.company_id.id, backend_type or backend.backend_type, source,
+                inbound.topic, inbound.domain, key, inbound.aggregate_type, inbound.aggregate_key,
                 inbound.channel_timestamp.replace(tzinfo=None) if inbound.channel_timestamp else None,
                 correlation_id, payload, self.env.uid, self.env.uid,
             ),
@@ -154,52 +223,254 @@ class RetailEvent(models.Model):
             UPDATE retail_event SET duplicate_count = duplicate_count + 1
             WHERE backend_id = %s AND idempotency_key = %s RETURNING id
             """,
-            (backend.id, inbound.idempotency_key),
+            (backend.id, key),
         )
         return cr.fetchone()[0], True
 
     def _enqueue(self, eta=None):
-        """Queue one job per event; each job applies every pending event of its aggregate.
+        """Wake the dispatchers of these events' backends and domains (after ``eta`` seconds if given)."""
+        for backend_id, domain in sorted({(e.backend_id.id, e.domain or "orders") for e in self}):
+            self._wake(backend_id, domain, eta=eta)
 
-        One job per event, not one per aggregate: a job already handed to a worker may have
-        started its transaction before this event was committed and would never see it.
-        Jobs that find their event already applied by an earlier one end at once.
+    @api.model
+    def _wake(self, backend_id, domain, eta=None, coalesce=False):
+        """Make sure a dispatcher will apply what is waiting in a backend's domain.
+
+        With ``coalesce``, no job is added while one is still waiting to start: it will see this
+        transaction's events. A job that started before this transaction commits may not see
+        them; every dispatcher therefore checks, when it ends, for events left waiting
+        (``_dispatch_leftovers``) after taking the exclusive side of the lock whose shared side is
+        held here until commit. Only short transactions may coalesce (the gateway's): a long one
+        holding the shared side would hold up that check.
         """
-        connector_envs = {}
-        for event in self:
-            # applying an event is the connector's work, whoever received or replayed it
-            if event.backend_id not in connector_envs:
-                connector_envs[event.backend_id] = self.env["retail.backend"]._connector_env(event.backend_id)
-            job = event.with_env(connector_envs[event.backend_id]).with_delay(
-                channel="root.retail.%s" % (event.domain or "orders"),
-                eta=eta,
-                description="%s: %s %s" % (event.backend_id.name, event.topic, event.aggregate_key),
-            )._process_aggregate()
-            vals = {"state": "queued"}
-            if getattr(job, "uuid", None):
-                vals["job_uuid"] = job.uuid
-            # the aggregate's job may have run synchronously already (tests): keep its result
-            if event.state in PENDING_STATES:
-                event.write(vals)
+        key = wake_key(backend_id, domain)
+        if eta is None and coalesce:
+            cr = self.env.cr
+            cr.execute("SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 0))", (key,))
+            cr.execute(
+                """
+                SELECT 1 FROM queue_job
+                WHERE identity_key = %s AND state IN ('pending', 'enqueued')
+                  AND (eta IS NULL OR eta <= now() at time zone 'UTC')
+                LIMIT 1
+                """,
+                (key,),
+            )
+            if cr.fetchone():
+                return False
+        # applying events is the connector's work, whoever received or replayed them
+        self.with_env(self._connector_env_of(backend_id)).with_delay(
+            channel="root.retail.%s" % domain,
+            eta=eta,
+            # only coalescing wakes rely on a queued job: the others always add their own
+            identity_key=key if coalesce and eta is None else None,
+            description="Apply %s events of backend %s" % (domain, backend_id),
+        )._dispatch(backend_id, domain)
+        return True
+
+    def _connector_env_of(self, backend_id):
+        """Return the environment of the connector user of a backend's company (this one when it is)."""
+        config = self.env["retail.backend"]._gateway_config(backend_id)
+        return self.env["res.company"].browse(config.company_id).with_env(self.env)._retail_connector_env()
 
     # ------------------------------------------------------------------ processing
-    def _process_aggregate(self):
-        """Apply every pending event of this event's aggregate, oldest channel time first.
+    @api.model
+    def _dispatch(self, backend_id, domain):
+        """Apply waiting events of a backend's domain, a batch of aggregates in one transaction.
 
-        Returns a one-line summary for the job. Each event runs in its own savepoint: a failure
-        leaves nothing half-written and does not stop the events after it.
+        The job of the inbox. It claims waiting events (``FOR UPDATE SKIP LOCKED``: dispatchers
+        running side by side take different ones), reads the payloads not read yet, then applies
+        each aggregate's events in channel time order, each event in its own savepoint. An
+        aggregate another job holds is left for later; so is anything past the batch size
+        (``retail_connector.dispatch_batch``). Returns a one-line summary for the job.
+        """
+        backend = self.env["retail.backend"].browse(backend_id)
+        batch = max(1, int(self.env["ir.config_parameter"].sudo().get_param("retail_connector.dispatch_batch", 20)))
+        cr = self.env.cr
+        self.flush_model()  # what this transaction changed is what the claim must see
+        try:
+            cr.execute(
+                """
+                SELECT id FROM retail_event
+                WHERE backend_id = %s AND domain IS NOT DISTINCT FROM %s AND state IN ('received', 'queued', 'processing')
+                  AND (next_attempt_at IS NULL OR next_attempt_at <= now() at time zone 'UTC')
+                ORDER BY id
+                LIMIT %s
+                FOR UPDATE SKIP LOCKED
+                """,
+                (backend_id, domain, batch),
+            )
+        except CONCURRENCY_ERRORS as exc:
+            # another dispatcher applied some of them after this job's snapshot: start again on a fresh one
+            raise RetryableJobError("Events of %s met a concurrent dispatcher: %s" % (backend.display_name, exc),
+                                    seconds=1, ignore_retry=True) from None
+        claimed = self.browse([row[0] for row in cr.fetchall()])
+        if not claimed:
+            self._dispatch_leftovers(backend_id, domain, claimed.ids)
+            return "nothing waiting"
+        counts = {}
+        unread = claimed.filtered(lambda e: not e.aggregate_key)
+        if unread:
+            unread._read_payloads()
+        handled = set(claimed.filtered(lambda e: e.state not in PENDING_STATES).ids)
+        if handled:
+            counts["failed"] = len(handled)
+        aggregates = []
+        for event in claimed:
+            if event.state in PENDING_STATES and (event.aggregate_type, event.aggregate_key) not in aggregates:
+                aggregates.append((event.aggregate_type, event.aggregate_key))
+        deferred = False
+        for aggregate_type, key in aggregates:
+            events = claimed.filtered(lambda e, t=aggregate_type, k=key: e.aggregate_type == t and e.aggregate_key == k)
+            applied = events[:1]._apply_aggregate()
+            if applied is None:
+                # another job applies this aggregate: a later dispatcher takes these, with no attempt counted
+                counts["busy"] = counts.get("busy", 0) + 1
+                handled.update(events.ids)
+                deferred = True
+                continue
+            for event, outcome in applied:
+                handled.add(event.id)
+                deferred = deferred or outcome == "retry"
+                label = outcome if outcome in ("created", "updated", "unchanged", "cancelled", "stale", "failed", "retry") \
+                    else event.state
+                counts[label] = counts.get(label, 0) + 1
+        if deferred:
+            self._wake(backend_id, domain, eta=3)
+        self._dispatch_leftovers(backend_id, domain, list(handled))
+        return "%d events of %s: %s" % (
+            len(handled), backend.display_name, ", ".join("%s %d" % item for item in sorted(counts.items())) or "none")
+
+    def _dispatch_leftovers(self, backend_id, domain, handled_ids):
+        """Queue another dispatcher when events are waiting that this job did not apply.
+
+        Reads in a transaction of its own (READ COMMITTED), after taking the exclusive side of the
+        domain's wake lock: every acknowledgement that relied on a dispatcher already queued has
+        committed by then, so what it stored is seen here. A job queued now or waiting to start
+        takes its snapshot later, so it sees them too. Should the lock not come within seconds,
+        another dispatcher is queued without looking.
+        """
+        more = True
+        self.flush_model()
+        with self.env.registry.cursor() as cr:
+            if isinstance(cr, Cursor):  # a test cursor shares the test's transaction
+                cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
+                cr.execute("SET LOCAL lock_timeout = '2s'")
+            try:
+                cr.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (wake_key(backend_id, domain),))
+                cr.execute(
+                    """
+                    SELECT EXISTS(
+                        SELECT 1 FROM retail_event
+                        WHERE backend_id = %s AND domain IS NOT DISTINCT FROM %s
+                          AND state IN ('received', 'queued', 'processing')
+                          AND (next_attempt_at IS NULL OR next_attempt_at <= now() at time zone 'UTC')
+                          AND NOT (id = ANY(%s)))
+                    """,
+                    (backend_id, domain, list(handled_ids)),
+                )
+                more = cr.fetchone()[0]
+            except psycopg2.errors.LockNotAvailable:
+                _logger.info("Dispatcher of %s events of backend %s: wake lock busy, another dispatcher queued",
+                             domain, backend_id)
+        depth = self.env.context.get("retail_dispatch_depth", 0)
+        if more and depth < 50:
+            self.with_context(retail_dispatch_depth=depth + 1).with_delay(
+                channel="root.retail.%s" % domain, identity_key=wake_key(backend_id, domain),
+                description="Apply %s events of backend %s" % (domain, backend_id),
+            )._dispatch(backend_id, domain)
+        return more
+
+    def _read_payloads(self):
+        """Read the payloads of events acknowledged before being read: their aggregate and channel time.
+
+        A payload the channel's parser refuses fails its event, with the field named.
+        """
+        for backend in self.backend_id:
+            events = self.filtered(lambda e, b=backend: e.backend_id == b)
+            with backend.work_on(self._name) as work:
+                parser = work.component(usage="event.parser")
+                for event in events:
+                    try:
+                        with self.env.cr.savepoint():
+                            body = (event.payload_override or event.payload or "").encode()
+                            data = event._payload_data()
+                            inbound = parser.parse(event.topic, {}, data, body)
+                            check_storable(inbound, parser._aggregate_field)
+                            event.write({
+                                "aggregate_key": inbound.aggregate_key,
+                                "aggregate_type": inbound.aggregate_type,
+                                "channel_timestamp": inbound.channel_timestamp.replace(tzinfo=None)
+                                if inbound.channel_timestamp else False,
+                            })
+                    except InboundError as exc:
+                        event._fail(event.attempts + 1, InvalidPayload(exc), permanent=True)
+                    except RecursionError:
+                        event._fail(event.attempts + 1, InvalidPayload(InboundError("payload is nested too deeply")),
+                                    permanent=True)
+                    except PERMANENT_ERRORS + (TypeError, KeyError, AttributeError) as exc:
+                        event._fail(event.attempts + 1, InvalidPayload(InboundError(_error_text(exc))), permanent=True)
+
+    def _apply_aggregate(self):
+        """Apply every waiting event of this event's aggregate, oldest channel time first.
+
+        Returns [(event, outcome)], or None when another job holds the aggregate (nothing is
+        counted against the events: they are applied by a later job).
         """
         self.ensure_one()
-        key = self.aggregate_key
-        lock = "retail-aggregate-%s-%s-%s" % (self.backend_id.id, self.aggregate_type, key)
+        lock = "retail-aggregate-%s-%s-%s" % (self.backend_id.id, self.aggregate_type, self.aggregate_key)
         self.env.cr.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", (lock,))
         if not self.env.cr.fetchone()[0]:
-            raise RetryableJobError("Aggregate %s is being processed by another job" % key, seconds=2, ignore_retry=True)
+            return None
+        self.flush_model()
+        self.env.cr.execute(
+            """
+            SELECT id FROM retail_event
+            WHERE backend_id = %s AND aggregate_type IS NOT DISTINCT FROM %s AND aggregate_key = %s
+              AND state IN ('received', 'queued', 'processing')
+              AND (next_attempt_at IS NULL OR next_attempt_at <= now() at time zone 'UTC')
+            ORDER BY channel_timestamp ASC NULLS FIRST, id ASC
+            FOR UPDATE SKIP LOCKED
+            """,
+            (self.backend_id.id, self.aggregate_type, self.aggregate_key),
+        )
+        pending = self.browse([row[0] for row in self.env.cr.fetchall()])
+        applied = []
+        for index, event in enumerate(pending):
+            try:
+                outcome = event._apply_one()
+            except RetryableJobError:
+                # a concurrent update: this event and the aggregate's later ones wait a moment,
+                # without an attempt counted, so that they stay in channel order
+                later = pending[index:]
+                later.write({"state": "queued", "next_attempt_at": fields.Datetime.now()
+                             + timedelta(seconds=random.randint(1, 3))})
+                applied.extend((e, "retry") for e in later)
+                break
+            applied.append((event, outcome))
+        return applied
+
+    def _process_aggregate(self):
+        """Apply every pending event of this event's aggregate; return a one-line summary.
+
+        Raises RetryableJobError when another job holds the aggregate, or when an event meets a
+        concurrent update (the job runs again within seconds; no attempt is counted).
+        """
+        self.ensure_one()
+        if not self.aggregate_key and self.state in PENDING_STATES:
+            self._read_payloads()
+            if self.state not in PENDING_STATES:
+                return "%s: %s" % (self.id, self.state)
+        lock = "retail-aggregate-%s-%s-%s" % (self.backend_id.id, self.aggregate_type, self.aggregate_key)
+        self.env.cr.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", (lock,))
+        if not self.env.cr.fetchone()[0]:
+            raise RetryableJobError("Aggregate %s is being processed by another job" % self.aggregate_key,
+                                    seconds=2, ignore_retry=True)
         pending = self.search(
             [
                 ("backend_id", "=", self.backend_id.id),
                 ("aggregate_type", "=", self.aggregate_type),
-                ("aggregate_key", "=", key),
+                ("aggregate_key", "=", self.aggregate_key),
                 ("state", "in", PENDING_STATES),
                 "|", ("next_attempt_at", "=", False), ("next_attempt_at", "<=", fields.Datetime.now()),
             ],
@@ -257,6 +528,7 @@ class RetailEvent(models.Model):
             self._fail(attempt, exc, permanent=False)
             return self.state
         vals = {
+            "job_uuid": self.env.context.get("job_uuid") or self.job_uuid,
             "state": "stale" if outcome == "stale" else "done",
             "attempts": attempt,
             "outcome": outcome,
@@ -373,25 +645,47 @@ class RetailEvent(models.Model):
 
     @api.model
     def _cron_sweep(self, grace_minutes=2):
-        """Re-queue events left waiting without a live job (a lost job, a crashed worker)."""
+        """Wake the dispatchers of domains whose events wait past a grace period with no job
+        that will apply them (a lost job, a crashed worker, a dropped connection); return how
+        many events were found waiting. Archived backends' events are left as they are."""
         limit = fields.Datetime.now() - timedelta(minutes=grace_minutes)
-        waiting = self.search(
-            [("state", "in", PENDING_STATES), ("write_date", "<", limit),
-             "|", ("next_attempt_at", "=", False), ("next_attempt_at", "<", limit)],
-            limit=1000,
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            SELECT e.backend_id, e.domain, count(*)
+            FROM retail_event e JOIN retail_backend b ON b.id = e.backend_id AND b.active
+            WHERE e.state IN ('received', 'queued', 'processing') AND e.write_date < %s
+              AND (e.next_attempt_at IS NULL OR e.next_attempt_at < %s)
+            GROUP BY e.backend_id, e.domain
+            """,
+            (limit, limit),
         )
-        live = set(
-            self.env["queue.job"].search(
-                [("uuid", "in", waiting.mapped("job_uuid")), ("state", "in", ("wait_dependencies", "pending", "enqueued", "started"))]
-            ).mapped("uuid")
-        )
-        orphans = waiting.filtered(lambda e: e.job_uuid not in live)
-        orphans._enqueue()
-        return len(orphans)
+        found = 0
+        for backend_id, domain, count in self.env.cr.fetchall():
+            self.env.cr.execute(
+                """
+                SELECT 1 FROM queue_job
+                WHERE identity_key = %s AND state IN ('pending', 'enqueued', 'started')
+                  AND (eta IS NULL OR eta <= now() at time zone 'UTC') LIMIT 1
+                """,
+                (wake_key(backend_id, domain),),
+            )
+            if self.env.cr.fetchone():
+                continue
+            self._wake(backend_id, domain)
+            found += count
+        return found
 
     def _related_action_event(self):
         """Open the event a queue job works on (queue_job related action)."""
         return {"type": "ir.actions.act_window", "res_model": self._name, "res_id": self.id, "view_mode": "form"}
+
+    def _related_action_dispatch(self):
+        """Open the events a dispatcher job applied (queue_job related action)."""
+        action = self.env["ir.actions.act_window"]._for_xml_id("retail_connector_base.action_retail_event")
+        action["domain"] = [("job_uuid", "=", self.env.context.get("job_uuid"))]
+        action["context"] = {}
+        return action
 
     def action_open_result(self):
         check_retail_access(self, "read")

@@ -31,11 +31,11 @@ class RetailFailureClassified(models.AbstractModel):
     _description = "Retail Connector classified failure"
 
     failure_class = fields.Selection(
-        CLASS_SELECTION, string="Failure class", compute="_compute_failure", store=True, index=True, readonly=True,
+        CLASS_SELECTION, string="Failure class", compute="_compute_failure", store=True, index="btree_not_null", readonly=True,
         help="The kind of problem, from rules on the error and the nearest labelled examples.",
     )
     failure_cluster = fields.Char(
-        string="Failure cluster", compute="_compute_failure", store=True, index=True, readonly=True,
+        string="Failure cluster", compute="_compute_failure", store=True, index="btree_not_null", readonly=True,
         help="Similar messages share a cluster: the normalised message of the first one.",
     )
     failure_confidence = fields.Float(compute="_compute_failure", store=True, readonly=True, digits=(3, 2))

@@ -1,4 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import math
+
 from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
 
 from odoo import api, fields, models
@@ -73,3 +75,43 @@ class RetailRateBucket(models.Model):
                 """,
                 {"key": key, "tokens": 1.0 - float(seconds) * float(rate)},
             )
+
+    @api.model
+    def _take_many(self, key, rate, burst, count):
+        """Take up to ``count`` tokens at once; return (tokens granted, seconds until the next one).
+
+        Lets a process hold a few tokens for its next requests instead of asking for each one:
+        what it holds was taken from the shared bucket, so together the processes never exceed
+        the rate.
+        """
+        rate, burst = float(rate), float(max(burst, 1))
+        with self.env.registry.cursor() as cr:
+            if isinstance(cr, Cursor):
+                cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
+            cr.execute(
+                """
+                INSERT INTO retail_rate_bucket (key, tokens, stamp, last_granted)
+                VALUES (%s, %s, extract(epoch from clock_timestamp()), false)
+                ON CONFLICT (key) DO NOTHING
+                """,
+                (key, burst),
+            )
+            cr.execute(
+                """
+                SELECT LEAST(%s, tokens + GREATEST(0, extract(epoch from clock_timestamp()) - stamp) * %s)
+                FROM retail_rate_bucket WHERE key = %s FOR UPDATE
+                """,
+                (burst, rate, key),
+            )
+            available = cr.fetchone()[0]
+            granted = int(min(max(int(count), 1), math.floor(available)))
+            cr.execute(
+                """
+                UPDATE retail_rate_bucket SET tokens = %s, stamp = extract(epoch from clock_timestamp()), last_granted = %s
+                WHERE key = %s
+                """,
+                (available - granted, granted > 0, key),
+            )
+        if granted:
+            return granted, 0.0
+        return 0, ((1.0 - available) / rate if rate > 0 else 60.0)

@@ -6,7 +6,7 @@ anonymisation delay the personal data in their payloads (names, emails, phones, 
 replaced, the rest of the payload kept for support; after the retention delay the payload
 itself is purged. Only events that are settled (done, stale or ignored) are touched: a failed or
 dead event keeps its payload until someone has dealt with it. Rejected requests' bodies follow
-the retention delay.
+the retention delay, and their rows with it.
 """
 
 import json
@@ -104,9 +104,8 @@ class RetailEvent(models.Model):
             events.write({"payload": False, "payload_override": False, "payload_purged": True,
                           "personal_data_removed": True})
             purged = len(events)
-            rejected = self.env["retail.rejected.request"].sudo().search([("create_date", "<", limit),
-                                                                          ("body", "!=", False)])
-            rejected.write({"body": False})
+            # rejected requests last seen before the delay go altogether
+            self.env["retail.rejected.request"].sudo().search([("last_seen", "<", limit)]).unlink()
         return {"anonymised": anonymised, "purged": purged}
 
     def _anonymise_payload(self):

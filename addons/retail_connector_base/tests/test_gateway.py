@@ -12,6 +12,8 @@ from odoo.tools import mute_logger
 from ..components.event_processor import GenericEventProcessor
 from ..lib.http import ChannelTransportError
 from ..lib.signatures import sign_retail
+from ..models.retail_event import wake_key
+from .jobs import perform_pending_jobs
 from .test_order_import import ORDER
 
 
@@ -52,8 +54,8 @@ class TestGateway(HttpCase):
         )
 
     def _run_jobs(self):
-        for event in self._events().filtered(lambda e: e.state in ("received", "queued")):
-            event._process_aggregate()
+        """Run the dispatcher jobs the requests queued, as the job runner would."""
+        return perform_pending_jobs(self.env, method="_dispatch")
 
     def _sales(self, ref="#1001"):
         return self.env["sale.order"].search([("client_order_ref", "=", ref)])
@@ -66,10 +68,17 @@ class TestGateway(HttpCase):
         self.assertEqual(answer["status"], "accepted")
         self.assertEqual(resp.headers["X-Correlation-Id"], answer["correlation_id"])
         event = self._events()
-        self.assertEqual((event.state, event.topic, event.aggregate_key, event.idempotency_key), ("queued", "orders/create", "G1001", "evt-1"))
-        self.assertTrue(self.env["queue.job"].search([("uuid", "=", event.job_uuid)]))
+        # acknowledged before its payload is read: the job reads it
+        self.assertEqual((event.state, event.topic, event.aggregate_key, event.idempotency_key),
+                         ("received", "orders/create", False, "evt-1"))
+        job = self.env["queue.job"].search([("identity_key", "=", wake_key(self.backend.id, "orders"))])
+        self.assertEqual((len(job), job.state, job.channel), (1, "pending", "root.retail.orders"))
+        self.assertEqual(self._post(self._order(), event_id="evt-1b").status_code, 202)
+        self.assertEqual(len(self.env["queue.job"].search([("identity_key", "=", wake_key(self.backend.id, "orders"))])), 1,
+                         "a second event waits for the job already queued")
         self._run_jobs()
-        self.assertEqual((event.state, event.outcome), ("done", "created"))
+        self.assertEqual((event.state, event.outcome, event.aggregate_key), ("done", "created", "G1001"))
+        self.assertEqual(event.job_uuid, job.uuid, "the event names the job that applied it")
         sale = self._sales()
         self.assertEqual(event.res_id, sale.id)
         self.assertIn(event.correlation_id, sale.message_ids.mapped("body")[0])
@@ -121,17 +130,44 @@ class TestGateway(HttpCase):
         self.assertEqual(resp.status_code, 413)
         self.assertEqual(resp.json()["error"], "too_large")
 
+    @mute_logger("odoo.addons.retail_connector_base.models.retail_event")
     def test_malformed_json_unknown_topic_and_bad_schema(self):
-        resp = self._post(b"{not json")
-        self.assertEqual((resp.status_code, resp.json()["error"]), (400, "malformed_body"))
         resp = self._post(self._order(), topic="orders/teleported")
         self.assertEqual((resp.status_code, resp.json()["error"]), (422, "unknown_topic"))
+        self.assertFalse(self._events(), "an unknown topic is refused before anything is stored")
+        # a signed webhook is acknowledged before its payload is read: a payload its channel
+        # refuses becomes a failed event, naming the fields, for a person to fix and replay
+        self.assertEqual(self._post(b"{not json", event_id="evt-json").status_code, 202)
         bad = self._order(currency="EURO")
         bad["lines"][1]["quantity"] = "-1"
-        resp = self._post(bad, event_id="evt-bad")
-        self.assertEqual(resp.status_code, 422)
-        fields = {d["field"] for d in resp.json()["details"]}
-        self.assertEqual(fields, {"currency", "lines[1].quantity"})
+        self.assertEqual(self._post(bad, event_id="evt-bad").status_code, 202)
+        self._run_jobs()
+        not_json, invalid = self._events(idempotency_key="evt-json"), self._events(idempotency_key="evt-bad")
+        self.assertEqual((not_json.state, not_json.error_kind), ("failed", "invalid_payload"))
+        self.assertIn("not valid JSON", not_json.last_error)
+        self.assertEqual((invalid.state, invalid.error_kind), ("failed", "invalid_payload"))
+        self.assertIn("currency", invalid.last_error)
+        self.assertIn("lines[1].quantity", invalid.last_error)
+        self.assertTrue(invalid.activity_ids, "someone is asked to look at it")
+        self.assertFalse(self._sales())
+        fixed = json.loads(invalid.payload)
+        fixed.update(currency="USD")
+        fixed["lines"][1]["quantity"] = "1"
+        invalid.payload_override = json.dumps(fixed)
+        invalid.action_replay()
+        self._run_jobs()
+        self.assertEqual((invalid.state, invalid.aggregate_key), ("done", "G1001"), invalid.last_error)
+
+    def test_partner_api_validates_before_storing(self):
+        """The partner API answers 422 with the fields at fault, and stores nothing of the request."""
+        key = self.env["retail.api.key"].create({"name": "Aggregator", "backend_id": self.backend.id})._generate_secret()
+        bad = self._order(currency="EURO")
+        bad["lines"][1]["quantity"] = "-1"
+        body = json.dumps([self._order(), bad]).encode()
+        resp = self.url_open("/retail/api/v1/orders", data=body,
+                             headers={"Authorization": "Bearer " + key, "Content-Type": "application/json"})
+        self.assertEqual((resp.status_code, resp.json()["error"]), (422, "invalid_payload"), resp.text)
+        self.assertEqual({d["field"] for d in resp.json()["details"]}, {"[1].currency", "[1].lines[1].quantity"})
         self.assertFalse(self._events())
 
     def test_inbound_rate_limit_answers_429_with_retry_after(self):
@@ -212,8 +248,8 @@ class TestGateway(HttpCase):
         self.assertEqual(wizard.count, 0, "only the chosen error class is requeued")
         wizard.error_kind = "ChannelTransportError"
         wizard.action_requeue()
-        self._run_jobs()
-        self.assertEqual(event.state, "done")
+        ran = self._run_jobs()
+        self.assertEqual(event.state, "done", ran)
 
     @mute_logger("odoo.addons.retail_connector_base.models.retail_event")
     def test_a_lost_database_connection_is_not_recorded_as_the_events_error(self):
@@ -227,7 +263,7 @@ class TestGateway(HttpCase):
                 mock.patch("odoo.addons.retail_connector_base.models.retail_event.connection_lost", return_value=True), \
                 self.assertRaises(psycopg2.InterfaceError):
             event._process_aggregate()
-        self.assertEqual((event.state, event.attempts), ("queued", 0))
+        self.assertEqual((event.state, event.attempts), ("received", 0))
         # with the connection alive, the same error is the event's, retried with back-off
         with mock.patch.object(GenericEventProcessor, "process", side_effect=lost):
             event._process_aggregate()
@@ -247,7 +283,7 @@ class TestGateway(HttpCase):
                 self.assertRaises(RetryableJobError) as caught:
             event._process_aggregate()
         self.assertLessEqual(caught.exception.seconds, 3)
-        self.assertEqual((event.state, event.attempts), ("queued", 0))
+        self.assertEqual((event.state, event.attempts), ("received", 0))
         self._run_jobs()
         self.assertEqual((event.state, event.outcome), ("done", "created"))
 
@@ -271,19 +307,39 @@ class TestGateway(HttpCase):
     def test_sweeper_requeues_events_whose_job_is_gone(self):
         self._post(self._order())
         event = self._events()
-        self.env["queue.job"].search([("uuid", "=", event.job_uuid)]).unlink()
+        jobs = self.env["queue.job"].search([("identity_key", "=", wake_key(self.backend.id, "orders"))])
+        self.assertTrue(jobs)
+        jobs.unlink()
         self.env.cr.execute("UPDATE retail_event SET write_date = now() - interval '10 minutes' WHERE id = %s", (event.id,))
         self.env.invalidate_all()
+        dispatchers = [("method_name", "=", "_dispatch"), ("state", "=", "pending")]
         self.assertEqual(self.env["retail.event"]._cron_sweep(), 1)
-        self.assertTrue(self.env["queue.job"].search([("uuid", "=", event.job_uuid)]), "a new job was queued")
+        self.assertEqual(len(self.env["queue.job"].search(dispatchers)), 1, "a new job was queued")
+        self.env["queue.job"].search(dispatchers).write({"identity_key": wake_key(self.backend.id, "orders")})
         self.assertEqual(self.env["retail.event"]._cron_sweep(), 0, "an event with a live job is left alone")
+        self.backend.active = False
+        self.env["queue.job"].search(dispatchers).unlink()
+        self.assertEqual(self.env["retail.event"]._cron_sweep(), 0, "an archived backend's events are left alone")
+        self.backend.active = True
+        self.env["retail.event"]._cron_sweep()
+        ran = self._run_jobs()
+        self.assertEqual(event.state, "done", ran)
 
-    def test_nested_json_and_nul_identifiers_are_refused_not_crashed(self):
-        resp = self._post(b"[" * 100000 + b"]" * 100000)
-        self.assertEqual(resp.status_code, 400)
-        self.assertIn("nested too deeply", resp.json()["message"])
-        resp = self._post(self._order(external_id="G\u00001001"), event_id="evt-nul")
-        self.assertIn(resp.status_code, (400, 422), resp.text)
+    @mute_logger("odoo.addons.retail_connector_base.models.retail_event")
+    def test_nested_json_and_nul_identifiers_fail_visibly_not_crashed(self):
+        self.assertEqual(self._post(b"[" * 100000 + b"]" * 100000, event_id="evt-deep").status_code, 202)
+        self.assertEqual(self._post(self._order(external_id="G\u00001001"), event_id="evt-nul").status_code, 202)
+        self._run_jobs()
+        deep, nul = self._events(idempotency_key="evt-deep"), self._events(idempotency_key="evt-nul")
+        self.assertEqual(deep.state, "failed")
+        self.assertIn("nested too deeply", deep.last_error)
+        self.assertEqual(nul.state, "failed")
+        self.assertIn("external_id contains a NUL character", nul.last_error)
+        # bytes PostgreSQL cannot store at all are refused at once, and never answered 503
+        resp = self._post(b'{"external_id": "G\x001001"}', event_id="evt-raw-nul")
+        self.assertEqual((resp.status_code, resp.json()["error"]), (400, "malformed_body"))
+        resp = self._post(b'{"external_id": "\xed\xa0\x80"}', event_id="evt-surrogate")
+        self.assertEqual((resp.status_code, resp.json()["error"]), (400, "malformed_body"))
 
     def test_a_correlation_id_traces_the_request_to_its_event_job_and_sale_order(self):
         resp = self._post(self._order(external_id="G-TRACE", name="#TRACE"), event_id="evt-trace")
@@ -296,3 +352,89 @@ class TestGateway(HttpCase):
         self.assertEqual((event.state, event.res_model), ("done", "sale.order"), event.last_error)
         self.assertIn(event.res_id, trace.message_ids.filtered(lambda m: m.model == "sale.order").mapped("res_id"))
         self.assertFalse(self.env["retail.trace"].create({"correlation_id": "no-such-id"}).event_ids)
+
+    # ------------------------------------------------------------------ hardening
+    def _api(self, body, key, headers=None):
+        hdrs = {"Authorization": "Bearer " + key, "Content-Type": "application/json"}
+        hdrs.update(headers or {})
+        return self.url_open("/retail/api/v1/orders", data=body, headers=hdrs)
+
+    def test_a_batch_with_an_idempotency_key_stores_every_item_and_lists_each_fate(self):
+        key = self.env["retail.api.key"].create({"name": "Aggregator", "backend_id": self.backend.id})._generate_secret()
+        orders = [self._order(external_id="G-B%d" % i, name="#B%d" % i) for i in range(3)]
+        resp = self._api(json.dumps(orders).encode(), key, {"Idempotency-Key": "batch-7"})
+        self.assertEqual(resp.status_code, 202, resp.text)
+        items = resp.json()["items"]
+        self.assertEqual([(i["index"], i["status"]) for i in items], [(0, "accepted"), (1, "accepted"), (2, "accepted")])
+        self.assertEqual(sorted(self._events().mapped("idempotency_key")), ["batch-7#0", "batch-7#1", "batch-7#2"])
+        # the same batch again: every item is a duplicate, none stored twice
+        resp = self._api(json.dumps(orders).encode(), key, {"Idempotency-Key": "batch-7"})
+        self.assertEqual(resp.status_code, 200)
+        self.assertEqual([i["status"] for i in resp.json()["items"]], ["duplicate"] * 3)
+        # without a key, each item is known by its own content
+        resp = self._api(json.dumps(orders[:1] + [self._order(external_id="G-B9", name="#B9")]).encode(), key)
+        self.assertEqual([i["status"] for i in resp.json()["items"]], ["accepted", "accepted"])
+        self.assertEqual(len(self._events()), 5)
+        self._run_jobs()
+        self.assertEqual(len(self.env["sale.order"].search([("client_order_ref", "like", "#B")])), 4)
+
+    def test_long_idempotency_keys_are_hashed_not_cut(self):
+        prefix = "k" * 300
+        self.assertEqual(self._post(self._order(), event_id=prefix + "-one").status_code, 202)
+        self.assertEqual(self._post(self._order(), event_id=prefix + "-two").status_code, 202,
+                         "keys differing after 255 characters are two events")
+        keys = self._events().mapped("idempotency_key")
+        self.assertEqual(len(set(keys)), 2)
+        self.assertTrue(all(k.startswith("sha256:") for k in keys))
+        self.assertEqual(self._post(self._order(), event_id=prefix + "-one").status_code, 200, "and still deduplicate")
+
+    def test_repeated_refusals_are_counted_on_one_row_and_floods_answered_429(self):
+        from ..controllers import gateway
+
+        gateway.REFUSALS._seen.clear()  # what earlier tests were refused from this address
+        self.env["ir.config_parameter"].set_param("retail_connector.refusals_per_minute", 5)
+        Rejected = self.env["retail.rejected.request"]
+        statuses = [self._post(self._order(), secret="wrong", event_id="evt-%d" % i).status_code for i in range(8)]
+        self.assertEqual(statuses[:5], [401] * 5)
+        self.assertEqual(statuses[5:], [429] * 3, "a source refused too often is answered at once")
+        rows = Rejected.search([("backend_id", "=", self.backend.id), ("code", "=", "bad_signature")])
+        self.assertEqual((len(rows), rows.count), (1, 5), "identical refusals share one row")
+        self.assertGreaterEqual(rows.last_seen, rows.received_at)
+        flood = Rejected.search([("code", "=", "too_many_refusals")])
+        self.assertEqual(sum(flood.mapped("count")), 3)
+        # this source is heard again after a minute
+        gateway.REFUSALS._seen.clear()
+        self.assertEqual(self._post(self._order(), event_id="evt-ok").status_code, 202)
+
+    def test_a_content_length_beyond_two_gigabytes_is_refused_and_recorded(self):
+        import socket
+        from urllib.parse import urlparse
+
+        from odoo.tests.common import release_test_lock
+
+        port = urlparse(self.base_url()).port
+        with release_test_lock(), socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+            cookie = "test_request_key=%s" % self.opener.cookies.get("test_request_key", "")
+            sock.sendall(("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nCookie: %s\r\n"
+                          "Content-Length: %d\r\nConnection: close\r\n\r\n{}" % (self.url, cookie, 2**31 + 5)).encode())
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+        self.assertIn(b" 413 ", answer.split(b"\r\n")[0], answer)
+        row = self.env["retail.rejected.request"].search([("code", "=", "too_large")])
+        self.assertEqual(row.content_length, 2**31 + 5)
+
+    def test_a_form_body_over_the_cap_is_never_read(self):
+        self.env["ir.config_parameter"].set_param("retail_connector.max_body_bytes", 1000)
+        resp = self.url_open(self.url, data={"webhook_id": "x" * 5000})
+        self.assertEqual(resp.status_code, 413)
+        self.assertFalse(self._events())
+
+    def test_values_postgresql_cannot_store_are_a_client_error_never_503(self):
+        # an event id with a lone surrogate, in a header, is refused with the field named
+        resp = self._post(self._order(), event_id="evt-\udcff".encode("utf-8", "surrogateescape").decode("latin-1"))
+        self.assertLess(resp.status_code, 500, resp.text)
+        key = self.env["retail.api.key"].create({"name": "Aggregator", "backend_id": self.backend.id})._generate_secret()
+        resp = self._api(json.dumps(self._order(external_id="G\ud800")).encode(), key)
+        self.assertEqual(resp.status_code, 422, resp.text)
+        self.assertEqual(resp.json()["details"][0]["field"], "external_id")

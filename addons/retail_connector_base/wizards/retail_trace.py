@@ -34,11 +34,8 @@ class RetailTrace(models.TransientModel):
             trace.event_ids = events
             trace.export_ids = self.env["retail.export.request"].search([("correlation_id", "=", cid)])
             trace.rejected_ids = self.env["retail.rejected.request"].search([("correlation_id", "=", cid)])
-            jobs = self.env["queue.job"].sudo()
-            for event in events:
-                # a job names its records in its function string: retail.event(12,)._process_aggregate()
-                jobs |= jobs.search([("func_string", "=like", "retail.event(%d,)%%" % event.id)])
-            trace.job_ids = jobs
+            # the dispatcher job that applied each event is recorded on it
+            trace.job_ids = self.env["queue.job"].sudo().search([("uuid", "in", [u for u in events.mapped("job_uuid") if u])])
             trace.message_ids = self.env["mail.message"].search([("body", "ilike", cid)], limit=200)
 
     def action_trace(self):

@@ -60,8 +60,14 @@ class ShopifyEventParser(Component):
         **{"refunds/create": ("returns", "order"), POLLED_TOPIC: ("orders", "order")},
     )
 
+    _body_needed_at_ack = False
+
     def topic_of(self, headers, resource=None, data=None):
         return (headers.get("X-Shopify-Topic") or "").strip()
+
+    def envelope(self, topic, headers, data, body):
+        # the webhook id is the same on every retry of one delivery
+        return self._header_envelope(topic, headers.get("X-Shopify-Webhook-Id") or headers.get("X-Shopify-Event-Id"), body)
 
     def parse(self, topic, headers, data, body):
         domain, aggregate_type = self._domain_and_type(topic)

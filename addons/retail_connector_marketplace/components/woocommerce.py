@@ -45,6 +45,17 @@ class WooEventParser(Component):
     def topic_of(self, headers, resource=None, data=None):
         return (headers.get("X-WC-Webhook-Topic") or "").strip()
 
+    def envelope(self, topic, headers, data, body):
+        domain, aggregate_type = self._domain_and_type(topic)
+        if not isinstance(data, dict) or data.get("id") in (None, ""):
+            raise SchemaError("a WooCommerce order webhook carries the order with its id",
+                              details=[{"field": "id", "message": "is required"}])
+        # one key per order version: a delivery id is new on every delivery of the same version
+        version = "%s|%s|%s" % ("deleted" if topic == DELETED_TOPIC else "order", data["id"],
+                                data.get("date_modified_gmt") or data.get("date_modified") or "")
+        return InboundEvent(topic=topic, domain=domain, aggregate_type=aggregate_type, aggregate_key=None,
+                            idempotency_key="wc:" + hashlib.sha256(version.encode()).hexdigest())
+
     def parse(self, topic, headers, data, body):
         domain, aggregate_type = self._domain_and_type(topic)
         if not isinstance(data, dict) or data.get("id") in (None, ""):

@@ -1,0 +1,62 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+"""What the inbound gateway needs of a backend on every request, cached per server process.
+
+The acknowledgement of a webhook is the hot path: it reads the backend's settings and secrets
+from this process's cache (Odoo's ormcache, cleared on every server when they change) instead
+of loading and decrypting the backend for each request.
+"""
+
+import time
+from collections import namedtuple
+
+from odoo import api, models
+from odoo.tools import ormcache
+
+GatewayConfig = namedtuple("GatewayConfig", "id active backend_type company_id inbound_rate_limit inbound_rate_burst")
+
+# fields whose change the gateway must see at once
+GATEWAY_FIELDS = frozenset({
+    "active", "backend_type", "company_id", "inbound_rate_limit", "inbound_rate_burst",
+    "webhook_secret", "webhook_secret_previous", "webhook_secret_rotated_at",
+})
+# secrets are read again at least this often, so that a rotation's grace period ends on time
+SECRETS_TTL = 60
+
+
+class RetailBackend(models.Model):
+    _inherit = "retail.backend"
+
+    @ormcache("backend_id")
+    def _gateway_config(self, backend_id):
+        """Return the backend's GatewayConfig, or None when there is no such backend."""
+        backend = self.sudo().with_context(active_test=False).browse(backend_id).exists()
+        if not backend:
+            return None
+        return GatewayConfig(backend.id, backend.active, backend.backend_type, backend.company_id.id,
+                             backend.inbound_rate_limit, backend.inbound_rate_burst)
+
+    def _webhook_secrets(self):
+        """Return the secrets a signed request may use, current first (cached, see SECRETS_TTL)."""
+        self.ensure_one()
+        return list(self._cached_webhook_secrets(self.id, int(time.time() // SECRETS_TTL)))
+
+    @ormcache("backend_id", "period")
+    def _cached_webhook_secrets(self, backend_id, period):
+        return tuple(super(RetailBackend, self.browse(backend_id))._webhook_secrets())
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        backends = super().create(vals_list)
+        self.env.registry.clear_cache()  # a request may have found no backend under this id before
+        return backends
+
+    def write(self, vals):
+        result = super().write(vals)
+        if GATEWAY_FIELDS.intersection(vals):
+            self.env.registry.clear_cache()
+        return result
+
+    def unlink(self):
+        result = super().unlink()
+        self.env.registry.clear_cache()
+        return result
