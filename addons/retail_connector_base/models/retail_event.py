@@ -308,6 +308,8 @@ class RetailEvent(models.Model):
         if not claimed:
             self._dispatch_leftovers(backend_id, domain, claimed.ids)
             return "nothing waiting"
+        if len(claimed) >= batch:
+            self._dispatch_alongside(backend_id, domain)
         counts = {}
         unread = claimed.filtered(lambda e: not e.aggregate_key)
         if unread:
@@ -340,6 +342,21 @@ class RetailEvent(models.Model):
         self._dispatch_leftovers(backend_id, domain, list(handled))
         return "%d events of %s: %s" % (
             len(handled), backend.display_name, ", ".join("%s %d" % item for item in sorted(counts.items())) or "none")
+
+    def _dispatch_alongside(self, backend_id, domain):
+        """Queue, at once, a second dispatcher to take the next batch while this one applies its own.
+
+        Committed in a transaction of its own so that the job runner can start it now (up to the
+        capacity of the domain's job channel); not added while another one waits to start.
+        """
+        if self.env.context.get("queue_job__no_delay") or not isinstance(self.env.cr, Cursor):
+            return  # run synchronously (tests): the batches follow one another
+        with self.env.registry.cursor() as cr:
+            env = self.env(cr=cr)
+            env["retail.event"].with_delay(
+                channel="root.retail.%s" % domain, identity_key=wake_key(backend_id, domain),
+                description="Apply %s events of backend %s" % (domain, backend_id),
+            )._dispatch(backend_id, domain)
 
     def _dispatch_leftovers(self, backend_id, domain, handled_ids):
         """Queue another dispatcher when events are waiting that this job did not apply.

@@ -97,7 +97,7 @@ class RetailEvent(models.Model):
                         ["backend", "domain"], [([r[0], r[1]], r[2] or 0) for r in recon]))
         cr.execute(
             """
-            SELECT COALESCE(b.name, ''), r.code, count(*) FROM retail_rejected_request r
+            SELECT COALESCE(b.name, ''), r.code, COALESCE(sum(r.count), 0) FROM retail_rejected_request r
             LEFT JOIN retail_backend b ON b.id = r.backend_id GROUP BY 1, 2
             """
         )

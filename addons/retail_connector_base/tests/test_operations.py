@@ -36,7 +36,7 @@ class TestOperationsEndpoints(HttpCase):
         self.assertEqual(resp.status_code, 200)
         self.assertTrue(resp.headers["Content-Type"].startswith("text/plain"))
         text = resp.text
-        self.assertIn('retail_events_total{backend="Metrics shop",channel="generic",domain="orders",state="queued"} 1.0', text)
+        self.assertIn('retail_events_total{backend="Metrics shop",channel="generic",domain="orders",state="received"} 1.0', text)
         self.assertIn('retail_event_duplicates_total{backend="Metrics shop",domain="orders"} 1.0', text)
         self.assertIn('retail_rejected_requests_total{backend="Metrics shop",reason="bad_signature"} 1.0', text)
         self.assertIn('retail_backend_up{backend="Metrics shop",channel="generic",state="ok"} 1.0', text)

@@ -53,7 +53,7 @@ class TestChannelReturnEvents(HttpCase):
                     "lines": [{"sku": "RC-MUG", "quantity": "1", "restock": True}]}
         self.assertEqual(self._post(ret_data, "ret-evt-1").status_code, 202)
         self.assertEqual(self._post(ret_data, "ret-evt-1").status_code, 200, "a repeated delivery is a duplicate")
-        perform_pending_jobs(self.env, method="_process_aggregate")
+        perform_pending_jobs(self.env, method="_dispatch")
         ret = self.env["retail.return"].search([("backend_id", "=", self.backend.id), ("external_id", "=", "RMA-77")])
         self.assertEqual((len(ret), ret.origin, ret.state, ret.reason), (1, "channel", "open", "too big"))
         self.assertEqual((ret.line_ids.product_id, ret.line_ids.quantity, ret.line_ids.disposition),
@@ -66,11 +66,15 @@ class TestChannelReturnEvents(HttpCase):
         # the same return again (another delivery id) changes nothing; a rejection cancels it
         self.assertEqual(self._post(ret_data, "ret-evt-2", "returns/updated").status_code, 202)
         self._post(dict(ret_data, status="rejected"), "ret-evt-3", "returns/updated")
-        perform_pending_jobs(self.env, method="_process_aggregate")
+        perform_pending_jobs(self.env, method="_dispatch")
         self.assertEqual(len(self.env["retail.return"].search([("external_id", "=", "RMA-77")])), 1)
         self.assertEqual((ret.state, ret.workflow_state), ("cancelled", "cancelled"))
 
-    def test_return_without_id_is_refused(self):
+    def test_return_without_id_fails_naming_the_field(self):
         response = self._post({"order_external_id": "G1001", "lines": [{"sku": "RC-MUG", "quantity": "1"}]}, "ret-evt-x")
-        self.assertEqual(response.status_code, 422)
-        self.assertIn("external_id", response.text)
+        self.assertEqual(response.status_code, 202, "acknowledged, then read by the job")
+        perform_pending_jobs(self.env, method="_dispatch")
+        event = self.env["retail.event"].search([("backend_id", "=", self.backend.id), ("idempotency_key", "=", "ret-evt-x")])
+        self.assertEqual((event.state, event.error_kind), ("failed", "invalid_payload"))
+        self.assertIn("external_id", event.last_error)
+        self.assertFalse(self.env["retail.return"].search([("backend_id", "=", self.backend.id)]))

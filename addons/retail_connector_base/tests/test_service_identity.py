@@ -44,9 +44,10 @@ class TestServiceIdentity(HttpCase):
         self.assertEqual(resp.status_code, 202, resp.text)
         event = self.env["retail.event"].search([("backend_id", "=", self.backend.id)])
         self.assertEqual(event.create_uid, self.connector)
-        job = self.env["queue.job"].search([("uuid", "=", event.job_uuid)])
+        job = self.env["queue.job"].search([("method_name", "=", "_dispatch"), ("state", "=", "pending")])
         self.assertEqual(job.user_id, self.connector, "the event's job runs as the connector user")
         perform_pending_jobs(self.env)
+        self.assertEqual(event.job_uuid, job.uuid)
         self.assertEqual((event.state, event.outcome), ("done", "created"), event.last_error)
         sale = self.env["sale.order"].browse(event.res_id)
         self.assertEqual(sale.create_uid, self.connector)
@@ -121,9 +122,9 @@ class TestServiceIdentityPerCompany(TransactionCase):
     def test_a_connector_user_created_concurrently_is_not_created_twice(self):
         company = self.env["res.company"].create({"name": "Concurrent retail company"})
         user = company._retail_connector_user()
-        Users = type(self.env["res.users"])
-        # the other transaction's user is not in this one's snapshot: the search finds nothing
-        with mock.patch.object(Users, "search", return_value=self.env["res.users"]), \
+        Company = type(self.env["res.company"])
+        # the other transaction's user is not in this one's snapshot: the look-up finds nothing
+        with mock.patch.object(Company, "_retail_connector_user_id", return_value=None), \
                 mute_logger("odoo.sql_db"), self.assertRaises(ConcurrencyError):
             company._retail_connector_user()
         self.assertEqual(self.env["res.users"].with_context(active_test=False).search(

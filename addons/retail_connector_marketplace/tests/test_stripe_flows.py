@@ -123,7 +123,8 @@ class TestStripeFlows(HttpCase):
         self.assertEqual([d.status for d in self.account.webhooks.all()], [401, 401])
         self.assertFalse(self._events())
         rejected = self._rejected()
-        self.assertEqual(rejected.mapped("code"), ["bad_signature", "bad_signature"])
+        # the same refusal twice is one row, counted twice
+        self.assertEqual((rejected.mapped("code"), rejected.count), (["bad_signature"], 2))
         self.assertIn("does not match", rejected[0].reason)
         self.assertNotIn("Stripe-Signature", rejected[0].headers, "signatures are not kept")
 
