@@ -68,8 +68,8 @@ TOKEN, SECRET = "shpat_bench_token", "shp-bench-app-secret"
 GENERIC_TOKEN, GENERIC_SECRET = "bench-generic-token", "bench-generic-webhook"
 WOO_KEY, WOO_SECRET, WOO_HOOK_SECRET = "ck_bench", "cs_bench", "bench-woo-webhook"
 LOG_DIR = ROOT / ".run"
-# a job request in the server's log: "POST /queue_job/runjob?... HTTP/1.1" 200 - <queries> <query time> <other time>
-RUNJOB_LINE = re.compile(r'"POST /queue_job/runjob\S* HTTP/1\.1" \d+ - (\d+) ')
+# a job request in the server's log: "GET /queue_job/runjob?... HTTP/1.1" 200 - <queries> <query time> <other time>
+RUNJOB_LINE = re.compile(r'"(?:GET|POST) /queue_job/runjob\S* HTTP/1\.1" \d+ - (\d+) ')
 # the Admin API root fields that sending stock levels uses (finding variants, locations, setting levels)
 INVENTORY_OPERATIONS = {"productVariants", "productVariant", "locations", "location", "inventoryItem",
                         "inventorySetQuantities"}
@@ -340,7 +340,8 @@ def fire_at_rate(port, requests_, rate, concurrency=16):
 
 
 def event_latencies(db, backend_ids):
-    """Return, per applied event of the backends, the seconds from its acknowledgement to its sale order (Odoo's clock)."""
+    """Return, per applied event of the backends, the seconds from its acknowledgement to the end of the job that
+    confirmed its sale order (only then is the order visible), both on the database server's clock."""
     out = subprocess.run(["psql", "-X", "-At", "-d", db, "-c",
                           "SELECT extract(epoch FROM processed_at - received_at) FROM retail_event WHERE backend_id IN (%s) "
                           "AND state = 'done' AND processed_at IS NOT NULL" % ",".join(str(b) for b in backend_ids)],

@@ -24,7 +24,11 @@ class RetailBinder(Component):
         )
         vals = dict(vals, **{self._external_field: str(external_id)})
         if binding:
-            binding.write(vals)
+            # a binding shared by many orders (a returning customer) is written only when it changes:
+            # a write for nothing would make concurrent jobs collide on its row
+            changed = {k: v for k, v in vals.items() if binding[k] != v}
+            if changed:
+                binding.write(changed)
             return binding
         vals.update({self._backend_field: self.backend_record.id, self._odoo_field: record.id})
         # creating an _inherits binding writes the bound record's field defaults (a product's

@@ -311,6 +311,7 @@ class RetailEvent(models.Model):
         if len(claimed) >= batch:
             self._dispatch_alongside(backend_id, domain)
         counts = {}
+        claimed = claimed.with_context(retail_dispatching=True)
         unread = claimed.filtered(lambda e: not e.aggregate_key)
         if unread:
             unread._read_payloads()
@@ -337,8 +338,20 @@ class RetailEvent(models.Model):
                 label = outcome if outcome in ("created", "updated", "unchanged", "cancelled", "stale", "failed", "retry") \
                     else event.state
                 counts[label] = counts.get(label, 0) + 1
-        if deferred:
-            self._wake(backend_id, domain, eta=3)
+        # one job for each moment something is to be tried again (events deferred by a concurrent
+        # update, retries of failed attempts), so that none waits for the events sweep
+        now = fields.Datetime.now()
+        moments = {max(1, int((e.next_attempt_at - now).total_seconds()) + 1)
+                   for e in self.browse(list(handled)) if e.state == "queued" and e.next_attempt_at}
+        if deferred and not moments:
+            moments = {3}
+        for delay in sorted(moments):
+            self._wake(backend_id, domain, eta=delay)
+        # what was applied becomes visible when this job commits, right after: that is when it was processed
+        self.flush_model()
+        cr.execute("UPDATE retail_event SET processed_at = clock_timestamp() AT TIME ZONE 'UTC' "
+                   "WHERE id = ANY(%s) AND state IN ('done', 'stale')", (list(handled),))
+        self.invalidate_model(["processed_at"])
         self._dispatch_leftovers(backend_id, domain, list(handled))
         return "%d events of %s: %s" % (
             len(handled), backend.display_name, ", ".join("%s %d" % item for item in sorted(counts.items())) or "none")
@@ -530,6 +543,11 @@ class RetailEvent(models.Model):
                 ) from None
             self._fail(attempt, exc, permanent=False)
             return self.state
+        except psycopg2.errors.UniqueViolation as exc:
+            # most often two jobs creating the same record at once (a new customer in two orders):
+            # tried again within seconds, the attempt counted so that a lasting conflict ends dead
+            self._fail(attempt, exc, permanent=False, quick=True)
+            return self.state
         except PERMANENT_ERRORS as exc:
             self._fail(attempt, exc, permanent=True)
             return "failed"
@@ -549,7 +567,8 @@ class RetailEvent(models.Model):
             "state": "stale" if outcome == "stale" else "done",
             "attempts": attempt,
             "outcome": outcome,
-            "processed_at": fields.Datetime.now(),
+            # the database's clock, like received_at (the dispatcher sets it again when its batch ends)
+            "processed_at": self.env.cr.now(),
             "last_error": False,
             "error_kind": False,
             "next_attempt_at": False,
@@ -575,7 +594,7 @@ class RetailEvent(models.Model):
         for event in self:
             event.error_signature = error_signature(event.last_error) if event.last_error else False
 
-    def _fail(self, attempt, exc, permanent):
+    def _fail(self, attempt, exc, permanent, quick=False):
         """Record a failed attempt: failed (permanent), dead (out of attempts) or queued for a retry.
 
         The failure is always recorded: should its message still be refused by the database, a
@@ -585,7 +604,7 @@ class RetailEvent(models.Model):
         message = _error_text(exc)
         try:
             with self.env.cr.savepoint():
-                self._record_failure(attempt, kind, message, permanent, getattr(exc, "retry_after", None))
+                self._record_failure(attempt, kind, message, permanent, getattr(exc, "retry_after", None), quick=quick)
         except (psycopg2.DataError, ValueError):
             _logger.exception("Event %s: its error could not be stored (correlation %s)", self.id, self.correlation_id)
             message = self.env._(
@@ -599,7 +618,7 @@ class RetailEvent(models.Model):
             "Event %s %s %s attempt %s: %s (correlation %s)", self.id, self.topic, self.aggregate_key, attempt, message, self.correlation_id
         )
 
-    def _record_failure(self, attempt, kind, message, permanent, retry_after=None):
+    def _record_failure(self, attempt, kind, message, permanent, retry_after=None, quick=False):
         vals = {"attempts": attempt, "last_error": message, "error_kind": kind}
         max_attempts = int(self.env["ir.config_parameter"].sudo().get_param("retail_connector.retry_max", 5))
         if permanent:
@@ -611,10 +630,11 @@ class RetailEvent(models.Model):
             self.write(vals)
             self._notify_responsible(message)
         else:
-            delay = self._retry_delay(attempt, retry_after)
+            delay = random.randint(1, 3) if quick else self._retry_delay(attempt, retry_after)
             vals.update(state="queued", next_attempt_at=fields.Datetime.now() + timedelta(seconds=delay))
             self.write(vals)
-            self._enqueue(eta=delay)
+            if not self.env.context.get("retail_dispatching"):
+                self._enqueue(eta=delay)  # a dispatcher wakes one job for all its retries
 
     def _retry_delay(self, attempt, retry_after=None):
         """Return the seconds to wait before attempt ``attempt + 1``, from the retry pattern."""

@@ -118,14 +118,14 @@ class RetailEvent(models.Model):
     def _failure_kind(self):
         return self.error_kind or None
 
-    def _fail(self, attempt, exc, permanent):
+    def _fail(self, attempt, exc, permanent, quick=False):
         # before recording the failure: a retry it schedules may run (and fail again) at once
         subject = getattr(exc, "subject", None)
         if isinstance(subject, dict):
             # suggested mappings are written from it: channel codes with a NUL would not store
             subject = storable_values(subject)
         self.write({"failure_subject": json.dumps(subject, sort_keys=True) if subject else False})
-        return super()._fail(attempt, exc, permanent)
+        return super()._fail(attempt, exc, permanent, quick=quick)
 
     def _failure_subject(self):
         """Return the failure's subject as a dict (empty when unknown)."""
