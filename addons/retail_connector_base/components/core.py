@@ -19,4 +19,6 @@ class RetailComponent(AbstractComponent):
         if cls._backend_type is None:
             return True
         types = (cls._backend_type,) if isinstance(cls._backend_type, str) else cls._backend_type
-        return work.collection.backend_type in types
+        # the gateway gives the type with the work context: reading it from the backend would load the
+        # whole record (and decrypt its secrets) on every request
+        return (getattr(work, "backend_type", None) or work.collection.backend_type) in types

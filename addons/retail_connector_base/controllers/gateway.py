@@ -190,7 +190,7 @@ class InboundGateway(http.Controller):
         text = self._body_text(body)
         headers = request.httprequest.headers
         if api_key is None:
-            with backend.work_on("retail.backend") as work:
+            with backend.work_on("retail.backend", backend_type=config.backend_type) as work:
                 authenticator = work.component(usage="webhook.authenticator")
                 handshake = authenticator.pre_answer(body, headers)
                 if handshake is not None:
@@ -206,7 +206,7 @@ class InboundGateway(http.Controller):
         self._check_rate(env, config)
         if api_key is not None:
             return self._accept_api(env, ctx, backend, config, api_key, resource, body, text)
-        with backend.work_on("retail.event") as work:
+        with backend.work_on("retail.event", backend_type=config.backend_type) as work:
             parser = work.component(usage="event.parser")
             data = self._parse_json(text) if parser._body_needed_at_ack else None
             try:
@@ -238,7 +238,7 @@ class InboundGateway(http.Controller):
         """
         headers = request.httprequest.headers
         data = self._parse_json(text)
-        with backend.work_on("retail.event") as work:
+        with backend.work_on("retail.event", backend_type=config.backend_type) as work:
             parser = work.component(usage="event.parser")
             try:
                 topic = ctx["topic"] = parser.topic_of(headers, resource, data=data)

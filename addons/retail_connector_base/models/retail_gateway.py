@@ -12,12 +12,13 @@ from collections import namedtuple
 from odoo import api, models
 from odoo.tools import ormcache
 
-GatewayConfig = namedtuple("GatewayConfig", "id active backend_type company_id inbound_rate_limit inbound_rate_burst")
+GatewayConfig = namedtuple("GatewayConfig", "id active backend_type company_id inbound_rate_limit inbound_rate_burst "
+                                            "webhook_max_age_hours")
 
 # fields whose change the gateway must see at once
 GATEWAY_FIELDS = frozenset({
     "active", "backend_type", "company_id", "inbound_rate_limit", "inbound_rate_burst",
-    "webhook_secret", "webhook_secret_previous", "webhook_secret_rotated_at",
+    "webhook_secret", "webhook_secret_previous", "webhook_secret_rotated_at", "webhook_max_age_hours",
 })
 # secrets are read again at least this often, so that a rotation's grace period ends on time
 SECRETS_TTL = 60
@@ -33,7 +34,13 @@ class RetailBackend(models.Model):
         if not backend:
             return None
         return GatewayConfig(backend.id, backend.active, backend.backend_type, backend.company_id.id,
-                             backend.inbound_rate_limit, backend.inbound_rate_burst)
+                             backend.inbound_rate_limit, backend.inbound_rate_burst, backend.webhook_max_age_hours or 0)
+
+    def _webhook_max_age(self):
+        """Return the oldest a webhook may be, in seconds (0: no limit), from the gateway's cache."""
+        self.ensure_one()
+        config = self._gateway_config(self.id)
+        return (config.webhook_max_age_hours if config else 0) * 3600
 
     def _webhook_secrets(self):
         """Return the secrets a signed request may use, current first (cached, see SECRETS_TTL)."""

@@ -23,7 +23,7 @@ class ShopifyWebhookAuthenticator(Component):
 
     def authenticate(self, body, headers, url):
         index = verify_shopify(body, headers, self.backend_record._webhook_secrets())
-        check_age(headers.get("X-Shopify-Triggered-At"), (self.backend_record.webhook_max_age_hours or 0) * 3600,
+        check_age(headers.get("X-Shopify-Triggered-At"), self.backend_record._webhook_max_age(),
                   "X-Shopify-Triggered-At")
         return index
 

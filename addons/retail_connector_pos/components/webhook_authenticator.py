@@ -21,7 +21,7 @@ class SquareWebhookAuthenticator(Component):
         # public URL, which the backend stores when it differs from the one Odoo sees.
         notification_url = self.backend_record.webhook_notification_url or url
         index = verify_square(body, headers, self.backend_record._webhook_secrets(), notification_url)
-        max_age = (self.backend_record.webhook_max_age_hours or 0) * 3600
+        max_age = self.backend_record._webhook_max_age()
         try:
             data = json.loads(body)
         except (ValueError, RecursionError):
