@@ -105,8 +105,12 @@ class OrderWriter(Component):
         carrier = self._carrier(order)
         if carrier:
             vals["carrier_id"] = carrier.id
+        # the order and its lines in one create, as sale.order would compute its fiscal position
+        fpos = self.env["account.fiscal.position"].with_company(backend.company_id)._get_fiscal_position(partner, delivery)
+        if fpos:
+            vals["fiscal_position_id"] = fpos.id
+        vals["order_line"] = [(0, 0, storable_values(line)) for line in self._line_values(order, fpos)]
         sale = self.env["sale.order"].with_company(backend.company_id).create(vals)
-        sale.write({"order_line": [(0, 0, storable_values(line)) for line in self._line_values(order, sale)]})
         self._check_currency(sale, currency)
         if backend.order_state_on_import == "confirmed":
             sale.action_confirm()
@@ -198,10 +202,10 @@ class OrderWriter(Component):
                 kind="currency",
             )
 
-    def _line_values(self, order, sale):
-        """Return the order line values: products, then shipping, then order discounts."""
+    def _line_values(self, order, fpos):
+        """Return the order line values (``fpos``: the order's fiscal position): products, then shipping,
+        then order discounts."""
         resolver = self.component(usage="product.resolver", model_name="retail.product.binding")
-        fpos = sale.fiscal_position_id
         lines = []
         for line in order.lines:
             product = resolver.resolve(sku=line.sku, barcode=line.barcode, label=line.name)
@@ -300,7 +304,7 @@ class OrderWriter(Component):
         sale = binding.odoo_id
         if sale.state in ("draft", "sent"):
             sale.order_line.unlink()
-            sale.write({"order_line": [(0, 0, storable_values(line)) for line in self._line_values(order, sale)]})
+            sale.write({"order_line": [(0, 0, storable_values(line)) for line in self._line_values(order, sale.fiscal_position_id)]})
             return UPDATED
         if self._lines_signature(order) != self._sale_signature(sale):
             sale.message_post(
