@@ -388,18 +388,20 @@ class RetailEvent(models.Model):
                 cr.execute("SET LOCAL lock_timeout = '2s'")
             try:
                 cr.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (wake_key(backend_id, domain),))
+                # events another dispatcher has claimed (locked) are its own: only what nobody holds counts
                 cr.execute(
                     """
-                    SELECT EXISTS(
-                        SELECT 1 FROM retail_event
-                        WHERE backend_id = %s AND domain IS NOT DISTINCT FROM %s
-                          AND state IN ('received', 'queued', 'processing')
-                          AND (next_attempt_at IS NULL OR next_attempt_at <= now() at time zone 'UTC')
-                          AND NOT (id = ANY(%s)))
+                    SELECT id FROM retail_event
+                    WHERE backend_id = %s AND domain IS NOT DISTINCT FROM %s
+                      AND state IN ('received', 'queued', 'processing')
+                      AND (next_attempt_at IS NULL OR next_attempt_at <= now() at time zone 'UTC')
+                      AND NOT (id = ANY(%s))
+                    LIMIT 1
+                    FOR UPDATE SKIP LOCKED
                     """,
                     (backend_id, domain, list(handled_ids)),
                 )
-                more = cr.fetchone()[0]
+                more = bool(cr.fetchone())
             except psycopg2.errors.LockNotAvailable:
                 _logger.info("Dispatcher of %s events of backend %s: wake lock busy, another dispatcher queued",
                              domain, backend_id)
