@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 
 import psycopg2
 import psycopg2.errors
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from odoo import SUPERUSER_ID, api, http
 from odoo.exceptions import ConcurrencyError
@@ -307,7 +308,15 @@ class InboundGateway(http.Controller):
         length = request.httprequest.content_length
         if length is not None and length > cap:
             raise Refusal(413, "too_large", "body of %d bytes exceeds the %d bytes limit" % (length, cap))
-        body = request.httprequest.stream.read(cap + 1) if length is None else request.httprequest.get_data()
+        try:
+            # the request's own limit is the cap (ir.http._pre_dispatch): a body without a length,
+            # chunked, is read no further than that
+            body = request.httprequest.get_data()
+        except RequestEntityTooLarge:
+            raise Refusal(413, "too_large", "body exceeds the %d bytes limit" % cap) from None
+        except BadRequest as exc:
+            # the client went away before sending the body it announced
+            raise Refusal(400, MalformedBody.code, "the body could not be read: %s" % (exc.description or exc)) from None
         if not body and request.httprequest.form:
             # a form body was parsed by the framework before this handler (e.g. WooCommerce's ping)
             body = urlencode(list(request.httprequest.form.items(multi=True))).encode()
