@@ -1,18 +1,26 @@
 """The inbound gateway against the running server: real HTTP, real signatures, real job runner.
 
 A generic channel simulator sends its signed order webhooks to ``/retail/webhook/<backend>``;
-the server stores each event, answers at once, and its queue_job runner turns the events into
-confirmed sale orders. Every refusal path is exercised over HTTP too.
+the server stores each event and answers at once, before reading the payload; its queue_job
+runner reads and applies the events (a payload the channel refuses becomes a failed event naming
+the field), turning orders into confirmed sale orders. The partner API validates at once (422).
+Every refusal path is exercised over HTTP too.
 """
 
+import configparser
+import hashlib
+import http.client
 import json
+import os
 import random
 import threading
 import time
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 import requests
+from requests.adapters import HTTPAdapter
 
 from simulators.base import json_bytes, retail_signature
 from simulators.generic import DEFAULT_CATALOGUE, GenericChannel
@@ -24,11 +32,12 @@ TOKEN = "e2e-inbound-token"
 TIMEOUT = 30
 JOB_WAIT = 60
 MAX_BODY_PARAM = "retail_connector.max_body_bytes"
+REFUSALS_PARAM = "retail_connector.refusals_per_minute"
 EVENT_FIELDS = [
     "state", "outcome", "duplicate_count", "res_model", "res_id", "topic", "idempotency_key",
-    "aggregate_key", "correlation_id", "job_uuid", "last_error",
+    "aggregate_key", "correlation_id", "job_uuid", "last_error", "error_kind", "source",
 ]
-FINAL_STATES = ("done", "stale", "failed", "dead", "ignored")
+FINAL_STATES = ("done", "duplicate", "stale", "failed", "dead", "ignored")
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -80,6 +89,24 @@ def webhook_url(odoo_url, backend):
     return f"{odoo_url}/retail/webhook/{backend}"
 
 
+@pytest.fixture(scope="module")
+def api_key(odoo, backend):
+    """Return a partner API key of the backend, allowed to send orders and returns."""
+    key_id = odoo.call("retail.api.key", "create", {
+        "name": "E2E partner %s" % uuid.uuid4().hex[:6], "backend_id": backend, "scopes": "orders:write returns:write",
+    })
+    action = odoo.call("retail.api.key", "action_generate", [key_id])
+    key = action["params"]["message"].rsplit(" ", 1)[-1]
+    assert key.startswith("rck_"), action
+    yield key
+    odoo.call("retail.api.key", "write", [key_id], {"active": False})
+
+
+@pytest.fixture
+def api_url(odoo_url):
+    return f"{odoo_url}/retail/api/v1/orders"
+
+
 # --------------------------------------------------------------------------- helpers
 
 def signed_headers(body, *, topic="orders/create", event_id=None, secret=SECRET, timestamp=None, **extra):
@@ -110,6 +137,50 @@ def wait_event_final(odoo, wait_for, event_id, what):
         return rows[0] if rows and rows[0]["state"] in FINAL_STATES else None
 
     return wait_for(final, timeout=JOB_WAIT, what=what, interval=0.5)
+
+
+def wait_job_done(odoo, wait_for, job_uuid, what):
+    """Return the queue job ``job_uuid`` once done (its transaction may end after the event's write is seen)."""
+    def done():
+        rows = odoo.search_read("queue.job", [("uuid", "=", job_uuid)],
+                                ["state", "channel", "user_id", "method_name", "identity_key", "exc_info"])
+        return rows[0] if rows and rows[0]["state"] in ("done", "failed") else None
+
+    return wait_for(done, timeout=JOB_WAIT, what=what, interval=0.5)
+
+
+def assert_invalid_payload(event, *fields):
+    """Check an event failed by the dispatcher for its payload, with each of ``fields`` named."""
+    assert event["state"] == "failed", event
+    assert event["error_kind"] == "invalid_payload", event
+    assert event["last_error"].startswith("The payload is not valid"), event["last_error"]
+    for field in fields:
+        assert f"{field}:" in event["last_error"], (field, event["last_error"])
+    assert not event["res_id"] and not event["aggregate_key"], event
+
+
+def accepted_event(response):
+    """Return the id of the one event a 202 answer names."""
+    assert response.status_code == 202, (response.status_code, response.text[:500])
+    answer = response.json()
+    assert answer["status"] == "accepted" and len(answer["events"]) == 1, answer
+    return answer["events"][0]
+
+
+class SourceAddressAdapter(HTTPAdapter):
+    """Connects from a given local address: the gateway counts refusals per source address."""
+
+    def __init__(self, address, **kwargs):
+        self._address = address
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self._address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def api_headers(key, **extra):
+    return {"Authorization": f"Bearer {key}", "Content-Type": "application/json", **extra}
 
 
 def bindings_of(odoo, backend_id, external_id):
@@ -176,8 +247,12 @@ def test_a_signed_order_webhook_becomes_a_confirmed_sale_order(odoo, channel, ba
               line["product_uom_qty"] for line in lines}
     assert by_sku.get("RC-MUG") == 2 and by_sku.get("RC-CAP") == 1, by_sku
 
-    [job] = odoo.search_read("queue.job", [("uuid", "=", event["job_uuid"])], ["state", "channel"])
+    # job_uuid names the dispatcher job of the backend's orders that applied the event
+    assert event["job_uuid"], event
+    job = wait_job_done(odoo, wait_for, event["job_uuid"], "the dispatcher job to end")
     assert job["state"] == "done" and job["channel"] == "root.retail.orders", job
+    assert job["method_name"] == "_dispatch", job
+    assert job["identity_key"] == f"retail-dispatch-{backend}-orders", job
 
 
 def test_an_order_webhook_is_stored_and_applied_by_the_connector_user(odoo, channel, backend, wait_for):
@@ -194,7 +269,7 @@ def test_an_order_webhook_is_stored_and_applied_by_the_connector_user(odoo, chan
     [stored] = odoo.search_read("retail.event", [("id", "=", event["id"])], ["create_uid"])
     [sale] = odoo.search_read("sale.order", [("id", "=", event["res_id"])], ["create_uid", "partner_id"])
     [partner] = odoo.search_read("res.partner", [("id", "=", sale["partner_id"][0])], ["create_uid"])
-    [job] = odoo.search_read("queue.job", [("uuid", "=", event["job_uuid"])], ["user_id"])
+    job = wait_job_done(odoo, wait_for, event["job_uuid"], "the dispatcher job to end")
     assert stored["create_uid"][0] == connector["id"], stored
     assert job["user_id"][0] == connector["id"], job
     assert sale["create_uid"][0] == connector["id"], sale
@@ -392,10 +467,42 @@ def test_a_signature_within_the_tolerance_is_accepted(odoo, channel, backend, we
     assert response.status_code == 202, response.text
 
 
-def test_bad_json_is_refused_400(odoo, backend, webhook_url):
-    """A correctly signed body that is not JSON is refused 400."""
+def test_a_signed_body_that_is_not_json_is_acknowledged_then_fails(odoo, backend, webhook_url, wait_for):
+    """A correctly signed webhook is acknowledged before its payload is read: one that is not JSON
+    is answered 202, then fails in the dispatcher as an invalid payload; nothing is created."""
     body = b'{"external_id": "X1", "lines": ['
-    assert_refused(odoo, post(webhook_url, body, signed_headers(body)), 400, "malformed_body")
+    headers = signed_headers(body)
+    event_id = accepted_event(post(webhook_url, body, headers))
+    [stored] = events_of(odoo, backend, idempotency_key=headers["X-Retail-Event-Id"])
+    assert stored["id"] == event_id and stored["source"] == "webhook"
+    event = wait_event_final(odoo, wait_for, event_id, "the unreadable payload to be handled")
+    assert_invalid_payload(event)
+    assert "not valid JSON" in event["last_error"], event["last_error"]
+
+
+def test_a_body_that_is_not_utf8_is_refused_400(odoo, backend, webhook_url):
+    """A signed body that is not UTF-8 text is refused 400 at once: it could not be stored as received."""
+    body = b'{"external_id": "\xff\xfe"}'
+    headers = signed_headers(body)
+    body_json, row = assert_refused(odoo, post(webhook_url, body, headers), 400, "malformed_body")
+    assert "UTF-8" in body_json["message"], body_json
+    assert row["backend_id"][0] == backend
+    assert events_of(odoo, backend, idempotency_key=headers["X-Retail-Event-Id"]) == []
+
+
+def test_a_body_with_a_nul_character_is_refused_400(odoo, channel, backend, webhook_url, wait_for):
+    """A signed body holding a NUL character is refused 400 at once; one holding the JSON escape of NUL is
+    storable text, so it is acknowledged, and fails when read, naming the field that holds the NUL."""
+    raw = b'{"external_id": "A\x00B"}'
+    headers = signed_headers(raw)
+    body_json, _row = assert_refused(odoo, post(webhook_url, raw, headers), 400, "malformed_body")
+    assert "NUL" in body_json["message"], body_json
+    assert events_of(odoo, backend, idempotency_key=headers["X-Retail-Event-Id"]) == []
+    escaped = json_bytes({**channel.make_order(), "external_id": "A\x00B"})
+    assert b"\\u0000" in escaped and b"\x00" not in escaped
+    event = wait_event_final(odoo, wait_for, accepted_event(post(webhook_url, escaped, signed_headers(escaped))),
+                             "the escaped NUL to be read")
+    assert_invalid_payload(event, "external_id")
 
 
 def test_an_unknown_topic_is_refused_422(odoo, channel, backend, webhook_url):
@@ -407,18 +514,99 @@ def test_an_unknown_topic_is_refused_422(odoo, channel, backend, webhook_url):
     assert events_of(odoo, backend, idempotency_key=headers["X-Retail-Event-Id"]) == []
 
 
-def test_an_invalid_order_is_refused_422_naming_the_fields(odoo, channel, backend, webhook_url):
-    """A signed order with invalid fields is refused 422 with one detail per field path."""
+def invalid_order(channel):
+    """Return an order whose second line has a quantity in words and that lacks its currency."""
     order = channel.make_order(lines=[{"sku": "RC-MUG", "quantity": 1}, {"sku": "RC-CAP", "quantity": 1}])
     order["lines"][1]["quantity"] = "two"
     del order["currency"]
+    return order
+
+
+def test_an_invalid_order_webhook_is_acknowledged_then_fails_naming_the_fields(odoo, channel, backend, webhook_url,
+                                                                               wait_for):
+    """A signed order with invalid fields is acknowledged 202, then fails in the dispatcher as an invalid
+    payload whose error names each field path; no sale order is made."""
+    order = invalid_order(channel)
     body = json_bytes(order)
     headers = signed_headers(body)
-    body_json, _row = assert_refused(odoo, post(webhook_url, body, headers), 422, "invalid_payload")
+    event_id = accepted_event(post(webhook_url, body, headers))
+    event = wait_event_final(odoo, wait_for, event_id, "the invalid order to be handled")
+    assert_invalid_payload(event, "lines[1].quantity", "currency")
+    assert event["idempotency_key"] == headers["X-Retail-Event-Id"]
+    assert odoo.search_read("sale.order", [("client_order_ref", "=", order["name"])], ["id"]) == []
+    # a second delivery of the same event is a duplicate of the failed one, not a new event
+    again = post(webhook_url, body, signed_headers(body, event_id=headers["X-Retail-Event-Id"]))
+    assert again.status_code == 200 and again.json()["events"] == [event_id], again.text
+
+
+def test_an_invalid_order_sent_to_the_partner_api_is_refused_422_naming_the_fields(odoo, channel, backend, api_key,
+                                                                                   api_url):
+    """The partner API validates at once: an invalid order is refused 422 with one detail per field path,
+    and nothing is stored."""
+    order = invalid_order(channel)
+    key = f"e2e-api-{uuid.uuid4().hex}"
+    response = post(api_url, json_bytes(order), api_headers(api_key, **{"Idempotency-Key": key}))
+    body_json, row = assert_refused(odoo, response, 422, "invalid_payload")
     fields = {d["field"] for d in body_json["details"]}
     assert {"lines[1].quantity", "currency"} <= fields, body_json["details"]
     assert all(d["message"] for d in body_json["details"])
-    assert events_of(odoo, backend, idempotency_key=headers["X-Retail-Event-Id"]) == []
+    assert row["backend_id"][0] == backend
+    assert events_of(odoo, backend, idempotency_key=key) == []
+    assert odoo.search_read("sale.order", [("client_order_ref", "=", order["name"])], ["id"]) == []
+
+
+def test_a_partner_api_order_is_stored_and_applied(odoo, channel, backend, api_key, api_url, wait_for):
+    """A valid order sent to the partner API is answered 202 with its event, applied by the job runner,
+    and a repeat with the same Idempotency-Key is a duplicate."""
+    order = channel.make_order(lines=[{"sku": "RC-MUG", "quantity": 1}])
+    key = f"e2e-api-{uuid.uuid4().hex}"
+    response = post(api_url, json_bytes(order), api_headers(api_key, **{"Idempotency-Key": key}))
+    event_id = accepted_event(response)
+    assert response.json()["items"] == [{"index": 0, "event": event_id, "status": "accepted"}]
+    event = wait_event_final(odoo, wait_for, event_id, "the partner API order to be applied")
+    assert event["state"] == "done" and event["outcome"] == "created", event
+    assert event["source"] == "api" and event["idempotency_key"] == key and event["aggregate_key"] == order["external_id"]
+    again = post(api_url, json_bytes(order), api_headers(api_key, **{"Idempotency-Key": key}))
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "duplicate" and again.json()["events"] == [event_id]
+
+
+def test_a_partner_api_batch_is_refused_whole_naming_each_bad_item(odoo, channel, backend, api_key, api_url):
+    """A batch with invalid items is refused 422 as a whole, each detail prefixed with its item's index;
+    none of its items, valid ones included, is stored."""
+    good, bad = channel.make_order(), invalid_order(channel)
+    key = f"e2e-batch-{uuid.uuid4().hex}"
+    response = post(api_url, json_bytes([good, bad]), api_headers(api_key, **{"Idempotency-Key": key}))
+    body_json, _row = assert_refused(odoo, response, 422, "invalid_payload")
+    fields = {d["field"] for d in body_json["details"]}
+    assert {"[1].lines[1].quantity", "[1].currency"} <= fields, body_json["details"]
+    assert not any(f.startswith("[0]") for f in fields), body_json["details"]
+    assert events_of(odoo, backend, aggregate_key=good["external_id"]) == []
+    assert events_of(odoo, backend, idempotency_key=f"{key}#0") == []
+
+
+def test_a_partner_api_batch_gives_each_item_its_own_key(odoo, channel, backend, api_key, api_url, wait_for):
+    """Each item of a valid batch is its own event, keyed ``<Idempotency-Key>#<index>``; the answer lists
+    each item's fate, and a batch sent again with one more item stores only the new one."""
+    orders = [channel.make_order(lines=[{"sku": "RC-MUG"}]) for _ in range(2)]
+    key = f"e2e-batch-{uuid.uuid4().hex}"
+    response = post(api_url, json_bytes(orders), api_headers(api_key, **{"Idempotency-Key": key}))
+    assert response.status_code == 202, response.text
+    answer = response.json()
+    assert [(i["index"], i["status"]) for i in answer["items"]] == [(0, "accepted"), (1, "accepted")], answer
+    ids = [i["event"] for i in answer["items"]]
+    assert len(set(ids)) == 2 and sorted(answer["events"]) == sorted(ids)
+    for index, (event_id, order) in enumerate(zip(ids, orders, strict=True)):
+        event = wait_event_final(odoo, wait_for, event_id, "a batch item to be applied")
+        assert event["idempotency_key"] == f"{key}#{index}", event
+        assert event["state"] == "done" and event["aggregate_key"] == order["external_id"], event
+    third = channel.make_order(lines=[{"sku": "RC-CAP"}])
+    again = post(api_url, json_bytes(orders + [third]), api_headers(api_key, **{"Idempotency-Key": key}))
+    assert again.status_code == 202, again.text
+    items = again.json()["items"]
+    assert [(i["index"], i["status"]) for i in items] == [(0, "duplicate"), (1, "duplicate"), (2, "accepted")], items
+    assert [i["event"] for i in items[:2]] == ids
+    assert len(events_of(odoo, backend, aggregate_key=third["external_id"])) == 1
 
 
 def test_an_unknown_backend_is_refused_404(odoo, odoo_url, channel):
@@ -444,7 +632,8 @@ def test_an_archived_backend_is_refused_404(odoo, odoo_url, channel):
 
 
 def test_a_body_over_the_size_cap_is_refused_413(odoo, channel, backend, webhook_url):
-    """With the cap lowered to 1000 bytes, a larger signed order is refused 413; a small body still passes."""
+    """With the cap lowered to 1000 bytes, a larger signed order is refused 413, as JSON, as a form body or
+    sent in chunks without a length; a small body still passes."""
     previous = odoo.call("ir.config_parameter", "get_param", MAX_BODY_PARAM)
     big = json_bytes(channel.make_order(note="x" * 3000))
     small = b'{"external_id": 1}'
@@ -454,8 +643,11 @@ def test_a_body_over_the_size_cap_is_refused_413(odoo, channel, backend, webhook
         _body, row = assert_refused(odoo, post(webhook_url, big, headers), 413, "too_large")
         assert row["backend_id"][0] == backend
         assert events_of(odoo, backend, idempotency_key=headers["X-Retail-Event-Id"]) == []
-        # under the cap the request goes on to the next checks (here: schema validation)
-        assert post(webhook_url, small, signed_headers(small)).status_code == 422
+        form = ("note=" + "x" * 3000).encode()
+        form_headers = signed_headers(form, **{"Content-Type": "application/x-www-form-urlencoded"})
+        assert_refused(odoo, post(webhook_url, form, form_headers), 413, "too_large")
+        # under the cap the request goes on to the next checks, and is acknowledged
+        assert post(webhook_url, small, signed_headers(small)).status_code == 202
     finally:
         odoo.call("ir.config_parameter", "set_param", MAX_BODY_PARAM, previous)
     assert odoo.call("ir.config_parameter", "get_param", MAX_BODY_PARAM) == previous
@@ -489,3 +681,199 @@ def test_a_given_correlation_id_is_kept_on_the_refusal(odoo, channel, backend, w
     response = post(webhook_url, body, headers)
     assert response.headers["X-Correlation-Id"] == correlation_id
     assert_refused(odoo, response, 401, "bad_signature")
+
+
+def raw_post(url, headers, body=b"", timeout=10):
+    """POST with exactly ``headers`` (a Content-Length of our choosing included) and ``body``; return the response.
+
+    The body sent may be shorter than announced: an answer that comes anyway shows it was not waited for.
+    """
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    try:
+        connection.putrequest("POST", parts.path)
+        for name, value in headers.items():
+            connection.putheader(name, value)
+        connection.endheaders(body or None)
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+NO_STREAM = ("the gateway reads a body sent without a usable Content-Length through request.httprequest.stream, "
+             "which Odoo's HTTPRequest does not have: AttributeError, answered 503 internal_error")
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=NO_STREAM)
+def test_a_chunked_body_is_read_up_to_the_cap(odoo, channel, backend, webhook_url):
+    """A body sent in chunks, without a Content-Length, is read no further than the cap: over it 413, under it
+    acknowledged."""
+    previous = odoo.call("ir.config_parameter", "get_param", MAX_BODY_PARAM)
+    big = json_bytes(channel.make_order(note="x" * 3000))
+    small = b'{"external_id": "chunked"}'
+    try:
+        odoo.call("ir.config_parameter", "set_param", MAX_BODY_PARAM, "1000")
+        chunked = requests.post(webhook_url, data=iter([big[:600], big[600:]]), headers=signed_headers(big),
+                                timeout=TIMEOUT)
+        assert_refused(odoo, chunked, 413, "too_large")
+        accepted = requests.post(webhook_url, data=iter([small[:10], small[10:]]), headers=signed_headers(small),
+                                 timeout=TIMEOUT)
+        assert accepted.status_code == 202, accepted.text
+    finally:
+        odoo.call("ir.config_parameter", "set_param", MAX_BODY_PARAM, previous)
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-www-form-urlencoded"])
+@pytest.mark.parametrize("announced", ["cap+1", str(2**31), str(2**63), str(10**30)])
+def test_a_length_announced_over_the_cap_is_refused_413_unread(odoo, backend, webhook_url, content_type, announced):
+    """A Content-Length over the cap is refused 413 before the body is read (none is sent here), JSON or form,
+    even one no integer column holds; the refusal records the length announced."""
+    cap = int(odoo.call("ir.config_parameter", "get_param", MAX_BODY_PARAM) or 2 * 1024 * 1024)
+    length = cap + 1 if announced == "cap+1" else int(announced)
+    body = b"{}"
+    headers = signed_headers(body, **{"Content-Type": content_type, "Content-Length": str(length)})
+    try:
+        status, answer_headers, answer = raw_post(webhook_url, headers, body)
+    except TimeoutError:
+        pytest.fail(f"no answer to a Content-Length of {length}: the server waited for the body")
+    assert status == 413, (status, answer[:300])
+    payload = json.loads(answer)
+    assert payload["error"] == "too_large", payload
+    assert str(length) in payload["message"], payload
+    rows = odoo.search_read("retail.rejected.request", [("correlation_id", "=", answer_headers["X-Correlation-Id"])],
+                            ["status", "code", "content_length", "backend_id"])
+    assert len(rows) == 1 and rows[0]["status"] == 413 and rows[0]["backend_id"][0] == backend, rows
+    assert rows[0]["content_length"] == pytest.approx(float(length), rel=1e-9), rows
+
+
+@pytest.mark.parametrize("value", [
+    "-1", "99999999999999999999999999999999999999999999",
+    *(pytest.param(v, marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=NO_STREAM))
+      for v in ("abc", "1e3", "0x10")),
+])
+def test_odd_content_lengths_are_answered_4xx(odoo, backend, webhook_url, value):
+    """A Content-Length that is no plain size is answered with a documented refusal, never a 5xx."""
+    body = b"{}"
+    headers = signed_headers(body, **{"Content-Length": value})
+    try:
+        status, _headers, answer = raw_post(webhook_url, headers, body)
+    except TimeoutError:
+        pytest.fail(f"no answer to a Content-Length of {value!r}")
+    assert 400 <= status < 500, (status, answer[:300])
+    assert json.loads(answer)["error"] in ("malformed_body", "bad_signature", "too_large"), answer
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="a body shorter than its Content-Length (the sender stalls or goes) ends in "
+                   "werkzeug's ClientDisconnected (a 400), which the gateway's catch-all answers 503 internal_error "
+                   "and logs as an error")
+def test_a_body_shorter_than_announced_is_refused_4xx(odoo, backend, webhook_url):
+    """A sender that announces more bytes than it sends is refused as a bad request, not answered 5xx."""
+    body = b'{"external_id": "short"}'
+    headers = signed_headers(body, **{"Content-Length": str(len(body) + 100)})
+    status, _headers, answer = raw_post(webhook_url, headers, body, timeout=30)
+    assert 400 <= status < 500, (status, answer[:300])
+
+
+def test_long_idempotency_keys_are_stored_hashed_without_collision(odoo, channel, backend, webhook_url):
+    """Event ids longer than 255 characters are stored as ``sha256:<hex>``: two ids differing after the
+    255th character are two events, and a repeat of either is its duplicate; a 255-character id is kept as is."""
+    stem = "evt-" + uuid.uuid4().hex + "x" * 300
+    first_key, second_key, short_key = stem + "A", stem + "B", ("k" + uuid.uuid4().hex).ljust(255, "k")
+    ids = {}
+    for key in (first_key, second_key, short_key):
+        body = json_bytes(channel.make_order())
+        ids[key] = accepted_event(post(webhook_url, body, signed_headers(body, event_id=key)))
+    assert len(set(ids.values())) == 3
+    for key in (first_key, second_key):
+        stored = "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+        [event] = events_of(odoo, backend, idempotency_key=stored)
+        assert event["id"] == ids[key], event
+    [event] = events_of(odoo, backend, idempotency_key=short_key)
+    assert event["id"] == ids[short_key]
+    body = json_bytes(channel.make_order())
+    again = post(webhook_url, body, signed_headers(body, event_id=second_key))
+    assert again.status_code == 200 and again.json()["events"] == [ids[second_key]], again.text
+
+
+def test_identical_refusals_are_one_row_with_a_count(odoo, channel, backend, webhook_url):
+    """The same refusal repeated is counted on one row (first seen kept, last seen and correlation moved on);
+    reasons differing only by numbers are the same refusal."""
+    def refuse(offset):
+        body = json_bytes(channel.make_order())
+        response = post(webhook_url, body, signed_headers(body, timestamp=int(time.time()) - offset))
+        assert response.status_code == 401, response.text
+        [row] = odoo.search_read("retail.rejected.request",
+                                 [("correlation_id", "=", response.headers["X-Correlation-Id"])],
+                                 ["count", "received_at", "last_seen", "reason", "code"])
+        return row
+
+    first = refuse(3600)
+    second = refuse(7200 + 17)
+    third = refuse(5000)
+    assert first["code"] == "bad_signature" and "timestamp" in first["reason"], first
+    assert first["id"] == second["id"] == third["id"], (first, second, third)
+    assert third["count"] == first["count"] + 2, (first, third)
+    assert third["received_at"] == first["received_at"] and third["last_seen"] >= first["last_seen"]
+
+
+def test_a_source_refused_too_often_is_answered_429_at_once(odoo, odoo_url, channel, backend, webhook_url):
+    """Past ``retail_connector.refusals_per_minute`` refusals in a minute, an address is answered 429
+    ``too_many_refusals`` before anything else is checked, even with a correct signature; other addresses
+    are heard. The limit is counted per server process: each worker answers at most ``limit`` refusals."""
+    limit = 5
+    workers = _server_workers()
+    # addresses of their own (the suite's 127.0.0.1 is refused all the time): the whole 127/8 is loopback
+    address, other_address = ("127.%d.%d.%d" % tuple(random.SystemRandom().randrange(1, 255) for _ in range(3))
+                               for _ in range(2))
+    source, other = requests.Session(), requests.Session()
+    source.mount("http://", SourceAddressAdapter(address))
+    other.mount("http://", SourceAddressAdapter(other_address))
+
+    def refused_request(secret):
+        body = json_bytes(channel.make_order())
+        return source.post(webhook_url, data=body, headers=signed_headers(body, secret=secret), timeout=TIMEOUT)
+
+    previous = odoo.call("ir.config_parameter", "get_param", REFUSALS_PARAM)
+    try:
+        odoo.call("ir.config_parameter", "set_param", REFUSALS_PARAM, str(limit))
+        statuses, flood = [], None
+        # until every worker has answered its `limit` refusals (bounded: the requests spread over the workers)
+        while statuses.count(401) < workers * limit and len(statuses) < 40 * workers * limit:
+            response = refused_request("wrong")
+            statuses.append(response.status_code)
+            if response.status_code == 429 and flood is None:
+                flood = response
+        assert statuses[:limit] == [401] * limit, statuses
+        assert set(statuses) <= {401, 429} and statuses.count(401) == workers * limit, statuses
+        assert flood is not None, f"no 429 after {len(statuses)} refusals from {address}: {statuses}"
+        body_json = flood.json()
+        assert body_json["error"] == "too_many_refusals" and address in body_json["message"], body_json
+        assert 1 <= int(flood.headers["Retry-After"]) <= 61, flood.headers
+        # recorded like any refusal, one row per kind with its count; answered before the backend is looked up
+        rows = {r["code"]: r for r in odoo.search_read("retail.rejected.request", [("remote_addr", "=", address)],
+                                                        ["code", "count", "status", "backend_id"])}
+        assert set(rows) == {"bad_signature", "too_many_refusals"}, rows
+        assert rows["bad_signature"]["count"] == workers * limit, rows
+        assert rows["too_many_refusals"]["count"] == statuses.count(429), (rows, statuses)
+        assert rows["too_many_refusals"]["backend_id"] is False and rows["too_many_refusals"]["status"] == 429, rows
+        # every worker now stops the flooding address, whatever it sends; another address is heard
+        for _ in range(2 * workers):
+            blocked = refused_request(SECRET)
+            assert blocked.status_code == 429 and blocked.json()["error"] == "too_many_refusals", blocked.text
+        body = json_bytes(channel.make_order())
+        heard = other.post(webhook_url, data=body, headers=signed_headers(body), timeout=TIMEOUT)
+        assert heard.status_code == 202, heard.text
+    finally:
+        odoo.call("ir.config_parameter", "set_param", REFUSALS_PARAM, previous or False)
+        source.close()
+        other.close()
+    assert odoo.call("ir.config_parameter", "get_param", REFUSALS_PARAM) == previous
+
+
+def _server_workers():
+    """Return the HTTP worker processes of the test server (its configuration file's ``workers``)."""
+    parser = configparser.ConfigParser()
+    parser.read(os.path.join(os.environ.get("RC_ROOT", "."), "odoo.conf"))
+    return max(1, parser.getint("options", "workers", fallback=2))
