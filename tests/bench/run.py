@@ -277,16 +277,23 @@ def signed_webhook(payload, topic="orders/create"):
     }
 
 
-def fire(port, requests_, concurrency):
-    """Send ``requests_`` [(method, path, body, headers)] from ``concurrency`` threads, a connection each.
+def fire(port, requests_, concurrency, rate=None):
+    """Send ``requests_`` [(method, path, body, headers)] from ``concurrency`` threads, a connection each;
+    with ``rate``, each request at its time of a fixed offered rate per second (as a channel sends,
+    whatever the answers).
 
     Returns (wall seconds, [latency seconds], [status]).
     """
     latencies, statuses = [None] * len(requests_), [None] * len(requests_)
     counter = itertools.count()
+    begun = time.perf_counter()
 
     def worker():
         while (i := next(counter)) < len(requests_):
+            if rate:
+                wait = begun + i / rate - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
             method, path, body, headers = requests_[i]
             started = time.perf_counter()
             try:
@@ -301,42 +308,16 @@ def fire(port, requests_, concurrency):
             latencies[i] = time.perf_counter() - started
 
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    started = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return time.perf_counter() - started, latencies, statuses
+    return time.perf_counter() - begun, latencies, statuses
 
 
 def fire_at_rate(port, requests_, rate, concurrency=16):
-    """Send ``requests_`` at a fixed offered ``rate`` per second (as a channel would, whatever the answers); return the statuses."""
-    statuses = [None] * len(requests_)
-    started = time.perf_counter()
-    counter = itertools.count()
-
-    def worker():
-        while (i := next(counter)) < len(requests_):
-            wait = started + i / rate - time.perf_counter()
-            if wait > 0:
-                time.sleep(wait)
-            method, path, body, headers = requests_[i]
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-                conn.request(method, path, body=body, headers=dict(headers, Connection="close"))
-                response = conn.getresponse()
-                response.read()
-                statuses[i] = response.status
-                conn.close()
-            except OSError as exc:
-                statuses[i] = type(exc).__name__
-
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return statuses
+    """Send ``requests_`` at a fixed offered ``rate`` per second; return the statuses."""
+    return fire(port, requests_, concurrency, rate=rate)[2]
 
 
 def event_latencies(db, backend_ids):
