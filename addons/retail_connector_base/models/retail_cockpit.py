@@ -38,6 +38,7 @@ class RetailCockpit(models.Model):
     attention = fields.Boolean(readonly=True, help="Something needs a person: failures, dead letters, a degraded "
                                "or paused backend, or differences left unrepaired.")
 
+    @api.private
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
         self.env.cr.execute(

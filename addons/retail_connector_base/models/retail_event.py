@@ -154,6 +154,7 @@ class RetailEvent(models.Model):
     _pending_idx = models.Index("(backend_id, domain, id) WHERE state IN ('received', 'queued', 'processing')")
     _attention_idx = models.Index("(state, backend_id) WHERE state IN ('failed', 'dead')")
 
+    @api.private
     def init(self):
         super().init()
         _drop_full_indexes(self.env.cr, self._table, (

@@ -37,6 +37,7 @@ class RetailEventGroup(models.Model):
     last_seen = fields.Datetime(readonly=True)
     assigned_user_id = fields.Many2one("res.users", string="Assigned to", readonly=True)
 
+    @api.private
     def init(self):
         tools.drop_view_if_exists(self.env.cr, self._table)
         self.env.cr.execute(

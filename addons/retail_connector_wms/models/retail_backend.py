@@ -161,7 +161,8 @@ class RetailBackend(models.Model):
     def action_sftp_fetch_host_key(self):
         """Read the host key the SFTP server offers, without logging in, for a person to compare and trust."""
         self.ensure_one()
-        self.check_access("write")
+        # managers only, checked before the server is called
+        check_retail_access(self, "write", GROUP_MANAGER)
         from ..lib.sftp import fetch_host_key  # noqa: PLC0415
 
         if not self.sftp_host:
@@ -180,7 +181,7 @@ class RetailBackend(models.Model):
     def action_sftp_trust_host_key(self):
         """Trust the host key last fetched from the server: connections are allowed to a server offering it."""
         self.ensure_one()
-        self.check_access("write")
+        check_retail_access(self, "write", GROUP_MANAGER)
         if not self.sftp_offered_host_key:
             raise UserError(self.env._("Backend %(name)s has no fetched host key to trust: use Fetch host key first.",
                                        name=self.name))
