@@ -35,7 +35,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from simulators.base import WebhookDelivery, json_bytes, retail_signature
-from simulators.generic import DEFAULT_CATALOGUE, GenericChannel, make_order
+from simulators.generic import GenericChannel, make_order
 from simulators.shopify import ShopifySimulator
 from simulators.square_pos import SquarePOS
 from simulators.stripe import StripeSimulator
@@ -80,19 +80,6 @@ def _no_outbound_sync(odoo, backend_id):
     """
     policies = odoo.search_read("retail.sync.policy", [("backend_id", "=", backend_id)], ["id"])
     odoo.call("retail.sync.policy", "write", [p["id"] for p in policies], {"mode": "off"})
-
-
-@pytest.fixture(scope="module")
-def products(odoo):
-    """Make sure the SKUs of the generated orders exist, so that valid orders go as far as a sale order."""
-    skus = [item["sku"] for item in DEFAULT_CATALOGUE]
-    found = {p["default_code"] for p in odoo.search_read("product.product", [("default_code", "in", skus)], ["default_code"])}
-    for item in DEFAULT_CATALOGUE:
-        if item["sku"] not in found:
-            odoo.call("product.product", "create", {
-                "name": item["name"], "default_code": item["sku"], "type": "consu", "list_price": float(item["price"]),
-            })
-    return skus
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from simulators.base import json_bytes, retail_signature
-from simulators.generic import DEFAULT_CATALOGUE, GenericChannel
+from simulators.generic import GenericChannel
 
 pytestmark = pytest.mark.e2e
 
@@ -41,19 +41,6 @@ FINAL_STATES = ("done", "duplicate", "stale", "failed", "dead", "ignored")
 
 
 # --------------------------------------------------------------------------- fixtures
-
-@pytest.fixture(scope="module")
-def products(odoo):
-    """Make sure every SKU the simulator sells exists as a product in Odoo."""
-    skus = [item["sku"] for item in DEFAULT_CATALOGUE]
-    found = {p["default_code"] for p in odoo.search_read("product.product", [("default_code", "in", skus)], ["default_code"])}
-    for item in DEFAULT_CATALOGUE:
-        if item["sku"] not in found:
-            odoo.call("product.product", "create", {
-                "name": item["name"], "default_code": item["sku"], "type": "consu", "list_price": float(item["price"]),
-            })
-    return skus
-
 
 @pytest.fixture(scope="module")
 def channel():
