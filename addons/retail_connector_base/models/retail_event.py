@@ -245,26 +245,37 @@ class RetailEvent(models.Model):
         holding the shared side would hold up that check.
         """
         key = wake_key(backend_id, domain)
+        identity_key = None  # only coalescing wakes rely on a queued job: the others always add their own
         if eta is None and coalesce:
             cr = self.env.cr
             cr.execute("SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 0))", (key,))
-            cr.execute(
-                """
-                SELECT 1 FROM queue_job
-                WHERE identity_key = %s AND state IN ('pending', 'enqueued')
-                  AND (eta IS NULL OR eta <= now() at time zone 'UTC')
-                LIMIT 1
-                """,
-                (key,),
-            )
-            if cr.fetchone():
-                return False
+            # The waiting job is share-locked: it cannot start (its state cannot change) before this
+            # transaction commits, so it will see these events. A job that changed since this
+            # transaction's snapshot (it started, maybe ended) cannot be locked: then a new job is
+            # added, without the identity key, which the stale snapshot would find taken.
+            try:
+                with cr.savepoint(flush=False):
+                    cr.execute(
+                        """
+                        SELECT 1 FROM queue_job
+                        WHERE identity_key = %s AND state IN ('pending', 'enqueued')
+                        LIMIT 1
+                        FOR SHARE
+                        """,
+                        (key,),
+                        log_exceptions=False,
+                    )
+                    if cr.fetchone():
+                        return False
+                identity_key = key
+            except CONCURRENCY_ERRORS:
+                _logger.debug("Wake of %s events of backend %s: the waiting job changed, another added", domain,
+                              backend_id)
         # applying events is the connector's work, whoever received or replayed them
         self.with_env(self._connector_env_of(backend_id)).with_delay(
             channel="root.retail.%s" % domain,
             eta=eta,
-            # only coalescing wakes rely on a queued job: the others always add their own
-            identity_key=key if coalesce and eta is None else None,
+            identity_key=identity_key,
             description="Apply %s events of backend %s" % (domain, backend_id),
         )._dispatch(backend_id, domain)
         return True
@@ -382,36 +393,42 @@ class RetailEvent(models.Model):
         another dispatcher is queued without looking.
         """
         more = True
+        depth = self.env.context.get("retail_dispatch_depth", 0)
         self.flush_model()
         with self.env.registry.cursor() as cr:
-            if isinstance(cr, Cursor):  # a test cursor shares the test's transaction
+            fresh = isinstance(cr, Cursor)  # a test cursor shares the test's transaction
+            if fresh:
                 cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
                 cr.execute("SET LOCAL lock_timeout = '2s'")
             try:
-                cr.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (wake_key(backend_id, domain),))
-                # events another dispatcher has claimed (locked) are its own: only what nobody holds counts
-                cr.execute(
-                    """
-                    SELECT id FROM retail_event
-                    WHERE backend_id = %s AND domain IS NOT DISTINCT FROM %s
-                      AND state IN ('received', 'queued', 'processing')
-                      AND (next_attempt_at IS NULL OR next_attempt_at <= now() at time zone 'UTC')
-                      AND NOT (id = ANY(%s))
-                    LIMIT 1
-                    FOR UPDATE SKIP LOCKED
-                    """,
-                    (backend_id, domain, list(handled_ids)),
-                )
-                more = bool(cr.fetchone())
+                with cr.savepoint(flush=False):
+                    cr.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (wake_key(backend_id, domain),))
+                    # events another dispatcher has claimed (locked) are its own: only what nobody holds counts
+                    cr.execute(
+                        """
+                        SELECT id FROM retail_event
+                        WHERE backend_id = %s AND domain IS NOT DISTINCT FROM %s
+                          AND state IN ('received', 'queued', 'processing')
+                          AND (next_attempt_at IS NULL OR next_attempt_at <= now() at time zone 'UTC')
+                          AND NOT (id = ANY(%s))
+                        LIMIT 1
+                        FOR UPDATE SKIP LOCKED
+                        """,
+                        (backend_id, domain, list(handled_ids)),
+                    )
+                    more = bool(cr.fetchone())
             except psycopg2.errors.LockNotAvailable:
                 _logger.info("Dispatcher of %s events of backend %s: wake lock busy, another dispatcher queued",
                              domain, backend_id)
-        depth = self.env.context.get("retail_dispatch_depth", 0)
-        if more and depth < 50:
-            self.with_context(retail_dispatch_depth=depth + 1).with_delay(
-                channel="root.retail.%s" % domain, identity_key=wake_key(backend_id, domain),
-                description="Apply %s events of backend %s" % (domain, backend_id),
-            )._dispatch(backend_id, domain)
+            if more and depth < 50:
+                # queued from this transaction, which reads queue_job as it is now: a job found waiting
+                # has not started, so it will see these events; this job's older snapshot could
+                # take a job that has since ended for one still waiting
+                env = self.env(cr=cr) if fresh else self.env
+                env["retail.event"].with_context(retail_dispatch_depth=depth + 1).with_delay(
+                    channel="root.retail.%s" % domain, identity_key=wake_key(backend_id, domain),
+                    description="Apply %s events of backend %s" % (domain, backend_id),
+                )._dispatch(backend_id, domain)
         return more
 
     def _read_payloads(self):

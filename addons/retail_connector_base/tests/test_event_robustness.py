@@ -3,6 +3,8 @@ import copy
 import json
 from unittest import mock
 
+import psycopg2.errors
+
 from odoo import SUPERUSER_ID, api
 from odoo.exceptions import UserError
 from odoo.tests import tagged
@@ -110,6 +112,52 @@ class TestEventRobustness(RetailCase):
         self.assertIn("Mug blue", sale.order_line.mapped("name"))
 
     # ------------------------------------------------------------------ contention
+    def _wake_race(self, job_state_after_snapshot):
+        """Queue a dispatcher job (committed), take a snapshot that sees it waiting, then let it move to
+        ``job_state_after_snapshot`` (committed, or not at all when None) and wake the domain from that
+        snapshot; return (what the wake answered, how many dispatcher jobs the snapshot's transaction sees)."""
+        from ..models.retail_event import wake_key
+
+        backend_id = self.backend.id
+        key = wake_key(backend_id, "orders")
+        RetailEvent = type(self.env["retail.event"])
+        with self.env.registry.cursor() as other, self.env.registry.cursor() as waking, \
+                mock.patch.object(RetailEvent, "_connector_env_of", lambda self, _backend_id: self.env):
+            other_env = api.Environment(other, SUPERUSER_ID, {})
+            waking_env = api.Environment(waking, SUPERUSER_ID, {})
+            job = other_env["retail.event"].with_delay(identity_key=key)._dispatch(backend_id, "orders")
+            other.commit()
+            try:
+                waking.execute("SELECT count(*) FROM queue_job WHERE uuid = %s", (job.uuid,))  # the snapshot
+                self.assertEqual(waking.fetchone()[0], 1)
+                if job_state_after_snapshot:
+                    other.execute("UPDATE queue_job SET state = %s WHERE uuid = %s", (job_state_after_snapshot, job.uuid))
+                    other.commit()
+                woke = waking_env["retail.event"]._wake(backend_id, "orders", coalesce=True)
+                waking.execute("SELECT count(*) FROM queue_job WHERE method_name = '_dispatch' AND "
+                               "(uuid = %s OR id > (SELECT id FROM queue_job WHERE uuid = %s))", (job.uuid, job.uuid))
+                seen = waking.fetchone()[0]
+                if not job_state_after_snapshot:
+                    # the waiting job is held: it cannot start before the acknowledgement commits
+                    other.execute("SET LOCAL lock_timeout = '200ms'")
+                    with self.assertRaises(psycopg2.errors.LockNotAvailable), mute_logger("odoo.sql_db"):
+                        other.execute("UPDATE queue_job SET state = 'started' WHERE uuid = %s", (job.uuid,))
+                    other.rollback()
+                return woke, seen
+            finally:
+                waking.rollback()
+                other.execute("DELETE FROM queue_job WHERE uuid = %s", (job.uuid,))
+                other.commit()
+
+    def test_a_wake_relies_on_a_waiting_dispatcher_and_holds_it_until_its_events_are_committed(self):
+        """An acknowledgement adds no job while one waits to start, and that one cannot start before the events are seen."""
+        self.assertEqual(self._wake_race(None), (False, 1))
+
+    def test_a_wake_whose_snapshot_shows_a_job_that_has_since_run_adds_a_dispatcher(self):
+        """A dispatcher that started (even ended) after the acknowledgement's snapshot is not relied on: events are never stranded."""
+        self.assertEqual(self._wake_race("done"), (True, 2))
+        self.assertEqual(self._wake_race("started"), (True, 2))
+
     @mute_logger("odoo.addons.retail_connector_base.models.retail_event")
     def test_a_lock_held_by_another_transaction_never_uses_up_the_events_attempts(self):
         """Contention alone never sends an event to the dead letters: the job retries, the attempts stay."""
