@@ -45,9 +45,9 @@ class CustomerResolver(Component):
 
     def _find(self, customer):
         """Return the existing partner of a customer (binding, e-mail, phone), or an empty set."""
+        # A customer seen before resolves with no lock: only one about to be created takes one, so
+        # that two jobs do not both create it; the second tries again, and then finds it.
         if customer.external_id:
-            lock = "retail-customer-%s-%s" % (self.backend_record.id, customer.external_id)
-            self.advisory_lock_or_retry(lock, retry_seconds=2)
             bound = self.binder.to_internal(customer.external_id, unwrap=True)
             if bound:
                 return bound
@@ -55,10 +55,14 @@ class CustomerResolver(Component):
         Partner = self.env["res.partner"].sudo()
         known = self._known_to_backend()
         if customer.email:
-            self.advisory_lock_or_retry("retail-customer-email-%s" % customer.email, retry_seconds=2)
             found = Partner.search(known + [("email_normalized", "=", customer.email.lower())], order="id", limit=1)
             if found:
                 return found.with_env(self.env)
+        if customer.external_id:
+            self.advisory_lock_or_retry("retail-customer-%s-%s" % (self.backend_record.id, customer.external_id),
+                                        retry_seconds=2)
+        if customer.email:
+            self.advisory_lock_or_retry("retail-customer-email-%s" % customer.email, retry_seconds=2)
         if customer.phone:
             found = Partner.search(known + [("phone_sanitized", "=", customer.phone)], order="id", limit=1)
             if found:
