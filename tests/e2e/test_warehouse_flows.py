@@ -110,3 +110,47 @@ def test_x12_release_945_and_997(odoo, mug, wait_for):
         assert [f["ack_state"] for f in sent] == ["accepted"]
         assert {f["transaction_set"] for f in files if f["direction"] == "in"} == {"997", "945"}
         odoo.call("retail.backend", "write", [backend_id], {"active": False})
+
+
+def test_x12_lenient_partner_books_a_slightly_broken_945_strict_one_refuses_it(odoo, mug, wait_for):
+    """Two partners on the running server: the same N1 slip, applied with a 997 E, or refused and named."""
+    warehouse = _warehouse(odoo, mug, quantity=10)
+    with X12Warehouse(warehouse_id="3PLWHSE", partner_id="RETAILCO", stock={"RC-MUG": 100}) as wh:
+        backend_id = odoo.call("retail.backend", "create", {
+            "name": "E2E X12 partner %s" % uuid.uuid4().hex[:4], "backend_type": "wms_x12", "sftp_host": wh.host,
+            "sftp_port": wh.port, "api_key": wh.username, "api_secret": wh.password,
+            "sftp_host_key": wh.host_key_fingerprint, "x12_sender_id": "RETAILCO", "x12_receiver_id": "3PLWHSE",
+        })
+        [backend] = odoo.search_read("retail.backend", [("id", "=", backend_id)], ["x12_validation"])
+        assert backend["x12_validation"] == "lenient"
+        odoo.call("retail.warehouse.route", "create", {"backend_id": backend_id, "warehouse_id": warehouse["id"]})
+
+        lenient = _delivery(odoo, warehouse, mug, 1)
+        wait_for(lambda: lenient["name"] in wh.orders, timeout=60, what="the 940 of %s" % lenient["name"])
+        wh.inject("n1_without_name")
+        wh.ship(lenient["name"], tracking="E2E-SLIP-1")
+        slipped = wh.written_of("945")[-1]
+        odoo.call("retail.backend", "action_x12_poll_now", [backend_id])
+        wait_for(lambda: _state(odoo, lenient)["state"] == "done", timeout=60, what="the 945 with a slip booked")
+        wait_for(lambda: wh.acks_received.get(slipped.groups[0]) == "E", timeout=30,
+                 what="our 997 accepting the 945 with errors")
+        [received] = odoo.search_read("retail.edi.document", [("backend_id", "=", backend_id), ("direction", "=", "in"),
+                                                              ("transaction_set", "=", "945")],
+                                      ["ack_state", "review_state", "x12_problems"])
+        assert (received["ack_state"], received["review_state"]) == ("accepted_errors", "to_review")
+        assert "(N1) element 02" in received["x12_problems"]
+
+        odoo.call("retail.backend", "write", [backend_id], {"x12_validation": "strict"})
+        strict = _delivery(odoo, warehouse, mug, 1)
+        wait_for(lambda: strict["name"] in wh.orders, timeout=60, what="the 940 of %s" % strict["name"])
+        wh.inject("n1_without_name")
+        wh.ship(strict["name"], tracking="E2E-SLIP-2")
+        refused_file = wh.written_of("945")[-1]
+        odoo.call("retail.backend", "action_x12_poll_now", [backend_id])
+        wait_for(lambda: wh.acks_received.get(refused_file.groups[0]) == "R", timeout=30,
+                 what="our 997 rejecting the strict partner's 945")
+        [quarantined] = odoo.search_read("retail.edi.document", [("backend_id", "=", backend_id),
+                                                                 ("state", "=", "quarantined")], ["error"])
+        assert "(N1) element 02: at least one of N102, N103 is required" in quarantined["error"]
+        assert _state(odoo, strict)["state"] != "done"
+        odoo.call("retail.backend", "write", [backend_id], {"active": False})

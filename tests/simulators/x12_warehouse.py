@@ -26,6 +26,14 @@ Faults (``inject(name, times=1)``), each consumed by the next file they apply to
     bad_control_number   IEA02 of the next document differs from its ISA13
     missing_element      a mandatory element is left empty (945 W12-01, 944 W07-01, 846 LIN-03)
     truncated_isa        the ISA of the next document is not padded to its fixed 106 characters
+    n1_without_name      a syntax slip seen in published 945s: the next document gets an
+                         ``N1*SF***<warehouse id>`` with neither N102 nor N103 (N1 syntax notes
+                         R0203, P0304), its content still complete
+
+The warehouse writes release ``version`` (``004010``: ISA11 ``U``, ISA12 00401, GS08 004010;
+``005010``: ISA11 ``^``, ISA12 00501, GS08 005010). An interchange it receives with ISA15
+``T`` (test) is checked and acknowledged like any other, and recorded in
+``test_interchanges``, but its orders are not booked: nothing ships from a test.
 
 Every file seen and written is recorded (``received``, ``written``), with the SFTP
 operations of the client (``operations``). The simulator has its own small X12 reader and
@@ -67,7 +75,8 @@ logging.getLogger("asyncssh").setLevel(logging.WARNING)  # one line per SFTP cal
 __all__ = ["FAULTS", "FileRecord", "X12Warehouse", "main", "read_x12", "write_x12"]
 
 FAULTS = ("no_ack", "duplicate", "bad_segment_count", "bad_group_count", "bad_control_number", "missing_element",
-          "truncated_isa")
+          "truncated_isa", "n1_without_name")
+RELEASES = {"004010": ("U", "00401"), "005010": ("^", "00501")}
 DOCUMENT_KINDS = ("945", "944", "846")
 FOLDERS = {"in": "/in", "out": "/out", "archive": "/archive", "quarantine": "/quarantine"}
 GROUP_OF = {"940": "OW", "943": "AR", "997": "FA", "945": "SW", "944": "RE", "846": "IB"}
@@ -80,18 +89,20 @@ ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
 
 def write_x12(sender: str, receiver: str, set_id: str, bodies: list[list[list[str]]], *, icn: int, gcn: int,
               first_st: int, when: datetime, separators=("*", ">", "~"), newline: bool = True,
-              faults: tuple = ()) -> str:
+              faults: tuple = (), version: str = "004010", usage: str = "P") -> str:
     """Return an interchange of one group holding one transaction set per body (lists of elements).
 
-    ``faults`` names the malformations to apply (see the module docstring).
+    ``faults`` names the malformations to apply (see the module docstring); ``version`` is the
+    release (004010 or 005010) and ``usage`` ISA15 (P production, T test).
     """
+    isa11, isa12 = RELEASES[version]
     el, sub, term = separators
     sender_field = sender if "truncated_isa" in faults else sender.ljust(15)
     receiver_field = receiver if "truncated_isa" in faults else receiver.ljust(15)
     rows = [["ISA", "00", " " * 10, "00", " " * 10, "ZZ", sender_field, "ZZ", receiver_field,
-             when.strftime("%y%m%d"), when.strftime("%H%M"), "U", "00401", f"{icn:09d}", "0", "P", sub],
+             when.strftime("%y%m%d"), when.strftime("%H%M"), isa11, isa12, f"{icn:09d}", "0", usage, sub],
             ["GS", GROUP_OF[set_id], sender, receiver, when.strftime("%Y%m%d"), when.strftime("%H%M"), str(gcn), "X",
-             "004010"]]
+             version]]
     for offset, body in enumerate(bodies):
         control = f"{first_st + offset:04d}"
         body = [list(segment) for segment in body]
@@ -101,6 +112,16 @@ def write_x12(sender: str, receiver: str, set_id: str, bodies: list[list[list[st
                 if segment[0] == wanted and len(segment) > number:
                     segment[number] = ""
                     break
+        if "n1_without_name" in faults:
+            seen_party = False
+            at = len(body)
+            for index, segment in enumerate(body):
+                if segment[0] == "N1":
+                    seen_party = True
+                elif seen_party and segment[0] not in ("N2", "N3", "N4", "PER"):
+                    at = index
+                    break
+            body.insert(at, ["N1", "SF", "", "", sender[:80]])
         count = len(body) + 2 + (1 if "bad_segment_count" in faults else 0)
         rows += [["ST", set_id, control], *body, ["SE", str(count), control]]
     rows.append(["GE", str(len(bodies) + (1 if "bad_group_count" in faults else 0)), str(gcn)])
@@ -291,7 +312,7 @@ class X12Warehouse:
                  service: str = "GROUND", lots: bool = False, serials: bool = False,
                  separators: tuple = ("*", ">", "~"), newline: bool = True, control_start: int = 1,
                  poll_interval: float = 0.05, clock=None, root: str | Path | None = None, verbose: bool = False,
-                 host_key=None):
+                 host_key=None, version: str = "004010"):
         """Describe the warehouse; ``start()`` (or ``with``) serves it.
 
         ``auto_ship``/``auto_receive``: seconds after an accepted 940/943 before the 945/944 is
@@ -304,7 +325,12 @@ class X12Warehouse:
         (an asyncssh key or OpenSSH private key text) is the server's host key; by default a new
         one is generated at each start. ``host_key_fingerprint`` is its SHA256 fingerprint once
         started. Every authentication attempt is recorded in ``operations`` as ``auth-begin``.
+        ``version`` is the X12 release the warehouse writes (004010 or 005010).
         """
+        if version not in RELEASES:
+            raise ValueError(f"unknown X12 release {version!r}: use one of {', '.join(RELEASES)}")
+        self.version = version
+        self.test_interchanges: list[str] = []
         self.username = username
         self.password = password
         self.host = host
@@ -574,6 +600,9 @@ class X12Warehouse:
         record.kind = "/".join(sorted(kinds)) or "?"
         answers = []
         accepted_any = False
+        test = _el(parsed.isa, 15) == "T"
+        if test:
+            self.test_interchanges.append(record.interchange)
         for group in parsed.groups:
             verdict = self._check_group(group, reject_all=bool(parsed.problems))
             record.groups.append(_el(group["gs"], 6))
@@ -584,7 +613,7 @@ class X12Warehouse:
             if verdict["status"] in ("A", "P"):
                 accepted_any = True
                 for transaction, ok in zip(group["transactions"], verdict["transactions"], strict=True):
-                    if ok["status"] == "A":
+                    if ok["status"] == "A" and not test:
                         self._accept(transaction, parsed.separators)
         record.status = "accepted" if accepted_any and not parsed.problems else (
             "acknowledgment" if record.kind == "997" else "rejected")
@@ -770,7 +799,8 @@ class X12Warehouse:
         icn, gcn, first = self._next_numbers(len(bodies))
         when = self.clock()
         text = write_x12(self.warehouse_id, self.partner_id, set_id, bodies, icn=icn, gcn=gcn, first_st=first,
-                         when=when, separators=self.separators, newline=self.newline, faults=faults)
+                         when=when, separators=self.separators, newline=self.newline, faults=faults,
+                         version=self.version)
         safe = re.sub(r"[^A-Za-z0-9_.-]", "-", label)[:40]
         name = f"{set_id}_{safe}_{icn:09d}.x12" if safe else f"{set_id}_{icn:09d}.x12"
         names = [name] + ([name.replace(".x12", "-resend.x12")] if "duplicate" in faults else [])

@@ -30,6 +30,7 @@ from odoo.addons.retail_connector_wms.lib.x12 import (
     X12Error,
     build_940,
     build_943,
+    ValidationPolicy,
     build_997,
     parse_846,
     parse_944,
@@ -38,6 +39,7 @@ from odoo.addons.retail_connector_wms.lib.x12 import (
     parse_interchange,
     read_documents,
     read_interchange,
+    read_with_policy,
 )
 from simulators.x12_warehouse import FAULTS, X12Warehouse, demo_host_key, read_x12, write_x12
 
@@ -378,3 +380,32 @@ def test_simulator_reader_and_writer_agree_with_each_other():
     assert group["gs"][6] == "8" and group["ge"] == ["GE", "1", "8"]
     assert group["transactions"][0]["st"] == ["ST", "945", "0009"] and group["transactions"][0]["se"][1] == "7"
     assert isinstance(parse_945(text)[0], ShippingAdvice)  # and the product reads it too
+
+
+@pytest.mark.parametrize("version", ["004010", "005010"])
+def test_n1_slip_fault_is_noted_by_a_lenient_reader_and_refused_by_a_strict_one(numbers, version):
+    with X12Warehouse(clock=CLOCK, poll_interval=0.02, version=version) as wh, drop_for(wh) as drop:
+        wh.inject("n1_without_name")
+        send_order(drop, numbers, "SO-9")
+        wh.wait_for(lambda: "SO-9" in wh.orders)
+        data = drop.read(wh.ship("SO-9", tracking="1ZSLIP")).decode()
+    assert "~\nN1*SF***3PLWHSE~" in data
+    interchange, [advice], assessment = read_with_policy(data, ValidationPolicy("lenient"))
+    assert interchange.groups[0].version == version
+    assert (advice.order_number, advice.tracking, advice.total_shipped) == ("SO-9", "1ZSLIP", Decimal(7))
+    assert assessment.keys() == ["945:N1:02:2", "945:N1:03:2"]
+    with pytest.raises(X12Error, match=r"\(N1\) element 02: at least one of N102, N103 is required"):
+        read_documents(data, ValidationPolicy("strict"))
+    assert wh.pending_faults == []
+
+
+def test_a_test_interchange_is_acknowledged_but_nothing_ships(warehouse, numbers):
+    order = ShippingOrder("TEST-1", SHIP_TO, [OrderLine("MUG", 1)])
+    document = build_940(order, Envelope("RETAILCO", "3PLWHSE", usage="T", version="005010"), numbers)
+    with drop_for(warehouse) as drop:
+        drop.put_outgoing(document.filename("TEST-1"), document.data)
+        [name] = incoming_of(warehouse, drop, "997")
+        report = parse_997(drop.read(name))
+    assert report.accepted == [document.group_control]
+    assert warehouse.test_interchanges == [document.interchange_control]
+    assert "TEST-1" not in warehouse.orders

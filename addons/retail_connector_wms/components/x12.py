@@ -9,6 +9,13 @@ enters the shared inbox (its key is the sender, interchange and transaction cont
 so the same file twice, under any name, is applied once) and is acknowledged with a 997; a
 file that cannot be read is quarantined with the reason and acknowledged with a rejecting 997
 when its envelope allows, while the other files go on. Processed files are archived.
+
+Each partner has a validation policy (``retail.backend._x12_policy``): a lenient partner's
+file with segment or element problems is applied and acknowledged as accepted with errors,
+the problems shown on the EDI file for a person to accept; a strict partner's is refused
+unless a person accepted those problems before. An interchange marked test (ISA15 ``T``) is
+acknowledged and recorded, never applied; ``send_test_interchange`` sends one to a new
+partner before production.
 """
 
 import dataclasses
@@ -29,12 +36,35 @@ from ..lib import x12
 INBOUND_SETS = ("945", "944", "846")
 
 
-def _envelope(backend):
+def _envelope(backend, usage=None):
     return x12.Envelope(
         sender_id=backend.x12_sender_id, receiver_id=backend.x12_receiver_id,
         sender_qualifier=backend.x12_sender_qualifier or "ZZ", receiver_qualifier=backend.x12_receiver_qualifier or "ZZ",
-        usage=backend.x12_usage or "P",
+        usage=usage or backend.x12_usage or "P", version=backend.x12_version or "004010",
     )
+
+
+def send_test_interchange(backend):
+    """Send ``backend``'s partner a test 940 (ISA15 T) for one unit of a test item; return its EDI file."""
+    company = backend.company_id or backend.env.company
+    partner = company.partner_id
+    reference = "TEST-%s" % fields.Datetime.now().strftime("%Y%m%d%H%M%S")
+    order = x12.ShippingOrder(
+        order_number=reference, purchase_order=reference,
+        ship_to=x12.Address(name=partner.name or company.name or "-", street=partner.street or "",
+                            city=partner.city or "", state=partner.state_id.code or "", zip=partner.zip or "",
+                            country=partner.country_id.code or ""),
+        notes=backend.env._("Test interchange: do not ship."),
+        lines=[x12.OrderLine(sku="TEST-ITEM", quantity=Decimal(1), description="Test item")],
+    )
+    try:
+        file = x12.build_940(order, _envelope(backend, usage="T"), _numbers(backend))
+    except x12.X12Error as exc:
+        raise ChannelValidationError(exc.reason) from None
+    with backend.work_on("retail.backend") as work:
+        document = work.component(usage="x12.sender").send(file, reference)
+    document.is_test = True
+    return document
 
 
 def _numbers(backend):
@@ -179,19 +209,27 @@ class X12FilePoller(Component):
         backend = self.backend_record
         data = drop.read(name)
         text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+        policy = backend._x12_policy()
+        assessment = None
         try:
             interchange = x12.parse_interchange(text)
-            interchange.raise_for_problems()
+            assessment = x12.assess(interchange, policy)
             sets = {t.id for _g, t in interchange.transactions()}
             if sets == {"997"}:
+                interchange.raise_for_problems()
                 self._apply_acknowledgement(text, name)
                 counts["acknowledgements"] += 1
                 drop.archive(name)
                 return
-            _interchange, documents = x12.read_documents(text)
+            _interchange, documents, assessment = x12.read_with_policy(text, policy)
         except x12.X12Error as exc:
-            self._quarantine(drop, name, text, exc)
+            self._quarantine(drop, name, text, exc, assessment)
             counts["quarantined"] += 1
+            return
+        if interchange.usage == "T":
+            self._acknowledge_test(drop, name, text, interchange, documents, policy, assessment)
+            counts.setdefault("test", 0)
+            counts["test"] += 1
             return
         control = interchange.control_number
         sender = interchange.sender_id.strip()
@@ -200,6 +238,7 @@ class X12FilePoller(Component):
             "transaction_set": _set_of(documents[0]),
             "reference": _reference_of(documents[0]), "state": "received", "content": text,
             "group_control": ",".join(g.control_number for g in interchange.groups),
+            **self._problem_values(assessment),
         })
         duplicates = 0
         for (group, transaction), document in zip(interchange.transactions(), documents):
@@ -222,17 +261,47 @@ class X12FilePoller(Component):
             # the interchange control number identifies the file once per sender
             record.interchange_control = control
             counts["applied"] += 1
-        ack = x12.build_997(interchange, _envelope(backend), _numbers(backend))
+        ack = x12.build_997(interchange, _envelope(backend), _numbers(backend), policy=policy)
         self.component(usage="x12.sender", model_name="retail.backend").send(
             ack, "997-%s" % control, drop=drop, expect_ack=False)
         drop.archive(name)
 
-    def _quarantine(self, drop, name, text, exc):
+    def _problem_values(self, assessment, refused=False):
+        """The EDI file's problems as a person sees them, and whether they wait for a review."""
+        if assessment is None:
+            return {}
+        if refused:
+            keys = assessment.refusable_keys()
+            return {"x12_problem_keys": "\n".join(keys) or False,
+                    "review_state": "to_review" if keys else "none"}
+        if not assessment.noted:
+            return {"ack_state": "accepted"}
+        return {"x12_problems": assessment.describe(), "x12_problem_keys": "\n".join(assessment.keys()),
+                "review_state": "to_review" if assessment.new_keys() else "accepted",
+                "ack_state": "accepted_errors"}
+
+    def _acknowledge_test(self, drop, name, text, interchange, documents, policy, assessment):
+        """A partner's test interchange (ISA15 T): acknowledged and recorded, nothing applied."""
+        backend = self.backend_record
+        self.env["retail.edi.document"].create({
+            "backend_id": backend.id, "direction": "in", "filename": name, "state": "test", "is_test": True,
+            "transaction_set": _set_of(documents[0]), "reference": _reference_of(documents[0]), "content": text,
+            "group_control": ",".join(g.control_number for g in interchange.groups),
+            **self._problem_values(assessment),
+        })
+        ack = x12.build_997(interchange, _envelope(backend, usage="T"), _numbers(backend), policy=policy)
+        self.component(usage="x12.sender", model_name="retail.backend").send(
+            ack, "997-%s" % interchange.control_number, drop=drop, expect_ack=False)
+        drop.archive(name)
+
+    def _quarantine(self, drop, name, text, exc, assessment=None):
         backend = self.backend_record
         drop.quarantine(name, exc.reason)
-        self.env["retail.edi.document"].create({
+        record = self.env["retail.edi.document"].create({
             "backend_id": backend.id, "direction": "in", "filename": name, "state": "quarantined",
             "error": exc.reason, "content": text[:200000],
+            "x12_problems": "\n".join(str(p) for p in exc.problems) or False,
+            **self._problem_values(assessment, refused=True),
         })
         try:
             # the envelope may still be readable: a rejecting 997 tells the warehouse what was wrong
@@ -242,6 +311,7 @@ class X12FilePoller(Component):
                 ack = x12.build_997(interchange, _envelope(backend), _numbers(backend))
                 self.component(usage="x12.sender", model_name="retail.backend").send(
                     ack, "997-%s" % interchange.control_number, drop=drop, expect_ack=False)
+                record.ack_state = "rejected"
         except x12.X12Error:
             pass
         backend.message_post(body=self.env._("File %(name)s from the warehouse was quarantined: %(reason)s",

@@ -43,6 +43,28 @@ class RetailBackend(models.Model):
     x12_receiver_qualifier = fields.Char(string="Warehouse ISA qualifier", default="ZZ")
     x12_receiver_id = fields.Char(string="Warehouse ISA id")
     x12_usage = fields.Selection([("P", "Production"), ("T", "Test")], string="Usage indicator", default="P")
+    x12_version = fields.Selection(
+        [("004010", "004010"), ("005010", "005010")], string="X12 release", default="004010", required=True,
+        help="The release written to this partner (ISA12, GS08). Files in either release are read.",
+    )
+    x12_validation = fields.Selection(
+        [("lenient", "Lenient"), ("strict", "Strict")], string="Validation", default="lenient", required=True,
+        tracking=True,
+        help="Lenient: a file whose content can be applied safely is applied; its segment and element problems "
+        "are acknowledged as accepted with errors (997 AK5/AK9 E) and shown on the EDI file for review. "
+        "Strict: any problem refuses the file (quarantine, rejecting 997), except the problems accepted below. "
+        "Broken envelopes, control numbers and unusable content are refused in both.",
+    )
+    x12_tolerated_problems = fields.Text(
+        string="Accepted problems", tracking=True,
+        help="Problems accepted for this partner, one per line: <set>:<segment>:<element>:<997 code>, e.g. "
+        "945:N1:02:2 (N102 missing in a 945). Filled by Accept these problems on an EDI file; text after # is a "
+        "comment.",
+    )
+    x12_test_document_id = fields.Many2one("retail.edi.document", string="Test interchange", readonly=True,
+                                           copy=False)
+    x12_test_ack_state = fields.Selection(related="x12_test_document_id.ack_state", string="Test answer")
+    x12_test_ack_detail = fields.Text(related="x12_test_document_id.error", string="Test answer detail")
     x12_ack_minutes = fields.Integer(
         string="Acknowledgement expected within (min)", default=60,
         help="A file the warehouse has not acknowledged (997) by then is flagged for follow-up.",
@@ -103,6 +125,41 @@ class RetailBackend(models.Model):
             raise UserError(self.env._("The X12 %(kind)s control numbers of %(backend)s are exhausted.", kind=kind,
                                        backend=self.name))
         return number
+
+    def _x12_policy(self):
+        """Return this partner's validation policy: its strictness and the problems accepted for it."""
+        self.ensure_one()
+        from ..lib import x12  # noqa: PLC0415
+
+        return x12.ValidationPolicy(self.x12_validation or "lenient", x12.parse_keys(self.x12_tolerated_problems))
+
+    def _x12_tolerate(self, keys, reason=""):
+        """Add problem keys to the partner's accepted problems (each once), with ``reason`` as a comment."""
+        self.ensure_one()
+        from ..lib import x12  # noqa: PLC0415
+
+        known = x12.parse_keys(self.x12_tolerated_problems)
+        new = [key for key in dict.fromkeys(keys) if key not in known]
+        if new:
+            lines = (self.x12_tolerated_problems or "").rstrip("\n").splitlines()
+            lines += ["%s  # %s" % (key, reason) if reason else key for key in new]
+            self.x12_tolerated_problems = "\n".join(lines)
+        return new
+
+    def action_x12_send_test_interchange(self):
+        """Send the partner a test 940 (ISA15 T); its 997 is shown on the backend when it arrives."""
+        check_retail_access(self, "write", GROUP_MANAGER)
+        self.ensure_one()
+        from ..components.x12 import send_test_interchange  # noqa: PLC0415
+
+        document = send_test_interchange(self)
+        self.x12_test_document_id = document
+        self.message_post(body=self.env._("%(user)s sent the test interchange %(file)s (ISA15 T, release %(v)s).",
+                                          user=self.env.user.name, file=document.filename, v=self.x12_version))
+        return {"type": "ir.actions.client", "tag": "display_notification",
+                "params": {"title": self.env._("Test interchange sent"), "type": "info",
+                           "message": self.env._("%(file)s was sent; its 997 shows here once the partner's files "
+                                                 "are read.", file=document.filename)}}
 
     # ------------------------------------------------------------------ REST/JSON 3PL
     def _threepl_client(self):

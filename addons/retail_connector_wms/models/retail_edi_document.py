@@ -2,6 +2,9 @@
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+from odoo.addons.retail_connector_base.models.retail_access import GROUP_MANAGER, check_retail_access
 
 TRANSACTION_SETS = [
     ("940", "940 Warehouse Shipping Order"),
@@ -38,13 +41,26 @@ class RetailEdiDocument(models.Model):
     event_id = fields.Many2one("retail.event", ondelete="set null", help="The inbox event that applied the file.")
     state = fields.Selection(
         [("sent", "Sent"), ("received", "Received"), ("processed", "Processed"), ("duplicate", "Duplicate"),
-         ("quarantined", "Quarantined"), ("failed", "Failed")],
+         ("quarantined", "Quarantined"), ("failed", "Failed"), ("test", "Test interchange")],
         required=True, index=True,
     )
     ack_state = fields.Selection(
         [("none", "Not expected"), ("pending", "Awaiting 997"), ("accepted", "Accepted"),
          ("accepted_errors", "Accepted with errors"), ("rejected", "Rejected"), ("overdue", "997 overdue")],
         string="Acknowledgement", default="none", required=True, index=True,
+        help="Sent files: the partner's 997. Received files: the 997 we answered with.",
+    )
+    is_test = fields.Boolean(string="Test (ISA15 T)", readonly=True)
+    x12_problems = fields.Text(
+        string="Syntax problems", readonly=True,
+        help="What the file breaks of the X12 syntax, segment and element named, with each problem's key.",
+    )
+    x12_problem_keys = fields.Text(string="Problem keys", readonly=True)
+    review_state = fields.Selection(
+        [("none", "Nothing to review"), ("to_review", "To review"), ("accepted", "Accepted for this partner")],
+        string="Review", default="none", required=True, index=True,
+        help="To review: the file has problems not yet accepted for this partner. Accepting them adds them to the "
+        "partner's accepted problems: a strict partner's next file with them is applied.",
     )
     error = fields.Text()
     content = fields.Text(help="The interchange as sent or received.")
@@ -53,6 +69,23 @@ class RetailEdiDocument(models.Model):
         "UNIQUE(backend_id, direction, interchange_control)",
         "An interchange control number is used once per backend and direction.",
     )
+
+    def action_accept_x12_problems(self):
+        """Accept this file's syntax problems for its partner: later files with them are applied."""
+        check_retail_access(self, "write", GROUP_MANAGER)
+        for document in self:
+            keys = (document.x12_problem_keys or "").split()
+            if not keys:
+                raise UserError(self.env._("%(file)s has no syntax problem a person can accept (broken envelopes "
+                                           "and control numbers are always refused).", file=document.filename))
+            added = document.backend_id._x12_tolerate(
+                keys, self.env._("accepted by %(user)s from %(file)s", user=self.env.user.name,
+                                 file=document.filename))
+            document.review_state = "accepted"
+            document.message_post(body=self.env._(
+                "%(user)s accepted these problems for %(backend)s: %(keys)s.", user=self.env.user.name,
+                backend=document.backend_id.name, keys=", ".join(added or keys)))
+        return True
 
     @api.model
     def _cron_flag_overdue(self):

@@ -230,3 +230,104 @@ class TestX12Flows(WarehouseFlowMixin, TransactionCase):
         self.env["retail.edi.document"]._cron_flag_overdue()
         self.assertEqual(sent.ack_state, "overdue")
         self.assertTrue(sent.activity_ids)
+
+    # ------------------------------------------------------------------ trading partners
+
+    def _our_997_for(self, control):
+        """Return the text of the 997 we sent answering the warehouse's interchange ``control``."""
+        [ack] = self._documents(direction="out", transaction_set="997", reference="997-%s" % control)
+        return ack.content
+
+    def _ship_with_slip(self, picking, tracking):
+        self.wh.wait_for(lambda: picking.name in self.wh.orders)
+        self.wh.inject("n1_without_name")
+        name = self.wh.ship(picking.name, tracking=tracking)
+        self.assertIn("N1*SF***3PLWHSE", self.wh.read_file(name))
+        return self.wh.written_of("945")[-1]
+
+    def test_a_new_partner_is_lenient_and_books_a_slightly_broken_945_accepted_with_errors(self):
+        self.assertEqual((self.backend.x12_validation, self.backend.x12_version), ("lenient", "004010"))
+        picking = self._delivery([(self.mug, 2)])
+        written = self._ship_with_slip(picking, "1ZSLIP0001")
+        self._poll()
+        self.assertEqual(picking.state, "done")
+        self.assertEqual(picking.carrier_tracking_ref, "1ZSLIP0001")
+        [received] = self._documents(direction="in", transaction_set="945")
+        self.assertEqual((received.state, received.ack_state, received.review_state),
+                         ("processed", "accepted_errors", "to_review"))
+        self.assertIn("(N1) element 02: at least one of N102, N103 is required [945:N1:02:2]", received.x12_problems)
+        ack = self._our_997_for(written.interchange)
+        self.assertRegex(ack, r"AK3\*N1\*\d+\*\*8~AK4\*2\*\*2~AK4\*3\*\*2~AK5\*E\*5~AK9\*E\*1\*1\*1~")
+        self.wh.wait_for(lambda: self.wh.acks_received.get(written.groups[0]) == "E")
+
+    def test_a_strict_partner_refuses_the_slip_naming_it_until_a_manager_accepts_it(self):
+        self.backend.x12_validation = "strict"
+        picking = self._delivery([(self.mug, 1)])
+        written = self._ship_with_slip(picking, "1ZSLIP0002")
+        self.assertIn("1 quarantined", self._poll())
+        self.assertNotEqual(picking.state, "done")
+        [refused] = self._documents(direction="in", state="quarantined")
+        self.assertIn("(N1) element 02: at least one of N102, N103 is required", refused.error)
+        self.assertEqual((refused.ack_state, refused.review_state), ("rejected", "to_review"))
+        self.assertIn("AK5*R*5", self._our_997_for(written.interchange))
+        self.wh.wait_for(lambda: self.wh.acks_received.get(written.groups[0]) == "R")
+
+        clerk = new_test_user(self.env, login="edi_clerk", groups="retail_connector_base.group_retail_user")
+        with self.assertRaises(AccessError):
+            refused.with_user(clerk).action_accept_x12_problems()
+        self.assertFalse(self.backend.x12_tolerated_problems)
+        refused.action_accept_x12_problems()
+        self.assertEqual(refused.review_state, "accepted")
+        self.assertEqual(sorted(self.backend._x12_policy().tolerated), ["945:N1:02:2", "945:N1:03:2"])
+
+        second = self._delivery([(self.cap, 1)])
+        written = self._ship_with_slip(second, "1ZSLIP0003")
+        self._poll()
+        self.assertEqual(second.state, "done", "the accepted problems no longer refuse this partner's files")
+        received = self._documents(direction="in", state="processed", transaction_set="945")
+        self.assertEqual((received.ack_state, received.review_state), ("accepted_errors", "accepted"))
+        self.assertIn("AK5*E*5", self._our_997_for(written.interchange))
+
+    def test_unusable_content_is_refused_even_for_a_lenient_partner(self):
+        self.wh.inject("missing_element")  # W12-01, the line status: an element problem, applied
+        picking = self._delivery([(self.mug, 1)])
+        self.wh.wait_for(lambda: picking.name in self.wh.orders)
+        self.wh.inject("bad_segment_count")  # the transaction set envelope: refused
+        self.wh.ship(picking.name)
+        self.assertIn("1 quarantined", self._poll())
+        [refused] = self._documents(direction="in", state="quarantined")
+        self.assertIn("SE01 says", refused.error)
+        self.assertEqual(refused.review_state, "none", "a broken envelope is not for a person to accept")
+        with self.assertRaisesRegex(UserError, "no syntax problem a person can accept"):
+            refused.action_accept_x12_problems()
+
+    def test_onboarding_sends_a_test_interchange_and_shows_the_partners_answer(self):
+        clerk = new_test_user(self.env, login="edi_clerk2", groups="retail_connector_base.group_retail_user")
+        with self.assertRaises(AccessError):
+            self.backend.with_user(clerk).action_x12_send_test_interchange()
+        self.backend.x12_version = "005010"
+        self.backend.action_x12_send_test_interchange()
+        sent = self.backend.x12_test_document_id
+        self.assertTrue(sent.is_test)
+        self.assertEqual(sent.ack_state, "pending")
+        isa = sent.content.split("~")[0].split("*")
+        self.assertEqual((isa[11], isa[12], isa[15]), ("^", "00501", "T"))
+        self.assertIn("*X*005010~", sent.content)
+        self.wh.wait_for(lambda: self.wh.test_interchanges == [sent.interchange_control])
+        self.wh.wait_for(lambda: self.wh.written_of("997"))
+        self._poll()
+        self.assertEqual(self.backend.x12_test_ack_state, "accepted")
+        self.assertFalse(self.wh.orders, "a test order is not booked")
+
+    def test_a_005010_partner_exchanges_005010_files(self):
+        self.wh.version = "005010"
+        self.backend.x12_version = "005010"
+        picking = self._delivery([(self.mug, 1)])
+        [sent] = self._documents(direction="out", transaction_set="940")
+        self.assertIn("*^*00501*", sent.content)
+        self.wh.wait_for(lambda: picking.name in self.wh.orders)
+        name = self.wh.ship(picking.name)
+        self.assertIn("*X*005010~", self.wh.read_file(name))
+        self._poll()
+        self.assertEqual(picking.state, "done")
+        self.assertEqual(sent.ack_state, "accepted")

@@ -1,5 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-"""X12 EDI (release 004010) with a 3PL warehouse: read, validate and write the documents.
+"""X12 EDI (releases 004010 and 005010) with a 3PL warehouse: read, validate and write the documents.
 
 Outbound (to the warehouse): 940 Warehouse Shipping Order, 943 Stock Transfer Shipment
 Advice, 997 Functional Acknowledgment. Inbound (from it): 945 Warehouse Shipping Advice,
@@ -12,6 +12,9 @@ Advice, 997 Functional Acknowledgment. Inbound (from it): 945 Warehouse Shipping
   dataclasses, builders (dataclass in, X12 text out) and parsers (transaction set in,
   dataclass out).
 - ``documents``: read a received file into documents.
+- ``policy``: a partner's strictness (strict, lenient) and the problems a person accepted:
+  what is applied and noted (997 accepted with errors), what is refused.
+- ``versions``: the releases 004010 and 005010 and how they differ for these sets.
 
 Validation uses the connector's own specifications (``specs``): pyx12 ships no map for
 940/943/944/945/846, only HIPAA sets and the 997. Every problem is an ``errors.Problem``
@@ -28,6 +31,7 @@ from .documents import (
     parse_944,
     parse_945,
     read_documents,
+    read_with_policy,
 )
 from .envelope import (
     ControlNumbers,
@@ -45,6 +49,8 @@ from .envelope import (
 from .errors import Problem, X12Error
 from .inventory import InventoryAdvice, InventoryItem, build_846, inventory_advice_segments
 from .parties import Address
+from .policy import LENIENT, STRICT, Assessment, ValidationPolicy, assess, parse_keys, problem_key
+from .versions import VERSIONS, Release, release_of
 from .shipping import (
     OrderLine,
     Package,
@@ -69,8 +75,19 @@ from .transfers import (
 )
 
 __all__ = [
+    "LENIENT",
+    "STRICT",
+    "VERSIONS",
     "AckReport",
     "Address",
+    "Assessment",
+    "Release",
+    "ValidationPolicy",
+    "assess",
+    "parse_keys",
+    "problem_key",
+    "read_with_policy",
+    "release_of",
     "ControlNumbers",
     "Envelope",
     "FunctionalGroup",

@@ -32,6 +32,7 @@ from .envelope import (
 )
 from .errors import Problem, X12Error
 from .parties import first_segment, int_or_none
+from .policy import ValidationPolicy, transaction_status
 from .syntax import DEFAULT_SEPARATORS, Segment, Separators
 
 ACCEPTED_CODES = ("A", "E")
@@ -154,14 +155,18 @@ class AckReport:
 # --------------------------------------------------------------------------- building
 
 def acknowledgment_segments(group: FunctionalGroup, separators: Separators = DEFAULT_SEPARATORS, *,
-                            reject_all: bool = False) -> list[Segment]:
+                            reject_all: bool = False, policy: ValidationPolicy | None = None) -> list[Segment]:
     """Return the body of the 997 answering ``group``, from the problems recorded on it.
 
     ``reject_all`` rejects the group whatever its content (used when the interchange
-    envelope around it is broken).
+    envelope around it is broken). Under a ``policy``, a transaction set whose problems the
+    policy tolerates is accepted with errors noted (AK5 ``E``, its AK3/AK4 kept), and a
+    group whose sets are all accepted, some with errors, is too (AK9 ``E``); without one,
+    any problem rejects.
     """
     body = [Segment("AK1", _safe(group.functional_id, 2, separators) or "XX", _digits(group.control_number))]
     accepted = 0
+    noted_errors = False
     for transaction in group.transactions:
         body.append(Segment("AK2", _safe(transaction.id, 3, separators) or "000",
                             _safe(transaction.control_number, 9, separators).rjust(4, "0")))
@@ -169,9 +174,10 @@ def acknowledgment_segments(group: FunctionalGroup, separators: Separators = DEF
         set_codes = _unique(p.code for p in transaction.problems if p.level == "transaction" and p.code)
         if any(p.level in ("segment", "element") for p in transaction.problems):
             set_codes = _unique([*set_codes, errors.SET_SEGMENTS_IN_ERROR])
-        status = "R" if transaction.problems else "A"
-        if status == "A":
+        status = transaction_status(transaction, policy)
+        if status in ("A", "E"):
             accepted += 1
+            noted_errors = noted_errors or status == "E"
         body.append(Segment("AK5", status, *set_codes[:5]))
     group_codes = _unique(p.code for p in group.problems if p.code)
     received = len(group.transactions)
@@ -182,7 +188,7 @@ def acknowledgment_segments(group: FunctionalGroup, separators: Separators = DEF
     if group.problems or reject_all:
         status, accepted = "R", 0
     elif accepted == received:
-        status = "A"
+        status = "E" if noted_errors else "A"
     else:
         status = "P" if accepted else "R"
     body.append(Segment("AK9", status, str(included), str(received), str(accepted), *group_codes[:5]))
@@ -238,12 +244,13 @@ def _unique(codes) -> list[str]:
 
 
 def build_997(received: Interchange | FunctionalGroup | list, envelope: Envelope, numbers: ControlNumbers,
-              now: datetime | None = None) -> X12Document:
+              now: datetime | None = None, policy: ValidationPolicy | None = None) -> X12Document:
     """Return a 997 interchange acknowledging each functional group ``received``.
 
     ``received`` is an Interchange (every group of it is answered; all are rejected if the
     interchange envelope itself has problems), one group or a list of groups, as returned by
-    ``parse_interchange`` with their problems recorded.
+    ``parse_interchange`` with their problems recorded. ``policy`` (see ``policy``) decides
+    which problems are noted (accepted with errors) rather than rejected.
     """
     reject_all = False
     if isinstance(received, Interchange):
@@ -254,7 +261,7 @@ def build_997(received: Interchange | FunctionalGroup | list, envelope: Envelope
         groups = list(received)
     if not groups:
         raise X12Error("there is no functional group to acknowledge (a 997 answers GS..GE groups)")
-    bodies = [acknowledgment_segments(g, envelope.separators, reject_all=reject_all) for g in groups]
+    bodies = [acknowledgment_segments(g, envelope.separators, reject_all=reject_all, policy=policy) for g in groups]
     return build_interchange(envelope, "997", bodies, numbers, now)
 
 

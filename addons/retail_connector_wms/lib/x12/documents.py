@@ -6,11 +6,16 @@ element) and raises X12Error with every problem when anything is wrong, so that 
 can quarantine the file with a readable reason and answer with a rejecting 997
 (``parse_interchange`` + ``build_997``). The ``parse_9xx`` functions do the same and also
 check that the file holds only the expected transaction set.
+
+With a ``policy`` (see ``policy``), only the problems the policy does not tolerate refuse
+the file; ``read_with_policy`` also returns the assessment, whose noted problems the caller
+shows to a person and reports in its 997.
 """
 
 from .ack import group_ack_from
-from .envelope import Interchange, TransactionSet, read_interchange
+from .envelope import Interchange, TransactionSet, parse_interchange, read_interchange
 from .errors import Problem, X12Error
+from .policy import Assessment, ValidationPolicy, assess
 from .inventory import InventoryAdvice, inventory_advice_from
 from .shipping import ShippingAdvice, ShippingOrder, shipping_advice_from, shipping_order_from
 from .syntax import DEFAULT_SEPARATORS, Separators
@@ -36,11 +41,35 @@ def decode_transaction(transaction: TransactionSet, separators: Separators = DEF
     return decoder(transaction, separators)
 
 
-def read_documents(data) -> tuple[Interchange, list]:
-    """Return the validated interchange and its documents in file order; raise X12Error if invalid."""
-    interchange = read_interchange(data)
-    documents = [decode_transaction(t, interchange.separators) for _, t in interchange.transactions()]
+def read_documents(data, policy: ValidationPolicy | None = None) -> tuple[Interchange, list]:
+    """Return the validated interchange and its documents in file order; raise X12Error if refused.
+
+    Without a policy any problem refuses the file; with one, only those it does not tolerate.
+    """
+    if policy is None:
+        interchange = read_interchange(data)
+        documents = [decode_transaction(t, interchange.separators) for _, t in interchange.transactions()]
+        return interchange, documents
+    interchange, documents, _assessment = read_with_policy(data, policy)
     return interchange, documents
+
+
+def read_with_policy(data, policy: ValidationPolicy) -> tuple[Interchange, list, Assessment]:
+    """Return the interchange, its documents and the policy's assessment; raise X12Error if refused.
+
+    The error lists the problems that refuse the file (those the policy does not tolerate),
+    and, when the documents cannot be decoded, what the reader could not use.
+    """
+    interchange = parse_interchange(data)
+    assessment = assess(interchange, policy)
+    if assessment.refused:
+        what = f"interchange {interchange.control_number.strip() or '?'} from {interchange.sender_id or '?'}"
+        refused = assessment.refused
+        summary = (f"refused X12 {what}: {refused[0]}" if len(refused) == 1
+                   else f"refused X12 {what}: {len(refused)} problems found:")
+        raise X12Error(refused, summary)
+    documents = [decode_transaction(t, interchange.separators) for _, t in interchange.transactions()]
+    return interchange, documents, assessment
 
 
 def _only(data, set_id: str) -> list:

@@ -23,9 +23,10 @@ from . import errors
 from .errors import Problem, X12Error
 from .specs import FUNCTIONAL_IDS, TRANSACTIONS, check_segment, transaction_problems
 from .syntax import DEFAULT_SEPARATORS, Segment, Separators, parse_date, serialize, tokenize
+from .versions import DEFAULT_VERSION, ISA_VERSIONS, VERSIONS, release, release_of
 
-VERSION = "00401"
-GS_VERSION = "004010"
+VERSION = VERSIONS[DEFAULT_VERSION].isa_version
+GS_VERSION = DEFAULT_VERSION
 CONTROL_KINDS = ("interchange", "group", "transaction")
 MAX_CONTROL_NUMBER = 999_999_999
 SUPPORTED_GROUPS = frozenset(FUNCTIONAL_IDS.values())
@@ -210,8 +211,9 @@ def _check_isa(interchange: Interchange, isa: Segment) -> None:
             continue  # already reported as a fixed-width problem
         interchange.problems.append(Problem(issue.message, level="interchange", segment_id="ISA", position=1,
                                             element=issue.element, value=issue.value))
-    if isa[12] and isa[12] not in ("00401", "00501"):
-        interchange.problems.append(Problem(f"interchange version {isa[12]!r} is not supported (00401 expected)",
+    if isa[12] and isa[12] not in ISA_VERSIONS:
+        interchange.problems.append(Problem(f"interchange version {isa[12]!r} is not supported "
+                                            f"({' or '.join(ISA_VERSIONS)} expected)",
                                             segment_id="ISA", position=1, element=12, value=isa[12]))
     elif isa[12] == "00401" and isa[11] != "U":
         interchange.problems.append(Problem(f"ISA11 must be 'U' in version 00401, not {isa[11]!r}",
@@ -332,8 +334,8 @@ class _Reader:
                 f"functional group {gs[1]!r} is not supported (supported: {', '.join(sorted(SUPPORTED_GROUPS))})",
                 level="group", segment_id="GS", position=gs.position, element=1, value=gs[1],
                 code=errors.GROUP_NOT_SUPPORTED, group_control=group.control_number))
-        if gs[8] and not gs[8].startswith(GS_VERSION):
-            group.problems.append(Problem(f"version {gs[8]!r} is not supported ({GS_VERSION} expected)",
+        if gs[8] and release_of(gs[8]) is None:
+            group.problems.append(Problem(f"version {gs[8]!r} is not supported ({' or '.join(VERSIONS)} expected)",
                                           level="group", segment_id="GS", position=gs.position, element=8,
                                           value=gs[8], code=errors.GROUP_VERSION_NOT_SUPPORTED,
                                           group_control=group.control_number))
@@ -362,7 +364,8 @@ class _Reader:
         problems = transaction.problems
         common = dict(level="transaction", group_control=group.control_number,
                       transaction_control=transaction.control_number)
-        for issue in check_segment(st, self.x.separators):
+        version = group.version or GS_VERSION
+        for issue in check_segment(st, self.x.separators, version):
             code = errors.SET_BAD_IDENTIFIER if issue.element == 1 else errors.SET_BAD_CONTROL_NUMBER
             problems.append(Problem(issue.message, segment_id="ST", position=st.position, element=issue.element,
                                     value=issue.value, code=code, transaction_position=1, **common))
@@ -399,7 +402,7 @@ class _Reader:
         if spec is not None:
             problems.extend(transaction_problems(spec, transaction.segments, transaction.position, count,
                                                  self.x.separators, group.control_number,
-                                                 transaction.control_number))
+                                                 transaction.control_number, version))
 
 
 # --------------------------------------------------------------------------- writing
@@ -412,6 +415,7 @@ class Envelope:
     qualifiers (``ZZ`` mutually defined, ``01`` DUNS, ``12`` phone...); ``application_sender``
     and ``application_receiver`` go to GS02/GS03 and default to the ISA ids. ``usage`` is ISA15
     (``P`` production, ``T`` test); ``ack_requested`` sets ISA14 (a TA1 interchange ack).
+    ``version`` is the X12 release written (``004010`` or ``005010``, see ``versions``).
     """
 
     sender_id: str
@@ -424,6 +428,7 @@ class Envelope:
     ack_requested: bool = False
     separators: Separators = DEFAULT_SEPARATORS
     line_breaks: bool = False
+    version: str = DEFAULT_VERSION
 
 
 @dataclass(frozen=True)
@@ -464,6 +469,13 @@ def build_interchange(envelope: Envelope, transaction_id: str, bodies: list[list
         raise X12Error(f"a {transaction_id} interchange needs at least one transaction set")
     separators = envelope.separators
     separators.check()
+    try:
+        edition = release(envelope.version)
+    except ValueError as exc:
+        raise X12Error(str(exc)) from None
+    if edition.isa11 in (separators.element, separators.sub_element, separators.segment):
+        raise X12Error(f"the repetition separator {edition.isa11!r} of {edition.code} is also a delimiter "
+                       f"of this interchange {separators!r}")
     for label, value in (("sender", envelope.sender_id), ("receiver", envelope.receiver_id)):
         if not value or len(value) > 15:
             raise X12Error(f"the interchange {label} id {value!r} must be 1 to 15 characters (ISA06/ISA08)")
@@ -474,11 +486,11 @@ def build_interchange(envelope: Envelope, transaction_id: str, bodies: list[list
     segments = [
         Segment("ISA", "00", " " * 10, "00", " " * 10, envelope.sender_qualifier, envelope.sender_id.ljust(15),
                 envelope.receiver_qualifier, envelope.receiver_id.ljust(15), now.strftime("%y%m%d"),
-                now.strftime("%H%M"), "U", VERSION, isa_number, "1" if envelope.ack_requested else "0",
+                now.strftime("%H%M"), edition.isa11, edition.isa_version, isa_number, "1" if envelope.ack_requested else "0",
                 envelope.usage, separators.sub_element),
         Segment("GS", functional_id, envelope.application_sender or envelope.sender_id,
                 envelope.application_receiver or envelope.receiver_id, now.strftime("%Y%m%d"), now.strftime("%H%M"),
-                group_number, "X", GS_VERSION),
+                group_number, "X", edition.code),
     ]
     controls = []
     for body in bodies:

@@ -1,5 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-"""Segment and transaction set specifications of X12 004010 for the warehouse documents.
+"""Segment and transaction set specifications of X12 004010 and 005010 for the warehouse documents.
 
 Element specs give the requirement (``M`` mandatory, ``O`` optional, ``X`` conditional), the
 data type, the minimum and maximum length and, where the connector relies on them, the
@@ -11,6 +11,9 @@ Transaction specs give the segment order, requirement, maximum use and loops (a 
 with its first segment) of 940 (group OW), 945 (SW), 943 (AR), 944 (RE), 846 (IB) and 997
 (FA). The walker reports segments out of sequence, missing mandatory segments, segments used
 too often and loops repeated too often, with the AK3 codes of a 997.
+
+``SEGMENTS_005010`` holds the segments whose 005010 definition differs (see ``versions``);
+``check_segment`` takes the release of the functional group the segment is in.
 
 These are the connector's own specifications: pyx12 (the usual Python X12 validator) ships
 maps for HIPAA transaction sets and the 997 only, none for 940/943/944/945/846.
@@ -182,6 +185,19 @@ SEGMENTS = {s.id: s for s in (
 )}
 
 
+SEGMENTS_005010 = {s.id: s for s in (
+    _spec("ST", "Transaction Set Header", M("ID", 3, 3), M("AN", 4, 9), O("AN", 1, 35)),
+    _spec("AK2", "Transaction Set Response Header", M("ID", 3, 3), M("AN", 4, 9), O("AN", 1, 35)),
+)}
+
+
+def segment_spec(segment_id: str, version: str = "004010") -> SegmentSpec | None:
+    """Return the spec of ``segment_id`` in release ``version`` (None when the connector has none)."""
+    if version.startswith("005010") and segment_id in SEGMENTS_005010:
+        return SEGMENTS_005010[segment_id]
+    return SEGMENTS.get(segment_id)
+
+
 # --------------------------------------------------------------------------- structure
 
 @dataclass(frozen=True)
@@ -296,9 +312,9 @@ class ElementIssue:
     component: int | None = None
 
 
-def check_segment(segment: Segment, separators: Separators) -> list[ElementIssue]:
-    """Return the data element problems of ``segment`` (empty when its id has no spec)."""
-    spec = SEGMENTS.get(segment.id)
+def check_segment(segment: Segment, separators: Separators, version: str = "004010") -> list[ElementIssue]:
+    """Return the data element problems of ``segment`` in release ``version`` (empty when its id has no spec)."""
+    spec = segment_spec(segment.id, version)
     if spec is None:
         return []
     issues = []
@@ -454,7 +470,8 @@ def _missing(frame: _Frame, position: int) -> list[SegmentIssue]:
 
 
 def transaction_problems(spec: TransactionSpec, body: list[Segment], start: int, se_position: int,
-                         separators: Separators, group_control: str = "", control: str = "") -> list[Problem]:
+                         separators: Separators, group_control: str = "", control: str = "",
+                         version: str = "004010") -> list[Problem]:
     """Return the structure and element problems of a transaction body as Problems.
 
     ``start`` is the file position of the ST segment; ``se_position`` the SE's position in
@@ -467,7 +484,7 @@ def transaction_problems(spec: TransactionSpec, body: list[Segment], start: int,
                                 position=start + issue.position - 1, code=issue.code, group_control=group_control,
                                 transaction_control=control, transaction_position=issue.position))
     for segment, index in pairs:
-        for issue in check_segment(segment, separators):
+        for issue in check_segment(segment, separators, version):
             problems.append(Problem(issue.message, level="element", segment_id=segment.id,
                                     position=start + index - 1, element=issue.element, component=issue.component,
                                     code=issue.code, value=issue.value, group_control=group_control,
