@@ -1,7 +1,20 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from odoo.addons.component.core import AbstractComponent, Component
 
+from ..lib.batches import BATCHED
 from ..lib.canonical import Order, Return
+
+
+def note_applied_order(sale, outcome, backend, event):
+    """Note in a sale order's history which event of which backend created or changed it.
+
+    A note notifying nobody; the order's creation is not logged besides: this says where it came from.
+    """
+    sale._message_log(body=sale.env._(
+        "%(outcome)s from %(backend)s, event %(topic)s #%(event)s (correlation %(cid)s).",
+        outcome=outcome.capitalize(), backend=backend.name, topic=event.topic, event=event.id,
+        cid=event.correlation_id or "-",
+    ))
 
 
 class EventProcessor(AbstractComponent):
@@ -17,21 +30,17 @@ class EventProcessor(AbstractComponent):
         raise NotImplementedError
 
     def _apply_order(self, order, event):
-        """Write a canonical order through the shared order writer; return (outcome, sale order)."""
+        """Write a canonical order through the shared order writer; return (outcome, sale order).
+
+        A new order may come back ``batched`` with no sale order: its dispatcher creates it with
+        the other new orders of its batch."""
         writer = self.component(usage="order.writer", model_name="retail.sale.order.binding")
         binding, outcome = writer.apply(order)
+        if outcome == BATCHED:
+            return outcome, None
         sale = binding.odoo_id
         if outcome in ("created", "updated", "cancelled"):
-            sale.message_post(
-                body=self.env._(
-                    "%(outcome)s from %(backend)s, event %(topic)s #%(event)s (correlation %(cid)s).",
-                    outcome=outcome.capitalize(),
-                    backend=self.backend_record.name,
-                    topic=event.topic,
-                    event=event.id,
-                    cid=event.correlation_id or "-",
-                ),
-            )
+            note_applied_order(sale, outcome, self.backend_record, event)
         return outcome, sale
 
 

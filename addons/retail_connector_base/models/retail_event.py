@@ -18,7 +18,9 @@ from odoo.sql_db import Cursor
 from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..components.errors import RetailMappingError
+from ..components.event_processor import note_applied_order
 from ..lib.canonical import CanonicalValidationError
+from ..lib.batches import BATCHED, close_batch, open_batch
 from ..lib.http import ChannelError
 from ..lib.inbound import PAYOUT_AGGREGATE, InboundError, InvalidPayload, check_storable
 from ..lib.text import storable
@@ -301,29 +303,35 @@ class RetailEvent(models.Model):
         cr = self.env.cr
         self.flush_model()  # what this transaction changed is what the claim must see
         try:
-            cr.execute(
-                """
-                SELECT id FROM retail_event
-                WHERE backend_id = %s AND domain IS NOT DISTINCT FROM %s AND state IN ('received', 'queued', 'processing')
-                  AND (next_attempt_at IS NULL OR next_attempt_at <= now() at time zone 'UTC')
-                ORDER BY id
-                LIMIT %s
-                FOR UPDATE SKIP LOCKED
-                """,
-                (backend_id, domain, batch),
-            )
+            with cr.savepoint(flush=False):
+                cr.execute(
+                    """
+                    SELECT id FROM retail_event
+                    WHERE backend_id = %s AND domain IS NOT DISTINCT FROM %s
+                      AND state IN ('received', 'queued', 'processing')
+                      AND (next_attempt_at IS NULL OR next_attempt_at <= now() at time zone 'UTC')
+                    ORDER BY id
+                    LIMIT %s
+                    FOR UPDATE SKIP LOCKED
+                    """,
+                    (backend_id, domain, batch),
+                    log_exceptions=False,
+                )
+                rows = cr.fetchall()
         except CONCURRENCY_ERRORS as exc:
             # another dispatcher applied some of them after this job's snapshot: start again on a fresh one
-            raise RetryableJobError("Events of %s met a concurrent dispatcher: %s" % (backend.display_name, exc),
-                                    seconds=1, ignore_retry=True) from None
-        claimed = self.browse([row[0] for row in cr.fetchall()])
+            raise RetryableJobError("%s events of backend %s met a concurrent dispatcher: %s" % (
+                domain, backend_id, _error_text(exc)), seconds=1, ignore_retry=True) from None
+        claimed = self.browse([row[0] for row in rows])
         if not claimed:
             self._dispatch_leftovers(backend_id, domain, claimed.ids)
             return "nothing waiting"
         if len(claimed) >= batch:
             self._dispatch_alongside(backend_id, domain)
         counts = {}
-        claimed = claimed.with_context(retail_dispatching=True)
+        # new orders wait to be created together, when every aggregate of the batch has had its turn
+        token = uuid.uuid4().hex
+        claimed = claimed.with_context(retail_dispatching=True, retail_order_batch=token)
         unread = claimed.filtered(lambda e: not e.aggregate_key)
         if unread:
             unread._read_payloads()
@@ -335,21 +343,34 @@ class RetailEvent(models.Model):
             if event.state in PENDING_STATES and (event.aggregate_type, event.aggregate_key) not in aggregates:
                 aggregates.append((event.aggregate_type, event.aggregate_key))
         deferred = False
-        for aggregate_type, key in aggregates:
-            events = claimed.filtered(lambda e, t=aggregate_type, k=key: e.aggregate_type == t and e.aggregate_key == k)
-            applied = events[:1]._apply_aggregate()
-            if applied is None:
-                # another job applies this aggregate: a later dispatcher takes these, with no attempt counted
-                counts["busy"] = counts.get("busy", 0) + 1
-                handled.update(events.ids)
-                deferred = True
-                continue
-            for event, outcome in applied:
-                handled.add(event.id)
-                deferred = deferred or outcome == "retry"
-                label = outcome if outcome in ("created", "updated", "unchanged", "cancelled", "stale", "failed", "retry") \
-                    else event.state
-                counts[label] = counts.get(label, 0) + 1
+
+        def count(event, outcome):
+            handled.add(event.id)
+            label = outcome if outcome in ("created", "updated", "unchanged", "cancelled", "stale", "failed", "retry") \
+                else event.state
+            counts[label] = counts.get(label, 0) + 1
+            return outcome == "retry"
+
+        open_batch(token)
+        try:
+            for aggregate_type, key in aggregates:
+                events = claimed.filtered(lambda e, t=aggregate_type, k=key: e.aggregate_type == t and e.aggregate_key == k)
+                applied = events[:1]._apply_aggregate()
+                if applied is None:
+                    # another job applies this aggregate: a later dispatcher takes these, with no attempt counted
+                    counts["busy"] = counts.get("busy", 0) + 1
+                    handled.update(events.ids)
+                    deferred = True
+                    continue
+                for event, outcome in applied:
+                    if outcome != BATCHED:
+                        deferred = count(event, outcome) or deferred
+            entries = close_batch(token)
+            if entries:
+                for event, outcome in claimed.browse()._create_batched_orders(backend_id, entries):
+                    deferred = count(event, outcome) or deferred
+        finally:
+            close_batch(token)
         # one job for each moment something is to be tried again (events deferred by a concurrent
         # update, retries of failed attempts), so that none waits for the events sweep
         now = fields.Datetime.now()
@@ -485,6 +506,9 @@ class RetailEvent(models.Model):
             (self.backend_id.id, self.aggregate_type, self.aggregate_key),
         )
         pending = self.browse([row[0] for row in self.env.cr.fetchall()])
+        if len(pending) > 1:
+            # the aggregate's later events need its order as the earlier ones leave it
+            pending = pending.with_context(retail_order_batch=False)
         applied = []
         for index, event in enumerate(pending):
             try:
@@ -532,13 +556,17 @@ class RetailEvent(models.Model):
         return "; ".join(summary) or "nothing pending"
 
     def _apply_one(self):
-        """Apply this event through its channel's processor; record the outcome or the error."""
+        """Apply this event through its channel's processor; record the outcome or the error.
+
+        Returns the outcome; ``batched`` when the dispatcher creates the event's new order with
+        the other new orders of its batch (nothing is recorded on the event yet)."""
         self.ensure_one()
         attempt = self.attempts + 1
         try:
             with self.env.cr.savepoint():
                 with self.backend_id.with_context(
-                    retail_origin_backend=self.backend_id.id, retail_correlation_id=self.correlation_id
+                    retail_origin_backend=self.backend_id.id, retail_correlation_id=self.correlation_id,
+                    retail_event_id=self.id,
                 ).work_on(
                     self._name
                 ) as work:
@@ -549,11 +577,22 @@ class RetailEvent(models.Model):
                     else:
                         processor = work.component(usage="event.processor")
                         outcome, record = processor.process(self, self._payload_data())
-        except (psycopg2.InterfaceError, psycopg2.OperationalError) as exc:
+        except Exception as exc:  # noqa: BLE001 - classified by _apply_failed
+            return self._apply_failed(attempt, exc)
+        if outcome == BATCHED:
+            return outcome
+        return self._record_applied(attempt, outcome, record)
+
+    def _apply_failed(self, attempt, exc):
+        """Record an attempt that raised ``exc``; return the event's state, or raise what the job must see.
+
+        A lost connection is raised as it is; a concurrent update, a lock another job holds or a
+        rate limit raise RetryableJobError (contention: no attempt counted)."""
+        if isinstance(exc, (psycopg2.InterfaceError, psycopg2.OperationalError)):
             if connection_lost(self.env.cr):
                 # nothing can be written on this connection: the job fails, and the sweep
                 # queues the event again (_cron_sweep)
-                raise
+                raise exc
             if isinstance(exc, CONCURRENCY_ERRORS):
                 # another transaction changed the same rows (the stock of a product sold on two
                 # channels at once): not the event's fault, nor the job's; it runs again soon on a fresh snapshot
@@ -563,25 +602,28 @@ class RetailEvent(models.Model):
                 ) from None
             self._fail(attempt, exc, permanent=False)
             return self.state
-        except psycopg2.errors.UniqueViolation as exc:
+        if isinstance(exc, psycopg2.errors.UniqueViolation):
             # most often two jobs creating the same record at once (a new customer in two orders):
             # tried again within seconds, the attempt counted so that a lasting conflict ends dead
             self._fail(attempt, exc, permanent=False, quick=True)
             return self.state
-        except PERMANENT_ERRORS as exc:
+        if isinstance(exc, PERMANENT_ERRORS):
             self._fail(attempt, exc, permanent=True)
             return "failed"
-        except (RetryableJobError, ChannelError) as exc:
+        if isinstance(exc, (RetryableJobError, ChannelError)):
             if isinstance(exc, RetryableJobError) and exc.ignore_retry:
                 # a lock held by another job (advisory_lock_or_retry) or a rate limit: contention,
                 # not a failure of the event; the job runs again later and nothing is counted
-                raise
+                raise exc
             self._fail(attempt, exc, permanent=False)
             return self.state
-        except Exception as exc:  # noqa: BLE001 - an unknown error may be transient: retry, then dead letter
-            _logger.exception("Event %s (correlation %s) failed", self.id, self.correlation_id)
-            self._fail(attempt, exc, permanent=False)
-            return self.state
+        # an unknown error may be transient: retry, then dead letter
+        _logger.error("Event %s (correlation %s) failed", self.id, self.correlation_id, exc_info=exc)
+        self._fail(attempt, exc, permanent=False)
+        return self.state
+
+    def _record_applied(self, attempt, outcome, record):
+        """Record a successful attempt: done (or stale), its outcome and the resulting record."""
         vals = {
             "job_uuid": self.env.context.get("job_uuid") or self.job_uuid,
             "state": "stale" if outcome == "stale" else "done",
@@ -600,6 +642,32 @@ class RetailEvent(models.Model):
         self.write(vals)
         _logger.info("Event %s %s %s: %s (correlation %s)", self.id, self.topic, self.aggregate_key, outcome, self.correlation_id)
         return outcome
+
+    def _create_batched_orders(self, backend_id, entries):
+        """Create the new orders the batch's events left to their dispatcher; return [(event, outcome)].
+
+        All at once when they can be, else one by one (the order writer's ``create_batch``); each
+        event then records its order, or its failure as if it had been applied alone."""
+        Event = self.with_context(retail_order_batch=False)
+        backend = self.env["retail.backend"].browse(backend_id)
+        with backend.with_context(retail_origin_backend=backend_id).work_on("retail.sale.order.binding") as work:
+            results = work.component(usage="order.writer").create_batch(entries)
+        applied = []
+        for entry, binding, exc in results:
+            event = Event.browse(entry["event_id"])
+            attempt = event.attempts + 1
+            if exc is None:
+                note_applied_order(binding.odoo_id, "created", backend, event)
+                applied.append((event, event._record_applied(attempt, "created", binding.odoo_id)))
+                continue
+            try:
+                applied.append((event, event._apply_failed(attempt, exc)))
+            except RetryableJobError:
+                # a concurrent update or a lock: the event waits a moment, no attempt counted
+                event.write({"state": "queued", "next_attempt_at": fields.Datetime.now()
+                             + timedelta(seconds=random.randint(1, 3))})
+                applied.append((event, "retry"))
+        return applied
 
     def _payload_data(self):
         """Return the JSON data to apply: the edited payload when there is one."""

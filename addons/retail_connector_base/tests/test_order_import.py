@@ -1,7 +1,11 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import copy
+import json
+from unittest.mock import patch
 
+from odoo.exceptions import UserError
 from odoo.tests import new_test_user, tagged
+from odoo.tools import mute_logger
 
 from ..components.errors import RetailMappingError
 from ..lib.canonical import CanonicalValidationError, Order
@@ -268,3 +272,94 @@ class TestOrderMappings(RetailCase):
         shipping = binding.odoo_id.order_line.filtered(lambda l: l.product_id.default_code == "RC-SHIPPING")
         self.assertEqual(shipping.price_unit, 9.9)
         self.assertEqual(binding.odoo_id.order_line.filtered(lambda l: l.product_id.default_code == "RC-CAP").tax_ids, self.state_tax)
+
+
+@tagged("post_install", "-at_install")
+class TestOrderBatches(RetailCase):
+    """A dispatcher creates the new orders of its batch together, and one bad order fails alone."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.backend.company_id.currency_id = cls.env.ref("base.USD")
+        Product = cls.env["product.product"]
+        Product.create({"name": "Mug", "default_code": "RC-MUG", "type": "consu", "is_storable": True})
+        Product.create({"name": "Cap", "default_code": "RC-CAP", "type": "consu", "is_storable": True})
+
+    def _queue(self, *orders, topic="orders/create"):
+        events = self.env["retail.event"]
+        for index, data in enumerate(orders):
+            events |= self.env["retail.event"].create({
+                "backend_id": self.backend.id, "topic": topic, "domain": "orders", "aggregate_type": "order",
+                "aggregate_key": data["external_id"], "idempotency_key": "evt-%s-%s" % (data["external_id"], index),
+                "state": "queued", "payload": json.dumps(data), "correlation_id": "corr-%s" % index,
+                "channel_timestamp": data["updated_at"].replace("T", " ").rstrip("Z"),
+            })
+        return events
+
+    def _order(self, external_id, **changes):
+        data = copy.deepcopy(ORDER)
+        data.update(external_id=external_id, name="#%s" % external_id, **changes)
+        return data
+
+    def _dispatch_counting_creates(self):
+        """Run a dispatcher; return how many sale orders each call of sale.order.create made."""
+        SaleOrder = type(self.env["sale.order"])
+        original, calls = SaleOrder.create, []
+
+        def create(records, vals_list):
+            calls.append(len(vals_list) if isinstance(vals_list, list) else 1)
+            return original(records, vals_list)
+
+        with patch.object(SaleOrder, "create", create):
+            self.env["retail.event"]._dispatch(self.backend.id, "orders")
+        return calls
+
+    def test_the_new_orders_of_a_batch_are_created_and_confirmed_together(self):
+        events = self._queue(self._order("B1"), self._order("B2"), self._order("B3"))
+        self.assertEqual(self._dispatch_counting_creates(), [3])
+        self.assertEqual(events.mapped("state"), ["done"] * 3)
+        self.assertEqual(events.mapped("outcome"), ["created"] * 3)
+        sales = self.env["sale.order"].browse(events.mapped("res_id"))
+        self.assertEqual(sales.mapped("client_order_ref"), ["#B1", "#B2", "#B3"])
+        self.assertEqual(sales.mapped("state"), ["sale"] * 3)
+        for event, sale in zip(events, sales, strict=True):
+            binding = self.env["retail.sale.order.binding"].search([("odoo_id", "=", sale.id)])
+            self.assertEqual((binding.backend_id, binding.external_id), (self.backend, event.aggregate_key))
+            self.assertTrue(binding.payload_digest, "the applied version is recorded")
+            self.assertIn("event orders/create #%s" % event.id, sale.message_ids[:1].body)
+
+    def test_an_order_the_batch_cannot_confirm_fails_alone_with_its_reason(self):
+        """The batch is undone and its orders created one by one: the bad one fails, naming why; no order of it is left."""
+        events = self._queue(self._order("B1"), self._order("BAD"), self._order("B3"))
+        SaleOrder = type(self.env["sale.order"])
+        original = SaleOrder.action_confirm
+
+        def action_confirm(records):
+            if "#BAD" in records.mapped("client_order_ref"):
+                raise UserError("Order #BAD cannot be confirmed: its customer is blocked")
+            return original(records)
+
+        with patch.object(SaleOrder, "action_confirm", action_confirm), \
+                mute_logger("odoo.addons.retail_connector_base.models.retail_event"):
+            calls = self._dispatch_counting_creates()
+        self.assertEqual(calls, [3, 1, 1, 1], "the batch, then each order alone")
+        self.assertEqual(events.mapped("state"), ["done", "failed", "done"])
+        self.assertIn("its customer is blocked", events[1].last_error)
+        self.assertFalse(self.env["sale.order"].search([("client_order_ref", "=", "#BAD")]))
+        self.assertEqual(len(self.env["sale.order"].search([("client_order_ref", "in", ["#B1", "#B3"])])), 2)
+        # the failed order is created once it can be, as if it had been alone
+        events[1].action_replay()
+        self.assertEqual((events[1].state, events[1].outcome), ("done", "created"))
+        self.assertEqual(len(self.env["retail.sale.order.binding"].search([("external_id", "=", "BAD")])), 1)
+
+    def test_an_order_created_and_updated_in_one_batch_is_applied_in_channel_order(self):
+        """An aggregate with several events waiting is applied event by event, never left to the batch."""
+        created = self._order("B1")
+        updated = self._order("B1", updated_at="2026-11-20T11:00:00Z", payment_state="paid", note="Leave at the door")
+        events = self._queue(created, updated, self._order("B2"))
+        self.assertEqual(self._dispatch_counting_creates(), [1, 1])
+        self.assertEqual(events.mapped("outcome"), ["created", "updated", "created"])
+        binding = self.env["retail.sale.order.binding"].search([("external_id", "=", "B1")])
+        self.assertEqual(len(binding), 1)
+        self.assertEqual(binding.external_updated_at.hour, 11)

@@ -91,6 +91,8 @@ class WooEventProcessor(Component):
         if not self.backend_record._import_rule_allows(order):
             return "deferred: payment %s" % order.payment_state, None
         outcome, sale = self._apply_order(order, event)
+        if not sale:  # created with the other new orders of its batch (it lists no refund)
+            return outcome, sale
         refunded = self._apply_new_refunds(order, sale)
         return (outcome + refunded if refunded else outcome), sale
 
