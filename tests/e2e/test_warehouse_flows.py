@@ -153,4 +153,18 @@ def test_x12_lenient_partner_books_a_slightly_broken_945_strict_one_refuses_it(o
                                                                  ("state", "=", "quarantined")], ["error"])
         assert "(N1) element 02: at least one of N102, N103 is required" in quarantined["error"]
         assert _state(odoo, strict)["state"] != "done"
+
+        # a manager accepts the slip: that very file is read again and its shipment booked, once
+        for _click in range(2):
+            odoo.call("retail.edi.document", "action_accept_x12_problems", [quarantined["id"]])
+        wait_for(lambda: _state(odoo, strict)["state"] == "done", timeout=60, what="the accepted 945 booked")
+        wait_for(lambda: wh.acks_received.get(refused_file.groups[0]) == "E", timeout=30,
+                 what="our second 997, accepting the 945 with errors")
+        wait_for(lambda: odoo.search_read("retail.edi.document", [("id", "=", quarantined["id"])],
+                                          ["state"])[0]["state"] == "processed", timeout=30, what="the file processed")
+        moves = odoo.search_read("stock.move", [("picking_id", "=", strict["id"])], ["quantity", "state"])
+        assert [(m["quantity"], m["state"]) for m in moves] == [(1, "done")]
+        assert _state(odoo, strict)["carrier_tracking_ref"] == "E2E-SLIP-2"
+        [backend] = odoo.search_read("retail.backend", [("id", "=", backend_id)], ["x12_tolerated_problems"])
+        assert "945:N1:02:2" in backend["x12_tolerated_problems"]
         odoo.call("retail.backend", "write", [backend_id], {"active": False})

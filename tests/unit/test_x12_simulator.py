@@ -116,6 +116,13 @@ def test_list_read_archive_and_quarantine(warehouse):
     assert warehouse.read_file("945_B.x12", "quarantine") == "second"
     reason = warehouse.read_file("945_B.x12.reason.txt", "quarantine")
     assert reason == "segment 4 (W06) element 02: mandatory element W0602 is missing\n"
+    with drop_for(warehouse) as drop:
+        assert drop.read("945_B.x12", quarantined=True) == b"second"
+        assert drop.archive_quarantined("945_B.x12") == "/archive/945_B.x12"
+        with pytest.raises(ChannelNotFound):
+            drop.archive_quarantined("945_B.x12")
+    assert warehouse.files("quarantine") == []
+    assert warehouse.read_file("945_B.x12", "archive") == "second"
 
 
 def test_put_outgoing_never_replaces_an_existing_file(warehouse):

@@ -13,7 +13,8 @@ when its envelope allows, while the other files go on. Processed files are archi
 Each partner has a validation policy (``retail.backend._x12_policy``): a lenient partner's
 file with segment or element problems is applied and acknowledged as accepted with errors,
 the problems shown on the EDI file for a person to accept; a strict partner's is refused
-unless a person accepted those problems before. An interchange marked test (ISA15 ``T``) is
+unless a person accepted those problems before. Accepting a quarantined file's problems reads
+that file again (``read_again``) as if it had just arrived. An interchange marked test (ISA15 ``T``) is
 acknowledged and recorded, never applied; ``send_test_interchange`` sends one to a new
 partner before production.
 """
@@ -27,13 +28,15 @@ from odoo import fields
 
 from odoo.addons.component.core import Component
 from odoo.addons.retail_connector_base.lib.canonical import Shipment, StockLevel
-from odoo.addons.retail_connector_base.lib.http import ChannelValidationError
+from odoo.addons.retail_connector_base.lib.http import ChannelNotFound, ChannelValidationError
 from odoo.addons.retail_connector_base.lib.inbound import InboundEvent, SchemaError
 from odoo.addons.retail_connector_base.models.retail_event import new_correlation_id
 
 from ..lib import x12
 
 INBOUND_SETS = ("945", "944", "846")
+# what a quarantined file's record keeps of its content; a longer file is read again from the server
+QUARANTINE_CONTENT_CHARS = 200000
 
 
 def _envelope(backend, usage=None):
@@ -205,10 +208,61 @@ class X12FilePoller(Component):
         return "retail-x12-poll-%s" % self.backend_record.id
 
     def _read_file(self, drop, name, counts, new_events):
-        Document = self.env["retail.edi.document"]
-        backend = self.backend_record
         data = drop.read(name)
         text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+        self._read_text(drop, name, text, counts, new_events)
+
+    def read_again(self, record):
+        """Read quarantined EDI file ``record`` again under the partner's policy; return what happened.
+
+        The file goes through the path of a file just read from the drop (inbox events under the
+        same idempotency keys, 997, archive), its record reused. Returns ``(outcome, detail)``:
+        ``("queued", event ids)`` when its documents went to the inbox, ``("duplicate", "")``
+        when the inbox already held them, ``("acknowledgement", "")`` or ``("test", "")`` for
+        a 997 or a test interchange, ``("refused", reason)`` when it still cannot be applied,
+        ``("skipped", state)`` when it is no longer quarantined (read again already).
+        """
+        # the reader's lock, then the file's row: a second click (or a run of the poller) waits,
+        # then finds the file no longer quarantined
+        self.env.cr.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (self._lock_name(),))
+        self.env.cr.execute("SELECT id FROM retail_edi_document WHERE id = %s FOR UPDATE", (record.id,))
+        record.invalidate_recordset()
+        if record.state != "quarantined" or record.direction != "in":
+            return "skipped", record.state
+        counts = {"applied": 0, "duplicate": 0, "acknowledgements": 0, "quarantined": 0, "test": 0}
+        new_events = []
+        with self.backend_record._sftp_drop() as drop:
+            text = record.content or ""
+            if len(text) >= QUARANTINE_CONTENT_CHARS and record.quarantined_as:
+                data = drop.read(record.quarantined_as, quarantined=True)
+                text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+            self._read_text(drop, record.filename, text, counts, new_events, record=record)
+        self.env["retail.event"].browse(new_events)._enqueue()
+        if counts["quarantined"]:
+            return "refused", record.error
+        if counts["duplicate"]:
+            return "duplicate", ""
+        if counts["acknowledgements"]:
+            return "acknowledgement", ""
+        if counts["test"]:
+            return "test", ""
+        return "queued", new_events
+
+    def _done_with(self, drop, name, record=None):
+        """Archive a file read: from the incoming folder, or from quarantine when read again."""
+        if record is None:
+            drop.archive(name)
+        elif record.quarantined_as:
+            try:
+                drop.archive_quarantined(record.quarantined_as)
+            except ChannelNotFound:
+                pass  # someone cleared the quarantine folder already
+            record.quarantined_as = False
+
+    def _read_text(self, drop, name, text, counts, new_events, record=None):
+        """Read one file's text; ``record`` is its quarantined EDI file when it is read again."""
+        Document = self.env["retail.edi.document"]
+        backend = self.backend_record
         policy = backend._x12_policy()
         assessment = None
         try:
@@ -217,29 +271,39 @@ class X12FilePoller(Component):
             sets = {t.id for _g, t in interchange.transactions()}
             if sets == {"997"}:
                 interchange.raise_for_problems()
-                self._apply_acknowledgement(text, name)
+                self._apply_acknowledgement(text, name, record)
                 counts["acknowledgements"] += 1
-                drop.archive(name)
+                self._done_with(drop, name, record)
                 return
             _interchange, documents, assessment = x12.read_with_policy(text, policy)
         except x12.X12Error as exc:
-            self._quarantine(drop, name, text, exc, assessment)
+            if record is None:
+                self._quarantine(drop, name, text, exc, assessment)
+            else:
+                self._still_refused(record, exc, assessment)
             counts["quarantined"] += 1
             return
         if interchange.usage == "T":
-            self._acknowledge_test(drop, name, text, interchange, documents, policy, assessment)
+            self._acknowledge_test(drop, name, text, interchange, documents, policy, assessment, record)
             counts.setdefault("test", 0)
             counts["test"] += 1
             return
         control = interchange.control_number
         sender = interchange.sender_id.strip()
-        record = Document.create({
+        values = {
             "backend_id": backend.id, "direction": "in", "filename": name, "interchange_control": None,
             "transaction_set": _set_of(documents[0]),
             "reference": _reference_of(documents[0]), "state": "received", "content": text,
             "group_control": ",".join(g.control_number for g in interchange.groups),
+            "x12_problems": False, "x12_problem_keys": False, "review_state": "none", "error": False,
             **self._problem_values(assessment),
-        })
+        }
+        if record is None:
+            record = Document.create(values)
+            read_again = False
+        else:
+            record.write(values)
+            read_again = True
         duplicates = 0
         for (group, transaction), document in zip(interchange.transactions(), documents):
             key = "x12:%s:%s:%s:%s" % (sender, control, group.control_number, transaction.control_number)
@@ -264,7 +328,13 @@ class X12FilePoller(Component):
         ack = x12.build_997(interchange, _envelope(backend), _numbers(backend), policy=policy)
         self.component(usage="x12.sender", model_name="retail.backend").send(
             ack, "997-%s" % control, drop=drop, expect_ack=False)
-        drop.archive(name)
+        self._done_with(drop, name, record if read_again else None)
+
+    def _still_refused(self, record, exc, assessment):
+        """A quarantined file read again and refused again: its reason and problems brought up to date."""
+        record.write({"error": exc.reason, "x12_problems": "\n".join(str(p) for p in exc.problems) or False,
+                      "x12_problem_keys": False, "review_state": "none",
+                      **self._problem_values(assessment, refused=True)})
 
     def _problem_values(self, assessment, refused=False):
         """The EDI file's problems as a person sees them, and whether they wait for a review."""
@@ -280,26 +350,32 @@ class X12FilePoller(Component):
                 "review_state": "to_review" if assessment.new_keys() else "accepted",
                 "ack_state": "accepted_errors"}
 
-    def _acknowledge_test(self, drop, name, text, interchange, documents, policy, assessment):
+    def _acknowledge_test(self, drop, name, text, interchange, documents, policy, assessment, record=None):
         """A partner's test interchange (ISA15 T): acknowledged and recorded, nothing applied."""
         backend = self.backend_record
-        self.env["retail.edi.document"].create({
+        values = {
             "backend_id": backend.id, "direction": "in", "filename": name, "state": "test", "is_test": True,
             "transaction_set": _set_of(documents[0]), "reference": _reference_of(documents[0]), "content": text,
             "group_control": ",".join(g.control_number for g in interchange.groups),
+            "x12_problems": False, "x12_problem_keys": False, "review_state": "none", "error": False,
             **self._problem_values(assessment),
-        })
+        }
+        if record is None:
+            self.env["retail.edi.document"].create(values)
+        else:
+            record.write(values)
         ack = x12.build_997(interchange, _envelope(backend, usage="T"), _numbers(backend), policy=policy)
         self.component(usage="x12.sender", model_name="retail.backend").send(
             ack, "997-%s" % interchange.control_number, drop=drop, expect_ack=False)
-        drop.archive(name)
+        self._done_with(drop, name, record)
 
     def _quarantine(self, drop, name, text, exc, assessment=None):
         backend = self.backend_record
-        drop.quarantine(name, exc.reason)
+        path = drop.quarantine(name, exc.reason)
         record = self.env["retail.edi.document"].create({
             "backend_id": backend.id, "direction": "in", "filename": name, "state": "quarantined",
-            "error": exc.reason, "content": text[:200000],
+            "quarantined_as": path.rsplit("/", 1)[-1],
+            "error": exc.reason, "content": text[:QUARANTINE_CONTENT_CHARS],
             "x12_problems": "\n".join(str(p) for p in exc.problems) or False,
             **self._problem_values(assessment, refused=True),
         })
@@ -317,7 +393,7 @@ class X12FilePoller(Component):
         backend.message_post(body=self.env._("File %(name)s from the warehouse was quarantined: %(reason)s",
                                              name=name, reason=exc.reason))
 
-    def _apply_acknowledgement(self, text, name):
+    def _apply_acknowledgement(self, text, name, record=None):
         backend = self.backend_record
         report = x12.parse_997(text)
         Document = self.env["retail.edi.document"]
@@ -337,8 +413,12 @@ class X12FilePoller(Component):
                     note=self.env._("The warehouse rejected %(file)s: %(why)s", file=sent.filename,
                                     why=group.describe()),
                     user_id=sent.picking_id.user_id.id or self.env.uid)
-        Document.create({"backend_id": backend.id, "direction": "in", "transaction_set": "997", "filename": name,
-                         "state": "processed", "content": text})
+        values = {"backend_id": backend.id, "direction": "in", "transaction_set": "997", "filename": name,
+                  "state": "processed", "content": text}
+        if record is None:
+            Document.create(values)
+        else:
+            record.write({**values, "error": False, "review_state": "accepted" if record.x12_problem_keys else "none"})
 
     def _inbound(self, document, key):
         kind = _set_of(document)

@@ -255,9 +255,9 @@ class SftpDrop:
         files.sort(key=lambda f: (f.mtime, f.name))
         return files
 
-    def read(self, name: str) -> bytes:
-        """Return the content of incoming file ``name``."""
-        path = self._path(self.incoming_dir, name)
+    def read(self, name: str, quarantined: bool = False) -> bytes:
+        """Return the content of incoming file ``name`` (of the quarantine folder's, with ``quarantined``)."""
+        path = self._path(self.quarantine_dir if quarantined else self.incoming_dir, name)
 
         def fetch():
             with self.sftp.open(path, "rb") as handle:
@@ -288,6 +288,16 @@ class SftpDrop:
         text = str(reason).rstrip() + "\n"
         self._put(self.quarantine_dir, target_name + REASON_SUFFIX, text.encode("utf-8"), replace=True)
         return self._move(source, self.quarantine_dir, target_name, exact=True)
+
+    def archive_quarantined(self, name: str) -> str:
+        """Move quarantined file ``name`` to the archive folder and remove its reason; return its new path.
+
+        For a file applied after all (a person accepted its problems): it no longer waits in
+        quarantine with a reason that is not true any more.
+        """
+        path = self._move(self._path(self.quarantine_dir, name), self.archive_dir, name)
+        self._discard(self._path(self.quarantine_dir, name + REASON_SUFFIX))
+        return path
 
     def exists(self, path: str) -> bool:
         """Return whether ``path`` exists on the server."""

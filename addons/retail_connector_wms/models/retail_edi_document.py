@@ -4,6 +4,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from odoo.addons.retail_connector_base.lib.http import ChannelError
 from odoo.addons.retail_connector_base.models.retail_access import GROUP_MANAGER, check_retail_access
 
 TRANSACTION_SETS = [
@@ -63,6 +64,10 @@ class RetailEdiDocument(models.Model):
         "partner's accepted problems: a strict partner's next file with them is applied.",
     )
     error = fields.Text()
+    quarantined_as = fields.Char(
+        string="Name in quarantine", readonly=True, copy=False,
+        help="The file's name in the SFTP server's quarantine folder, while it is there.",
+    )
     content = fields.Text(help="The interchange as sent or received.")
 
     _backend_interchange_uniq = models.Constraint(
@@ -71,9 +76,15 @@ class RetailEdiDocument(models.Model):
     )
 
     def action_accept_x12_problems(self):
-        """Accept this file's syntax problems for its partner: later files with them are applied."""
+        """Accept this file's syntax problems for its partner; a quarantined file is read again and applied.
+
+        Later files with these problems are applied too. Accepting a file already accepted
+        changes nothing.
+        """
         check_retail_access(self, "write", GROUP_MANAGER)
         for document in self:
+            if document.review_state == "accepted":
+                continue  # accepted before (a second click): its problems are on the partner's list
             keys = (document.x12_problem_keys or "").split()
             if not keys:
                 raise UserError(self.env._("%(file)s has no syntax problem a person can accept (broken envelopes "
@@ -85,7 +96,54 @@ class RetailEdiDocument(models.Model):
             document.message_post(body=self.env._(
                 "%(user)s accepted these problems for %(backend)s: %(keys)s.", user=self.env.user.name,
                 backend=document.backend_id.name, keys=", ".join(added or keys)))
+            if document.state == "quarantined":
+                document._x12_read_again()
         return True
+
+    def action_x12_read_again(self):
+        """Read quarantined files again under their partner's current policy, applying those it now allows."""
+        check_retail_access(self, "write", GROUP_MANAGER)
+        for document in self:
+            if document.state == "quarantined" and document.direction == "in":
+                document._x12_read_again()
+        return True
+
+    def _x12_read_again(self):
+        """Read this quarantined file again through the warehouse files' path; post on it what happened."""
+        self.ensure_one()
+        backend = self.backend_id
+        try:
+            # a savepoint: a server out of reach leaves the acceptance done and the file as it was
+            with self.env.cr.savepoint(), backend.work_on("retail.backend") as work:
+                outcome, detail = work.component(usage="x12.poller").read_again(self)
+        except (ChannelError, UserError) as exc:
+            self.env.invalidate_all()
+            self.message_post(body=self.env._(
+                "%(file)s could not be read again now: %(error)s. It stays quarantined; use Read again once "
+                "the SFTP server is reachable.", file=self.filename, error=str(exc)))
+            return "unreachable"
+        if outcome == "skipped":
+            return outcome  # read again already (a second click): nothing more to say
+        file = self.filename
+        if outcome == "queued":
+            ack = dict(self._fields["ack_state"]._description_selection(self.env)).get(self.ack_state)
+            body = self.env._("%(file)s was read again under the partner's policy and sent to the inbox, which "
+                              "applies it (the file shows Processed once it has). The warehouse was answered with "
+                              "a 997: %(ack)s.", file=file, ack=ack)
+        elif outcome == "duplicate":
+            body = self.env._("%(file)s was read again: the inbox already held its documents (the same interchange "
+                              "arrived again and was applied), so nothing was applied twice.", file=file)
+        elif outcome == "acknowledgement":
+            body = self.env._("%(file)s was read again and applied: its acknowledgements are on the files they "
+                              "answer.", file=file)
+        elif outcome == "test":
+            body = self.env._("%(file)s was read again: it is a test interchange (ISA15 T), acknowledged and never "
+                              "applied.", file=file)
+        else:
+            body = self.env._("%(file)s was read again and still cannot be applied: %(reason)s", file=file,
+                              reason=detail)
+        self.message_post(body=body)
+        return outcome
 
     @api.model
     def _cron_flag_overdue(self):

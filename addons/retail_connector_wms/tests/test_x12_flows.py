@@ -279,14 +279,101 @@ class TestX12Flows(WarehouseFlowMixin, TransactionCase):
         refused.action_accept_x12_problems()
         self.assertEqual(refused.review_state, "accepted")
         self.assertEqual(sorted(self.backend._x12_policy().tolerated), ["945:N1:02:2", "945:N1:03:2"])
+        perform_pending_jobs(self.env)
+        self.assertEqual(picking.state, "done", "the accepted file itself is applied")
 
         second = self._delivery([(self.cap, 1)])
         written = self._ship_with_slip(second, "1ZSLIP0003")
         self._poll()
         self.assertEqual(second.state, "done", "the accepted problems no longer refuse this partner's files")
-        received = self._documents(direction="in", state="processed", transaction_set="945")
+        [received] = self._documents(direction="in", state="processed", transaction_set="945", picking_id=second.id)
         self.assertEqual((received.ack_state, received.review_state), ("accepted_errors", "accepted"))
         self.assertIn("AK5*E*5", self._our_997_for(written.interchange))
+
+    def test_accepting_a_quarantined_files_problems_applies_that_file_once(self):
+        self.backend.x12_validation = "strict"
+        picking = self._delivery([(self.mug, 3)])
+        written = self._ship_with_slip(picking, "1ZSLIP0004")
+        self._poll()
+        [refused] = self._documents(direction="in", state="quarantined")
+        self.assertEqual(refused.quarantined_as, written.name)
+        self.assertIn(written.name, self.wh.files("quarantine"))
+        self.assertEqual(picking.state, "assigned")
+
+        refused.action_accept_x12_problems()
+        self.assertEqual((refused.state, refused.ack_state, refused.review_state),
+                         ("received", "accepted_errors", "accepted"))
+        self.assertFalse(refused.error)
+        self.assertEqual(refused.interchange_control, written.interchange)
+        self.assertIn("[945:N1:02:2]", refused.x12_problems)
+        self.assertIn("read again under the partner's policy and sent to the inbox", refused.message_ids[0].body)
+        # the warehouse hears the file is applied after all: a second 997, accepting it with errors
+        answers = self._documents(direction="out", transaction_set="997", reference="997-%s" % written.interchange)
+        self.assertEqual(len(answers), 2)
+        self.assertIn("AK5*R*5", answers[0].content)
+        self.assertRegex(answers[1].content, r"AK5\*E\*5~AK9\*E\*1\*1\*1~")
+        self.wh.wait_for(lambda: self.wh.acks_received.get(written.groups[0]) == "E")
+        self.assertEqual(self.wh.files("quarantine"), [], "the file and its reason left the quarantine folder")
+        self.assertIn(written.name, self.wh.files("archive"))
+        self.assertFalse(refused.quarantined_as)
+
+        perform_pending_jobs(self.env)
+        self.assertEqual((refused.state, refused.picking_id), ("processed", picking))
+        self.assertEqual(picking.state, "done")
+        self.assertEqual(picking.carrier_tracking_ref, "1ZSLIP0004")
+        self.assertEqual(picking.move_ids.quantity, 3)
+        self.assertEqual(refused.event_id.state, "done")
+
+        messages, acks = len(refused.message_ids), self._documents(direction="out", transaction_set="997")
+        events = self.env["retail.event"].search_count([("backend_id", "=", self.backend.id)])
+        refused.action_accept_x12_problems()
+        refused.action_x12_read_again()
+        perform_pending_jobs(self.env)
+        self.assertEqual(len(refused.message_ids), messages, "a second click changes nothing")
+        self.assertEqual(self._documents(direction="out", transaction_set="997"), acks, "no third 997")
+        self.assertEqual(self.env["retail.event"].search_count([("backend_id", "=", self.backend.id)]), events)
+        self.assertEqual(picking.move_ids.quantity, 3)
+        self.assertFalse(picking.backorder_ids)
+        moved = self.env["stock.move"].search([("product_id", "=", self.mug.id), ("state", "=", "done"),
+                                                ("location_id", "=", self.stock.id)])
+        self.assertEqual(sum(moved.mapped("quantity")), 3, "booked once")
+
+    def test_a_quarantined_file_read_again_and_still_refused_names_the_problem(self):
+        picking = self._delivery([(self.mug, 1)])
+        self.wh.wait_for(lambda: picking.name in self.wh.orders)
+        self.wh.inject("bad_segment_count")
+        self.wh.ship(picking.name)
+        self._poll()
+        [refused] = self._documents(direction="in", state="quarantined")
+        self.assertEqual(refused.review_state, "none")
+        clerk = new_test_user(self.env, login="edi_clerk3", groups="retail_connector_base.group_retail_user")
+        with self.assertRaises(AccessError):
+            refused.with_user(clerk).action_x12_read_again()
+        refused.action_x12_read_again()
+        self.assertEqual(refused.state, "quarantined")
+        self.assertIn("SE01 says", refused.error)
+        self.assertIn("still cannot be applied", refused.message_ids[0].body)
+        self.assertIn("SE01 says", refused.message_ids[0].body)
+        self.assertTrue(refused.quarantined_as, "it stays in the quarantine folder")
+        self.assertNotEqual(picking.state, "done")
+
+    def test_a_quarantined_file_waits_when_the_server_is_out_of_reach(self):
+        self.backend.x12_validation = "strict"
+        picking = self._delivery([(self.mug, 1)])
+        self._ship_with_slip(picking, "1ZSLIP0005")
+        self._poll()
+        [refused] = self._documents(direction="in", state="quarantined")
+        self.backend.sftp_port = self.wh.port + 1 if self.wh.port < 65535 else self.wh.port - 1
+        self.backend.timeout = 2
+        refused.action_accept_x12_problems()
+        self.assertEqual((refused.state, refused.review_state), ("quarantined", "accepted"))
+        self.assertIn("945:N1:02:2", self.backend.x12_tolerated_problems, "the acceptance is kept")
+        self.assertIn("could not be read again now", refused.message_ids[0].body)
+        self.backend.sftp_port = self.wh.port
+        refused.action_x12_read_again()
+        perform_pending_jobs(self.env)
+        self.assertEqual(refused.state, "processed")
+        self.assertEqual(picking.state, "done")
 
     def test_unusable_content_is_refused_even_for_a_lenient_partner(self):
         self.wh.inject("missing_element")  # W12-01, the line status: an element problem, applied
