@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from odoo.addons.component.core import Component
+from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..lib.text import storable_values
 
@@ -26,14 +27,15 @@ class CustomerResolver(Component):
         """Return (customer, invoice address, delivery address) partners for an order."""
         Partner = self.env["res.partner"].with_context(active_test=False)
         identity = customer or _customer_from_address(billing or shipping)
-        partner = self._find(identity) if identity else Partner.browse()
+        bound = self._bound(identity.external_id) if identity and identity.external_id else Partner.browse()
+        partner = bound or (self._find(identity) if identity else Partner.browse())
         if not partner:
             partner = Partner.create(self._partner_values(identity, billing or shipping))
             if identity:
                 self._flag_possible_duplicate(partner, identity)
         elif identity:
             self._complete(partner, identity)
-        if identity and identity.external_id:
+        if identity and identity.external_id and not bound:
             self.binder.bind_record(identity.external_id, partner, sync_state="synced")
         invoice = self._address(partner, billing, "invoice")
         delivery = self._address(partner, shipping, "delivery")
@@ -47,10 +49,8 @@ class CustomerResolver(Component):
         """Return the existing partner of a customer (binding, e-mail, phone), or an empty set."""
         # A customer seen before resolves with no lock: only one about to be created takes one, so
         # that two jobs do not both create it; the second tries again, and then finds it.
-        if customer.external_id:
-            bound = self.binder.to_internal(customer.external_id, unwrap=True)
-            if bound:
-                return bound
+        if customer.external_id and (bound := self._bound(customer.external_id)):
+            return bound
         # a lookup among the backend's own customers, whoever runs the job
         Partner = self.env["res.partner"].sudo()
         known = self._known_to_backend()
@@ -61,6 +61,11 @@ class CustomerResolver(Component):
         if customer.external_id:
             self.advisory_lock_or_retry("retail-customer-%s-%s" % (self.backend_record.id, customer.external_id),
                                         retry_seconds=2)
+            if self._bound_since_snapshot(customer.external_id):
+                # another job created the customer after this transaction's snapshot: created here
+                # too, it would only break the binding's uniqueness; a fresh transaction will find it
+                raise RetryableJobError("Customer %s was just created by another job" % customer.external_id,
+                                        seconds=1, ignore_retry=True)
         if customer.email:
             self.advisory_lock_or_retry("retail-customer-email-%s" % customer.email, retry_seconds=2)
         if customer.phone:
@@ -68,6 +73,25 @@ class CustomerResolver(Component):
             if found:
                 return found.with_env(self.env)
         return self.env["res.partner"].browse()
+
+    def _bound(self, external_id):
+        """Return the partner this backend bound to a customer id, or an empty set (its binding marked synced)."""
+        binding = self.binder.to_internal(external_id)
+        if not binding:
+            return self.env["res.partner"].browse()
+        if binding.sync_state != "synced":
+            binding.sync_state = "synced"
+        return binding.odoo_id
+
+    def _bound_since_snapshot(self, external_id):
+        """Whether a binding of the customer id was committed that this transaction cannot see.
+
+        Read in a transaction of its own (it sees what is committed now); only asked before
+        creating a customer, which is rare once a channel's customers are known."""
+        with self.env.registry.cursor() as cr:
+            cr.execute("SELECT 1 FROM retail_partner_binding WHERE backend_id = %s AND external_id = %s LIMIT 1",
+                       (self.backend_record.id, str(external_id)))
+            return bool(cr.fetchone())
 
     def _known_to_backend(self):
         """Return the domain of the partners an e-mail or phone may match: those this backend knows.

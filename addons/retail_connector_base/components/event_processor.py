@@ -5,16 +5,24 @@ from ..lib.batches import BATCHED
 from ..lib.canonical import Order, Return
 
 
-def note_applied_order(sale, outcome, backend, event):
-    """Note in a sale order's history which event of which backend created or changed it.
+def note_applied_orders(sales, outcome, backend, events):
+    """Note in each sale order's history which event of which backend created or changed it.
 
-    A note notifying nobody; the order's creation is not logged besides: this says where it came from.
+    Notes notifying nobody, written together; the order's creation is not logged besides: this
+    says where it came from. ``sales`` and ``events`` go pairwise.
     """
-    sale._message_log(body=sale.env._(
-        "%(outcome)s from %(backend)s, event %(topic)s #%(event)s (correlation %(cid)s).",
-        outcome=outcome.capitalize(), backend=backend.name, topic=event.topic, event=event.id,
-        cid=event.correlation_id or "-",
-    ))
+    sales._message_log_batch(bodies={
+        sale.id: sale.env._(
+            "%(outcome)s from %(backend)s, event %(topic)s #%(event)s (correlation %(cid)s).",
+            outcome=outcome.capitalize(), backend=backend.name, topic=event.topic, event=event.id,
+            cid=event.correlation_id or "-",
+        )
+        for sale, event in zip(sales, events, strict=True)
+    })
+
+
+def note_applied_order(sale, outcome, backend, event):
+    note_applied_orders(sale, outcome, backend, event)
 
 
 class EventProcessor(AbstractComponent):

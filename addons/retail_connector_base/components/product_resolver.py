@@ -18,8 +18,19 @@ class ProductResolver(Component):
     _apply_on = "retail.product.binding"
 
     def resolve(self, sku=None, barcode=None, external_id=None, label=None):
-        """Return the product.product of a channel line, or raise RetailMappingError."""
+        """Return the product.product of a channel line, or raise RetailMappingError.
+
+        While a dispatcher applies a batch of events, what a code resolved to is remembered for
+        the rest of the batch (its transaction): the same products recur across its orders.
+        """
+        token = self.env.context.get("retail_order_batch")
+        found = self.env.cr.cache.setdefault(("retail_products", token), {}) if token else {}
+        key = (self.backend_record.id, sku, barcode, external_id)
+        if key in found:
+            return self.env["product.product"].browse(found[key])
         product = self._find(sku, barcode, external_id)
+        if product:
+            found[key] = product.id
         if not product:
             tried = ", ".join(
                 "%s %s" % (name, value)

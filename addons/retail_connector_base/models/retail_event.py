@@ -18,7 +18,7 @@ from odoo.sql_db import Cursor
 from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..components.errors import RetailMappingError
-from ..components.event_processor import note_applied_order
+from ..components.event_processor import note_applied_orders
 from ..lib.canonical import CanonicalValidationError
 from ..lib.batches import BATCHED, close_batch, open_batch
 from ..lib.http import ChannelError
@@ -652,12 +652,15 @@ class RetailEvent(models.Model):
         backend = self.env["retail.backend"].browse(backend_id)
         with backend.with_context(retail_origin_backend=backend_id).work_on("retail.sale.order.binding") as work:
             results = work.component(usage="order.writer").create_batch(entries)
+        created = [(Event.browse(entry["event_id"]), binding.odoo_id) for entry, binding, exc in results if exc is None]
+        if created:
+            note_applied_orders(self.env["sale.order"].concat(*(sale for _event, sale in created)), "created", backend,
+                                Event.concat(*(event for event, _sale in created)))
         applied = []
         for entry, binding, exc in results:
             event = Event.browse(entry["event_id"])
             attempt = event.attempts + 1
             if exc is None:
-                note_applied_order(binding.odoo_id, "created", backend, event)
                 applied.append((event, event._record_applied(attempt, "created", binding.odoo_id)))
                 continue
             try:

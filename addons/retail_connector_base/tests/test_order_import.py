@@ -363,3 +363,26 @@ class TestOrderBatches(RetailCase):
         binding = self.env["retail.sale.order.binding"].search([("external_id", "=", "B1")])
         self.assertEqual(len(binding), 1)
         self.assertEqual(binding.external_updated_at.hour, 11)
+
+    def test_a_customer_another_job_created_after_this_snapshot_is_not_created_twice(self):
+        """The order waits for a fresh transaction (no attempt counted) instead of failing on the binding's uniqueness."""
+        partner = self.env["res.partner"].create({"name": "Jane Doe"})
+        self.env.flush_all()
+        with self.env.registry.cursor() as other:
+            # committed after this test's snapshot, as by a concurrent job (its backend and partner
+            # exist only in this test's transaction: the row's references are not checked)
+            other.execute("SET session_replication_role = replica")
+            other.execute("INSERT INTO retail_partner_binding (backend_id, odoo_id, external_id, sync_state) "
+                          "VALUES (%s, %s, 'CUST-7', 'synced')", (self.backend.id, partner.id))
+            other.commit()
+            try:
+                events = self._queue(self._order("B1"))
+                with mute_logger("odoo.addons.retail_connector_base.models.retail_event"):
+                    self.assertEqual(self._dispatch_counting_creates(), [])
+                self.assertEqual((events.state, events.attempts, events.last_error), ("queued", 0, False))
+                self.assertTrue(events.next_attempt_at, "tried again within seconds")
+                self.assertFalse(self.env["res.partner"].search([("email", "=ilike", "jane.doe@example.com")]))
+            finally:
+                other.execute("DELETE FROM retail_partner_binding WHERE backend_id = %s AND external_id = 'CUST-7'",
+                              (self.backend.id,))
+                other.commit()
