@@ -472,16 +472,44 @@ class Bench:
                                                           "WHERE instance_id = %s", (self.instances["ingest"],)))
         self.results["ingest"] = figures
 
-    def bench_ingest_runner_on(self):
-        """Runner on: the same acknowledgements while the jobs they queue run on the same server."""
+    def bench_ingest_runner_on(self, rounds=8):
+        """Runner on: the same acknowledgements while the jobs they queue run on the same server.
+
+        The floor and ours alternate in rounds, after a first round of ours that leaves a backlog
+        of orders to apply: both are measured while the same jobs run on the same cores (applying
+        orders is slower than acknowledging them, so the backlog lasts the whole measure).
+        """
         n, c = self.size["ingest"], self.size["concurrency"]
-        say("1. webhook ingest with the job runner on: %d orders, %d concurrent clients" % (n, c))
+        say("1. webhook ingest with the job runner on: %d orders, %d concurrent clients, %d alternating rounds" % (
+            n, c, rounds))
         payloads = self.order_payloads(n + n // 20)
         figures = self.results["ingest"]
-        figures["floor_runner"] = ingest_figures("durable floor, runner on", self.port,
-                                                 self.floor_requests(payloads, self.ours), c, {202})
+        floor = self.floor_requests(payloads, self.ours)
         ours = self.webhook_requests(payloads, self.ours, "/retail/webhook/%d" % self.backends["ingest_runner"])
-        figures["ours_runner"] = ingest_figures("Retail Connector webhook, runner on", self.port, ours, c, {200, 202})
+        warm = len(payloads) - n
+        fire(self.port, floor[:warm], c)
+        fire(self.port, ours[:warm], c)  # the backlog the jobs start on
+        size = n // rounds
+        runs = {"floor": [], "ours": []}
+        for r in range(rounds):
+            chunk = slice(warm + r * size, warm + (r + 1) * size)
+            runs["floor"].append(fire(self.port, floor[chunk], c))
+            runs["ours"].append(fire(self.port, ours[chunk], c))
+        for key, name, accepted in (("floor", "durable floor, runner on", {202}),
+                                    ("ours", "Retail Connector webhook, runner on", {200, 202})):
+            wall = sum(run[0] for run in runs[key])
+            latencies = [x for run in runs[key] for x in run[1]]
+            statuses = [x for run in runs[key] for x in run[2]]
+            ok = sum(1 for status in statuses if status in accepted)
+            figures[key + "_runner"] = result = {
+                "name": name, "requests": len(statuses), "acknowledged": ok, "seconds": wall, "rate": ok / wall,
+                "p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000,
+                "statuses": {str(x): statuses.count(x) for x in set(statuses)}, "rounds": rounds}
+            say("%-32s %6.1f acks/s  p50 %6.1f ms  p99 %6.1f ms  %s" % (
+                name, result["rate"], result["p50_ms"], result["p99_ms"], result["statuses"]))
+        figures["backlog_after"] = int(psql(self.ours, "SELECT count(*) FROM retail_event WHERE backend_id = %s AND "
+                                                       "state IN ('received', 'queued')", (self.backends["ingest_runner"],)))
+        say("1. orders still waiting to be applied when the measure ended: %d" % figures["backlog_after"])
 
     def post_orders(self):
         m = self.size["orders"]
