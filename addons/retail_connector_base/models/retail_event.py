@@ -251,28 +251,25 @@ class RetailEvent(models.Model):
         if eta is None and coalesce:
             cr = self.env.cr
             cr.execute("SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 0))", (key,))
-            # The waiting job is share-locked: it cannot start (its state cannot change) before this
-            # transaction commits, so it will see these events. A job that changed since this
-            # transaction's snapshot (it started, maybe ended) cannot be locked: then a new job is
-            # added, without the identity key, which the stale snapshot would find taken.
-            try:
-                with cr.savepoint(flush=False):
-                    cr.execute(
-                        """
-                        SELECT 1 FROM queue_job
-                        WHERE identity_key = %s AND state IN ('pending', 'enqueued')
-                        LIMIT 1
-                        FOR SHARE
-                        """,
-                        (key,),
-                        log_exceptions=False,
-                    )
-                    if cr.fetchone():
-                        return False
+            # The waiting job this transaction's snapshot shows may have started (even ended) since:
+            # then the row version seen has been replaced, and carries the replacing transaction in
+            # its xmax. Only a version nobody has touched is relied on; otherwise a new job is
+            # added, without the identity key, which the stale snapshot would find taken. A job that
+            # starts after this look sees these events through _dispatch_leftovers. (No row lock:
+            # one on the waiting job's row would be taken by every acknowledgement at once.)
+            cr.execute(
+                """
+                SELECT xmax::text FROM queue_job
+                WHERE identity_key = %s AND state IN ('pending', 'enqueued')
+                LIMIT 1
+                """,
+                (key,),
+            )
+            row = cr.fetchone()
+            if row and row[0] == "0":
+                return False
+            if not row:
                 identity_key = key
-            except CONCURRENCY_ERRORS:
-                _logger.debug("Wake of %s events of backend %s: the waiting job changed, another added", domain,
-                              backend_id)
         # applying events is the connector's work, whoever received or replayed them
         self.with_env(self._connector_env_of(backend_id)).with_delay(
             channel="root.retail.%s" % domain,
