@@ -315,10 +315,10 @@ class RetailEvent(models.Model):
                     log_exceptions=False,
                 )
                 rows = cr.fetchall()
-        except CONCURRENCY_ERRORS as exc:
-            # another dispatcher applied some of them after this job's snapshot: start again on a fresh one
-            raise RetryableJobError("%s events of backend %s met a concurrent dispatcher: %s" % (
-                domain, backend_id, _error_text(exc)), seconds=1, ignore_retry=True) from None
+        except CONCURRENCY_ERRORS:
+            # another dispatcher applied some of them after this job's snapshot (it committed just
+            # after this job began): the others are claimed one by one, those it applied left out
+            rows = self._claim_one_by_one(backend_id, domain, batch)
         claimed = self.browse([row[0] for row in rows])
         if not claimed:
             self._dispatch_leftovers(backend_id, domain, claimed.ids)
@@ -385,6 +385,35 @@ class RetailEvent(models.Model):
         self._dispatch_leftovers(backend_id, domain, list(handled))
         return "%d events of %s: %s" % (
             len(handled), backend.display_name, ", ".join("%s %d" % item for item in sorted(counts.items())) or "none")
+
+    def _claim_one_by_one(self, backend_id, domain, batch):
+        """Claim up to ``batch`` waiting events, each in a savepoint: one that a dispatcher which
+        committed after this transaction's snapshot has changed cannot be locked, and is left out."""
+        cr = self.env.cr
+        cr.execute(
+            """
+            SELECT id FROM retail_event
+            WHERE backend_id = %s AND domain IS NOT DISTINCT FROM %s AND state IN ('received', 'queued', 'processing')
+              AND (next_attempt_at IS NULL OR next_attempt_at <= now() at time zone 'UTC')
+            ORDER BY id
+            LIMIT %s
+            """,
+            (backend_id, domain, batch * 3),
+        )
+        rows = []
+        for (event_id,) in cr.fetchall():
+            try:
+                with cr.savepoint(flush=False):
+                    cr.execute("SELECT id FROM retail_event WHERE id = %s FOR UPDATE SKIP LOCKED", (event_id,),
+                               log_exceptions=False)
+                    row = cr.fetchone()
+            except CONCURRENCY_ERRORS:
+                continue
+            if row:
+                rows.append(row)
+                if len(rows) >= batch:
+                    break
+        return rows
 
     def _dispatch_alongside(self, backend_id, domain):
         """Queue, at once, a second dispatcher to take the next batch while this one applies its own.
@@ -491,18 +520,26 @@ class RetailEvent(models.Model):
         if not self.env.cr.fetchone()[0]:
             return None
         self.flush_model()
-        self.env.cr.execute(
-            """
-            SELECT id FROM retail_event
-            WHERE backend_id = %s AND aggregate_type IS NOT DISTINCT FROM %s AND aggregate_key = %s
-              AND state IN ('received', 'queued', 'processing')
-              AND (next_attempt_at IS NULL OR next_attempt_at <= now() at time zone 'UTC')
-            ORDER BY channel_timestamp ASC NULLS FIRST, id ASC
-            FOR UPDATE SKIP LOCKED
-            """,
-            (self.backend_id.id, self.aggregate_type, self.aggregate_key),
-        )
-        pending = self.browse([row[0] for row in self.env.cr.fetchall()])
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(
+                    """
+                    SELECT id FROM retail_event
+                    WHERE backend_id = %s AND aggregate_type IS NOT DISTINCT FROM %s AND aggregate_key = %s
+                      AND state IN ('received', 'queued', 'processing')
+                      AND (next_attempt_at IS NULL OR next_attempt_at <= now() at time zone 'UTC')
+                    ORDER BY channel_timestamp ASC NULLS FIRST, id ASC
+                    FOR UPDATE SKIP LOCKED
+                    """,
+                    (self.backend_id.id, self.aggregate_type, self.aggregate_key),
+                    log_exceptions=False,
+                )
+                rows = self.env.cr.fetchall()
+        except CONCURRENCY_ERRORS:
+            # an event of the aggregate was applied by a job that committed after this one began:
+            # the aggregate is left to a later dispatcher, which sees it as it is now
+            return None
+        pending = self.browse([row[0] for row in rows])
         if len(pending) > 1:
             # the aggregate's later events need its order as the earlier ones leave it
             pending = pending.with_context(retail_order_batch=False)

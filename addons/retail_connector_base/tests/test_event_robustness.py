@@ -148,6 +148,34 @@ class TestEventRobustness(RetailCase):
                 other.execute("DELETE FROM queue_job WHERE uuid = %s", (job.uuid,))
                 other.commit()
 
+    def test_a_dispatcher_whose_snapshot_predates_another_ones_commit_claims_the_rest(self):
+        """Events another dispatcher applied after this one's snapshot are left out of its claim, never a failed job."""
+        backend_id = self.backend.id
+        insert = ("INSERT INTO retail_event (backend_id, company_id, source, topic, domain, idempotency_key, aggregate_type, "
+                  "aggregate_key, received_at, state, attempts, duplicate_count) VALUES "
+                  "(%s, %s, 'webhook', 'orders/create', 'orders', %s, 'order', %s, now(), 'received', 0, 0) RETURNING id")
+        with self.env.registry.cursor() as other, self.env.registry.cursor() as dispatching:
+            # committed by another transaction (the backend exists only in this test's: references not checked)
+            other.execute("SET session_replication_role = replica")
+            ids = []
+            for key in ("STALE-1", "FRESH-2"):
+                other.execute(insert, (backend_id, self.backend.company_id.id, "evt-" + key, key))
+                ids.append(other.fetchone()[0])
+            other.commit()
+            try:
+                dispatching.execute("SELECT count(*) FROM retail_event WHERE id = ANY(%s)", (ids,))  # the snapshot
+                self.assertEqual(dispatching.fetchone()[0], 2)
+                other.execute("UPDATE retail_event SET state = 'done' WHERE id = %s", (ids[0],))  # applied elsewhere
+                other.commit()
+                env = api.Environment(dispatching, SUPERUSER_ID, {})
+                rows = env["retail.event"]._claim_one_by_one(backend_id, "orders", 20)
+                self.assertEqual([row[0] for row in rows], [ids[1]])
+                dispatching.execute("SELECT 1")  # the transaction goes on
+            finally:
+                dispatching.rollback()
+                other.execute("DELETE FROM retail_event WHERE id = ANY(%s)", (ids,))
+                other.commit()
+
     def test_a_wake_relies_on_a_waiting_dispatcher_and_never_keeps_it_from_starting(self):
         """An acknowledgement adds no job while one waits to start, and the job runner can start that one at once."""
         self.assertEqual(self._wake_race(None), (False, 1))
