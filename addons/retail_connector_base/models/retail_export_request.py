@@ -4,7 +4,10 @@ import math
 import random
 from datetime import timedelta
 
+from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
+
 from odoo import api, fields, models
+from odoo.sql_db import Cursor
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
@@ -73,7 +76,7 @@ class RetailExportRequest(models.Model):
                  "res_id": record.id, "cid": correlation_id, "uid": self.env.uid},
             )
         self.invalidate_model()
-        backend._schedule_flush(domain, delay=policy.debounce_seconds)
+        backend._schedule_flush(domain, delay=policy._flush_delay())
 
     @api.depends("last_error")
     def _compute_error_signature(self):
@@ -161,3 +164,40 @@ class RetailExportRequest(models.Model):
         """Forget sent requests after a week; failed ones stay until handled."""
         limit = fields.Datetime.now() - timedelta(days=7)
         self.search([("state", "in", ("done", "cancelled")), ("sent_at", "<", limit)], limit=10000).unlink()
+
+
+class RetailExportFlush(models.Model):
+    """When the last flush of one backend and domain began and ended (the adaptive debounce's clock).
+
+    Written in short transactions of their own (``_mark``), never by the flush's transaction,
+    so that reading it never waits and writing it never conflicts with the flush.
+    """
+
+    _name = "retail.export.flush"
+    _description = "Retail Connector export flush clock"
+    _log_access = False
+
+    backend_id = fields.Many2one("retail.backend", required=True, ondelete="cascade")
+    domain = fields.Selection(DOMAINS, required=True)
+    started_at = fields.Datetime(readonly=True)
+    ended_at = fields.Datetime(readonly=True)
+    sent = fields.Integer(readonly=True, help="Records the last flush sent.")
+
+    _backend_domain_uniq = models.Constraint("UNIQUE(backend_id, domain)", "One flush clock per backend and domain.")
+
+    @api.model
+    def _mark(self, backend, domain, started=False, sent=None):
+        """Record now as the start (``started``) or the end of a flush, committed at once."""
+        column = "started_at" if started else "ended_at"
+        with self.env.registry.cursor() as cr:
+            if isinstance(cr, Cursor):  # a test cursor shares the test's transaction
+                cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
+            cr.execute(
+                """
+                INSERT INTO retail_export_flush AS f (backend_id, domain, {col}, sent)
+                VALUES (%(backend)s, %(domain)s, now() at time zone 'UTC', %(sent)s)
+                ON CONFLICT (backend_id, domain) DO UPDATE
+                SET {col} = now() at time zone 'UTC', sent = COALESCE(%(sent)s, f.sent)
+                """.format(col=column),
+                {"backend": backend.id, "domain": domain, "sent": sent},
+            )
