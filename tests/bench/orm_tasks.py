@@ -58,7 +58,7 @@ def task_setup_ours(env, args):
         backend = Backend.create(dict(values, name="Bench %s %s" % (role, args["run"]), warehouse_id=warehouse.id,
                                       inbound_rate_limit=10000, inbound_rate_burst=20000,
                                       rate_limit_rps=1000, rate_limit_burst=1000))
-        if role != "inventory":
+        if not role.startswith("inventory"):
             # stock and prices go to the channel only from the inventory backend: one sender per benchmark
             backend.policy_ids.filtered(lambda p: p.domain in ("inventory", "pricing", "catalog")).write({"mode": "off"})
         # no scheduled batch or reconciliation: they would read the shop's orders during the measures
@@ -126,16 +126,25 @@ def task_moves(env, args):
 
     The naive listener stands for a connector without coalescing: right after each move it
     sends the product's available quantity to the channel in one ``inventorySetQuantities``
-    call (variant ids resolved once beforehand, in its favour). Returns per move its SKU, the
-    time its transaction committed, and the product's level after it.
+    call (variant ids resolved once beforehand, in its favour). With ``rate``, move ``i`` of
+    ``sequence`` starts at ``start_at + i / rate`` (a fixed offered rate, as moves arrive in a
+    warehouse), and this process takes the moves ``offset``, ``offset + step``...: several
+    processes share one paced sequence. Returns per move its SKU, the time its transaction
+    committed, and the product's level after it (moves of one SKU done by this process only
+    when ``step`` is 1; the driver recomputes levels over all processes).
     """
-    backend = env["retail.backend"].browse(args["backend_id"])
-    policy = backend.policy_for("inventory")
-    mode = policy.mode if policy.mode != "off" else "event"  # the channel's default, after an interrupted run
-    policy.write({"mode": "off" if args["naive"] else mode})
-    backend.policy_ids.cron_id.write({"active": False})  # writing a policy schedules it again
-    env.cr.commit()
+    backend_ids = args.get("backend_ids") or [args["backend_id"]]
+    backends = env["retail.backend"].browse(backend_ids)
+    backend = backends[0]
+    if args.get("set_mode", True):
+        for b in backends:
+            policy = b.policy_for("inventory")
+            mode = policy.mode if policy.mode != "off" else "event"  # the channel's default, after an interrupted run
+            policy.write({"mode": "off" if args["naive"] else mode})
+            b.policy_ids.cron_id.write({"active": False})  # writing a policy schedules it again
+        env.cr.commit()
     products = _products(env, args["skus"])
+    env.cr.commit()
     warehouse = backend.warehouse_id
     supplier = env.ref("stock.stock_location_suppliers")
     stock = warehouse.lot_stock_id
@@ -145,9 +154,19 @@ def task_moves(env, args):
         found = client.find_variants_by_sku({sku: True for sku in args["skus"]})
         items = {sku: v["inventory_item_id"] for sku, v in found.items()}
         location = backend._shopify_locations()[0][0]
+    rate, start_at = args.get("rate"), args.get("start_at")
+    offset, step = args.get("offset", 0), args.get("step", 1)
     levels = dict.fromkeys(args["skus"], 0)
-    out, latencies, retries = [], [], 0
-    for sku in args["sequence"]:
+    out, latencies, retries, late = [], [], 0, []
+    for i in range(offset, len(args["sequence"]), step):
+        sku = args["sequence"][i]
+        if rate:
+            due = start_at + i / rate
+            wait = due - time.time()
+            if wait > 0:
+                time.sleep(wait)
+            else:
+                late.append(-wait)
         product = products[sku]
         for attempt in range(MAX_TRIES):
             try:
@@ -172,17 +191,19 @@ def task_moves(env, args):
             raise RuntimeError("move of %s kept meeting concurrent updates" % sku)
         done_at = time.time()
         levels[sku] += 1
-        out.append([sku, done_at, levels[sku]])
+        out.append([sku, done_at, levels[sku], i])
         if args["naive"]:
             quantity = backend._available_to_sell(product, stock)[product.id]
             client.set_inventory([{"inventory_item_id": items[sku], "location_id": location, "quantity": quantity}],
                                  reason="correction")
             latencies.append(time.time() - done_at)
-    if args["naive"]:
-        policy.write({"mode": mode})
-        backend.policy_ids.cron_id.write({"active": False})
+    if args["naive"] and args.get("set_mode", True):
+        for b in backends:
+            b.policy_for("inventory").write({"mode": "event"})
+            b.policy_ids.cron_id.write({"active": False})
         env.cr.commit()
-    return {"moves": out, "naive_latencies": latencies, "retries": retries}
+    return {"moves": out, "naive_latencies": latencies, "retries": retries,
+            "late_p95_s": sorted(late)[int(len(late) * 0.95)] if late else 0.0, "late": len(late)}
 
 
 # --------------------------------------------------------------------------- benchmark 4
@@ -247,8 +268,11 @@ def task_reconcile(env, args):
 
     def ours():
         run = backend._reconcile("orders")
+        kinds = {}
+        for line in run.line_ids:
+            kinds[line.kind] = kinds.get(line.kind, 0) + 1
         return {"state": run.state, "checked": run.checked, "repaired": run.repaired,
-                "differences": run.difference_count}
+                "differences": run.difference_count, "kinds": kinds}
 
     def naive():
         client = backend._http_client()
@@ -272,13 +296,12 @@ def task_reconcile(env, args):
         return {"checked": compared, "missing": missing, "outdated": outdated}
 
     ours_result, ours_time, ours_peak = _measure(env, ours)
-    naive_result, naive_time, naive_peak = _measure(env, naive)
-    return {
-        "ours": dict(ours_result, seconds=ours_time, peak_bytes=ours_peak),
-        "naive": dict(naive_result, seconds=naive_time, peak_bytes=naive_peak),
-        "maxrss_kib_before": rss_before,
-        "maxrss_kib_after": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-    }
+    out = {"ours": dict(ours_result, seconds=ours_time, peak_bytes=ours_peak), "maxrss_kib_before": rss_before}
+    if args.get("naive", True):
+        naive_result, naive_time, naive_peak = _measure(env, naive)
+        out["naive"] = dict(naive_result, seconds=naive_time, peak_bytes=naive_peak)
+    out["maxrss_kib_after"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return out
 
 
 TASKS = {name[5:]: fn for name, fn in globals().items() if name.startswith("task_")}
