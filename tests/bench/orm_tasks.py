@@ -304,6 +304,74 @@ def task_reconcile(env, args):
     return out
 
 
+def task_seed_catalogue(env, args):
+    """Storable products for the SKUs (created once, kept across runs) holding ``quantity`` each in the backend's
+    warehouse stock (quants set in SQL); return the channel location id and the currency."""
+    backend = env["retail.backend"].browse(args["backend_id"])
+    Product = env["product.product"]
+    skus = args["skus"]
+    found = set(Product.search([("default_code", "in", skus)]).mapped("default_code"))
+    missing = [sku for sku in skus if sku not in found]
+    for start in range(0, len(missing), 1000):
+        Product.create([{"name": sku, "default_code": sku, "type": "consu", "is_storable": True,
+                         "list_price": args["price"], "taxes_id": [(5, 0, 0)]} for sku in missing[start:start + 1000]])
+        env.cr.commit()
+    location = backend._sell_locations()[:1]
+    env.flush_all()
+    env.cr.execute(
+        """
+        DELETE FROM stock_quant WHERE location_id = %(loc)s AND product_id IN (
+            SELECT id FROM product_product WHERE default_code = ANY(%(skus)s));
+        INSERT INTO stock_quant (product_id, location_id, company_id, quantity, reserved_quantity, in_date,
+                                 create_uid, write_uid, create_date, write_date)
+        SELECT p.id, %(loc)s, %(company)s, %(qty)s, 0, now() at time zone 'UTC', 1, 1, now() at time zone 'UTC',
+               now() at time zone 'UTC'
+        FROM product_product p WHERE p.default_code = ANY(%(skus)s)
+        """,
+        {"loc": location.id, "company": backend.company_id.id, "qty": args["quantity"], "skus": skus},
+    )
+    env.cr.commit()
+    return {"location": backend._channel_locations()[0][0], "created": len(missing),
+            "currency": (backend.pricelist_id.currency_id or backend.company_id.currency_id).name}
+
+
+def task_reconcile_catalogue(env, args):
+    """Time the stock or price reconciliation (``kind``) of ``backend_id`` and its peak memory, or (``naive``) a
+    compare reading the same channel list and looking each SKU's product and level or price up on its own."""
+    backend = env["retail.backend"].browse(args["backend_id"])
+    kind = args["kind"]
+
+    def ours():
+        run = backend._reconcile(kind)
+        kinds = {}
+        for line in run.line_ids:
+            kinds[line.kind] = kinds.get(line.kind, 0) + 1
+        return {"state": run.state, "checked": run.checked, "differences": run.difference_count, "kinds": kinds}
+
+    def naive():
+        headers = {"Authorization": "Bearer " + (backend.sudo().api_secret or "")}
+        path = "/api/v1/stock" if kind == "inventory" else "/api/v1/prices"
+        items = backend._http_client().request("GET", path, headers=headers).data.get("items", [])
+        Product = env["product.product"]
+        locations = dict(backend._channel_locations())
+        compared = different = 0
+        for item in items:
+            product = Product.search([("default_code", "=", item["sku"])], limit=1)
+            if not product:
+                continue
+            compared += 1
+            if kind == "inventory":
+                odoo_locations = locations.get(str(item["location_id"])) or backend._sell_locations()
+                ours_value = int(product.with_context(location=odoo_locations.ids, compute_child=True).free_qty)
+                different += ours_value != int(item["quantity"])
+            else:
+                different += backend._channel_price(product)["price"] != item["price"]
+        return {"checked": compared, "differences": different}
+
+    result, seconds, peak = _measure(env, naive if args.get("naive") else ours)
+    return dict(result, seconds=seconds, peak_bytes=peak)
+
+
 TASKS = {name[5:]: fn for name, fn in globals().items() if name.startswith("task_")}
 
 

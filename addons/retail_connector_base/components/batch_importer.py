@@ -86,6 +86,9 @@ class ChangesBatchImporter(AbstractComponent):
                     else:
                         new.append(event_id)
                         self._record_repair(inbound, event_id)
+                if self._run is not None:
+                    # what this page loaded (bindings, events, lines) is written: memory stays that of one page
+                    self.env.invalidate_all()
         Event.browse(new)._enqueue()
         # never move the checkpoint past what was read, nor past when the read started
         checkpoint = min(newest, started) if newest else (policy.checkpoint or started)

@@ -174,7 +174,7 @@ class ShopifyVariantsMixin(Component):
             self.env["retail.product.binding"].search(
                 [("backend_id", "=", self.backend_record.id), ("odoo_id", "in", (products - products.browse(list(found))).ids),
                  ("channel_ref", "!=", False)]).write({"channel_ref": False})
-        return dict(known, **found), products.browse(list(known))
+        return {**known, **found}, products.browse(list(known))
 
 
 class ShopifyInventoryExporter(Component):
