@@ -410,15 +410,17 @@ class RetailBackend(models.Model):
         clock records when each began, for the next requests' debounce.
         """
         self.ensure_one()
-        cr = self.env.cr
-        cr.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", ("retail-flush-%d-%s" % (self.id, domain),))
-        if not cr.fetchone()[0]:
-            raise RetryableJobError("Another flush of %s %s is running" % (self.name, domain), seconds=1,
-                                    ignore_retry=True)
-        Flush = self.env["retail.export.flush"]
-        Flush._mark(self, domain, started=True)
-        result = self.env["retail.export.request"]._send_pending(self, domain)
-        Flush._mark(self, domain)
+        # the lock lives in a transaction of its own, held for the whole flush whatever the flush's
+        # transaction does (the flush commits once it has claimed its requests)
+        with self.env["retail.export.request"]._own_cursor() as lock_cr:
+            lock_cr.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", ("retail-flush-%d-%s" % (self.id, domain),))
+            if not lock_cr.fetchone()[0]:
+                raise RetryableJobError("Another flush of %s %s is running" % (self.name, domain), seconds=1,
+                                        ignore_retry=True)
+            Flush = self.env["retail.export.flush"]
+            Flush._mark(self, domain, started=True)
+            result = self.env["retail.export.request"]._send_pending(self, domain)
+            Flush._mark(self, domain)
         return result
 
     def _flush_waiting(self):

@@ -2,12 +2,14 @@
 import logging
 import math
 import random
+from contextlib import contextmanager
 from datetime import timedelta
 
 from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
 
+import odoo.modules.module
+
 from odoo import api, fields, models
-from odoo.sql_db import Cursor
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
@@ -108,9 +110,12 @@ class RetailExportRequest(models.Model):
         if not backend._can_send(domain):
             return "%s: waiting, backend %s" % (domain, backend.state)
         claimed = self._claim(backend, domain)
-        requests = self.browse(claimed)
-        if not requests:
+        if not claimed:
             return "%s: nothing to send" % domain
+        if not odoo.modules.module.current_test:  # a test runs in one transaction, which sees them
+            # a new snapshot, which sees the requests claimed (some made after this job began)
+            self.env.cr.commit()
+        requests = self.browse(claimed)
         unsettled = set(claimed)
         try:
             with backend.work_on(self._name) as work:
@@ -156,12 +161,18 @@ class RetailExportRequest(models.Model):
         self.invalidate_model()
         return "%s: %d sent, %d failed in %d records" % (domain, sent, failed, len(requests))
 
+    @contextmanager
     def _own_cursor(self):
-        """Return a new cursor reading what is committed at each statement (a test cursor shares the test's)."""
-        cr = self.env.registry.cursor()
-        if isinstance(cr, Cursor):
+        """Yield a cursor of its own, reading what is committed at each statement, committed at the end.
+
+        Under test, the test's cursor: a test runs in one transaction, which others cannot see.
+        """
+        if odoo.modules.module.current_test:
+            yield self.env.cr
+            return
+        with self.env.registry.cursor() as cr:
             cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
-        return cr
+            yield cr
 
     @api.model
     def _claim(self, backend, domain):
@@ -281,9 +292,7 @@ class RetailExportFlush(models.Model):
     def _mark(self, backend, domain, started=False, sent=None):
         """Record now as the start (``started``) or the end of a flush, committed at once."""
         column = "started_at" if started else "ended_at"
-        with self.env.registry.cursor() as cr:
-            if isinstance(cr, Cursor):  # a test cursor shares the test's transaction
-                cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
+        with self.env["retail.export.request"]._own_cursor() as cr:
             cr.execute(
                 """
                 INSERT INTO retail_export_flush AS f (backend_id, domain, {col}, sent)
