@@ -112,9 +112,15 @@ class RetailExportRequest(models.Model):
         claimed = self._claim(backend, domain)
         if not claimed:
             return "%s: nothing to send" % domain
-        if not odoo.modules.module.current_test:  # a test runs in one transaction, which sees them
-            # a new snapshot, which sees the requests claimed (some made after this job began)
-            self.env.cr.commit()
+        if odoo.modules.module.current_test:  # a test runs in one transaction, which sees them
+            return self._send_claimed(backend, domain, claimed)
+        # a transaction begun after the claim, which sees the requests claimed (some made after this job began)
+        with self.env.registry.cursor() as cr:
+            env = self.env(cr=cr)
+            return self.with_env(env)._send_claimed(backend.with_env(env), domain, claimed)
+
+    @api.model
+    def _send_claimed(self, backend, domain, claimed):
         requests = self.browse(claimed)
         unsettled = set(claimed)
         try:
