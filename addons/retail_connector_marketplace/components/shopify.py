@@ -144,13 +144,13 @@ class ShopifyVariantsMixin(Component):
         client = self.backend_record._shopify_client()
         skus = {p.default_code: p for p in products if p.default_code}
         found = client.find_variants_by_sku(skus)
-        binder = self.binder_for("retail.product.binding")
         result = {}
         for sku, variant in found.items():
-            product = skus[sku]
-            binder.bind_record(numeric_id(variant["variant_id"]), product, sync_state="synced",
-                               channel_ref=variant.get("inventory_item_id") or False)
-            result[product.id] = variant
+            result[skus[sku].id] = variant
+        self._bind_products_apart([
+            (numeric_id(variant["variant_id"]), skus[sku], {"sync_state": "synced",
+                                                            "channel_ref": variant.get("inventory_item_id") or False})
+            for sku, variant in found.items()])
         return result
 
     def inventory_items_of(self, products, refresh=False):

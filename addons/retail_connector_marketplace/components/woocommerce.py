@@ -177,14 +177,15 @@ class WooProductsExporter(Component):
         items = dict(known)
         if unknown:
             found = client.find_products_by_sku([p.default_code for p in unknown])
-            binder = self.binder_for("retail.product.binding")
+            bindings = []
             for product in unknown:
                 item = found.get(product.default_code)
                 if not item:
                     continue
                 items[product.id] = item
-                binder.bind_record(item["variation_id"] or item["id"], product, sync_state="synced",
-                                   channel_ref=str(item["product_id"]) if item["variation_id"] else False)
+                bindings.append((item["variation_id"] or item["id"], product, {
+                    "sync_state": "synced", "channel_ref": str(item["product_id"]) if item["variation_id"] else False}))
+            self._bind_products_apart(bindings)
         return items, set(known)
 
     def _send_items(self, client, products, items, values_for):
