@@ -78,7 +78,9 @@ def _refusals_not_limited(request):
     if not os.environ.get("RC_ODOO_URL"):
         yield
         return
-    client = request.getfixturevalue("odoo")
+    # a client of its own: a suite may define ``odoo`` with a narrower scope (the resilience suite, per module)
+    client = OdooClient(os.environ["RC_ODOO_URL"], os.environ["RC_ODOO_DB"], "admin", "admin")
+    client.login()
     previous = client.call("ir.config_parameter", "get_param", REFUSALS_PARAM)
     client.call("ir.config_parameter", "set_param", REFUSALS_PARAM, "1000000")
     yield

@@ -58,7 +58,7 @@ def task_setup_ours(env, args):
         backend = Backend.create(dict(values, name="Bench %s %s" % (role, args["run"]), warehouse_id=warehouse.id,
                                       inbound_rate_limit=10000, inbound_rate_burst=20000,
                                       rate_limit_rps=1000, rate_limit_burst=1000))
-        if role != "inventory":
+        if not role.startswith("inventory"):
             # stock and prices go to the channel only from the inventory backend: one sender per benchmark
             backend.policy_ids.filtered(lambda p: p.domain in ("inventory", "pricing", "catalog")).write({"mode": "off"})
         # no scheduled batch or reconciliation: they would read the shop's orders during the measures
@@ -126,16 +126,25 @@ def task_moves(env, args):
 
     The naive listener stands for a connector without coalescing: right after each move it
     sends the product's available quantity to the channel in one ``inventorySetQuantities``
-    call (variant ids resolved once beforehand, in its favour). Returns per move its SKU, the
-    time its transaction committed, and the product's level after it.
+    call (variant ids resolved once beforehand, in its favour). With ``rate``, move ``i`` of
+    ``sequence`` starts at ``start_at + i / rate`` (a fixed offered rate, as moves arrive in a
+    warehouse), and this process takes the moves ``offset``, ``offset + step``...: several
+    processes share one paced sequence. Returns per move its SKU, the time its transaction
+    committed, and the product's level after it (moves of one SKU done by this process only
+    when ``step`` is 1; the driver recomputes levels over all processes).
     """
-    backend = env["retail.backend"].browse(args["backend_id"])
-    policy = backend.policy_for("inventory")
-    mode = policy.mode if policy.mode != "off" else "event"  # the channel's default, after an interrupted run
-    policy.write({"mode": "off" if args["naive"] else mode})
-    backend.policy_ids.cron_id.write({"active": False})  # writing a policy schedules it again
-    env.cr.commit()
+    backend_ids = args.get("backend_ids") or [args["backend_id"]]
+    backends = env["retail.backend"].browse(backend_ids)
+    backend = backends[0]
+    if args.get("set_mode", True):
+        for b in backends:
+            policy = b.policy_for("inventory")
+            mode = policy.mode if policy.mode != "off" else "event"  # the channel's default, after an interrupted run
+            policy.write({"mode": "off" if args["naive"] else mode})
+            b.policy_ids.cron_id.write({"active": False})  # writing a policy schedules it again
+        env.cr.commit()
     products = _products(env, args["skus"])
+    env.cr.commit()
     warehouse = backend.warehouse_id
     supplier = env.ref("stock.stock_location_suppliers")
     stock = warehouse.lot_stock_id
@@ -145,9 +154,19 @@ def task_moves(env, args):
         found = client.find_variants_by_sku({sku: True for sku in args["skus"]})
         items = {sku: v["inventory_item_id"] for sku, v in found.items()}
         location = backend._shopify_locations()[0][0]
+    rate, start_at = args.get("rate"), args.get("start_at")
+    offset, step = args.get("offset", 0), args.get("step", 1)
     levels = dict.fromkeys(args["skus"], 0)
-    out, latencies, retries = [], [], 0
-    for sku in args["sequence"]:
+    out, latencies, retries, late = [], [], 0, []
+    for i in range(offset, len(args["sequence"]), step):
+        sku = args["sequence"][i]
+        if rate:
+            due = start_at + i / rate
+            wait = due - time.time()
+            if wait > 0:
+                time.sleep(wait)
+            else:
+                late.append(-wait)
         product = products[sku]
         for attempt in range(MAX_TRIES):
             try:
@@ -172,17 +191,19 @@ def task_moves(env, args):
             raise RuntimeError("move of %s kept meeting concurrent updates" % sku)
         done_at = time.time()
         levels[sku] += 1
-        out.append([sku, done_at, levels[sku]])
+        out.append([sku, done_at, levels[sku], i])
         if args["naive"]:
             quantity = backend._available_to_sell(product, stock)[product.id]
             client.set_inventory([{"inventory_item_id": items[sku], "location_id": location, "quantity": quantity}],
                                  reason="correction")
             latencies.append(time.time() - done_at)
-    if args["naive"]:
-        policy.write({"mode": mode})
-        backend.policy_ids.cron_id.write({"active": False})
+    if args["naive"] and args.get("set_mode", True):
+        for b in backends:
+            b.policy_for("inventory").write({"mode": "event"})
+            b.policy_ids.cron_id.write({"active": False})
         env.cr.commit()
-    return {"moves": out, "naive_latencies": latencies, "retries": retries}
+    return {"moves": out, "naive_latencies": latencies, "retries": retries,
+            "late_p95_s": sorted(late)[int(len(late) * 0.95)] if late else 0.0, "late": len(late)}
 
 
 # --------------------------------------------------------------------------- benchmark 4
@@ -247,8 +268,11 @@ def task_reconcile(env, args):
 
     def ours():
         run = backend._reconcile("orders")
+        kinds = {}
+        for line in run.line_ids:
+            kinds[line.kind] = kinds.get(line.kind, 0) + 1
         return {"state": run.state, "checked": run.checked, "repaired": run.repaired,
-                "differences": run.difference_count}
+                "differences": run.difference_count, "kinds": kinds}
 
     def naive():
         client = backend._http_client()
@@ -272,13 +296,80 @@ def task_reconcile(env, args):
         return {"checked": compared, "missing": missing, "outdated": outdated}
 
     ours_result, ours_time, ours_peak = _measure(env, ours)
-    naive_result, naive_time, naive_peak = _measure(env, naive)
-    return {
-        "ours": dict(ours_result, seconds=ours_time, peak_bytes=ours_peak),
-        "naive": dict(naive_result, seconds=naive_time, peak_bytes=naive_peak),
-        "maxrss_kib_before": rss_before,
-        "maxrss_kib_after": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-    }
+    out = {"ours": dict(ours_result, seconds=ours_time, peak_bytes=ours_peak), "maxrss_kib_before": rss_before}
+    if args.get("naive", True):
+        naive_result, naive_time, naive_peak = _measure(env, naive)
+        out["naive"] = dict(naive_result, seconds=naive_time, peak_bytes=naive_peak)
+    out["maxrss_kib_after"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return out
+
+
+def task_seed_catalogue(env, args):
+    """Storable products for the SKUs (created once, kept across runs) holding ``quantity`` each in the backend's
+    warehouse stock (quants set in SQL); return the channel location id and the currency."""
+    backend = env["retail.backend"].browse(args["backend_id"])
+    Product = env["product.product"]
+    skus = args["skus"]
+    found = set(Product.search([("default_code", "in", skus)]).mapped("default_code"))
+    missing = [sku for sku in skus if sku not in found]
+    for start in range(0, len(missing), 1000):
+        Product.create([{"name": sku, "default_code": sku, "type": "consu", "is_storable": True,
+                         "list_price": args["price"], "taxes_id": [(5, 0, 0)]} for sku in missing[start:start + 1000]])
+        env.cr.commit()
+    location = backend._sell_locations()[:1]
+    env.flush_all()
+    env.cr.execute(
+        """
+        DELETE FROM stock_quant WHERE location_id = %(loc)s AND product_id IN (
+            SELECT id FROM product_product WHERE default_code = ANY(%(skus)s));
+        INSERT INTO stock_quant (product_id, location_id, company_id, quantity, reserved_quantity, in_date,
+                                 create_uid, write_uid, create_date, write_date)
+        SELECT p.id, %(loc)s, %(company)s, %(qty)s, 0, now() at time zone 'UTC', 1, 1, now() at time zone 'UTC',
+               now() at time zone 'UTC'
+        FROM product_product p WHERE p.default_code = ANY(%(skus)s)
+        """,
+        {"loc": location.id, "company": backend.company_id.id, "qty": args["quantity"], "skus": skus},
+    )
+    env.cr.commit()
+    return {"location": backend._channel_locations()[0][0], "created": len(missing),
+            "currency": (backend.pricelist_id.currency_id or backend.company_id.currency_id).name}
+
+
+def task_reconcile_catalogue(env, args):
+    """Time the stock or price reconciliation (``kind``) of ``backend_id`` and its peak memory, or (``naive``) a
+    compare reading the same channel list and looking each SKU's product and level or price up on its own."""
+    backend = env["retail.backend"].browse(args["backend_id"])
+    kind = args["kind"]
+
+    def ours():
+        run = backend._reconcile(kind)
+        kinds = {}
+        for line in run.line_ids:
+            kinds[line.kind] = kinds.get(line.kind, 0) + 1
+        return {"state": run.state, "checked": run.checked, "differences": run.difference_count, "kinds": kinds}
+
+    def naive():
+        headers = {"Authorization": "Bearer " + (backend.sudo().api_secret or "")}
+        path = "/api/v1/stock" if kind == "inventory" else "/api/v1/prices"
+        items = backend._http_client().request("GET", path, headers=headers).data.get("items", [])
+        Product = env["product.product"]
+        locations = dict(backend._channel_locations())
+        compared = different = 0
+        for item in items:
+            product = Product.search([("default_code", "=", item["sku"])], limit=1)
+            if not product:
+                continue
+            compared += 1
+            if kind == "inventory":
+                odoo_locations = locations.get(str(item["location_id"])) or backend._sell_locations()
+                ours_value = int(product.with_context(location=odoo_locations.ids, compute_child=True).free_qty)
+                different += ours_value != int(item["quantity"])
+            else:
+                different += backend._channel_price(product)["price"] != item["price"]
+        return {"checked": compared, "differences": different}
+
+    result, seconds, peak = _measure(env, naive if args.get("naive") else ours)
+    return dict(result, seconds=seconds, peak_bytes=peak)
 
 
 TASKS = {name[5:]: fn for name, fn in globals().items() if name.startswith("task_")}

@@ -1,6 +1,6 @@
 """Retail Connector benchmarks: figures and ratios against baselines measured in the same run.
 
-    ./setup bench [--quick] [--only 1,2,3,4,5] [--no-oca] [--fresh]
+    ./setup bench [--quick] [--only 1,2,3,4,5,6] [--no-oca] [--fresh]
 
 1. Webhook ingest: signed Shopify ``orders/create`` webhooks acknowledged per second, p50/p99,
    with the job runner off and on, against the durable floor (a bench-only route that inserts
@@ -8,13 +8,18 @@
 2. Order processing: those events to confirmed sale orders per second through the job runner,
    against the ORM alone creating and confirming the same orders (the ceiling); SQL queries per
    order of both; acknowledgement to confirmed order at a steady offered rate.
-3. Inventory propagation: stock moves over many SKUs; channel calls and p95 latency from the
-   move's validation to the channel's update, against one call per move (a naive listener).
-4. Reconciliation: orders compared between the channel and Odoo; time and peak memory, against
-   a naive compare that looks each order up with its own query.
+3. Inventory propagation: stock moves at a fixed rate over many SKUs, sold by three backends
+   (Shopify, WooCommerce, the generic channel); per channel, calls per 1 000 moves and p50/p95
+   from the move's commit to the channel holding its level, against one call per move (a naive
+   listener).
+4. Reconciliation: orders compared between the channel and Odoo (1 in 100 missing, 1 in 100
+   outdated) at two sizes; time and peak memory, against a naive compare that looks each order
+   up with its own query; stock and price reconciliations of many SKUs the same way.
 5. Peak: a flash sale of signed order webhooks from Shopify, WooCommerce and the generic channel
    at a fixed offered rate above what the jobs drain: refusals, time to drain, acknowledgement to
    confirmed order, peak worker memory, every order once.
+6. Sale to every channel: Shopify order webhooks at a fixed rate, one unit each; p50/p95 from
+   the webhook's acknowledgement to WooCommerce and the generic channel holding the lower level.
 
 Benchmarks 1 and 2 run also through OCA's ``shopify_connector`` installed in a second database on
 the same server, with the same Shopify payloads. One Odoo server (workers and the job runner as in
@@ -59,9 +64,11 @@ OUR_ADDONS = "retail_connector_base,retail_connector_marketplace,retail_connecto
 # the durable floor of benchmark 1: a route that inserts the body and commits (tests/bench/addons)
 FLOOR_ADDON = "retail_bench_floor"
 SIZES = {
-    "full": {"ingest": 1000, "concurrency": 8, "orders": 100, "moves": 1000, "skus": 100, "reconcile": 10000,
+    "full": {"ingest": 1000, "concurrency": 8, "orders": 100, "moves": 1200, "move_rate": 20.0, "skus": 100,
+             "sales": 100, "sale_rate": 2.0, "reconcile": 10000, "reconcile_large": 50000, "reconcile_skus": 10000,
              "steady": 100, "steady_rate": 4.0, "peak": 5000, "peak_rate": 40.0},
-    "quick": {"ingest": 100, "concurrency": 4, "orders": 20, "moves": 100, "skus": 10, "reconcile": 500,
+    "quick": {"ingest": 100, "concurrency": 4, "orders": 20, "moves": 100, "move_rate": 20.0, "skus": 10,
+              "sales": 10, "sale_rate": 2.0, "reconcile": 500, "reconcile_large": 2500, "reconcile_skus": 500,
               "steady": 20, "steady_rate": 4.0, "peak": 300, "peak_rate": 30.0},
 }
 TOKEN, SECRET = "shpat_bench_token", "shp-bench-app-secret"
@@ -410,6 +417,7 @@ class Bench:
             "run": self.run_id, "skus": self.catalogue,
             "backends": {"ingest": shop_values, "ingest_runner": shop_values, "orders": shop_values,
                          "steady": shop_values, "inventory": shop_values, "reconcile": generic_values,
+                         "inventory_woo": woo_values, "inventory_generic": generic_values,
                          "peak_shopify": shop_values, "peak_woo": woo_values, "peak_generic": generic_values},
         }, env=self.env)
         self.backends = setup["backends"]
@@ -684,73 +692,262 @@ class Bench:
         self.results["peak"] = figures
 
     # ------------------------------------------------------------------ 3
+    def inventory_skus(self):
+        """The SKUs of benchmarks 3 and 6, on the three channels, made once per run."""
+        if getattr(self, "_inventory_skus", None):
+            return self._inventory_skus
+        names = ["BENCH-%s-C-%03d" % (self.run_id, i) for i in range(self.size["skus"])]
+        self.woo_ids = {}
+        for sku in names:
+            self.shop.add_variant(sku, "10.00", inventory=0)
+            self.woo_ids[self.woo.add_product(sku, "10.00", stock=0, notify=False)["id"]] = sku
+        self._inventory_skus = names
+        return names
+
+    def channel_levels(self, marks):
+        """Return {channel: [(sku, quantity, unix time)]}: every stock level written since ``marks``."""
+        out = {"shopify": [(w["sku"], w["quantity"], w["at"].timestamp())
+                           for w in self.shop.inventory_writes[marks["shopify_writes"]:]],
+               "woocommerce": [], "generic": []}
+        for call in self.woo.calls.all()[marks["woocommerce"]:]:
+            if call.method == "POST" and call.path.endswith("/batch") and call.status and call.status < 300:
+                for item in (call.json() or {}).get("update") or []:
+                    if int(item["id"]) in self.woo_ids and item.get("stock_quantity") is not None:
+                        out["woocommerce"].append((self.woo_ids[int(item["id"])], int(item["stock_quantity"]), call.time))
+        for call in self.generic.calls.all()[marks["generic"]:]:
+            if call.method == "POST" and call.path == "/api/v1/stock/batch" and call.status and call.status < 300:
+                for item in (call.json() or {}).get("items") or []:
+                    out["generic"].append((item["sku"], int(item["quantity"]), call.time))
+        return out
+
+    def channel_calls(self, marks):
+        """Return {channel: {operation: calls}} of the stock calls made since ``marks``."""
+        shop = {}
+        for call in self.shop.calls.all()[marks["shopify"]:]:
+            query = (call.json() or {}).get("query") or ""
+            match = re.search(r"\{\s*(\w+)", query)
+            operation = match.group(1) if match else call.path
+            if operation in INVENTORY_OPERATIONS:
+                shop[operation] = shop.get(operation, 0) + 1
+        woo, generic = {}, {}
+        for call in self.woo.calls.all()[marks["woocommerce"]:]:
+            if "/products" in call.path:
+                key = "%s %s" % (call.method, "batch" if call.path.endswith("/batch") else "products")
+                woo[key] = woo.get(key, 0) + 1
+        for call in self.generic.calls.all()[marks["generic"]:]:
+            if call.path.startswith("/api/v1/stock"):
+                key = "%s %s" % (call.method, call.path)
+                generic[key] = generic.get(key, 0) + 1
+        return {"shopify": shop, "woocommerce": woo, "generic": generic}
+
+    def generic_levels(self):
+        """Return {sku: the last level the generic channel was sent}."""
+        levels = {}
+        for write in list(self.generic.stock_writes):
+            levels[write["sku"]] = write["quantity"]
+        return levels
+
+    def channel_marks(self):
+        return {"shopify": len(self.shop.calls.all()), "shopify_writes": len(self.shop.inventory_writes),
+                "woocommerce": len(self.woo.calls.all()), "generic": len(self.generic.calls.all())}
+
+    @staticmethod
+    def reach_latencies(events, writes, reached):
+        """Return, per (sku, unix time, level) event, the seconds until a write ``reached(quantity, level)``."""
+        by_sku = {}
+        for sku, quantity, at in writes:
+            by_sku.setdefault(sku, []).append((at, quantity))
+        out = []
+        for sku, at, level in events:
+            seen = [t for t, q in by_sku.get(sku, []) if t >= at and reached(q, level)]
+            out.append((min(seen) - at) if seen else float("inf"))
+        return out
+
     def bench_inventory(self):
-        moves, skus = self.size["moves"], self.size["skus"]
+        """Receipts at a fixed rate over many SKUs, sold by three backends: Shopify, WooCommerce, generic."""
+        moves, skus, rate = self.size["moves"], self.size["skus"], self.size["move_rate"]
+        backends = [self.backends[k] for k in ("inventory", "inventory_woo", "inventory_generic")]
+        names = self.inventory_skus()
         figures = {}
         for mode in ("coalesced", "naive"):
-            names = ["BENCH-%s-%s-%03d" % (self.run_id, mode[0].upper(), i) for i in range(skus)]
-            for sku in names:
-                self.shop.add_variant(sku, "10.00", inventory=0)
+            if mode == "naive":
+                names = ["BENCH-%s-N-%03d" % (self.run_id, i) for i in range(skus)]
+                for sku in names:
+                    self.shop.add_variant(sku, "10.00", inventory=0)
             sequence = [names[i % skus] for i in range(moves)]
             self.rng.shuffle(sequence)
-            writes_before, calls_before = len(self.shop.inventory_writes), len(self.shop.calls)
-            say("3. %s: %d moves over %d SKUs" % (mode, moves, skus))
-            result = run_task(self.ours, "moves", {"backend_id": self.backends["inventory"], "skus": names,
-                                                   "sequence": sequence, "naive": mode == "naive"}, env=self.env)
-            final = {}
-            for sku, _at, level in result["moves"]:
-                final[sku] = level
-            deadline = time.monotonic() + 180
+            involved = backends if mode == "coalesced" else backends[:1]
+            # the products, and the policies: on for the coalesced run, off for the naive one
+            run_task(self.ours, "moves", {"backend_ids": involved, "skus": names, "sequence": [],
+                                          "naive": mode == "naive"}, env=self.env)
+            marks = self.channel_marks()
+            processes = 3
+            start_at = time.time() + 3
+            say("3. %s: %d moves over %d SKUs at %.0f/s (%d processes), %d backends" % (
+                mode, moves, skus, rate, processes, len(involved)))
+            wait = start_tasks(self.ours, "moves", [
+                {"backend_ids": involved, "skus": names, "sequence": sequence, "naive": mode == "naive",
+                 "rate": rate, "start_at": start_at, "offset": k, "step": processes, "set_mode": False}
+                for k in range(processes)])
+            results = wait()
+            done = sorted((m for r in results for m in r["moves"]), key=lambda m: m[1])
+            counts, events = {}, []
+            for sku, at, _level, _i in done:
+                counts[sku] = counts.get(sku, 0) + 1
+                events.append((sku, at, counts[sku]))
+            # the naive listener sends from the moves' own processes: nothing to wait for
+            deadline = time.monotonic() + (120 if mode == "coalesced" else 0)
             while time.monotonic() < deadline and any(
-                    self.shop.inventory_level(sku) != level for sku, level in final.items()):
+                    self.shop.inventory_level(sku) != level for sku, level in counts.items()):
                 time.sleep(0.25)
-            behind = sum(1 for sku, level in final.items() if self.shop.inventory_level(sku) != level)
-            writes = self.shop.inventory_writes[writes_before:]
-            operations = {}
-            for call in self.shop.calls.all()[calls_before:]:
-                query = (call.json() or {}).get("query") or ""
-                match = re.search(r"\{\s*(\w+)", query)
-                operation = match.group(1) if match else call.path
-                operations[operation] = operations.get(operation, 0) + 1
-            # the orders reconciliation of the other backends polls the same shop meanwhile: not counted
-            calls = sum(n for op, n in operations.items() if op in INVENTORY_OPERATIONS)
-            if mode == "naive":
-                latencies = result["naive_latencies"]
-            else:
-                by_sku = {}
-                for w in writes:
-                    by_sku.setdefault(w["sku"], []).append((w["at"].timestamp(), w["quantity"]))
-                latencies = []
-                for sku, at, level in result["moves"]:
-                    seen = [t for t, q in by_sku.get(sku, []) if q >= level and t >= at]
-                    latencies.append((min(seen) - at) if seen else float("inf"))
-            figures[mode] = {"moves": moves, "skus": skus, "channel_calls": calls, "levels_behind": behind,
-                             "retried_moves": result["retries"], "calls_by_operation": operations,
-                             "p50_ms": percentile(latencies, 50) * 1000, "p95_ms": percentile(latencies, 95) * 1000,
-                             "seconds": result["moves"][-1][1] - result["moves"][0][1]}
-            say("3. %s: %d channel calls %s, p95 %.0f ms from validation to the channel, %d SKUs behind" % (
-                mode, calls, operations, figures[mode]["p95_ms"], behind))
+            time.sleep(2 if mode == "coalesced" else 0)
+            writes = self.channel_levels(marks)
+            calls = self.channel_calls(marks)
+            per_channel = {}
+            for channel in (("shopify", "woocommerce", "generic") if mode == "coalesced" else ("shopify",)):
+                if mode == "naive":
+                    latencies = [x for r in results for x in r["naive_latencies"]]
+                else:
+                    latencies = self.reach_latencies(events, writes[channel], lambda q, level: q >= level)
+                final = {}
+                for sku, quantity, _t in writes[channel]:
+                    final[sku] = quantity
+                n_calls = sum(calls[channel].values())
+                per_channel[channel] = {
+                    "channel_calls": n_calls, "calls_per_1000_moves": n_calls * 1000.0 / moves,
+                    "calls_by_operation": calls[channel],
+                    "p50_ms": percentile(latencies, 50) * 1000, "p95_ms": percentile(latencies, 95) * 1000,
+                    "levels_behind": sum(1 for sku, level in counts.items() if final.get(sku) != level),
+                }
+                say("3. %s %-11s %4d calls (%.0f per 1 000 moves) %s, p50 %.0f ms, p95 %.0f ms, %d SKUs behind" % (
+                    mode, channel, n_calls, per_channel[channel]["calls_per_1000_moves"], calls[channel],
+                    per_channel[channel]["p50_ms"], per_channel[channel]["p95_ms"], per_channel[channel]["levels_behind"]))
+            figures[mode] = dict(per_channel["shopify"], moves=moves, skus=skus, offered_rate=rate,
+                                 retried_moves=sum(r["retries"] for r in results),
+                                 late_moves=sum(r["late"] for r in results),
+                                 late_p95_s=max(r["late_p95_s"] for r in results),
+                                 seconds=done[-1][1] - done[0][1] if done else 0, channels=per_channel)
+            say("3. %s: %d moves in %.1f s, %d retried, %d started behind their time (p95 %.2f s behind)" % (
+                mode, moves, figures[mode]["seconds"], figures[mode]["retried_moves"], figures[mode]["late_moves"],
+                figures[mode]["late_p95_s"]))
         self.results["inventory"] = figures
+
+    # ------------------------------------------------------------------ 6
+    def bench_sale_to_channels(self):
+        """A sale on Shopify (its orders/create webhook) reaches the available to sell of the other channels."""
+        n, rate = self.size["sales"], self.size["sale_rate"]
+        names = self.inventory_skus()
+        shop_backend = self.backends["inventory"]
+        if "inventory" not in self.results:
+            # stock to sell (what benchmark 3 leaves otherwise), not timed
+            run_task(self.ours, "moves", {"backend_ids": [self.backends[k] for k in (
+                "inventory", "inventory_woo", "inventory_generic")], "skus": names, "sequence": names * 3,
+                "naive": False}, env=self.env)
+            time.sleep(5)
+        start_levels = self.generic_levels()
+        marks = self.channel_marks()
+        say("6. sale to every channel: %d Shopify orders/create webhooks at %.1f/s, one unit of one SKU each" % (n, rate))
+        sold, events, statuses = dict.fromkeys(names, 0), [], []
+        begun = time.time()
+        for i in range(n):
+            due = begun + i / rate
+            if due > time.time():
+                time.sleep(due - time.time())
+            sku = self.rng.choice(names)
+            payload = self.shop.place_order(notify=False, line_items=[{"sku": sku, "quantity": 1}], shipping_lines=[])
+            body, headers = signed_webhook(payload)
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            conn.request("POST", "/retail/webhook/%d" % shop_backend, body=body,
+                         headers=dict(headers, **{"X-Odoo-Database": self.ours, "Connection": "close"}))
+            status = conn.getresponse().status
+            acked = time.time()
+            conn.close()
+            statuses.append(status)
+            sold[sku] += 1
+            if start_levels.get(sku) is not None:
+                events.append((sku, acked, start_levels[sku] - sold[sku]))
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and any(
+                self.generic_levels().get(sku) != start_levels[sku] - k
+                for sku, k in sold.items() if k and start_levels.get(sku) is not None):
+            time.sleep(0.25)
+        time.sleep(2)
+        writes = self.channel_levels(marks)
+        figures = {"sales": n, "offered_rate": rate, "statuses": {str(s): statuses.count(s) for s in set(statuses)},
+                   "channels": {}}
+        for channel in ("woocommerce", "generic"):
+            latencies = self.reach_latencies(events, writes[channel], lambda q, level: q <= level)
+            figures["channels"][channel] = {"p50_ms": percentile(latencies, 50) * 1000,
+                                            "p95_ms": percentile(latencies, 95) * 1000,
+                                            "unreached": sum(1 for x in latencies if x == float("inf"))}
+            say("6. %-11s p50 %.0f ms, p95 %.0f ms from the webhook's acknowledgement, %d not reached" % (
+                channel, figures["channels"][channel]["p50_ms"], figures["channels"][channel]["p95_ms"],
+                figures["channels"][channel]["unreached"]))
+        figures["p95_ms"] = max(c["p95_ms"] for c in figures["channels"].values())
+        figures["shopify_writes"] = len(writes["shopify"])  # the origin channel hears no echo of its own sale
+        self.results["sale_to_channels"] = figures
 
     # ------------------------------------------------------------------ 4
     def bench_reconcile(self):
-        n = self.size["reconcile"]
-        say("4. reconciliation: %d orders on the generic channel, 1 in 100 missing in Odoo" % n)
-        orders = self.generic.add_orders(n)
-        bound = [[o["external_id"], o["updated_at"]] for i, o in enumerate(orders) if i % 100 != 99]
-        run_task(self.ours, "seed_bindings", {"backend_id": self.backends["reconcile"], "orders": bound}, env=self.env)
-        result = run_task(self.ours, "reconcile", {"backend_id": self.backends["reconcile"]}, env=self.env)
-        result["orders"], result["missing"] = n, n - len(bound)
-        for side in ("ours", "naive"):
-            r = result[side]
-            say("4. %-6s %6.1f s, peak %6.1f MiB (tracemalloc), %s" % (
-                side, r["seconds"], r["peak_bytes"] / 2**20,
-                {k: v for k, v in r.items() if k not in ("seconds", "peak_bytes")}))
-        self.results["reconcile"] = result
+        """Orders reconciliation at two sizes (1 in 100 missing in Odoo, 1 in 100 outdated), and at the larger
+        one without the naive compare: time and memory must not grow with the number of orders."""
+        results = {}
+        seeded = 0
+        for n in (self.size["reconcile"], self.size["reconcile_large"]):
+            say("4. reconciliation: %d orders on the generic channel, 1 in 100 missing, 1 in 100 outdated in Odoo" % n)
+            orders = self.generic.add_orders(n - seeded)
+            bound = []
+            for i, o in enumerate(orders):
+                if i % 100 == 99:
+                    continue  # missing in Odoo
+                updated = o["updated_at"]
+                if i % 100 == 49:  # outdated: Odoo saw an earlier version
+                    updated = (datetime.fromisoformat(updated.replace("Z", "+00:00")).replace(microsecond=0)
+                               .replace(year=2000)).isoformat().replace("+00:00", "Z")
+                bound.append([o["external_id"], updated])
+            run_task(self.ours, "seed_bindings", {"backend_id": self.backends["reconcile"], "orders": bound}, env=self.env)
+            seeded = n
+            result = run_task(self.ours, "reconcile", {"backend_id": self.backends["reconcile"],
+                                                       "naive": n == self.size["reconcile"]}, env=self.env)
+            result["orders"], result["missing"], result["outdated"] = n, n // 100, n // 100
+            for side in ("ours", "naive"):
+                r = result.get(side)
+                if r:
+                    say("4. %-6s %6d orders %6.1f s, peak %6.1f MiB (tracemalloc), %s" % (
+                        side, n, r["seconds"], r["peak_bytes"] / 2**20,
+                        {k: v for k, v in r.items() if k not in ("seconds", "peak_bytes")}))
+            results[n] = result
+        self.results["reconcile"] = dict(results[self.size["reconcile"]], large=results[self.size["reconcile_large"]])
+        self.bench_reconcile_catalogue()
+
+    def bench_reconcile_catalogue(self):
+        """Stock and price reconciliations of many SKUs on the generic channel (1 in 100 drifting), beside a naive
+        compare looking each SKU up on its own: time, peak memory, channel calls."""
+        n, backend = self.size["reconcile_skus"], self.backends["reconcile"]
+        skus = ["BENCH-RS-%05d" % i for i in range(n)]
+        say("4. stock and price reconciliation: %d SKUs, 1 in 100 drifting on the channel" % n)
+        seed = run_task(self.ours, "seed_catalogue", {"backend_id": backend, "skus": skus, "quantity": 5,
+                                                      "price": 10.0}, env=self.env)
+        for i, sku in enumerate(skus):
+            self.generic.set_stock_level(sku, seed["location"], 4 if i % 100 == 7 else 5, notify=False)
+            self.generic.set_price(sku, "9.00" if i % 100 == 13 else "10.00", seed["currency"])
+        for kind, label in (("inventory", "stock"), ("pricing", "prices")):
+            figures = {"skus": n, "drifting": n // 100}
+            for side in ("ours", "naive"):
+                mark = len(self.generic.calls.all())
+                figures[side] = run_task(self.ours, "reconcile_catalogue", {"backend_id": backend, "kind": kind,
+                                                                            "naive": side == "naive"}, env=self.env)
+                # measured twice (timed, then traced): half the calls are one reconciliation's
+                figures[side]["channel_calls"] = (len(self.generic.calls.all()) - mark) / 2
+                say("4. %s %-6s %6.1f s, peak %6.1f MiB, %g channel calls, %s" % (
+                    label, side, figures[side]["seconds"], figures[side]["peak_bytes"] / 2**20,
+                    figures[side]["channel_calls"],
+                    {k: v for k, v in figures[side].items() if k not in ("seconds", "peak_bytes", "channel_calls")}))
+            self.results["reconcile_" + label] = figures
 
     # ------------------------------------------------------------------ run
     def run(self):
-        only = set(self.ns.only.split(",")) if self.ns.only else {"1", "2", "3", "4", "5"}
+        only = set(self.ns.only.split(",")) if self.ns.only else {"1", "2", "3", "4", "5", "6"}
         self.setup()
         dbs = [self.ours] + ([] if self.ns.no_oca else [self.oca])
         self.server_log = LOG_DIR / "bench-server.log"
@@ -762,7 +959,7 @@ class Bench:
                     self.clear_ingest_jobs()
                     if "2" in only:
                         self.post_orders()
-            if only & {"1", "2", "3", "5"}:
+            if only & {"1", "2", "3", "5", "6"}:
                 offset = self.server_log.stat().st_size if self.server_log.exists() else 0
                 with Server([self.ours], self.port, env=self.env) as server:
                     if "2" in only:
@@ -770,6 +967,8 @@ class Bench:
                         self.bench_steady()
                     if "3" in only:
                         self.bench_inventory()
+                    if "6" in only:
+                        self.bench_sale_to_channels()
                     if "5" in only:
                         self.bench_peak(server)
                     if "1" in only:
@@ -843,16 +1042,39 @@ class Bench:
             rows.append(("5 peak: worker memory (MiB)", "%.0f" % k["peak_worker_rss_mib"], "-", "-", "-", "-"))
         if "inventory" in r:
             c, n = r["inventory"]["coalesced"], r["inventory"]["naive"]
-            rows.append(("3 channel calls / %d moves" % c["moves"], "%d" % c["channel_calls"],
-                         "%d (call per move)" % n["channel_calls"], ratio(c["channel_calls"], n["channel_calls"]), "-", "-"))
-            rows.append(("3 p95 move -> channel (ms)", "%.0f" % c["p95_ms"], "%.0f" % n["p95_ms"],
-                         ratio(c["p95_ms"], n["p95_ms"]), "-", "-"))
+            for channel, f in c["channels"].items():
+                rows.append(("3 %s calls / 1 000 moves (%d at %.0f/s)" % (channel, c["moves"], c["offered_rate"]),
+                             "%.0f" % f["calls_per_1000_moves"], "%.0f (call per move)" % n["calls_per_1000_moves"],
+                             ratio(f["calls_per_1000_moves"], n["calls_per_1000_moves"]), "-", "-"))
+                rows.append(("3 %s p95 move -> channel (ms)" % channel, "%.0f (p50 %.0f)" % (f["p95_ms"], f["p50_ms"]),
+                             "%.0f" % n["p95_ms"], ratio(f["p95_ms"], n["p95_ms"]), "-", "-"))
+        if "sale_to_channels" in r:
+            k = r["sale_to_channels"]
+            for channel, f in k["channels"].items():
+                rows.append(("6 Shopify sale -> %s p95 (ms)" % channel, "%.0f (p50 %.0f)" % (f["p95_ms"], f["p50_ms"]),
+                             "-", "-", "-", "-"))
         if "reconcile" in r:
             o, n = r["reconcile"]["ours"], r["reconcile"]["naive"]
             rows.append(("4 reconcile %d orders (s)" % r["reconcile"]["orders"], "%.1f" % o["seconds"],
                          "%.1f (naive compare)" % n["seconds"], ratio(o["seconds"], n["seconds"]), "-", "-"))
             rows.append(("4 peak memory (MiB)", "%.1f" % (o["peak_bytes"] / 2**20),
                          "%.1f" % (n["peak_bytes"] / 2**20), ratio(o["peak_bytes"], n["peak_bytes"]), "-", "-"))
+            large = r["reconcile"].get("large")
+            if large:
+                rows.append(("4 reconcile %d orders (s)" % large["orders"], "%.1f" % large["ours"]["seconds"],
+                             "-", "-", "-", "-"))
+                rows.append(("4 peak memory at %d orders (MiB)" % large["orders"],
+                             "%.1f" % (large["ours"]["peak_bytes"] / 2**20),
+                             "%.1f (at %d)" % (o["peak_bytes"] / 2**20, r["reconcile"]["orders"]),
+                             ratio(large["ours"]["peak_bytes"], o["peak_bytes"]), "-", "-"))
+        for kind in ("stock", "prices"):
+            if "reconcile_" + kind in r:
+                k = r["reconcile_" + kind]
+                o, n = k["ours"], k["naive"]
+                rows.append(("4 reconcile %s of %d SKUs (s)" % (kind, k["skus"]), "%.1f" % o["seconds"],
+                             "%.1f (naive compare)" % n["seconds"], ratio(o["seconds"], n["seconds"]), "-", "-"))
+                rows.append(("4 %s peak memory (MiB)" % kind, "%.1f" % (o["peak_bytes"] / 2**20),
+                             "%.1f" % (n["peak_bytes"] / 2**20), ratio(o["peak_bytes"], n["peak_bytes"]), "-", "-"))
         header = ("benchmark", "ours", "baseline", "ours/baseline", "OCA", "ours/OCA")
         widths = [max(len(str(row[k])) for row in rows + [header]) for k in range(len(header))]
         print()
@@ -870,7 +1092,7 @@ class Bench:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a small size, for a smoke run")
-    parser.add_argument("--only", help="comma-separated benchmark numbers (1,2,3,4,5)")
+    parser.add_argument("--only", help="comma-separated benchmark numbers (1,2,3,4,5,6)")
     parser.add_argument("--no-oca", action="store_true", help="skip OCA's shopify_connector")
     parser.add_argument("--fresh", action="store_true", help="recreate the benchmark databases")
     parser.add_argument("--db-prefix", default=os.environ.get("RC_BENCH_DB", "rc_bench"))

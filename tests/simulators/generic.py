@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import bisect
 import binascii
 import copy
 import json
@@ -302,6 +303,7 @@ class GenericChannel(Simulator):
         self._next_number = first_order_number
         self._orders: dict[str, dict] = {}
         self._order_seq: dict[str, int] = {}
+        self._listing: tuple[list, list] | None = None  # orders sorted for listing, dropped on any change
         self._shipped: dict[str, dict[str, int]] = {}
         self._stock: dict[tuple[str, str], dict] = {}
         self._prices: dict[str, dict] = {}
@@ -362,6 +364,7 @@ class GenericChannel(Simulator):
                 raise ValueError(f"order {order['external_id']} already exists")
             self._order_seq[order["external_id"]] = len(self._order_seq)
             self._orders[order["external_id"]] = order
+            self._listing = None
             snapshot = copy.deepcopy(order)
         if notify:
             self._send_events([("orders/create", snapshot)])
@@ -378,6 +381,7 @@ class GenericChannel(Simulator):
             apply_order_changes(order, changes, catalogue=self.catalogue, tax_rate=self.tax_rate)
             if "updated_at" in changes:
                 order["updated_at"] = iso_z(parse_iso(changes["updated_at"]))
+                self._listing = None
             else:
                 self._touch(order)
             snapshot = copy.deepcopy(order)
@@ -402,6 +406,14 @@ class GenericChannel(Simulator):
         if notify:
             self._send_events([("stock/updated", dict(level))])
         return dict(level)
+
+    def set_price(self, sku: str, price: str, currency: str, compare_at_price: str | None = None) -> dict:
+        """Return the stored price after setting it shop-side (no webhook)."""
+        with self._lock:
+            stored = {"sku": sku, "price": price, "currency": currency, "compare_at_price": compare_at_price,
+                      "updated_at": iso_z(self.now())}
+            self._prices[sku] = stored
+            return dict(stored)
 
     def get_order(self, external_id: str) -> dict:
         """Return a copy of the order; KeyError when unknown."""
@@ -469,6 +481,7 @@ class GenericChannel(Simulator):
         # updated_at strictly increases so a consumer comparing timestamps sees every change
         previous = parse_iso(order["updated_at"])
         order["updated_at"] = iso_z(max(self.now(), previous + timedelta(seconds=1)))
+        self._listing = None
 
     def _cancel(self, order: dict, reason) -> None:
         if order["status"] == "cancelled":
@@ -574,15 +587,16 @@ class GenericChannel(Simulator):
         """Return a page of orders by (updated_at, id) with next_cursor and X-Total-Count."""
         limit, since, after = self._list_params(request.query)
         with self._lock:
-            matching = sorted(
-                (o for o in self._orders.values() if since is None or o["updated_at"] >= since),
-                key=self._order_key,
-            )
-            total = len(matching)
-            if after is not None:
-                matching = [o for o in matching if self._order_key(o) > after]
-            page = [copy.deepcopy(o) for o in matching[:limit]]
-            last_key = self._order_key(matching[limit - 1]) if len(matching) > limit else None
+            if self._listing is None:
+                ordered = sorted(self._orders.values(), key=self._order_key)
+                self._listing = (ordered, [self._order_key(o) for o in ordered])
+            ordered, keys = self._listing
+            # keys sort by (updated_at, creation): those updated since form a suffix, a cursor starts after its key
+            first = bisect.bisect_left(keys, (since,)) if since is not None else 0
+            total = len(ordered) - first
+            start = max(first, bisect.bisect_right(keys, after)) if after is not None else first
+            page = [copy.deepcopy(o) for o in ordered[start:start + limit]]
+            last_key = keys[start + limit - 1] if len(ordered) - start > limit else None
         next_cursor = _encode_cursor(last_key, since) if last_key else None
         return Response(200, {"orders": page, "next_cursor": next_cursor}, {"X-Total-Count": str(total)})
 

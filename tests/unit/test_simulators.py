@@ -516,3 +516,23 @@ def test_payouts_window_pages_and_canonical_shape(channel, api):
     assert (str(payout.amount), str(payout.lines[0].net), str(payout.date)) == ("28.59", "38.59", "2026-11-01")
     assert api("GET", "/api/v1/payouts/PO-9").status_code == 404
     assert api("GET", "/api/v1/payouts", params={"until": "yesterday"}).status_code == 422
+
+
+def test_order_listing_follows_changes_made_between_pages(channel, api):
+    placed = channel.add_orders(7)
+    first = api("GET", "/api/v1/orders", params={"limit": 3}).json()
+    assert [o["external_id"] for o in first["orders"]] == [o["external_id"] for o in placed[:3]]
+    # an order updated after the first page moves to the end of the listing, a new one follows it
+    channel.update_order(placed[0]["external_id"], notify=False, note="changed")
+    newest = channel.add_orders(1)[0]
+    rest, cursor = [], first["next_cursor"]
+    while cursor:
+        page = api("GET", "/api/v1/orders", params={"limit": 3, "cursor": cursor}).json()
+        rest += [o["external_id"] for o in page["orders"]]
+        cursor = page["next_cursor"]
+    assert rest[:4] == [o["external_id"] for o in placed[3:]]
+    assert sorted(rest[4:]) == sorted([placed[0]["external_id"], newest["external_id"]]), "each order once"
+    since = channel.get_order(placed[0]["external_id"])["updated_at"]
+    orders, totals = list_all(api, updated_since=since, limit=2)
+    assert placed[0]["external_id"] in [o["external_id"] for o in orders]
+    assert all(o["updated_at"] >= since for o in orders) and totals[0] == str(len(orders))

@@ -7,6 +7,8 @@ from odoo import fields
 
 from odoo.addons.component.core import AbstractComponent, Component
 
+from ..lib.canonical.errors import RuleError
+from ..lib.canonical.normalize import parse_timestamp
 from ..lib.inbound import InboundError
 from ..models.retail_event import new_correlation_id
 
@@ -41,7 +43,14 @@ class ChangesBatchImporter(AbstractComponent):
         return self._checked
 
     def run(self):
-        """Import every change since checkpoint - overlap; return a one-line summary."""
+        """Import every change since checkpoint - overlap; return a one-line summary.
+
+        The channel's objects are read page by page and never held all at once. Within a
+        reconciliation, each page is compared with the bindings in one query (external id and
+        update time), and only the objects missing or outdated in Odoo are parsed into the
+        inbox: a reconciliation that finds nothing wrong writes nothing but its run (and the
+        checkpoint when the channel changed since).
+        """
         backend = self.backend_record
         policy = backend.policy_for(self._domain)
         started = fields.Datetime.now()
@@ -52,33 +61,93 @@ class ChangesBatchImporter(AbstractComponent):
         self._checked = 0
         with backend.work_on("retail.event") as work:
             parser = work.component(usage="event.parser")
-            for data in self._fetch_changes(since):
-                body = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
-                try:
-                    inbound = parser.parse(self._topic, {}, data, body)
-                except InboundError as exc:
-                    rejected.append("%s" % exc)
-                    continue
-                inbound.idempotency_key = "poll:%s" % hashlib.sha256(
-                    ("%s|%s" % (inbound.aggregate_key, inbound.channel_timestamp)).encode()
-                ).hexdigest()
-                self._checked += 1
-                event_id, duplicate = Event._insert_received(backend, inbound, body.decode(), "poll", correlation_id)
-                if duplicate:
-                    known += 1
-                else:
-                    new.append(event_id)
-                    self._record_repair(inbound, event_id)
-                stamp = inbound.channel_timestamp and inbound.channel_timestamp.replace(tzinfo=None)
-                newest = max(newest, stamp) if newest and stamp else (stamp or newest)
+            for page in self._pages(self._fetch_changes(since)):
+                stamps = [self._stamp_of(data) for data in page]
+                for stamp in stamps:
+                    newest = max(newest, stamp) if newest and stamp else (stamp or newest)
+                if self._run is not None:
+                    page, differing = self._differing(page, stamps)
+                    self._checked += differing
+                for data in page:
+                    body = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+                    try:
+                        inbound = parser.parse(self._topic, {}, data, body)
+                    except InboundError as exc:
+                        rejected.append("%s" % exc)
+                        continue
+                    inbound.idempotency_key = "poll:%s" % hashlib.sha256(
+                        ("%s|%s" % (inbound.aggregate_key, inbound.channel_timestamp)).encode()
+                    ).hexdigest()
+                    if self._run is None:
+                        self._checked += 1
+                    event_id, duplicate = Event._insert_received(backend, inbound, body.decode(), "poll", correlation_id)
+                    if duplicate:
+                        known += 1
+                    else:
+                        new.append(event_id)
+                        self._record_repair(inbound, event_id)
+                if self._run is not None:
+                    # what this page loaded (bindings, events, lines) is written: memory stays that of one page
+                    self.env.invalidate_all()
         Event.browse(new)._enqueue()
         # never move the checkpoint past what was read, nor past when the read started
-        policy.checkpoint = min(newest, started) if newest else (policy.checkpoint or started)
+        checkpoint = min(newest, started) if newest else (policy.checkpoint or started)
+        if policy.checkpoint != checkpoint:
+            policy.checkpoint = checkpoint
         for reason in rejected:
             backend.message_post(body=self.env._("A polled change was refused: %(reason)s", reason=reason))
         return "%s: %d new, %d already known, %d refused (checkpoint %s)" % (
             self._domain, len(new), known, len(rejected), policy.checkpoint
         )
+
+    _page_size = 500
+
+    def _pages(self, objects):
+        """Yield lists of at most ``_page_size`` of ``objects`` (an iterator), reading no further ahead."""
+        page = []
+        for data in objects:
+            page.append(data)
+            if len(page) >= self._page_size:
+                yield page
+                page = []
+        if page:
+            yield page
+
+    def _key_of(self, data):
+        """Return the channel object's external id, as its binding holds it (canonical data)."""
+        value = data.get("external_id") if isinstance(data, dict) else None
+        return str(value) if value not in (None, "") else None
+
+    def _stamp_of(self, data):
+        """Return the channel object's update time (naive UTC), or None when it has none or it is unreadable."""
+        value = data.get("updated_at") if isinstance(data, dict) else None
+        if not value:
+            return None
+        try:
+            return parse_timestamp(value).replace(tzinfo=None)
+        except (ValueError, TypeError, RuleError):
+            return None
+
+    def _differing(self, page, stamps):
+        """Return (objects of ``page`` missing or outdated in Odoo, how many were compared): one query.
+
+        An object without a readable id or update time is kept: the parser decides about it.
+        """
+        keys = [self._key_of(data) for data in page]
+        comparable = [(k, t) for k, t in zip(keys, stamps) if k and t]
+        current = set()
+        if comparable:
+            table = self.env[self._binding_model]._table
+            self.env.cr.execute(
+                """
+                SELECT v.ext FROM unnest(%s::varchar[], %s::timestamp[]) AS v(ext, stamp)
+                JOIN {table} b ON b.backend_id = %s AND b.external_id = v.ext
+                WHERE b.external_updated_at >= v.stamp
+                """.format(table=table),
+                ([k for k, _t in comparable], [t for _k, t in comparable], self.backend_record.id),
+            )
+            current = {row[0] for row in self.env.cr.fetchall()}
+        return [data for data, key in zip(page, keys) if key not in current], len(page)
 
     def _record_repair(self, inbound, event_id):
         run = getattr(self, "_run", None)

@@ -60,6 +60,23 @@ class RetailExporter(AbstractComponent):
             quantities[sku] = quantities.get(sku, 0) + int(move.quantity)
         return picking, binding, quantities
 
+    def _bind_products_apart(self, bindings):
+        """Bind products to channel ids ``[(external id, product, values)]`` in a transaction of their own.
+
+        Creating a product binding writes its product row; two backends binding the same new
+        products at once (their first flushes) would make the flushes' transactions fail on the
+        concurrent update and be retried after a growing wait. In a short transaction reading what
+        is committed, the second waits a moment for the first instead, in product order.
+        """
+        if not bindings:
+            return
+        with self.env["retail.export.request"]._own_cursor() as cr:
+            backend = self.backend_record.with_env(self.env(cr=cr))
+            with backend.work_on("retail.product.binding") as work:
+                binder = work.component(usage="binder")
+                for external_id, product, values in sorted(bindings, key=lambda b: b[1].id):
+                    binder.bind_record(external_id, product.with_env(backend.env), **values)
+
     def _records(self, requests):
         return [self.env[r.res_model].browse(r.res_id).exists() for r in requests]
 

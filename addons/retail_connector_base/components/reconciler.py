@@ -36,6 +36,8 @@ class RetailReconciler(AbstractComponent):
                 [("default_code", "in", chunk), ("company_id", "in", [False, backend.company_id.id])]
             )
             yield {p.default_code: p for p in products}, chunk
+            # what the chunk loaded (products, levels, prices, lines) is written: memory stays that of one chunk
+            self.env.invalidate_all()
 
     def _repair_export(self, run, kind, key, odoo_value, channel_value, product):
         if self._odoo_wins():

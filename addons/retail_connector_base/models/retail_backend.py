@@ -389,19 +389,39 @@ class RetailBackend(models.Model):
         return self.state == "ok" and not policy.paused
 
     def _schedule_flush(self, domain, delay=0):
-        """Queue the flush job of one domain, unless one is already waiting (it takes the new work)."""
+        """Queue the flush job of one domain, unless one is already waiting (it takes the new work).
+
+        ``delay`` (seconds, fractions kept) is the debounce the policy chose (``_flush_delay``).
+        """
         for backend in self:
             backend._as_connector(backend).with_delay(
                 channel="root.retail.%s" % domain,
-                eta=math.ceil(delay) if delay else None,
+                eta=timedelta(seconds=delay) if delay else None,
                 identity_key="retail-flush-%d-%s" % (backend.id, domain),
                 description="%s: send %s" % (backend.name, domain),
             )._flush_exports(domain)
 
     def _flush_exports(self, domain):
-        """Send the pending exports of one domain (queue job)."""
+        """Send the pending exports of one domain (queue job).
+
+        One flush per backend and domain at a time (a transaction lock), any number of
+        backends at once (the domain's job channel runs several): a flush that finds another
+        of its backend running comes back in a second, when that one has committed. The flush
+        clock records when each began, for the next requests' debounce.
+        """
         self.ensure_one()
-        return self.env["retail.export.request"]._send_pending(self, domain)
+        # the lock lives in a transaction of its own, held for the whole flush whatever the flush's
+        # transaction does (the flush commits once it has claimed its requests)
+        with self.env["retail.export.request"]._own_cursor() as lock_cr:
+            lock_cr.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", ("retail-flush-%d-%s" % (self.id, domain),))
+            if not lock_cr.fetchone()[0]:
+                raise RetryableJobError("Another flush of %s %s is running" % (self.name, domain), seconds=1,
+                                        ignore_retry=True)
+            Flush = self.env["retail.export.flush"]
+            Flush._mark(self, domain, started=True)
+            result = self.env["retail.export.request"]._send_pending(self, domain)
+            Flush._mark(self, domain)
+        return result
 
     def _flush_waiting(self):
         for backend in self:

@@ -2,7 +2,12 @@
 import logging
 import math
 import random
+from contextlib import contextmanager
 from datetime import timedelta
+
+from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
+
+import odoo.modules.module
 
 from odoo import api, fields, models
 
@@ -13,7 +18,14 @@ from .retail_sync_policy import DOMAINS
 
 _logger = logging.getLogger(__name__)
 
-EXPORT_STATES = [("pending", "Pending"), ("done", "Sent"), ("failed", "Failed"), ("cancelled", "Cancelled")]
+EXPORT_STATES = [("pending", "Pending"), ("sending", "Sending"), ("done", "Sent"), ("failed", "Failed"),
+                 ("cancelled", "Cancelled")]
+
+
+def _signature(error):
+    from .retail_event import error_signature  # noqa: PLC0415
+
+    return error_signature(error) if error else None
 
 
 class RetailExportRequest(models.Model):
@@ -73,7 +85,7 @@ class RetailExportRequest(models.Model):
                  "res_id": record.id, "cid": correlation_id, "uid": self.env.uid},
             )
         self.invalidate_model()
-        backend._schedule_flush(domain, delay=policy.debounce_seconds)
+        backend._schedule_flush(domain, delay=policy._flush_delay())
 
     @api.depends("last_error")
     def _compute_error_signature(self):
@@ -89,59 +101,159 @@ class RetailExportRequest(models.Model):
         Returns a summary. When the backend is paused or degraded the requests stay pending
         (the probe or the resume flushes them); a channel validation error fails the requests
         of that call with the channel's message; transport errors retry the job.
+
+        The requests are claimed (pending to sending) and settled (sent, failed, or back to
+        pending) in short transactions of their own, never held by the flush's: a change made
+        while the flush talks to the channel waits for no lock, becomes a new pending request
+        for the next flush, and never makes the flush's transaction fail on a concurrent update.
         """
         if not backend._can_send(domain):
             return "%s: waiting, backend %s" % (domain, backend.state)
-        self.env.cr.execute(
-            """
-            SELECT id FROM retail_export_request
-            WHERE backend_id = %s AND domain = %s AND state = 'pending'
-            ORDER BY id FOR UPDATE SKIP LOCKED
-            """,
-            (backend.id, domain),
-        )
-        requests = self.browse([row[0] for row in self.env.cr.fetchall()])
-        if not requests:
+        claimed = self._claim(backend, domain)
+        if not claimed:
             return "%s: nothing to send" % domain
-        with backend.work_on(self._name) as work:
-            exporter = work.component(usage="%s.exporter" % domain)
-            sent = failed = 0
-            for batch in exporter.batches(requests):
-                try:
-                    refused = exporter.export(batch) or {}
-                except ChannelValidationError as exc:
-                    batch.write({"state": "failed", "last_error": str(exc), "attempts": batch[:1].attempts + 1})
-                    exporter.record_failure(batch, str(exc))
-                    failed += len(batch)
-                    continue
-                except ChannelError as exc:
-                    requests.filtered(lambda r: r.state == "pending").write({"last_error": str(exc)})
-                    if backend._circuit_open():
-                        # this failure opened the circuit breaker: the requests wait for the probe,
-                        # which sends them when the channel answers again; the job is not a failure
-                        return "%s: %d sent, the rest waits, backend degraded: %s" % (domain, sent, exc)
-                    # jitter: workers that failed together do not retry together
-                    delay = math.ceil(exc.retry_after or 10) + random.randint(0, 5)
-                    # a 429 is the channel saying when to come back, not a failed attempt
-                    raise RetryableJobError(str(exc), seconds=delay,
-                                            ignore_retry=isinstance(exc, ChannelRateLimited)) from None
-                # an exporter may refuse single records (e.g. unknown on the channel) and send the rest
-                for request in batch.filtered(lambda r: r.id in refused):
-                    request.write({"state": "failed", "last_error": refused[request.id], "attempts": request.attempts + 1})
-                    exporter.record_failure(request, refused[request.id])
-                done = batch.filtered(lambda r: r.id not in refused)
-                done.write({"state": "done", "sent_at": fields.Datetime.now(), "last_error": False})
-                pickings = done.filtered(lambda r: r.res_model == "stock.picking").mapped("res_id")
-                if pickings:
-                    self.env["retail.workflow"]._wake_for_pickings(self.env["stock.picking"].browse(pickings))
-                sent += len(done)
-                failed += len(batch) - len(done)
+        if odoo.modules.module.current_test:  # a test runs in one transaction, which sees them
+            return self._send_claimed(backend, domain, claimed)
+        # a transaction begun after the claim, which sees the requests claimed (some made after this job began)
+        with self.env.registry.cursor() as cr:
+            env = self.env(cr=cr)
+            return self.with_env(env)._send_claimed(backend.with_env(env), domain, claimed)
+
+    @api.model
+    def _send_claimed(self, backend, domain, claimed):
+        requests = self.browse(claimed)
+        unsettled = set(claimed)
+        try:
+            with backend.work_on(self._name) as work:
+                exporter = work.component(usage="%s.exporter" % domain)
+                sent = failed = 0
+                for batch in exporter.batches(requests):
+                    try:
+                        refused = exporter.export(batch) or {}
+                    except ChannelValidationError as exc:
+                        self._settle(batch.ids, "failed", str(exc))
+                        unsettled -= set(batch.ids)
+                        exporter.record_failure(batch, str(exc))
+                        failed += len(batch)
+                        continue
+                    except ChannelError as exc:
+                        self._release(sorted(unsettled), str(exc))
+                        unsettled = set()
+                        if backend._circuit_open():
+                            # this failure opened the circuit breaker: the requests wait for the probe,
+                            # which sends them when the channel answers again; the job is not a failure
+                            return "%s: %d sent, the rest waits, backend degraded: %s" % (domain, sent, exc)
+                        # jitter: workers that failed together do not retry together
+                        delay = math.ceil(exc.retry_after or 10) + random.randint(0, 5)
+                        # a 429 is the channel saying when to come back, not a failed attempt
+                        raise RetryableJobError(str(exc), seconds=delay,
+                                                ignore_retry=isinstance(exc, ChannelRateLimited)) from None
+                    # an exporter may refuse single records (e.g. unknown on the channel) and send the rest
+                    for request in batch.filtered(lambda r: r.id in refused):
+                        self._settle([request.id], "failed", refused[request.id])
+                        exporter.record_failure(request, refused[request.id])
+                    done = batch.filtered(lambda r: r.id not in refused)
+                    self._settle(done.ids, "done")
+                    unsettled -= set(batch.ids)
+                    pickings = done.filtered(lambda r: r.res_model == "stock.picking").mapped("res_id")
+                    if pickings:
+                        self.env["retail.workflow"]._wake_for_pickings(self.env["stock.picking"].browse(pickings))
+                    sent += len(done)
+                    failed += len(batch) - len(done)
+        finally:
+            if unsettled:
+                # anything else interrupted the flush: what it did not settle is pending again
+                self._release(sorted(unsettled), None)
+        self.invalidate_model()
         return "%s: %d sent, %d failed in %d records" % (domain, sent, failed, len(requests))
+
+    @contextmanager
+    def _own_cursor(self):
+        """Yield a cursor of its own, reading what is committed at each statement, committed at the end.
+
+        Under test, the test's cursor: a test runs in one transaction, which others cannot see.
+        """
+        if odoo.modules.module.current_test:
+            yield self.env.cr
+            return
+        with self.env.registry.cursor() as cr:
+            cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
+            yield cr
+
+    @api.model
+    def _claim(self, backend, domain):
+        """Return the ids of the pending requests of ``backend`` and ``domain``, now sending (committed)."""
+        with self._own_cursor() as cr:
+            cr.execute(
+                """
+                UPDATE retail_export_request SET state = 'sending', write_date = now() at time zone 'UTC'
+                WHERE id IN (SELECT id FROM retail_export_request
+                             WHERE backend_id = %s AND domain = %s AND state = 'pending'
+                             ORDER BY id FOR UPDATE SKIP LOCKED)
+                RETURNING id
+                """,
+                (backend.id, domain),
+            )
+            return sorted(row[0] for row in cr.fetchall())
+
+    @api.model
+    def _settle(self, ids, state, error=None):
+        """Record the outcome of sending requests ``ids`` (``done`` or ``failed``), committed at once."""
+        if not ids:
+            return
+        with self._own_cursor() as cr:
+            cr.execute(
+                """
+                UPDATE retail_export_request
+                SET state = %(state)s, attempts = attempts + 1, last_error = %(error)s, error_signature = %(signature)s,
+                    sent_at = CASE WHEN %(state)s = 'done' THEN now() at time zone 'UTC' ELSE sent_at END,
+                    write_date = now() at time zone 'UTC'
+                WHERE id IN %(ids)s AND state = 'sending'
+                """,
+                {"state": state, "error": error, "ids": tuple(ids), "signature": _signature(error)},
+            )
+        self.browse(ids).invalidate_recordset()
+
+    @api.model
+    def _release(self, ids, error):
+        """Put claimed requests back to pending (committed): into the newer pending request of the same record when
+        one was made meanwhile (its send carries the latest state)."""
+        if not ids:
+            return
+        with self._own_cursor() as cr:
+            cr.execute(
+                """
+                WITH twin AS (
+                    UPDATE retail_export_request p SET changes = p.changes + s.changes
+                    FROM retail_export_request s
+                    WHERE s.id IN %(ids)s AND s.state = 'sending' AND p.state = 'pending'
+                      AND p.backend_id = s.backend_id AND p.domain = s.domain
+                      AND p.res_model = s.res_model AND p.res_id = s.res_id
+                    RETURNING s.id
+                )
+                DELETE FROM retail_export_request WHERE id IN (SELECT id FROM twin)
+                """,
+                {"ids": tuple(ids)},
+            )
+            cr.execute(
+                """
+                UPDATE retail_export_request
+                SET state = 'pending', last_error = COALESCE(%(error)s, last_error),
+                    error_signature = COALESCE(%(signature)s, error_signature), write_date = now() at time zone 'UTC'
+                WHERE id IN %(ids)s AND state = 'sending'
+                """,
+                {"ids": tuple(ids), "error": error, "signature": _signature(error)},
+            )
+        self.browse(ids).invalidate_recordset()
 
     @api.model
     def _cron_sweep(self, grace_minutes=2):
         """Schedule a flush for pending exports that no live job will send (a lost wake-up)."""
         limit = fields.Datetime.now() - timedelta(minutes=grace_minutes)
+        # claimed by a flush whose worker died before settling them (a live flush settles within its time limit)
+        self.env.cr.execute("SELECT id FROM retail_export_request WHERE state = 'sending' AND write_date < %s",
+                            (fields.Datetime.now() - timedelta(minutes=max(grace_minutes, 30)),))
+        self._release([row[0] for row in self.env.cr.fetchall()], None)
         groups = self._read_group(
             [("state", "=", "pending"), ("write_date", "<", limit)], ["backend_id", "domain"], ["__count"]
         )
@@ -161,3 +273,38 @@ class RetailExportRequest(models.Model):
         """Forget sent requests after a week; failed ones stay until handled."""
         limit = fields.Datetime.now() - timedelta(days=7)
         self.search([("state", "in", ("done", "cancelled")), ("sent_at", "<", limit)], limit=10000).unlink()
+
+
+class RetailExportFlush(models.Model):
+    """When the last flush of one backend and domain began and ended (the adaptive debounce's clock).
+
+    Written in short transactions of their own (``_mark``), never by the flush's transaction,
+    so that reading it never waits and writing it never conflicts with the flush.
+    """
+
+    _name = "retail.export.flush"
+    _description = "Retail Connector export flush clock"
+    _log_access = False
+
+    backend_id = fields.Many2one("retail.backend", required=True, ondelete="cascade")
+    domain = fields.Selection(DOMAINS, required=True)
+    started_at = fields.Datetime(readonly=True)
+    ended_at = fields.Datetime(readonly=True)
+    sent = fields.Integer(readonly=True, help="Records the last flush sent.")
+
+    _backend_domain_uniq = models.Constraint("UNIQUE(backend_id, domain)", "One flush clock per backend and domain.")
+
+    @api.model
+    def _mark(self, backend, domain, started=False, sent=None):
+        """Record now as the start (``started``) or the end of a flush, committed at once."""
+        column = "started_at" if started else "ended_at"
+        with self.env["retail.export.request"]._own_cursor() as cr:
+            cr.execute(
+                """
+                INSERT INTO retail_export_flush AS f (backend_id, domain, {col}, sent)
+                VALUES (%(backend)s, %(domain)s, now() at time zone 'UTC', %(sent)s)
+                ON CONFLICT (backend_id, domain) DO UPDATE
+                SET {col} = now() at time zone 'UTC', sent = COALESCE(%(sent)s, f.sent)
+                """.format(col=column),
+                {"backend": backend.id, "domain": domain, "sent": sent},
+            )

@@ -25,6 +25,8 @@ MODES = [
     ("orchestrated", "Workflow orchestration"),
     ("off", "Off"),
 ]
+# the wait of a change when no flush ran lately: what one transaction changes goes in one flush
+CALM_DEBOUNCE = 0.5
 REFUND_ACTIONS = [
     ("credit_note", "Credit note"),
     ("return", "Return of goods"),
@@ -70,7 +72,11 @@ class RetailSyncPolicy(models.Model):
         "the run starts at this time and takes what happened before it.",
     )
     debounce_seconds = fields.Float(
-        default=2.0, help="Changes to one object within this window are sent as one export."
+        string="Latency target (s)",
+        default=2.0,
+        help="Longest a change waits before the flush that sends it starts. The wait adapts: about half a "
+        "second when the channel is calm; under a burst, flushes follow one another at this pace, so that "
+        "changes to one object in between are sent as one export.",
     )
     paused = fields.Boolean(help="Stop sending this domain to the channel; changes wait until resumed.")
     checkpoint = fields.Datetime(
@@ -258,6 +264,27 @@ class RetailSyncPolicy(models.Model):
             if delayable and getattr(delayable, "db_record", None):
                 jobs |= delayable.db_record()
         return jobs.ids
+
+    def _flush_delay(self):
+        """Return the seconds a new export request of this policy waits for its flush (adaptive debounce).
+
+        Calm (no flush began within the latency target): half a second, enough to gather what
+        one transaction changed. Burst (a flush began lately): flushes follow one another half
+        a target apart, at once when that time is past, so that each carries everything that
+        changed meanwhile (one call for many changes) and a change waits at most half the
+        target for its flush, the other half being for the flush itself.
+        """
+        self.ensure_one()
+        target = max(self.debounce_seconds or 0.0, 0.0)
+        self.env.cr.execute(
+            "SELECT started_at, now() at time zone 'UTC' FROM retail_export_flush WHERE backend_id = %s AND domain = %s",
+            (self.backend_id.id, self.domain),
+        )
+        started, now = self.env.cr.fetchone() or (None, None)
+        since = (now - started).total_seconds() if started else None
+        if since is None or since >= target or since < 0:
+            return min(CALM_DEBOUNCE, target)
+        return max(target / 2 - since, 0.0)
 
     def _job_channel_suffix(self):
         return "reconciliation" if self.domain in ("orders", "inventory", "pricing") else self.domain

@@ -1,4 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from datetime import datetime
 from unittest import SkipTest
 
 from odoo.tests import TransactionCase, tagged
@@ -87,6 +88,31 @@ class TestOutbound(TransactionCase):
         self.assertEqual({i["quantity"] for i in items}, {10})
         self.assertEqual(self.channel.stock_level("OUT-007", self.warehouse.code), 10)
         self.assertFalse(self._pending())
+
+    def test_the_debounce_is_short_when_calm_and_paced_under_a_burst(self):
+        policy = self.backend.policy_for("inventory")
+        policy.debounce_seconds = 2.0
+        self.assertEqual(policy._flush_delay(), 0.5, "calm: no flush yet")
+        self._receive(1, self.products[:1])
+        [job] = self.env["queue.job"].search([("method_name", "=", "_flush_exports"), ("state", "=", "pending")])
+        self.assertAlmostEqual((job.eta - datetime.utcnow()).total_seconds(), 0.5, delta=0.4,
+                               msg="the job waits the calm debounce, to a fraction of a second")
+        perform_pending_jobs(self.env)
+        clock = self.env["retail.export.flush"].search([("backend_id", "=", self.backend.id), ("domain", "=", "inventory")])
+        self.assertTrue(clock.started_at and clock.ended_at)
+
+        def began(seconds_ago):
+            self.env.cr.execute("UPDATE retail_export_flush SET started_at = now() at time zone 'UTC' - %s * interval '1 second' "
+                                "WHERE id = %s", (seconds_ago, clock.id))
+
+        began(0.2)
+        self.assertAlmostEqual(policy._flush_delay(), 0.8, places=3, msg="burst: half the target after the last began")
+        began(1.5)
+        self.assertEqual(policy._flush_delay(), 0.0, "burst, the pace is past: at once")
+        began(5)
+        self.assertEqual(policy._flush_delay(), 0.5, "calm again")
+        policy.debounce_seconds = 0.2
+        self.assertEqual(policy._flush_delay(), 0.2, "never longer than the target")
 
     def test_available_to_sell_keeps_buffer_and_caps(self):
         product = self.products[0]

@@ -59,6 +59,33 @@ class TestPolling(RetailCase):
         cancelled = bindings.filtered(lambda b: b.external_id == placed[0]["external_id"])
         self.assertEqual(cancelled.odoo_id.state, "cancel")
 
+    def test_a_reconciliation_that_finds_nothing_wrong_writes_only_its_run(self):
+        self.channel.drop_webhooks(count=3)
+        for _ in range(3):
+            self.channel.place_order()
+        self.backend._run_scheduled_domain("orders")
+        policy = self.backend.policy_for("orders")
+        self.env.flush_all()
+
+        def written():
+            self.env.cr.execute(
+                "SELECT (SELECT count(*) FROM retail_event WHERE backend_id = %(b)s), "
+                "(SELECT sum(duplicate_count) FROM retail_event WHERE backend_id = %(b)s), "
+                "(SELECT count(*) FROM retail_reconciliation_line l JOIN retail_reconciliation_run r ON r.id = l.run_id "
+                " WHERE r.backend_id = %(b)s), "
+                "(SELECT count(*) FROM retail_export_request WHERE backend_id = %(b)s), "
+                "(SELECT count(*) FROM retail_reconciliation_run WHERE backend_id = %(b)s)", {"b": self.backend.id})
+            return self.env.cr.fetchone()
+
+        before, checkpoint = written(), policy.checkpoint
+        run = self.backend._reconcile("orders")
+        self.env.flush_all()
+        self.assertEqual((run.state, run.checked, run.difference_count), ("done", 3, 0))
+        after = written()
+        self.assertEqual(after[:4], before[:4], "no event, no duplicate counted, no difference, no export")
+        self.assertEqual(after[4], before[4] + 1, "the run's own record")
+        self.assertEqual(policy.checkpoint, checkpoint, "nothing newer on the channel: the checkpoint stays")
+
     def test_pagination_reads_every_page(self):
         self.channel.add_orders(230)
         summary = self.backend._run_scheduled_domain("orders")

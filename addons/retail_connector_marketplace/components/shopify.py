@@ -144,18 +144,46 @@ class ShopifyVariantsMixin(Component):
         client = self.backend_record._shopify_client()
         skus = {p.default_code: p for p in products if p.default_code}
         found = client.find_variants_by_sku(skus)
-        binder = self.binder_for("retail.product.binding")
         result = {}
         for sku, variant in found.items():
-            product = skus[sku]
-            binder.bind_record(numeric_id(variant["variant_id"]), product, sync_state="synced",
-                               channel_ref=variant.get("inventory_item_id") or False)
-            result[product.id] = variant
+            result[skus[sku].id] = variant
+        self._bind_products_apart([
+            (numeric_id(variant["variant_id"]), skus[sku], {"sync_state": "synced",
+                                                            "channel_ref": variant.get("inventory_item_id") or False})
+            for sku, variant in found.items()])
         return result
+
+    def inventory_items_of(self, products, refresh=False):
+        """Return ({product id: inventory item id}, products whose item came from their binding).
+
+        The bindings remember each variant's inventory item: only products without one are
+        looked up on the shop (one search per 50 SKUs), and bound on the way. ``refresh``
+        looks every product up again.
+        """
+        known = {}
+        if not refresh:
+            bindings = self.env["retail.product.binding"].search_read(
+                [("backend_id", "=", self.backend_record.id), ("odoo_id", "in", products.ids),
+                 ("channel_ref", "!=", False)], ["odoo_id", "channel_ref"])
+            known = {b["odoo_id"][0]: b["channel_ref"] for b in bindings}
+        unknown = products.filtered(lambda p: p.id not in known)
+        found = {pid: v["inventory_item_id"] for pid, v in self.variants_of(unknown).items()
+                 if v.get("inventory_item_id")} if unknown else {}
+        if refresh:
+            # a variant gone from the shop: its binding no longer names an inventory item
+            self.env["retail.product.binding"].search(
+                [("backend_id", "=", self.backend_record.id), ("odoo_id", "in", (products - products.browse(list(found))).ids),
+                 ("channel_ref", "!=", False)]).write({"channel_ref": False})
+        return {**known, **found}, products.browse(list(known))
 
 
 class ShopifyInventoryExporter(Component):
-    """Available to sell per mapped location with ``inventorySetQuantities``, 250 per call."""
+    """Available to sell per mapped location with ``inventorySetQuantities``, 250 per call.
+
+    The inventory items come from the product bindings; when the shop refuses an item a
+    binding gave (deleted or replaced variant), the items are looked up again and the call is
+    made once more.
+    """
 
     _name = "retail.shopify.inventory.exporter"
     _inherit = "retail.exporter"
@@ -166,23 +194,31 @@ class ShopifyInventoryExporter(Component):
     def export(self, requests):
         backend = self.backend_record
         products = self.env["product.product"].browse(requests.mapped("res_id")).exists()
-        variants = self.component(usage="shopify.variants").variants_of(products)
-        missing = products.filtered(lambda p: p.id not in variants)
-        quantities = []
-        for location_id, locations in backend._shopify_locations():
-            levels = backend._available_to_sell(products, locations)
-            quantities += [
-                {"inventory_item_id": variants[p.id]["inventory_item_id"], "location_id": location_id, "quantity": levels[p.id]}
-                for p in products if p.id in variants
-            ]
-        if quantities:
-            backend._shopify_client().set_inventory(quantities, reason="correction")
+        variants = self.component(usage="shopify.variants")
+        items, remembered = variants.inventory_items_of(products)
+        levels = {location_id: backend._available_to_sell(products, locations)
+                  for location_id, locations in backend._shopify_locations()}
+
+        def quantities():
+            return [{"inventory_item_id": items[p.id], "location_id": location_id, "quantity": level[p.id]}
+                    for location_id, level in levels.items() for p in products if p.id in items]
+
+        client = backend._shopify_client()
+        if items:
+            try:
+                client.set_inventory(quantities(), reason="correction")
+            except ChannelValidationError:
+                if not remembered:
+                    raise
+                items, _remembered = variants.inventory_items_of(products, refresh=True)
+                if items:
+                    client.set_inventory(quantities(), reason="correction")
         return {
             request.id: "No Shopify variant has the SKU %s: the shop does not sell this product" % (
                 products.browse(request.res_id).default_code or products.browse(request.res_id).display_name
             )
             for request in requests
-            if request.res_id in missing.ids
+            if request.res_id in products.ids and request.res_id not in items
         }
 
 

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from odoo.addons.component.core import Component
 from odoo.addons.retail_connector_base.lib.canonical import CanonicalValidationError, Order
+from odoo.addons.retail_connector_base.lib.http import ChannelValidationError
 from odoo.addons.retail_connector_base.lib.inbound import InboundEvent, SchemaError
 
 from ..lib.woocommerce.mapping import order_to_canonical, refund_to_canonical
@@ -146,22 +147,51 @@ class WooOrdersReconciler(Component):
 
 
 class WooProductsExporter(Component):
-    """Shared by stock and prices: products and variations updated through the batch endpoints."""
+    """Shared by stock and prices: products and variations updated through the batch endpoints.
+
+    The product bindings remember each SKU's shop item (``external_id``: the product or
+    variation id, ``channel_ref``: the parent product of a variation): only products without
+    one are looked up. When the shop refuses items a binding gave, those are looked up again
+    and sent once more.
+    """
 
     _name = "retail.woocommerce.product.exporter"
     _inherit = "retail.exporter"
     _backend_type = "woocommerce"
     _usage = "woocommerce.products"
 
-    def send(self, requests, values_for):
-        """Batch-update the shop's items of ``requests`` with ``values_for(product)``; return refusals."""
-        backend = self.backend_record
-        client = backend._woo_client()
-        products = self.env["product.product"].browse(requests.mapped("res_id")).exists()
-        found = client.find_products_by_sku([p.default_code for p in products if p.default_code])
+    def _items_of(self, products, client, refresh=False):
+        """Return ({product id: {id, product_id, variation_id}}, product ids whose item came from a binding)."""
+        known = {}
+        if not refresh:
+            for b in self.env["retail.product.binding"].search_read(
+                    [("backend_id", "=", self.backend_record.id), ("odoo_id", "in", products.ids),
+                     ("external_id", "!=", False), ("sync_state", "=", "synced")],
+                    ["odoo_id", "external_id", "channel_ref"]):
+                if b["channel_ref"]:
+                    known[b["odoo_id"][0]] = {"id": b["external_id"], "product_id": b["channel_ref"],
+                                              "variation_id": b["external_id"]}
+                else:
+                    known[b["odoo_id"][0]] = {"id": b["external_id"], "product_id": b["external_id"], "variation_id": None}
+        unknown = products.filtered(lambda p: p.id not in known and p.default_code)
+        items = dict(known)
+        if unknown:
+            found = client.find_products_by_sku([p.default_code for p in unknown])
+            bindings = []
+            for product in unknown:
+                item = found.get(product.default_code)
+                if not item:
+                    continue
+                items[product.id] = item
+                bindings.append((item["variation_id"] or item["id"], product, {
+                    "sync_state": "synced", "channel_ref": str(item["product_id"]) if item["variation_id"] else False}))
+            self._bind_products_apart(bindings)
+        return items, set(known)
+
+    def _send_items(self, client, products, items, values_for):
         simple, variations = [], {}
         for product in products:
-            item = found.get(product.default_code)
+            item = items.get(product.id)
             if not item:
                 continue
             values = dict(values_for(product), id=item["variation_id"] or item["id"])
@@ -173,11 +203,37 @@ class WooProductsExporter(Component):
             client.batch_update_products(simple)
         for product_id, rows in variations.items():
             client.batch_update_variations(product_id, rows)
+
+    def send(self, requests, values_for):
+        """Batch-update the shop's items of ``requests`` with ``values_for(product)``; return refusals."""
+        client = self.backend_record._woo_client()
+        products = self.env["product.product"].browse(requests.mapped("res_id")).exists()
+        items, remembered = self._items_of(products, client)
+        try:
+            self._send_items(client, products, items, values_for)
+        except ChannelValidationError as exc:
+            refused = {str(d.get("id")) for d in (exc.details or [])}
+            stale = products.filtered(lambda p: p.id in remembered and str(
+                items[p.id]["variation_id"] or items[p.id]["id"]) in refused)
+            if not stale:
+                raise
+            stale_ids = {str(items[p.id]["variation_id"] or items[p.id]["id"]) for p in stale}
+            # items of the shop the bindings named are gone or replaced: found again by SKU
+            fresh, _known = self._items_of(stale, client, refresh=True)
+            gone = stale - stale.browse(list(fresh))
+            self.env["retail.product.binding"].search(
+                [("backend_id", "=", self.backend_record.id), ("odoo_id", "in", gone.ids)]).write({"sync_state": "new"})
+            for product in gone:
+                items.pop(product.id, None)
+            items.update(fresh)
+            self._send_items(client, stale, items, values_for)
+            if refused - stale_ids:
+                raise  # the shop refused other items for other reasons
         return {
             r.id: "No WooCommerce product has the SKU %s: the shop does not sell this product"
             % (products.browse(r.res_id).default_code or products.browse(r.res_id).display_name)
             for r in requests
-            if products.browse(r.res_id).default_code not in found
+            if r.res_id in products.ids and r.res_id not in items
         }
 
 

@@ -118,6 +118,40 @@ class TestShopifyFlows(HttpCase):
         self.assertEqual(self.shop.inventory_level("RC-TSHIRT-M"), 50)
         self.assertEqual(self.shop.variant("RC-MUG")["price"], "11.50")
 
+    def _operations(self, since):
+        ops = []
+        for call in self.shop.calls.all()[since:]:
+            query = (call.json() or {}).get("query") or ""
+            ops.append(query.split("{", 2)[1].split("(")[0].strip() if "{" in query else call.path)
+        return ops
+
+    def test_stock_out_uses_the_inventory_items_its_bindings_remember(self):
+        self.env["retail.export.request"]._request(self.backend, "inventory", self.products[:2])
+        perform_pending_jobs(self.env)
+        bindings = self.env["retail.product.binding"].search(
+            [("backend_id", "=", self.backend.id), ("odoo_id", "in", self.products[:2].ids)])
+        self.assertEqual(len(bindings), 2)
+        self.assertTrue(all(b.channel_ref for b in bindings))
+
+        # the next flush makes one call: no variant look-up, the location map is known
+        mark = len(self.shop.calls.all())
+        self.env["stock.quant"]._update_available_quantity(self.products[0], self.warehouse.lot_stock_id, 3)
+        self.env["retail.export.request"]._request(self.backend, "inventory", self.products[:2])
+        perform_pending_jobs(self.env)
+        self.assertEqual(self._operations(mark), ["inventorySetQuantities"])
+        self.assertEqual(self.shop.inventory_level("RC-TSHIRT-S"), 53)
+
+        # an inventory item the shop no longer knows: looked up again, and the level still arrives
+        bindings.filtered(lambda b: b.odoo_id == self.products[0]).channel_ref = "gid://shopify/InventoryItem/987654321"
+        self.env["stock.quant"]._update_available_quantity(self.products[0], self.warehouse.lot_stock_id, 1)
+        mark = len(self.shop.calls.all())
+        self.env["retail.export.request"]._request(self.backend, "inventory", self.products[:2])
+        perform_pending_jobs(self.env)
+        self.assertEqual(self.shop.inventory_level("RC-TSHIRT-S"), 54)
+        self.assertIn("productVariants", self._operations(mark))
+        self.assertEqual(bindings.filtered(lambda b: b.odoo_id == self.products[0]).channel_ref,
+                         "gid://shopify/InventoryItem/%s" % self.shop.variant("RC-TSHIRT-S")["inventory_item_id"])
+
     def test_cancellation_and_refund(self):
         order = self.shop.place_order(line_items=[{"sku": "RC-HOODIE-M", "quantity": 1}])
         perform_pending_jobs(self.env)

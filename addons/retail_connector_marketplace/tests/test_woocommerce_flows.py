@@ -74,6 +74,23 @@ class TestWooCommerceFlows(HttpCase):
         self.assertEqual(self.shop.stock_of("RC-TSHIRT-L"), 30, "a variation is updated through its product's batch")
         self.assertEqual(self.shop.product("RC-CAP")["regular_price"], "15.50")
 
+    def test_stock_out_uses_the_items_its_bindings_remember(self):
+        products = self.products.filtered(lambda p: p.default_code in ("RC-MUG", "RC-TSHIRT-L"))
+        self.env["retail.export.request"]._request(self.backend, "inventory", products)
+        perform_pending_jobs(self.env)
+        self.assertEqual(len(self.env["retail.product.binding"].search(
+            [("backend_id", "=", self.backend.id), ("odoo_id", "in", products.ids)])), 2)
+        # the next flush only sends the batches: the bindings name the product and the variation
+        mark = len(self.shop.calls.all())
+        self.env["stock.quant"]._update_available_quantity(
+            products.filtered(lambda p: p.default_code == "RC-TSHIRT-L"), self.env.ref("stock.warehouse0").lot_stock_id, 2)
+        self.env["retail.export.request"]._request(self.backend, "inventory", products)
+        perform_pending_jobs(self.env)
+        calls = self.shop.calls.all()[mark:]
+        self.assertTrue(calls)
+        self.assertEqual({(c.method, c.path.endswith("/batch")) for c in calls}, {("POST", True)})
+        self.assertEqual(self.shop.stock_of("RC-TSHIRT-L"), 32)
+
     def test_deleted_order_cancels_and_disabled_webhook_is_repaired(self):
         order = self.shop.place_order(lines=[{"sku": "RC-CAP", "quantity": 1}])
         perform_pending_jobs(self.env)
