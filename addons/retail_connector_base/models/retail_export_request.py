@@ -221,6 +221,26 @@ class RetailExportRequest(models.Model):
         if not ids:
             return
         with self._own_cursor() as cr:
+            # flushes that died one after another may each have left a claim on the same record: keep the newest,
+            # standing for all of them, so that at most one request per record becomes pending
+            cr.execute(
+                """
+                WITH keep AS (
+                    SELECT max(id) AS id, backend_id, domain, res_model, res_id, sum(changes) AS changes
+                    FROM retail_export_request
+                    WHERE id IN %(ids)s AND state = 'sending'
+                    GROUP BY backend_id, domain, res_model, res_id HAVING count(*) > 1
+                ), merged AS (
+                    UPDATE retail_export_request r SET changes = keep.changes FROM keep WHERE r.id = keep.id
+                    RETURNING r.id
+                )
+                DELETE FROM retail_export_request d USING keep
+                WHERE d.id IN %(ids)s AND d.state = 'sending' AND d.id <> keep.id
+                  AND d.backend_id = keep.backend_id AND d.domain = keep.domain
+                  AND d.res_model = keep.res_model AND d.res_id = keep.res_id
+                """,
+                {"ids": tuple(ids)},
+            )
             cr.execute(
                 """
                 WITH twin AS (

@@ -166,6 +166,27 @@ class TestOutbound(TransactionCase):
         self.assertEqual(len(self._pending()), 2)
         self.assertFalse(self.env["queue.job"].search([("method_name", "=", "_flush_exports"), ("state", "=", "failed")]))
 
+    def test_claims_left_by_flushes_that_died_become_one_pending_request_per_record(self):
+        requests = self.env["retail.export.request"]
+        item, other = self.products[:2]
+        requests._request(self.backend, "inventory", item | other)
+        first = requests._claim(self.backend, "inventory")  # a flush claims both, then its worker dies
+        requests._request(self.backend, "inventory", item)
+        requests._request(self.backend, "inventory", item)
+        second = requests._claim(self.backend, "inventory")  # the next flush claims the newer one and dies too
+        self.assertEqual((len(first), len(second)), (2, 1))
+        requests._request(self.backend, "inventory", other)  # a change made since: a pending twin
+        self.env.cr.execute("UPDATE retail_export_request SET write_date = now() at time zone 'UTC' - interval '1 hour' "
+                            "WHERE id IN %s", (tuple(first + second),))
+        requests._cron_sweep()
+        mine = requests.search([("backend_id", "=", self.backend.id), ("domain", "=", "inventory")])
+        self.assertEqual(mine.mapped("state"), ["pending", "pending"], "nothing left sending, one request per record")
+        self.assertEqual({r.res_id: r.changes for r in mine}, {item.id: 3, other.id: 2},
+                         "each pending request stands for every change it replaced")
+        perform_pending_jobs(self.env)
+        self.assertEqual(self.channel.stock_level(item.default_code, self.warehouse.code), 0)
+        self.assertFalse(self._pending())
+
     def test_paused_domain_keeps_its_exports_until_resumed(self):
         policy = self.backend.policy_for("inventory")
         policy.action_pause()
