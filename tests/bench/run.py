@@ -706,7 +706,8 @@ class Bench:
 
     def channel_levels(self, marks):
         """Return {channel: [(sku, quantity, unix time)]}: every stock level written since ``marks``."""
-        out = {"shopify": [(w["sku"], w["quantity"], w["at"].timestamp())
+        # Shopify's own times are to the whole second: a write is timed by when the shop received it
+        out = {"shopify": [(w["sku"], w["quantity"], w["written"])
                            for w in self.shop.inventory_writes[marks["shopify_writes"]:]],
                "woocommerce": [], "generic": []}
         for call in self.woo.calls.all()[marks["woocommerce"]:]:

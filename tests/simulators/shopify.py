@@ -2298,7 +2298,8 @@ class ShopifySimulator(Simulator):
             self._levels[(item, location)] = {"available": quantity, "updated_at": now}
             variant = self.variants[self._items[item]]
             self.inventory_writes.append({"sku": variant["sku"], "inventory_item_id": item, "location_id": location,
-                                          "quantity": quantity, "reason": data["reason"], "at": now})
+                                          "quantity": quantity, "reason": data["reason"], "at": now,
+                                          "written": time.time()})
             changes.append({"name": data["name"], "delta": quantity - before, "quantityAfterChange": quantity,
                             "item": lambda _a, i=item: self._item_node(i),
                             "location": lambda _a, loc=location: self._location_node(self.locations[loc])})
