@@ -237,7 +237,7 @@ def test_a_signed_order_webhook_becomes_a_confirmed_sale_order(odoo, channel, ba
     # job_uuid names the dispatcher job of the backend's orders that applied the event
     assert event["job_uuid"], event
     job = wait_job_done(odoo, wait_for, event["job_uuid"], "the dispatcher job to end")
-    assert job["state"] == "done" and job["channel"] == "root.retail.orders", job
+    assert job["state"] == "done" and job["channel"] == "root.retail.realtime", job  # orders in real time
     assert job["method_name"] == "_dispatch", job
     assert job["identity_key"] == f"retail-dispatch-{backend}-orders", job
 

@@ -59,7 +59,7 @@ def finish(shop, report, odoo=None, failed_jobs_allowed=False):
 
 def started_jobs(db):
     return query(db, """SELECT uuid, worker_pid FROM queue_job WHERE state = 'started'
-                        AND channel LIKE 'root.retail.orders%%' AND worker_pid IS NOT NULL""")
+                        AND method_name = '_dispatch' AND worker_pid IS NOT NULL""")
 
 
 def job_done(db, uuid):

@@ -70,7 +70,7 @@ class OrderWriter(Component):
             sale = self._create_sale_order(order)
             binding = binder.bind_record(order.external_id, sale)
             outcome = CREATED
-            if (policy := backend.policy_for("orders")) and policy.orchestrate:
+            if (policy := backend.policy_for("orders")) and policy._orchestrated():
                 self.env["retail.workflow"]._start("order", sale, backend=backend)
         if order.status == "cancelled" and binding.odoo_id.state != "cancel":
             self._cancel(binding, order)
@@ -110,7 +110,7 @@ class OrderWriter(Component):
         if backend.invoice_policy == "on_import":
             return False
         policy = backend.policy_for("orders")
-        return not (policy and policy.orchestrate)
+        return not (policy and policy._orchestrated())
 
     def create_batch(self, entries):
         """Create (and confirm, by backend) the sale orders of several new orders at once.

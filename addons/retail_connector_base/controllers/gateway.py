@@ -33,6 +33,7 @@ from odoo.addons.component.exception import NoComponentError
 from ..lib.inbound import InboundError, MalformedBody, SchemaError, check_storable
 from ..lib.signatures import SignatureError
 from ..models.retail_event import error_signature, new_correlation_id
+from ..models.retail_gateway import inbound_handling
 
 _logger = logging.getLogger(__name__)
 
@@ -221,10 +222,12 @@ class InboundGateway(http.Controller):
             except (RecursionError, TypeError, ValueError, KeyError, AttributeError) as exc:
                 raise Refusal(422, "invalid_payload", "the payload could not be read: %s" % (exc or type(exc).__name__),
                               details=[{"field": "", "message": str(exc) or type(exc).__name__}]) from None
+        self._check_policy(config, [inbound])
         [(event_id, duplicate)] = env["retail.event"]._receive(
             backend, [inbound], [text], "webhook", ctx["correlation_id"],
             company_id=config.company_id, backend_type=config.backend_type, coalesce=True)
-        answer = {"status": "duplicate" if duplicate else "accepted", "events": [event_id],
+        kept = "ignored" if inbound_handling(config, inbound.domain)[0] == "ignore" else "accepted"
+        answer = {"status": "duplicate" if duplicate else kept, "events": [event_id],
                   "correlation_id": ctx["correlation_id"]}
         if duplicate:
             answer["duplicates"] = [event_id]
@@ -273,6 +276,7 @@ class InboundGateway(http.Controller):
             except RecursionError:
                 raise Refusal(422, "invalid_payload", "payload is nested too deeply",
                               details=[{"field": "", "message": "nested too deeply"}]) from None
+        self._check_policy(config, inbound)
         results = env["retail.event"]._receive(backend, inbound, payloads, "api", ctx["correlation_id"],
                                                company_id=config.company_id, backend_type=config.backend_type,
                                                coalesce=True)
@@ -288,6 +292,14 @@ class InboundGateway(http.Controller):
         return self._json(202 if accepted else 200, answer, ctx["correlation_id"])
 
     # ------------------------------------------------------------------ checks
+    def _check_policy(self, config, inbound_events):
+        """Refuse events of a domain whose sync policy is off and refuses them (it may keep them as ignored)."""
+        for event_in in inbound_events:
+            if inbound_handling(config, event_in.domain)[0] == "refuse":
+                domain = event_in.domain or "orders"
+                raise Refusal(409, "policy_off", "the %s sync policy of this backend is off: its %s events are not "
+                              "taken" % (domain, domain))
+
     def _api_key(self, env):
         auth = request.httprequest.headers.get("Authorization", "")
         if not auth.startswith("Bearer "):

@@ -388,21 +388,25 @@ class RetailBackend(models.Model):
         policy = self.policy_for(domain)
         return self.state == "ok" and not policy.paused
 
-    def _schedule_flush(self, domain, delay=0):
+    def _schedule_flush(self, domain, delay=0, channel=None):
         """Queue the flush job of one domain, unless one is already waiting (it takes the new work).
 
-        ``delay`` (seconds, fractions kept) is the debounce the policy chose (``_flush_delay``).
+        ``delay`` (seconds, fractions kept) is the debounce the policy chose (``_export_delay``);
+        ``channel`` the policy's job channel (the domain's by default).
         """
         for backend in self:
             backend._as_connector(backend).with_delay(
-                channel="root.retail.%s" % domain,
+                channel=channel or "root.retail.%s" % domain,
                 eta=timedelta(seconds=delay) if delay else None,
                 identity_key="retail-flush-%d-%s" % (backend.id, domain),
                 description="%s: send %s" % (backend.name, domain),
             )._flush_exports(domain)
 
-    def _flush_exports(self, domain):
-        """Send the pending exports of one domain (queue job).
+    def _flush_exports(self, domain, batch_run=False):
+        """Send the pending exports of one domain (queue job, or the scheduled run with ``batch_run``).
+
+        A policy in scheduled batch sends only from its run: a flush queued before the mode changed
+        to batch leaves the exports for the run.
 
         One flush per backend and domain at a time (a transaction lock), any number of
         backends at once (the domain's job channel runs several): a flush that finds another
@@ -410,6 +414,9 @@ class RetailBackend(models.Model):
         clock records when each began, for the next requests' debounce.
         """
         self.ensure_one()
+        policy = self.policy_for(domain)
+        if policy and policy.mode == "batch" and not batch_run:
+            return "%s: waiting for the scheduled run" % domain
         # the lock lives in a transaction of its own, held for the whole flush whatever the flush's
         # transaction does (the flush commits once it has claimed its requests)
         with self.env["retail.export.request"]._own_cursor() as lock_cr:
@@ -429,7 +436,9 @@ class RetailBackend(models.Model):
                 [("backend_id", "=", backend.id), ("state", "=", "pending")]
             ).mapped("domain")
             for domain in set(domains):
-                backend._schedule_flush(domain)
+                policy = backend.policy_for(domain)
+                if not policy or policy._sends_on_change():
+                    backend._schedule_flush(domain, channel=policy and policy._job_channel())
 
     # ------------------------------------------------------------------ rate limit and circuit breaker
     def _throttle_outbound(self, method=None, path=None):
@@ -660,13 +669,47 @@ class RetailBackend(models.Model):
         ``<domain>.batch`` on the backend model; a domain without one has nothing to run.
         """
         self.ensure_one()
+        policy = self.policy_for(domain)
+        batch_mode = policy and policy.mode == "batch"
+        results = []
+        if batch_mode:
+            # what changed since the last run, in the channel's bulk calls; then the events kept for the run
+            results.append(self._send_batch(policy))
+            results.append(self._apply_kept_events(domain))
         with self.work_on(self._name) as work:
             batch = work.many_components(usage="%s.batch" % domain)
-            results = [str(component.run() or "") for component in batch]
+            results += [str(component.run() or "") for component in batch]
         run = self._reconcile(domain)
         if run:
             results.append(
                 "reconciliation: %d checked, %d differences, %d repaired, %d failed"
                 % (run.checked, run.difference_count, run.repaired, run.failed)
             )
+            if batch_mode and run.repaired:
+                results.append(self._send_batch(policy))  # the repairs, in this run
+        results = [r for r in results if r]
         return "\n".join(results) or "No batch run for %s on %s channels" % (domain, self.backend_type)
+
+    def _send_batch(self, policy):
+        """Send what a scheduled-batch policy kept for its run (every record changed since the last one)."""
+        if policy.direction not in ("outbound", "both"):
+            return ""
+        self.env.cr.execute(
+            "SELECT 1 FROM retail_export_request WHERE backend_id = %s AND domain = %s AND state = 'pending' LIMIT 1",
+            (self.id, policy.domain),
+        )
+        return self._flush_exports(policy.domain, batch_run=True) if self.env.cr.fetchone() else ""
+
+    def _apply_kept_events(self, domain):
+        """Apply the events of ``domain`` that a scheduled-batch policy kept for its run; return a summary."""
+        self.ensure_one()
+        self.env.cr.execute(
+            "SELECT count(*) FROM retail_event WHERE backend_id = %s AND domain = %s "
+            "AND state IN ('received', 'queued', 'processing')",
+            (self.id, domain),
+        )
+        waiting = self.env.cr.fetchone()[0]
+        if not waiting:
+            return ""
+        self.env["retail.event"]._wake(self.id, domain)
+        return "%s: %d events kept for this run are being applied" % (domain, waiting)

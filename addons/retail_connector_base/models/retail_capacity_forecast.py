@@ -137,7 +137,7 @@ class RetailCapacityForecast(models.Model):
         for policy in policies:
             key = (policy.backend_id.id, policy.domain)
             series = samples.get(key) or [Sample(now, 0, 0, 0)]
-            channel, capacity = channel_capacity(capacities, "root.retail.%s" % policy.domain)
+            channel, capacity = channel_capacity(capacities, policy._job_channel())
             target = policy.latency_target_minutes or DEFAULT_TARGET_MINUTES
             result = forecast_capacity(series, target_minutes=target, capacity=capacity, horizon_hours=HORIZON_HOURS)
             minutes = result.minutes_to_breach

@@ -25,6 +25,7 @@ from ..lib.http import ChannelError
 from ..lib.inbound import PAYOUT_AGGREGATE, InboundError, InvalidPayload, check_storable
 from ..lib.text import storable
 from .retail_access import GROUP_MANAGER, check_retail_access
+from .retail_gateway import inbound_handling
 from .retail_sync_policy import DOMAINS
 
 _logger = logging.getLogger(__name__)
@@ -181,19 +182,25 @@ class RetailEvent(models.Model):
         the events instead of queueing another.
         """
         results, domains = [], set()
+        config = self.env["retail.backend"]._gateway_config(backend.id)
         for inbound, payload in zip(inbound_events, payloads, strict=True):
+            action, _channel = inbound_handling(config, inbound.domain)
             event_id, duplicate = self._insert_received(
-                backend, inbound, payload, source, correlation_id, company_id=company_id, backend_type=backend_type)
+                backend, inbound, payload, source, correlation_id, company_id=company_id, backend_type=backend_type,
+                ignored=action == "ignore")
             results.append((event_id, duplicate))
-            if not duplicate:
+            if not duplicate and action == "apply":  # kept for a scheduled run, or ignored: nothing to wake
                 domains.add(inbound.domain or "orders")
         for domain in sorted(domains):
             self._wake(backend.id, domain, coalesce=coalesce)
         return results
 
     @api.model
-    def _insert_received(self, backend, inbound, payload, source, correlation_id, company_id=None, backend_type=None):
+    def _insert_received(self, backend, inbound, payload, source, correlation_id, company_id=None, backend_type=None,
+                         ignored=False):
         """Store an accepted event unless its key is known; return (event id, is_duplicate).
+
+        ``ignored``: stored as ignored (its domain's policy is off and keeps such events).
 
         A plain INSERT ... ON CONFLICT keeps the acknowledgement to one statement, and makes two
         simultaneous deliveries of one event safe: one row wins, the other counts a duplicate.
@@ -204,10 +211,10 @@ class RetailEvent(models.Model):
             """
             INSERT INTO retail_event (backend_id, company_id, backend_type, source, topic, domain,
                 idempotency_key, aggregate_type, aggregate_key, channel_timestamp, received_at,
-                correlation_id, payload, state, attempts, duplicate_count,
+                correlation_id, payload, state, outcome, attempts, duplicate_count,
                 create_uid, write_uid, create_date, write_date)
             VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now() at time zone 'UTC', %s, %s,
-                    'received', 0, 0, %s, %s, now() at time zone 'UTC', now() at time zone 'UTC')
+                    %s, %s, 0, 0, %s, %s, now() at time zone 'UTC', now() at time zone 'UTC')
             ON CONFLICT (backend_id, idempotency_key) DO NOTHING
             RETURNING id
             """,
@@ -215,7 +222,9 @@ class RetailEvent(models.Model):
                 backend.id, company_id or backend.company_id.id, backend_type or backend.backend_type, source,
                 inbound.topic, inbound.domain, key, inbound.aggregate_type, inbound.aggregate_key,
                 inbound.channel_timestamp.replace(tzinfo=None) if inbound.channel_timestamp else None,
-                correlation_id, payload, self.env.uid, self.env.uid,
+                correlation_id, payload, "ignored" if ignored else "received",
+                "ignored: the %s policy is off" % (inbound.domain or "orders") if ignored else None,
+                self.env.uid, self.env.uid,
             ),
         )
         row = cr.fetchone()
@@ -272,12 +281,16 @@ class RetailEvent(models.Model):
                 identity_key = key
         # applying events is the connector's work, whoever received or replayed them
         self.with_env(self._connector_env_of(backend_id)).with_delay(
-            channel="root.retail.%s" % domain,
+            channel=self._dispatch_channel(backend_id, domain),
             eta=eta,
             identity_key=identity_key,
             description="Apply %s events of backend %s" % (domain, backend_id),
         )._dispatch(backend_id, domain)
         return True
+
+    def _dispatch_channel(self, backend_id, domain):
+        """Return the job channel of a domain's dispatchers: real time has its own."""
+        return inbound_handling(self.env["retail.backend"]._gateway_config(backend_id), domain)[1]
 
     def _connector_env_of(self, backend_id):
         """Return the environment of the connector user of a backend's company (this one when it is)."""
@@ -426,7 +439,7 @@ class RetailEvent(models.Model):
         with self.env.registry.cursor() as cr:
             env = self.env(cr=cr)
             env["retail.event"].with_delay(
-                channel="root.retail.%s" % domain, identity_key=wake_key(backend_id, domain),
+                channel=self._dispatch_channel(backend_id, domain), identity_key=wake_key(backend_id, domain),
                 description="Apply %s events of backend %s" % (domain, backend_id),
             )._dispatch(backend_id, domain)
 
@@ -473,7 +486,7 @@ class RetailEvent(models.Model):
                 # take a job that has since ended for one still waiting
                 env = self.env(cr=cr) if fresh else self.env
                 env["retail.event"].with_context(retail_dispatch_depth=depth + 1).with_delay(
-                    channel="root.retail.%s" % domain, identity_key=wake_key(backend_id, domain),
+                    channel=self._dispatch_channel(backend_id, domain), identity_key=wake_key(backend_id, domain),
                     description="Apply %s events of backend %s" % (domain, backend_id),
                 )._dispatch(backend_id, domain)
         return more
@@ -824,6 +837,8 @@ class RetailEvent(models.Model):
         )
         found = 0
         for backend_id, domain, count in self.env.cr.fetchall():
+            if inbound_handling(self.env["retail.backend"]._gateway_config(backend_id), domain)[0] != "apply":
+                continue  # kept for the policy's scheduled run, or the policy is off
             self.env.cr.execute(
                 """
                 SELECT 1 FROM queue_job

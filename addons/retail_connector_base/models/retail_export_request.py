@@ -85,7 +85,8 @@ class RetailExportRequest(models.Model):
                  "res_id": record.id, "cid": correlation_id, "uid": self.env.uid},
             )
         self.invalidate_model()
-        backend._schedule_flush(domain, delay=policy._flush_delay())
+        if policy._sends_on_change():  # a scheduled batch sends from its run
+            backend._schedule_flush(domain, delay=policy._export_delay(), channel=policy._job_channel())
 
     @api.depends("last_error")
     def _compute_error_signature(self):
@@ -283,8 +284,11 @@ class RetailExportRequest(models.Model):
             live = self.env["queue.job"].search_count(
                 [("identity_key", "=", key), ("state", "in", ("pending", "enqueued", "started"))]
             )
+            policy = backend.policy_for(domain)
+            if policy and not policy._sends_on_change():
+                continue  # kept for the policy's scheduled run (or off)
             if not live and backend._can_send(domain):
-                backend._schedule_flush(domain)
+                backend._schedule_flush(domain, channel=policy and policy._job_channel())
                 scheduled += 1
         return scheduled
 

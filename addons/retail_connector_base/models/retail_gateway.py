@@ -12,8 +12,28 @@ from collections import namedtuple
 from odoo import api, models
 from odoo.tools import ormcache
 
+from .retail_sync_policy import REALTIME_CHANNEL
+
 GatewayConfig = namedtuple("GatewayConfig", "id active backend_type company_id inbound_rate_limit inbound_rate_burst "
-                                            "webhook_max_age_hours")
+                                            "webhook_max_age_hours modes")
+# what the inbox does with an event of a domain, by its policy's mode (no policy: as event-driven)
+INBOUND_ACTIONS = {"realtime": "apply", "event": "apply", "orchestrated": "apply", "batch": "keep", "off": "off"}
+
+
+def inbound_handling(config, domain):
+    """Return (action, job channel) for an event of ``domain`` under a backend's cached policies.
+
+    action: ``apply`` (wake the domain's dispatcher), ``keep`` (stored for the scheduled run),
+    ``refuse`` or ``ignore`` (the policy is off).
+    """
+    domain = domain or "orders"
+    for policy_domain, mode, off_inbound in (config.modes if config else ()):
+        if policy_domain == domain:
+            action = INBOUND_ACTIONS.get(mode, "apply")
+            if action == "off":
+                action = off_inbound or "refuse"
+            return action, REALTIME_CHANNEL if mode == "realtime" else "root.retail.%s" % domain
+    return "apply", "root.retail.%s" % domain
 
 # fields whose change the gateway must see at once
 GATEWAY_FIELDS = frozenset({
@@ -33,8 +53,10 @@ class RetailBackend(models.Model):
         backend = self.sudo().with_context(active_test=False).browse(backend_id).exists()
         if not backend:
             return None
+        modes = tuple((p.domain, p.mode, p.off_inbound) for p in backend.policy_ids)
         return GatewayConfig(backend.id, backend.active, backend.backend_type, backend.company_id.id,
-                             backend.inbound_rate_limit, backend.inbound_rate_burst, backend.webhook_max_age_hours or 0)
+                             backend.inbound_rate_limit, backend.inbound_rate_burst, backend.webhook_max_age_hours or 0,
+                             modes)
 
     def _webhook_max_age(self):
         """Return the oldest a webhook may be, in seconds (0: no limit), from the gateway's cache."""

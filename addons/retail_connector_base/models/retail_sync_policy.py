@@ -25,6 +25,20 @@ MODES = [
     ("orchestrated", "Workflow orchestration"),
     ("off", "Off"),
 ]
+MODE_HELP = (
+    "Real time: events from the channel are applied as soon as they are stored, and Odoo's changes are sent at "
+    "once (only the channel's rate limit holds them), both in a job channel of their own that no backlog elsewhere "
+    "delays; partner systems may also read availability and order state live over the API. "
+    "Event-driven: changes are queued, gathered over the latency target and sent in the channel's bulk calls; "
+    "events are applied by the domain's jobs. "
+    "Scheduled batch: nothing moves per change. Odoo's changes wait for the scheduled run, which sends every record "
+    "changed since the last run in the bulk calls; events that arrive wait for the run too, which applies them and "
+    "reads the channel's changes since its checkpoint. "
+    "Workflow orchestration: as event-driven, and the domain's records (orders, returns) go through the workflow "
+    "engine. Off: nothing is sent, and events that arrive are refused or kept as ignored (see Events while off)."
+)
+# the job channel of real-time work, apart from the domains' own (odoo.conf gives it its capacity)
+REALTIME_CHANNEL = "root.retail.realtime"
 # the wait of a change when no flush ran lately: what one transaction changes goes in one flush
 CALM_DEBOUNCE = 0.5
 REFUND_ACTIONS = [
@@ -48,7 +62,16 @@ class RetailSyncPolicy(models.Model):
     company_id = fields.Many2one(related="backend_id.company_id", store=True, index=True)
     sequence = fields.Integer(default=10)
     domain = fields.Selection(DOMAINS, required=True)
-    mode = fields.Selection(MODES, required=True, default="batch")
+    mode = fields.Selection(MODES, required=True, default="batch", help=MODE_HELP)
+    off_inbound = fields.Selection(
+        [("refuse", "Refuse them"), ("ignore", "Keep them as ignored")],
+        string="Events while off",
+        required=True,
+        default="refuse",
+        help="What happens to the channel's events of this domain while the policy is off: refused (the channel "
+        "is answered 409, naming the policy, and the refusal is recorded) or stored as ignored events, kept "
+        "for the record and replayable by a person.",
+    )
     direction = fields.Selection(
         [("inbound", "Channel to Odoo"), ("outbound", "Odoo to channel"), ("both", "Both ways")],
         required=True,
@@ -167,18 +190,75 @@ class RetailSyncPolicy(models.Model):
     def create(self, vals_list):
         policies = super().create(vals_list)
         policies._sync_cron()
+        self.env.registry.clear_cache()  # the gateways' cached modes
         return policies
 
     def write(self, vals):
+        before = {policy.id: policy.mode for policy in self} if "mode" in vals else {}
         res = super().write(vals)
         if {"mode", "interval_number", "interval_type", "cutoff_hour", "backend_id"} & set(vals):
             self._sync_cron()
+        if {"mode", "off_inbound", "direction", "domain", "backend_id"} & set(vals):
+            self.env.registry.clear_cache()  # the gateway of every server reads the modes from its cache
+        for policy in self.filtered(lambda p: before.get(p.id) not in (None, p.mode)):
+            policy._mode_changed()
         return res
+
+    def _mode_changed(self):
+        """Take the new mode into account for what waits: from the next change on, nothing else to do.
+
+        What a batch or an off policy kept waiting goes now when the new mode sends on change; events
+        the old mode kept for the batch run are applied now when the new one applies them on arrival.
+        """
+        self.ensure_one()
+        backend = self.backend_id
+        if self._sends_on_change() and backend.active:
+            self.env.cr.execute(
+                "SELECT 1 FROM retail_export_request WHERE backend_id = %s AND domain = %s AND state = 'pending' LIMIT 1",
+                (backend.id, self.domain),
+            )
+            if self.env.cr.fetchone():
+                backend._schedule_flush(self.domain, channel=self._job_channel())
+        if self._applies_on_arrival() and backend.active:
+            self.env.cr.execute(
+                "SELECT 1 FROM retail_event WHERE backend_id = %s AND domain = %s "
+                "AND state IN ('received', 'queued', 'processing') LIMIT 1",
+                (backend.id, self.domain),
+            )
+            if self.env.cr.fetchone():
+                self.env["retail.event"]._wake(backend.id, self.domain)
+
+    # ------------------------------------------------------------------ what the mode means
+    def _sends_on_change(self):
+        """Return whether a change of this domain in Odoo is sent without waiting for the scheduled run."""
+        self.ensure_one()
+        return self.mode in ("realtime", "event", "orchestrated") and self.direction in ("outbound", "both")
+
+    def _applies_on_arrival(self):
+        """Return whether the channel's events of this domain are applied as they arrive (not by the run)."""
+        self.ensure_one()
+        return self.mode in ("realtime", "event", "orchestrated")
+
+    def _job_channel(self):
+        """Return the job channel of this domain's flushes and dispatchers."""
+        self.ensure_one()
+        return REALTIME_CHANNEL if self.mode == "realtime" else "root.retail.%s" % self.domain
+
+    def _export_delay(self):
+        """Return the seconds a new change waits for its flush: none in real time, the adaptive debounce else."""
+        self.ensure_one()
+        return 0.0 if self.mode == "realtime" else self._flush_delay()
+
+    def _orchestrated(self):
+        """Return whether the domain's records go through the workflow engine."""
+        self.ensure_one()
+        return self.mode == "orchestrated" or self.orchestrate
 
     def unlink(self):
         crons = self.sudo().cron_id
         res = super().unlink()
         crons.unlink()
+        self.env.registry.clear_cache()
         return res
 
     def _needs_cron(self):
@@ -244,8 +324,8 @@ class RetailSyncPolicy(models.Model):
     def action_resume(self):
         check_retail_access(self, "write", GROUP_MANAGER)
         self.paused = False
-        for policy in self:
-            policy.backend_id._schedule_flush(policy.domain)
+        for policy in self.filtered(lambda p: p._sends_on_change()):
+            policy.backend_id._schedule_flush(policy.domain, channel=policy._job_channel())
 
     def action_run_now(self):
         """Enqueue each policy's batch run now, whatever its schedule; return the jobs."""

@@ -72,7 +72,8 @@ class TestGateway(HttpCase):
         self.assertEqual((event.state, event.topic, event.aggregate_key, event.idempotency_key),
                          ("received", "orders/create", False, "evt-1"))
         job = self.env["queue.job"].search([("identity_key", "=", wake_key(self.backend.id, "orders"))])
-        self.assertEqual((len(job), job.state, job.channel), (1, "pending", "root.retail.orders"))
+        # orders are in real time by default: their dispatcher has a job channel of its own
+        self.assertEqual((len(job), job.state, job.channel), (1, "pending", "root.retail.realtime"))
         self.assertEqual(self._post(self._order(), event_id="evt-1b").status_code, 202)
         self.assertEqual(len(self.env["queue.job"].search([("identity_key", "=", wake_key(self.backend.id, "orders"))])), 1,
                          "a second event waits for the job already queued")
@@ -324,6 +325,51 @@ class TestGateway(HttpCase):
         self.env["retail.event"]._cron_sweep()
         ran = self._run_jobs()
         self.assertEqual(event.state, "done", ran)
+
+    # ------------------------------------------------------------------ sync modes
+    def test_a_domain_in_scheduled_batch_keeps_its_events_for_the_run(self):
+        self.backend.policy_for("orders").mode = "batch"
+        resp = self._post(self._order())
+        self.assertEqual((resp.status_code, resp.json()["status"]), (202, "accepted"))
+        event = self._events()
+        self.assertFalse(self.env["queue.job"].search([("method_name", "=", "_dispatch")]), "not applied one by one")
+        self.env.cr.execute("UPDATE retail_event SET write_date = now() - interval '10 minutes' WHERE id = %s", (event.id,))
+        self.assertEqual(self.env["retail.event"]._cron_sweep(), 0, "the sweep leaves it for the run")
+        self.assertIn("1 events kept for this run", self.backend._apply_kept_events("orders"))
+        self._run_jobs()
+        self.assertEqual((event.state, event.outcome), ("done", "created"))
+        self.assertTrue(self._sales())
+
+    def test_an_event_of_a_domain_turned_off_is_refused_or_kept_as_ignored(self):
+        policy = self.backend.policy_for("orders")
+        policy.mode = "off"
+        resp = self._post(self._order())
+        self.assertEqual((resp.status_code, resp.json()["error"]), (409, "policy_off"))
+        self.assertIn("orders sync policy of this backend is off", resp.json()["message"])
+        rejected = self.env["retail.rejected.request"].search([("backend_id", "=", self.backend.id)])
+        self.assertEqual((rejected.status, rejected.code), (409, "policy_off"))
+        self.assertFalse(self._events())
+        policy.off_inbound = "ignore"
+        resp = self._post(self._order(), event_id="evt-2")
+        self.assertEqual((resp.status_code, resp.json()["status"]), (202, "ignored"))
+        event = self._events()
+        self.assertEqual((event.state, event.outcome), ("ignored", "ignored: the orders policy is off"))
+        self.assertFalse(self.env["queue.job"].search([("method_name", "=", "_dispatch")]))
+        event.action_replay()  # a person may still apply it
+        self._run_jobs()
+        self.assertEqual(event.state, "done")
+        self.assertTrue(self._sales())
+
+    def test_turning_a_batch_domain_to_real_time_applies_what_it_kept(self):
+        policy = self.backend.policy_for("orders")
+        policy.mode = "batch"
+        self._post(self._order())
+        self.assertFalse(self.env["queue.job"].search([("method_name", "=", "_dispatch")]))
+        policy.mode = "realtime"
+        [job] = self.env["queue.job"].search([("method_name", "=", "_dispatch")])
+        self.assertEqual(job.channel, "root.retail.realtime")
+        self._run_jobs()
+        self.assertEqual(self._events().state, "done")
 
     @mute_logger("odoo.addons.retail_connector_base.models.retail_event")
     def test_nested_json_and_nul_identifiers_fail_visibly_not_crashed(self):

@@ -10,9 +10,8 @@ from .jobs import perform_pending_jobs
 from .simulators import load_simulators
 
 
-@tagged("post_install", "-at_install")
-class TestOutbound(TransactionCase):
-    """Odoo changes reach the channel coalesced, rate limited, and survive a failing channel."""
+class OutboundCase(TransactionCase):
+    """A generic channel's simulator, a backend selling 100 products from the main warehouse."""
 
     @classmethod
     def setUpClass(cls):
@@ -71,6 +70,15 @@ class TestOutbound(TransactionCase):
         return self.env["retail.export.request"].search(
             [("backend_id", "=", self.backend.id), ("domain", "=", domain), ("state", "=", "pending")]
         )
+
+
+@tagged("post_install", "-at_install")
+class TestOutbound(OutboundCase):
+    """Odoo changes reach the channel coalesced, rate limited, and survive a failing channel."""
+
+    def setUp(self):
+        super().setUp()
+        self.backend.policy_for("pricing").mode = "event"  # the generic channel's default is a daily batch
 
     def test_a_burst_of_1000_moves_over_100_skus_is_one_bulk_call(self):
         self._receive(10)
@@ -218,15 +226,19 @@ class TestOutbound(TransactionCase):
         perform_pending_jobs(self.env)
         self.assertEqual(self.backend._reconcile("inventory").difference_count, 0, "zero drift after the repair")
 
+        # a scheduled batch: its run sends what changed, reconciles, and sends the repairs in the same pass
         self.backend.policy_for("pricing").write({"mode": "batch"})
         self.env["retail.export.request"]._request(self.backend, "pricing", self.products[:3])
         perform_pending_jobs(self.env)
+        self.assertFalse(self.channel.price_of("OUT-000"), "nothing before the run")
+        self.backend._run_scheduled_domain("pricing")
         self.assertEqual(self.channel.price_of("OUT-000")["price"], "10.00")
         self.products[1].with_context(connector_no_export=True).list_price = 42
-        run = self.backend._reconcile("pricing")
+        self.backend._run_scheduled_domain("pricing")
+        run = self.env["retail.reconciliation.run"].search([("backend_id", "=", self.backend.id),
+                                                            ("domain", "=", "pricing")], order="id desc", limit=1)
         self.assertEqual((run.difference_count, run.line_ids.kind), (1, "price_drift"))
-        perform_pending_jobs(self.env)
-        self.assertEqual(self.channel.price_of("OUT-001")["price"], "42.00")
+        self.assertEqual(self.channel.price_of("OUT-001")["price"], "42.00", "repaired within the run")
         self.assertEqual(self.backend._reconcile("pricing").difference_count, 0)
 
     def test_price_change_is_exported_but_changes_from_the_connector_are_not_echoed(self):
@@ -289,3 +301,84 @@ class TestOutbound(TransactionCase):
         self.assertEqual(shipment["tracking_numbers"], ["TRK-42"])
         self.assertEqual(channel.get_order(shipped["external_id"])["fulfillment_status"], "fulfilled")
         self.assertEqual(channel.get_order(cancelled["external_id"])["status"], "cancelled")
+
+
+@tagged("post_install", "-at_install")
+class TestSyncModes(OutboundCase):
+    """A policy's mode decides when Odoo's changes reach the channel, and what happens to the channel's events."""
+
+    def _flush_jobs(self, domain):
+        return self.env["queue.job"].search([("method_name", "=", "_flush_exports"), ("state", "=", "pending"),
+                                             ("identity_key", "=", "retail-flush-%d-%s" % (self.backend.id, domain))])
+
+    def _price_calls(self):
+        return self.channel.calls_to("POST", "/api/v1/prices/batch")
+
+    def test_real_time_sends_at_once_in_a_job_channel_of_its_own(self):
+        self.backend.policy_for("pricing").mode = "realtime"
+        self.products[0].list_price = 21
+        [job] = self._flush_jobs("pricing")
+        self.assertEqual(job.channel, "root.retail.realtime")
+        self.assertLessEqual(job.eta or datetime.utcnow(), datetime.utcnow(), "no debounce")
+        perform_pending_jobs(self.env)
+        self.assertEqual(self.channel.price_of("OUT-000")["price"], "21.00")
+
+    def test_event_gathers_a_burst_into_one_bulk_call_after_the_debounce(self):
+        self.backend.policy_for("pricing").mode = "event"
+        for product in self.products[:20]:
+            product.list_price += 1
+        [job] = self._flush_jobs("pricing")
+        self.assertEqual(job.channel, "root.retail.pricing")
+        self.assertGreater(job.eta, job.date_created, "waits the debounce")
+        perform_pending_jobs(self.env)
+        [call] = self._price_calls()
+        self.assertEqual(len(call.json()["items"]), 20)
+
+    def test_batch_sends_nothing_until_its_run_then_everything_changed_in_one_pass(self):
+        policy = self.backend.policy_for("inventory")
+        policy.mode = "batch"
+        self._receive(3, self.products[:30])
+        self.assertFalse(self._flush_jobs("inventory"), "no flush per change")
+        self.assertEqual(len(self._pending()), 30)
+        self.env.cr.execute("UPDATE retail_export_request SET write_date = write_date - interval '1 hour' "
+                            "WHERE backend_id = %s", (self.backend.id,))
+        self.env["retail.export.request"]._cron_sweep()
+        perform_pending_jobs(self.env)
+        self.assertFalse(self.channel.calls_to("POST", "/api/v1/stock/batch"), "the sweep leaves them for the run")
+        policy._cron_run(policy.id)
+        perform_pending_jobs(self.env)
+        [call] = self.channel.calls_to("POST", "/api/v1/stock/batch")
+        self.assertEqual(len(call.json()["items"]), 30, "every SKU changed since the last run, in one call")
+        self.assertEqual(self.channel.stock_level("OUT-029", self.warehouse.code), 3)
+        self.assertFalse(self._pending())
+
+    def test_off_sends_nothing(self):
+        self.backend.policy_for("pricing").mode = "off"
+        self.products[0].list_price = 33
+        self.assertFalse(self._pending("pricing"))
+        perform_pending_jobs(self.env)
+        self.assertFalse(self._price_calls())
+
+    def test_leaving_batch_sends_what_waited_and_the_audit_log_keeps_the_change(self):
+        policy = self.backend.policy_for("pricing")
+        policy.mode = "batch"
+        self.products[:3].write({"list_price": 44})
+        perform_pending_jobs(self.env)
+        self.assertFalse(self._price_calls())
+        policy.mode = "realtime"
+        perform_pending_jobs(self.env)
+        self.assertEqual(len(self._price_calls()), 1)
+        self.assertEqual(self.channel.price_of("OUT-002")["price"], "44.00")
+        log = self.env["retail.audit.log"].search([("res_model", "=", "retail.sync.policy"), ("res_id", "=", policy.id)],
+                                                  order="id desc", limit=1)
+        self.assertIn("Mode: batch → realtime", log.changes)
+
+    def test_a_flush_queued_before_the_policy_became_batch_leaves_the_exports_for_the_run(self):
+        policy = self.backend.policy_for("pricing")
+        policy.mode = "event"
+        self.products[0].list_price = 12
+        self.assertTrue(self._flush_jobs("pricing"))
+        policy.mode = "batch"
+        perform_pending_jobs(self.env)
+        self.assertFalse(self._price_calls())
+        self.assertEqual(len(self._pending("pricing")), 1)

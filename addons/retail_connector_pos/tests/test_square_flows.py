@@ -42,7 +42,7 @@ class TestSquareFlows(StoreCase, HttpCase):
         self.addCleanup(self.pos.stop)
         self.backend.write({"endpoint_url": self.pos.url, "inbound_rate_limit": 0, "rate_limit_rps": 100,
                             "rate_limit_burst": 100})
-        self.backend.policy_for("catalog").mode = "batch"
+        self.backend.policy_for("catalog").mode = "event"
         self.env["retail.export.request"]._request(self.backend, "catalog", self.mug | self.cap)
         perform_pending_jobs(self.env)
 
