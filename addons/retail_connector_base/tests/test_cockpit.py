@@ -36,3 +36,29 @@ class TestCockpit(RetailCase):
         self.assertEqual(self.env["retail.event"].search(action["domain"]).mapped("aggregate_key"), ["dead", "bad"])
         quiet = self.env["retail.cockpit"].search([("backend_id", "=", self.backend.id), ("domain", "=", "inventory")])
         self.assertFalse(quiet.attention if quiet else False)
+
+    def test_each_tile_shows_the_mode_against_what_it_achieves(self):
+        products = self.env["product.product"].create([{"name": "Tile %d" % i, "default_code": "TILE-%d" % i}
+                                                       for i in range(4)])
+        Request = self.env["retail.export.request"]
+        now = fields.Datetime.now()
+        for product in products[:3]:  # pricing is a scheduled batch on this channel: kept for the run
+            Request.create({"backend_id": self.backend.id, "domain": "pricing", "res_model": "product.product",
+                            "res_id": product.id})
+        for product, seconds in zip(products, (1, 1, 1, 9), strict=True):  # inventory is event-driven, target 2 s
+            Request.create({"backend_id": self.backend.id, "domain": "inventory", "res_model": "product.product",
+                            "res_id": product.id, "state": "done", "requested_at": now - timedelta(seconds=seconds),
+                            "sent_at": now})
+        Cockpit = self.env["retail.cockpit"]
+        pricing = Cockpit.search([("backend_id", "=", self.backend.id), ("domain", "=", "pricing")])
+        policy = self.backend.policy_for("pricing")
+        self.assertEqual((pricing.mode, pricing.waiting_changes, pricing.next_run), ("batch", 3, policy.next_run))
+        self.assertTrue(pricing.next_run)
+        self.assertEqual(Request.search(pricing.action_open_waiting_changes()["domain"]).mapped("domain"), ["pricing"] * 3)
+        inventory = Cockpit.search([("backend_id", "=", self.backend.id), ("domain", "=", "inventory")])
+        self.assertEqual((inventory.mode, inventory.export_target), ("event", 2.0))
+        self.assertGreater(inventory.export_p95, 2.0)
+        self.assertFalse(inventory.on_target, "one change in twenty took 9 s against a 2 s target")
+        self.backend.policy_for("inventory").debounce_seconds = 10
+        inventory = Cockpit.search([("backend_id", "=", self.backend.id), ("domain", "=", "inventory")])
+        self.assertTrue(inventory.on_target)
