@@ -1,0 +1,188 @@
+"""A sync policy's mode decides when prices and stock reach each channel, against the running server.
+
+For Shopify, WooCommerce and the generic channel, each with its simulator over real HTTP and the
+server's job runner: real time reaches the channel within two seconds; event-driven gathers a burst
+into bulk calls; a scheduled batch sends nothing until its run, then everything changed in one
+pass; off sends nothing.
+"""
+
+import time
+import uuid
+
+import pytest
+
+from simulators.generic import GenericChannel
+from test_storefront_flows import Shopify, WooCommerce, _set_on_hand
+
+pytestmark = pytest.mark.e2e
+
+SKUS = ("RC-MUG", "RC-CAP", "RC-HOODIE-M", "RC-TSHIRT-M")
+QUIET_SECONDS = 4  # longer than an event-driven policy's debounce and flush: what has not come by then is held
+
+
+class Generic:
+    backend_type = "generic"
+
+    def __init__(self, _odoo_url):
+        self.sim = None
+
+    def start(self, odoo, backend_id):
+        self.sim = GenericChannel(token="e2e-modes-token", currency="USD").start()
+        odoo.call("retail.backend", "write", [backend_id], {"endpoint_url": self.sim.url})
+
+    def backend_values(self):
+        return {"api_secret": "e2e-modes-token"}
+
+    def price_of(self, sku):
+        return (self.sim.price_of(sku) or {}).get("price")
+
+    def stock_of(self, sku):
+        return self.sim.stock_level(sku, self.warehouse["code"])
+
+    def writes(self, kind):
+        """Return [(call time, {sku: value})], one per bulk call that wrote prices or stock."""
+        path = "/api/v1/prices/batch" if kind == "pricing" else "/api/v1/stock/batch"
+        key = "price" if kind == "pricing" else "quantity"
+        return [(call.time, {item["sku"]: item[key] for item in call.json()["items"]})
+                for call in self.sim.calls_to("POST", path) if call.status and call.status < 300]
+
+
+class ShopifyShop(Shopify):
+    def writes(self, kind):
+        mutation = "productVariantsBulkUpdate" if kind == "pricing" else "inventorySetQuantities"
+        return [(call.time, {}) for call in self.sim.calls.all()
+                if call.method == "POST" and mutation in ((call.json() or {}).get("query") or "")
+                and call.status and call.status < 300]
+
+
+class WooShop(WooCommerce):
+    def writes(self, kind):
+        field = "regular_price" if kind == "pricing" else "stock_quantity"
+        out = []
+        for call in self.sim.calls.all():
+            if call.method == "POST" and call.path.endswith("/batch") and call.status and call.status < 300:
+                items = [i for i in (call.json() or {}).get("update") or [] if i.get(field) is not None]
+                if items:
+                    out.append((call.time, {}))
+        return out
+
+
+@pytest.fixture(scope="module")
+def products(odoo):
+    found = {p["default_code"]: p["id"] for p in odoo.search_read("product.product", [("default_code", "in", SKUS)],
+                                                                  ["default_code"])}
+    odoo.call("product.product", "write", list(found.values()), {"is_storable": True})
+    for sku in SKUS:
+        if sku not in found:
+            found[sku] = odoo.call("product.product", "create", {"name": sku, "default_code": sku, "type": "consu",
+                                                                 "is_storable": True, "list_price": 10})
+    return found
+
+
+@pytest.fixture(params=[ShopifyShop, WooShop, Generic], ids=["shopify", "woocommerce", "generic"])
+def shop(request, odoo, odoo_url, products):
+    odoo.call("ir.config_parameter", "set_param", "web.base.url", odoo_url)
+    channel = request.param(odoo_url)
+    warehouse = odoo.search_read("stock.warehouse", [], ["id", "code", "lot_stock_id"], limit=1)[0]
+    backend_id = odoo.call("retail.backend", "create", {
+        "name": "E2E modes %s %s" % (channel.backend_type, uuid.uuid4().hex[:6]), "backend_type": channel.backend_type,
+        "endpoint_url": "http://127.0.0.1:9", "warehouse_id": warehouse["id"], "inbound_rate_limit": 0,
+        "rate_limit_rps": 50, "rate_limit_burst": 50, **channel.backend_values(),
+    })
+    channel.warehouse, channel.backend_id = warehouse, backend_id
+    channel.start(odoo, backend_id)
+    channel.policies = {p["domain"]: p["id"] for p in odoo.search_read(
+        "retail.sync.policy", [("backend_id", "=", backend_id), ("domain", "in", ("pricing", "inventory"))], ["domain"])}
+    yield channel
+    odoo.call("retail.backend", "write", [backend_id], {"active": False})
+    channel.sim.stop()
+
+
+def _set_mode(odoo, shop, mode):
+    odoo.call("retail.sync.policy", "write", list(shop.policies.values()), {"mode": mode})
+
+
+def _change_prices(odoo, products, skus):
+    prices = {sku: 10 + uuid.uuid4().int % 80 + 0.5 for sku in skus}
+    for sku, price in prices.items():
+        odoo.call("product.product", "write", [products[sku]], {"list_price": price})
+    return {sku: "%.2f" % price for sku, price in prices.items()}
+
+
+def _change_stock(odoo, shop, products, skus):
+    """Add stock to each SKU; return {sku: the available to sell the channel must show}."""
+    location = shop.warehouse["lot_stock_id"][0]
+    expected = {}
+    for sku in skus:
+        before = odoo.call("product.product", "read", [products[sku]], ["qty_available", "free_qty"],
+                           context={"location": location})[0]
+        added = 3 + uuid.uuid4().int % 5
+        _set_on_hand(odoo, products[sku], location, before["qty_available"] + added)
+        expected[sku] = int(before["free_qty"] + added)
+    return expected
+
+
+def _reached(shop, prices, stock):
+    return all(shop.price_of(sku) == price for sku, price in prices.items()) and all(
+        shop.stock_of(sku) == level for sku, level in stock.items())
+
+
+def test_real_time_reaches_the_channel_within_two_seconds(shop, odoo, products, wait_for):
+    _set_mode(odoo, shop, "realtime")
+    for kind in ("pricing", "inventory"):
+        before = len(shop.writes(kind))
+        changed_at = time.time()
+        if kind == "pricing":
+            prices, stock = _change_prices(odoo, products, ["RC-MUG"]), {}
+        else:
+            prices, stock = {}, _change_stock(odoo, shop, products, ["RC-MUG"])
+        wait_for(lambda p=prices, s=stock: _reached(shop, p, s), timeout=30, what="the %s change on the channel" % kind)
+        first = shop.writes(kind)[before][0]
+        assert first - changed_at <= 2.0, "%s reached the channel %.1f s after the change" % (kind, first - changed_at)
+
+
+def test_event_driven_gathers_a_burst_into_bulk_calls(shop, odoo, products, wait_for):
+    _set_mode(odoo, shop, "event")
+    rounds = 5
+    for kind in ("pricing", "inventory"):
+        before = len(shop.writes(kind))
+        prices, stock = {}, {}
+        for _round in range(rounds):  # every SKU changed five times in a row
+            if kind == "pricing":
+                price = 10 + uuid.uuid4().int % 80 + 0.5
+                odoo.call("product.product", "write", [products[sku] for sku in SKUS], {"list_price": price})
+                prices = {sku: "%.2f" % price for sku in SKUS}
+            else:
+                stock = _change_stock(odoo, shop, products, SKUS)
+        wait_for(lambda p=prices, s=stock: _reached(shop, p, s), timeout=30, what="the %s burst on the channel" % kind)
+        time.sleep(1)
+        calls, changes = len(shop.writes(kind)) - before, rounds * len(SKUS)
+        assert 1 <= calls < changes, "%d calls for %d %s changes" % (calls, changes, kind)
+
+
+def test_a_scheduled_batch_sends_nothing_until_its_run_then_everything_in_one_pass(shop, odoo, products, wait_for):
+    _set_mode(odoo, shop, "batch")
+    before = {kind: len(shop.writes(kind)) for kind in ("pricing", "inventory")}
+    prices = _change_prices(odoo, products, SKUS)
+    stock = _change_stock(odoo, shop, products, SKUS)
+    time.sleep(QUIET_SECONDS)
+    assert {kind: len(shop.writes(kind)) for kind in before} == before, "nothing before the run"
+    waiting = odoo.call("retail.export.request", "search_count", [("backend_id", "=", shop.backend_id),
+                                                                  ("state", "=", "pending")])
+    assert waiting == 2 * len(SKUS), waiting
+    odoo.call("retail.sync.policy", "action_run_now", list(shop.policies.values()))
+    wait_for(lambda: _reached(shop, prices, stock), timeout=60, what="the batch run's sends")
+    passes = {kind: len(shop.writes(kind)) - before[kind] for kind in before}
+    # one pass: the inventory in one bulk call, the prices in one (Shopify: one per product, as its API takes them)
+    assert passes["inventory"] == 1, passes
+    assert passes["pricing"] == (len(SKUS) if shop.backend_type == "shopify" else 1), passes
+
+
+def test_off_sends_nothing(shop, odoo, products):
+    _set_mode(odoo, shop, "off")
+    before = {kind: len(shop.writes(kind)) for kind in ("pricing", "inventory")}
+    _change_prices(odoo, products, SKUS[:2])
+    _change_stock(odoo, shop, products, SKUS[:2])
+    time.sleep(QUIET_SECONDS)
+    assert {kind: len(shop.writes(kind)) for kind in before} == before
+    assert not odoo.call("retail.export.request", "search_count", [("backend_id", "=", shop.backend_id)])
