@@ -17,3 +17,4 @@ def products(odoo):
                 "name": item["name"], "default_code": item["sku"], "type": "consu", "list_price": float(item["price"]),
             })
     return skus
+

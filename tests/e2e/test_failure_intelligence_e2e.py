@@ -12,6 +12,7 @@ import uuid
 import pytest
 
 from simulators.generic import GenericChannel
+from e2e_policies import webhooks_only
 
 pytestmark = pytest.mark.e2e
 
@@ -32,8 +33,7 @@ def test_an_unknown_channel_sku_is_classified_suggested_accepted_and_replayed(od
             "name": "E2E suggestions %s" % tag, "backend_type": "generic", "webhook_secret": SECRET,
             "inbound_rate_limit": 0, "endpoint_url": channel.url, "api_secret": TOKEN})
         try:
-            policies = odoo.search_read("retail.sync.policy", [("backend_id", "=", backend_id)], ["id"])
-            odoo.call("retail.sync.policy", "write", [p["id"] for p in policies], {"mode": "off"})
+            webhooks_only(odoo, backend_id)
             channel.webhook_url = "%s/retail/webhook/%s" % (odoo_url, backend_id)
             order = channel.place_order(lines=[{"sku": channel_sku, "quantity": 2}])
             [delivery] = [d for d in channel.webhooks.for_topic("orders/create")

@@ -40,6 +40,7 @@ from simulators.shopify import ShopifySimulator
 from simulators.square_pos import SquarePOS
 from simulators.stripe import StripeSimulator
 from simulators.woocommerce import WooCommerceSimulator
+from e2e_policies import webhooks_only
 
 pytestmark = pytest.mark.e2e
 
@@ -73,13 +74,8 @@ def fuzz(examples):
 
 
 def _no_outbound_sync(odoo, backend_id):
-    """Turn every policy of a backend off: nothing is exported to, or polled from, a channel.
-
-    Applying received events does not depend on the policies (only exports and scheduled
-    batches do), so the events the fuzz stores are still applied by the job runner.
-    """
-    policies = odoo.search_read("retail.sync.policy", [("backend_id", "=", backend_id)], ["id"])
-    odoo.call("retail.sync.policy", "write", [p["id"] for p in policies], {"mode": "off"})
+    """Nothing is exported to, or polled from, the channel; every event the fuzz stores is applied."""
+    webhooks_only(odoo, backend_id, domains=None)
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ from requests.adapters import HTTPAdapter
 
 from simulators.base import json_bytes, retail_signature
 from simulators.generic import GenericChannel
+from e2e_policies import webhooks_only
 
 pytestmark = pytest.mark.e2e
 
@@ -64,8 +65,7 @@ def backend(odoo, odoo_url, channel, products):
         "api_secret": TOKEN,
     })
     # no scheduled polling of the channel: here orders arrive by webhook only
-    policies = odoo.search_read("retail.sync.policy", [("backend_id", "=", backend_id)], ["id"])
-    odoo.call("retail.sync.policy", "write", [p["id"] for p in policies], {"mode": "off"})
+    webhooks_only(odoo, backend_id)
     channel.webhook_url = f"{odoo_url}/retail/webhook/{backend_id}"
     yield backend_id
     odoo.call("retail.backend", "write", [backend_id], {"active": False})

@@ -187,7 +187,7 @@ class RetailEvent(models.Model):
             action, _channel = inbound_handling(config, inbound.domain)
             event_id, duplicate = self._insert_received(
                 backend, inbound, payload, source, correlation_id, company_id=company_id, backend_type=backend_type,
-                ignored=action == "ignore")
+                ignored=action in ("ignore", "refuse"))  # refused at the gateway; kept as ignored from elsewhere
             results.append((event_id, duplicate))
             if not duplicate and action == "apply":  # kept for a scheduled run, or ignored: nothing to wake
                 domains.add(inbound.domain or "orders")

@@ -63,6 +63,12 @@ class RetailSyncPolicy(models.Model):
     sequence = fields.Integer(default=10)
     domain = fields.Selection(DOMAINS, required=True)
     mode = fields.Selection(MODES, required=True, default="batch", help=MODE_HELP)
+    scheduled_run = fields.Boolean(
+        string="On schedule",
+        default=True,
+        help="Run the policy's batch (and its reconciliation) on its schedule. Unticked: only when a person clicks "
+        "Run now, the mode's per-change behaviour unchanged (e.g. orders by webhook only, no polling).",
+    )
     off_inbound = fields.Selection(
         [("refuse", "Refuse them"), ("ignore", "Keep them as ignored")],
         string="Events while off",
@@ -196,7 +202,7 @@ class RetailSyncPolicy(models.Model):
     def write(self, vals):
         before = {policy.id: policy.mode for policy in self} if "mode" in vals else {}
         res = super().write(vals)
-        if {"mode", "interval_number", "interval_type", "cutoff_hour", "backend_id"} & set(vals):
+        if {"mode", "interval_number", "interval_type", "cutoff_hour", "backend_id", "scheduled_run"} & set(vals):
             self._sync_cron()
         if {"mode", "off_inbound", "direction", "domain", "backend_id"} & set(vals):
             self.env.registry.clear_cache()  # the gateway of every server reads the modes from its cache
@@ -263,7 +269,7 @@ class RetailSyncPolicy(models.Model):
 
     def _needs_cron(self):
         self.ensure_one()
-        return self.mode != "off"
+        return self.mode != "off" and self.scheduled_run
 
     def _cron_values(self):
         """Return the ir.cron values that run this policy's batch on its schedule."""

@@ -60,5 +60,6 @@ class TestCockpit(RetailCase):
         self.assertGreater(inventory.export_p95, 2.0)
         self.assertFalse(inventory.on_target, "one change of four took 9 s against a 2 s target")
         self.backend.policy_for("inventory").debounce_seconds = 10
+        Cockpit.invalidate_model()
         inventory = Cockpit.search([("backend_id", "=", self.backend.id), ("domain", "=", "inventory")])
         self.assertTrue(inventory.on_target)

@@ -22,7 +22,9 @@ class TestChannelReturnEvents(HttpCase):
             "name": "Returns partner", "backend_type": "generic", "endpoint_url": "http://127.0.0.1:9",
             "api_secret": "token", "webhook_secret": "whsec-ret", "inbound_rate_limit": 0,
         })
-        cls.backend.policy_ids.filtered(lambda p: p.domain != "orders").write({"mode": "off"})
+        # orders and returns come in; nothing goes out
+        cls.backend.policy_ids.filtered(lambda p: p.domain not in ("orders", "returns")).write({"mode": "off"})
+        cls.backend.policy_for("returns").write({"mode": "event", "direction": "inbound"})
         cls.backend.company_id.currency_id = cls.env.ref("base.USD")
         Product = cls.env["product.product"]
         cls.mug = Product.create({"name": "Mug", "default_code": "RC-MUG", "list_price": 9, "type": "consu",

@@ -1,0 +1,10 @@
+"""Sync policy set-ups the end-to-end modules share."""
+
+
+def webhooks_only(odoo, backend_id, domains=("orders",)):
+    """Let a backend take the channel's events of ``domains`` (None: every domain) and do nothing else: no
+    scheduled polling, nothing sent to the channel, the other domains off (their events refused)."""
+    policies = odoo.search_read("retail.sync.policy", [("backend_id", "=", backend_id)], ["id", "domain"])
+    taken = [p["id"] for p in policies if domains is None or p["domain"] in domains]
+    odoo.call("retail.sync.policy", "write", [p["id"] for p in policies if p["id"] not in taken], {"mode": "off"})
+    odoo.call("retail.sync.policy", "write", taken, {"mode": "realtime", "direction": "inbound", "scheduled_run": False})
