@@ -205,6 +205,7 @@ class RetailSyncPolicy(models.Model):
         if {"mode", "interval_number", "interval_type", "cutoff_hour", "backend_id", "scheduled_run"} & set(vals):
             self._sync_cron()
         if {"mode", "off_inbound", "direction", "domain", "backend_id"} & set(vals):
+            self.flush_recordset()  # what the gateway reads again once its cache is cleared
             self.env.registry.clear_cache()  # the gateway of every server reads the modes from its cache
         for policy in self.filtered(lambda p: before.get(p.id) not in (None, p.mode)):
             policy._mode_changed()

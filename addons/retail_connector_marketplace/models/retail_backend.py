@@ -155,8 +155,11 @@ class RetailBackend(models.Model):
                 elif vals["domain"] == "inventory":
                     vals.update(interval_number=30, interval_type="minutes")
         elif self.backend_type == "stripe":
-            # a payment provider settles the storefront's orders: payouts only, daily after the cut-off
+            # a payment provider settles the storefront's orders: payouts only, applied as their webhooks announce
+            # them, and fetched daily after the cut-off by the policy's run
             for vals in values:
                 if vals["domain"] != "finance":
                     vals["mode"] = "off"
+                else:
+                    vals["mode"] = "event"
         return values

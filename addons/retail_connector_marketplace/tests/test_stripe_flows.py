@@ -90,7 +90,9 @@ class TestStripeFlows(HttpCase):
     def test_backend_defaults_and_connection_test(self):
         backend = self.env["retail.backend"].create({"name": "Stripe bare", "backend_type": "stripe"})
         self.assertEqual(backend.endpoint_url, "https://api.stripe.com")
-        self.assertEqual(backend.policy_for("finance").mode, "batch")
+        finance = backend.policy_for("finance")
+        self.assertEqual((finance.mode, finance.interval_type, finance.cutoff_hour), ("event", "days", 23.0),
+                         "payouts as their webhooks come, and fetched daily after the cut-off")
         self.assertEqual(backend.policy_for("orders").mode, "off", "a payment provider takes no orders")
         self.account.charge(1, "12.00")
         self.stripe.action_test_connection()
