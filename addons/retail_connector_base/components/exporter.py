@@ -55,9 +55,9 @@ class RetailExporter(AbstractComponent):
         if not binding:
             return self.env["stock.picking"], None, {}
         quantities = {}
-        for move in picking.move_ids.filtered(lambda m: m.state == "done" and m.quantity):
-            sku = self._require_sku(move.product_id)
-            quantities[sku] = quantities.get(sku, 0) + int(move.quantity)
+        for product, quantity in picking._retail_shipment()["quantities"].items():
+            sku = self._require_sku(product)
+            quantities[sku] = quantities.get(sku, 0) + quantity
         return picking, binding, quantities
 
     def _bind_products_apart(self, bindings):
@@ -147,12 +147,11 @@ class GenericFulfilmentExporter(Component):
         picking, binding, lines = self._fulfilment_of(requests)
         if not picking:
             return
+        shipment = picking._retail_shipment()
         body = {
             "order_id": binding.external_id,
-            "carrier": picking.carrier_id.name if "carrier_id" in picking._fields and picking.carrier_id else None,
-            "tracking_numbers": [t for t in (picking.carrier_tracking_ref or "").replace(";", ",").split(",") if t.strip()]
-            if "carrier_tracking_ref" in picking._fields
-            else [],
+            "carrier": shipment["carrier"],
+            "tracking_numbers": shipment["tracking_numbers"],
             "lines": [{"sku": sku, "quantity": qty} for sku, qty in sorted(lines.items())],
         }
         # one key per picking: a resend after a lost answer is recognised, never a second shipment

@@ -8,6 +8,8 @@ text (400); signature or API key (401/403); inbound rate (429); topic (400/422).
 then stored with its idempotency key and answered at once (202, or 200 for a duplicate): its
 payload is read by the job that applies it, where a payload its channel refuses becomes a failed
 event naming the field. The partner API keeps synchronous validation (422 with the fields).
+Its live reads (``GET /retail/api/v1/availability``, ``GET /retail/api/v1/orders/<id>``) take the
+same checks without a body: source, API key, backend, inbound rate, then the key's scope (403).
 Every refusal is recorded, repeated identical ones as one row with a count.
 """
 
@@ -30,7 +32,7 @@ from odoo.http import request
 
 from odoo.addons.component.exception import NoComponentError
 
-from ..lib.inbound import InboundError, MalformedBody, SchemaError, check_storable
+from ..lib.inbound import BadQuery, InboundError, MalformedBody, SchemaError, check_storable
 from ..lib.signatures import SignatureError
 from ..models.retail_event import error_signature, new_correlation_id
 from ..models.retail_gateway import inbound_handling
@@ -44,6 +46,8 @@ _SECRET_HEADERS = re.compile(r"(authorization|signature|hmac|token|cookie|api-ke
 # refusals a source address may cause per minute, per server process, before being answered 429
 # at once (before any backend, body or signature is looked at)
 DEFAULT_REFUSALS_PER_MINUTE = 60
+# SKUs (and channel locations) one availability read may name
+MAX_AVAILABILITY_SKUS = 50
 
 
 def _max_body(_controller=None):
@@ -137,13 +141,53 @@ class InboundGateway(http.Controller):
     def partner_api(self, resource, **_params):
         return self._handle(resource=resource)
 
+    @http.route("/retail/api/v1/availability", type="http", auth="none", methods=["GET"], csrf=False,
+                save_session=False, readonly=False)
+    def partner_availability(self, **_params):
+        """The live available to sell of up to MAX_AVAILABILITY_SKUS SKUs (``sku``, repeated), per channel
+        location or at the ``location`` given (repeatable)."""
+        args = request.httprequest.args
+        return self._read("availability:read", lambda backend: backend._api_availability(
+            self._query_values(args, "sku", required=True, most=MAX_AVAILABILITY_SKUS),
+            self._query_values(args, "location", most=MAX_AVAILABILITY_SKUS)))
+
+    @http.route("/retail/api/v1/orders/<path:order_id>", type="http", auth="none", methods=["GET"], csrf=False,
+                save_session=False, readonly=False)
+    def partner_order(self, order_id, **_params):
+        """The state in Odoo of one channel order of the key's backend."""
+        return self._read("orders:read", lambda backend: backend._api_order_state(order_id))
+
     # ------------------------------------------------------------------ request handling
     def _handle(self, backend_id=None, resource=None):
+        return self._serve(lambda env, ctx: self._accept(env, ctx, backend_id, resource))
+
+    def _read(self, scope, read):
+        """Answer a partner API read: ``read(backend)`` returns the answer, on the API key's backend.
+
+        Authenticated, rate limited and refused (and recorded) as the partner API's writes are;
+        the key needs ``scope``. The read runs as the connector user of the backend's company.
+        """
+        def answer(env, ctx):
+            ctx["topic"] = scope
+            _env, backend, api_key = self._authenticate_api(env, ctx)
+            self._require_scope(api_key, scope)
+            try:
+                payload = read(backend)
+            except InboundError as exc:
+                raise Refusal(exc.status, exc.code, str(exc), details=exc.details) from None
+            api_key._mark_used()
+            payload["correlation_id"] = ctx["correlation_id"]
+            return self._json(200, payload, ctx["correlation_id"], cache=False)
+
+        return self._serve(answer)
+
+    def _serve(self, accept):
+        """Answer a gateway request with ``accept(env, ctx)``; turn every refusal and failure into its answer."""
         correlation_id = self._correlation_id()
         ctx = {"backend": None, "body": b"", "topic": None, "correlation_id": correlation_id, "authenticated": False}
         try:
             env = self._env()
-            return self._accept(env, ctx, backend_id, resource)
+            return accept(env, ctx)
         except Refusal as refusal:
             return self._refuse(ctx, refusal)
         except NoComponentError:
@@ -174,20 +218,13 @@ class InboundGateway(http.Controller):
         return api.Environment(request.env.cr, SUPERUSER_ID, {})
 
     def _accept(self, env, ctx, backend_id, resource):
-        params = env["ir.config_parameter"]
-        addr = request.httprequest.remote_addr or "?"
-        wait = REFUSALS.blocked(addr, int(params.get_param("retail_connector.refusals_per_minute",
-                                                           DEFAULT_REFUSALS_PER_MINUTE)))
-        if wait:
-            raise Refusal(429, "too_many_refusals", "too many refused requests from %s lately" % addr, retry_after=wait)
+        self._check_source(env)
         api_key = None
         if resource is not None:
             api_key = self._api_key(env)
             backend_id = api_key.backend_id.id
-        config = env["retail.backend"]._gateway_config(backend_id) if backend_id else None
-        if not config or not config.active:
-            raise Refusal(404, "unknown_backend", "no active backend %s on this server" % backend_id)
-        backend = ctx["backend"] = env["retail.backend"].browse(config.id)
+        config = self._active_backend(env, ctx, backend_id)
+        backend = ctx["backend"]
         body = ctx["body"] = self._read_body(env)
         text = self._body_text(body)
         headers = request.httprequest.headers
@@ -201,11 +238,8 @@ class InboundGateway(http.Controller):
                     authenticator.authenticate(body, headers, request.httprequest.url)
                 except SignatureError as exc:
                     raise Refusal(401, "bad_signature", str(exc)) from None
-        ctx["authenticated"] = True
-        # authenticated: the rest runs as the connector user of the backend's company
-        env = env["retail.event"]._connector_env_of(config.id)
-        backend = ctx["backend"] = backend.with_env(env)
-        self._check_rate(env, config)
+        env = self._authenticated(env, ctx, config)
+        backend = ctx["backend"]
         if api_key is not None:
             return self._accept_api(env, ctx, backend, config, api_key, resource, body, text)
         with backend.work_on("retail.event", backend_type=config.backend_type) as work:
@@ -246,7 +280,7 @@ class InboundGateway(http.Controller):
             parser = work.component(usage="event.parser")
             try:
                 topic = ctx["topic"] = parser.topic_of(headers, resource, data=data)
-                self._check_scope(api_key, resource)
+                self._require_scope(api_key, "%s:write" % {"stock-levels": "stock"}.get(resource, resource))
                 batch = isinstance(data, list)
                 items = data if batch else [data]
                 if batch and not items:
@@ -280,7 +314,7 @@ class InboundGateway(http.Controller):
         results = env["retail.event"]._receive(backend, inbound, payloads, "api", ctx["correlation_id"],
                                                company_id=config.company_id, backend_type=config.backend_type,
                                                coalesce=True)
-        api_key.sudo().last_used_at = env.cr.now()
+        api_key._mark_used()
         accepted = [event_id for event_id, duplicate in results if not duplicate]
         duplicates = [event_id for event_id, duplicate in results if duplicate]
         answer = {"status": "accepted" if accepted else "duplicate", "events": accepted + duplicates,
@@ -300,6 +334,45 @@ class InboundGateway(http.Controller):
                 raise Refusal(409, "policy_off", "the %s sync policy of this backend is off: its %s events are not "
                               "taken" % (domain, domain))
 
+    def _check_source(self, env):
+        """Refuse (429) a source address refused too often lately, before anything else is looked at."""
+        addr = request.httprequest.remote_addr or "?"
+        wait = REFUSALS.blocked(addr, int(env["ir.config_parameter"].get_param("retail_connector.refusals_per_minute",
+                                                                               DEFAULT_REFUSALS_PER_MINUTE)))
+        if wait:
+            raise Refusal(429, "too_many_refusals", "too many refused requests from %s lately" % addr, retry_after=wait)
+
+    def _active_backend(self, env, ctx, backend_id):
+        """Return the gateway configuration of an active backend (404 otherwise); the backend goes in ``ctx``."""
+        config = env["retail.backend"]._gateway_config(backend_id) if backend_id else None
+        if not config or not config.active:
+            raise Refusal(404, "unknown_backend", "no active backend %s on this server" % backend_id)
+        ctx["backend"] = env["retail.backend"].browse(config.id)
+        return config
+
+    def _authenticated(self, env, ctx, config):
+        """Return the environment of the rest of an authenticated request, after its inbound rate check (429).
+
+        The rest runs as the connector user of the backend's company; ``ctx["backend"]`` follows.
+        """
+        ctx["authenticated"] = True
+        env = env["retail.event"]._connector_env_of(config.id)
+        ctx["backend"] = ctx["backend"].with_env(env)
+        self._check_rate(env, config)
+        return env
+
+    def _authenticate_api(self, env, ctx):
+        """Authenticate a partner API request without a body (a read): return (env, backend, API key).
+
+        The checks of the partner API's writes, in their order: source refused too often (429),
+        API key (401), backend active (404), inbound rate (429).
+        """
+        self._check_source(env)
+        api_key = self._api_key(env)
+        config = self._active_backend(env, ctx, api_key.backend_id.id)
+        env = self._authenticated(env, ctx, config)
+        return env, ctx["backend"], api_key
+
     def _api_key(self, env):
         auth = request.httprequest.headers.get("Authorization", "")
         if not auth.startswith("Bearer "):
@@ -309,10 +382,25 @@ class InboundGateway(http.Controller):
             raise Refusal(401, "bad_api_key", "the API key is unknown, revoked or expired")
         return key
 
-    def _check_scope(self, api_key, resource):
-        scope = "%s:write" % {"stock-levels": "stock"}.get(resource, resource)
+    @staticmethod
+    def _require_scope(api_key, scope):
         if not api_key._has_scope(scope):
             raise Refusal(403, "missing_scope", "the API key lacks the scope %s" % scope)
+
+    @staticmethod
+    def _query_values(args, name, required=False, most=None):
+        """Return the distinct values of a repeatable query parameter, in their order (400 when wrong)."""
+        values = list(dict.fromkeys(value.strip() for value in args.getlist(name)))
+        if "" in values:
+            raise Refusal(400, BadQuery.code, "the query parameter %s is empty" % name,
+                          details=[{"field": name, "message": "is empty"}])
+        if required and not values:
+            raise Refusal(400, BadQuery.code, "the query parameter %s is required" % name,
+                          details=[{"field": name, "message": "is required"}])
+        if most and len(values) > most:
+            raise Refusal(400, BadQuery.code, "at most %d values of %s in one request, %d given" % (most, name, len(values)),
+                          details=[{"field": name, "message": "more than %d values" % most}])
+        return values
 
     def _read_body(self, env):
         """Return the raw body, refusing it (413) when larger than the cap, before reading it."""
@@ -414,10 +502,12 @@ class InboundGateway(http.Controller):
             _logger.exception("Could not record a rejected request (correlation %s)", ctx["correlation_id"])
 
     @staticmethod
-    def _json(status, payload, correlation_id, retry_after=None):
+    def _json(status, payload, correlation_id, retry_after=None, cache=True):
         headers = [("X-Correlation-Id", correlation_id)]
         if retry_after:
             headers.append(("Retry-After", str(int(retry_after))))
+        if not cache:  # a live figure: never answered from a cache on the way
+            headers.append(("Cache-Control", "no-store"))
         return request.make_json_response(payload, headers=headers, status=status)
 
 

@@ -30,6 +30,32 @@ class MalformedBody(InboundError):
     code = "malformed_body"
 
 
+# Refusals of the partner API's reads (GET): a query the API cannot answer, or what it names is unknown.
+class BadQuery(InboundError):
+    status = 400
+    code = "bad_query"
+
+
+class UnknownSku(InboundError):
+    status = 404
+    code = "unknown_sku"
+
+
+class UnknownLocation(InboundError):
+    status = 404
+    code = "unknown_location"
+
+
+class UnknownOrder(InboundError):
+    status = 404
+    code = "unknown_order"
+
+
+class AmbiguousSku(InboundError):
+    status = 409
+    code = "ambiguous_sku"
+
+
 @dataclass
 class InboundEvent:
     """The envelope of one accepted event: how to deduplicate it and how to order it."""

@@ -10,6 +10,7 @@ from . import retail_rate_bucket
 from . import retail_event
 from . import retail_rejected_request
 from . import retail_api_key
+from . import retail_partner_api
 from . import retail_location_map
 from . import retail_export_request
 from . import retail_reconciliation

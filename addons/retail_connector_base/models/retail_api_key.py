@@ -2,6 +2,7 @@
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
@@ -10,12 +11,15 @@ from .retail_access import GROUP_MANAGER, check_retail_access
 
 SCOPES = {
     "orders:write": "Send orders",
-    "orders:read": "Read orders",
+    "orders:read": "Read an order's state in Odoo (GET /retail/api/v1/orders/<id>)",
+    "availability:read": "Read the live available to sell (GET /retail/api/v1/availability)",
     "stock:write": "Send stock levels",
     "shipments:write": "Send shipments",
     "returns:write": "Send returns",
 }
 KEY_PREFIX = "rck_"
+# how precisely the last use of a key is recorded: at most one write per key in this many seconds
+LAST_USE_PRECISION = 60
 
 
 def _hash(secret):
@@ -39,12 +43,15 @@ class RetailApiKey(models.Model):
         "retail.backend", required=True, ondelete="cascade", domain="[('backend_type', '=', 'generic')]", index=True
     )
     company_id = fields.Many2one(related="backend_id.company_id", store=True, index=True)
-    scopes = fields.Char(required=True, default="orders:write", help="Space-separated: " + ", ".join(SCOPES))
+    scopes = fields.Char(
+        required=True, default="orders:write",
+        help="Space-separated: " + "; ".join("%s: %s" % item for item in SCOPES.items()) + ".",
+    )
     expires_at = fields.Datetime(string="Expires")
     active = fields.Boolean(default=True)
     key_prefix = fields.Char(readonly=True, index=True, copy=False, help="First characters, to recognise the key.")
     key_hash = fields.Char(readonly=True, copy=False, groups="base.group_system")
-    last_used_at = fields.Datetime(readonly=True)
+    last_used_at = fields.Datetime(readonly=True, help="Last request the key was accepted for, to the minute.")
     new_key = fields.Char(store=False, readonly=True, help="Shown once after generation.")
 
     @api.constrains("scopes")
@@ -118,3 +125,26 @@ class RetailApiKey(models.Model):
         """Return whether the key grants ``scope`` (e.g. ``orders:write``)."""
         self.ensure_one()
         return scope in (self.scopes or "").split()
+
+    def _mark_used(self):
+        """Record that the key was just accepted, at most once a minute per key.
+
+        Reads stay cheap and requests with one key never wait on each other: the time is written
+        in a short transaction of its own, and skipped while another request is writing it.
+        """
+        self.ensure_one()
+        last = self.sudo().last_used_at
+        if last and fields.Datetime.now() - last < timedelta(seconds=LAST_USE_PRECISION):
+            return
+        with self.env["retail.export.request"]._own_cursor() as cr:
+            cr.execute(
+                """
+                UPDATE retail_api_key SET last_used_at = now() at time zone 'UTC'
+                WHERE id IN (SELECT id FROM retail_api_key
+                             WHERE id = %s AND (last_used_at IS NULL
+                                                OR last_used_at < now() at time zone 'UTC' - %s * interval '1 second')
+                             FOR UPDATE SKIP LOCKED)
+                """,
+                (self.id, LAST_USE_PRECISION),
+            )
+        self.invalidate_recordset(["last_used_at"])

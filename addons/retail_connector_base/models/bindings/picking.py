@@ -27,3 +27,21 @@ class StockPicking(models.Model):
     retail_bind_ids = fields.One2many(
         "retail.picking.binding", "odoo_id", string="Retail channels", groups="retail_connector_base.group_retail_user"
     )
+
+    def _retail_shipment(self):
+        """Return what this delivery shipped: {"carrier", "tracking_numbers", "quantities": {product: units}}.
+
+        Units of its done moves only; the carrier and tracking numbers come with the delivery
+        carriers module, when installed (several numbers separated by commas or semicolons).
+        """
+        self.ensure_one()
+        quantities = {}
+        for move in self.move_ids.filtered(lambda m: m.state == "done" and m.quantity):
+            quantities[move.product_id] = quantities.get(move.product_id, 0) + int(move.quantity)
+        carrier = self.carrier_id.name if "carrier_id" in self._fields and self.carrier_id else None
+        refs = (self.carrier_tracking_ref or "") if "carrier_tracking_ref" in self._fields else ""
+        return {
+            "carrier": carrier,
+            "tracking_numbers": [ref.strip() for ref in refs.replace(";", ",").split(",") if ref.strip()],
+            "quantities": quantities,
+        }
