@@ -12,6 +12,9 @@ https://developer.shipbob.com/openapi.json). API, under ``/<version>/`` (``2026-
                                               Next-Page
     GET  order/<id>                           POST order/<id>:cancel (CanceledOrderViewModel)
     GET  order/<id>/shipment                  GET order/<id>/shipment/<id>, GET shipment/<id>
+    PUT  shipment/<id>:updateAddress          Orders.UpdateAddressRequest (street_address1 and city
+                                              required); a shipment that left or was cancelled
+                                              answers 422
     GET  product                              SKU, Search, PageSize, Cursor; {"items", "next", ...}
     GET  inventory-level                      totals per item; GET inventory-level/locations per
                                               fulfillment center (LocationId, SearchBy, PageSize,
@@ -290,6 +293,7 @@ class ThreePLSimulator(Simulator):
         self._shipments: dict[int, dict] = {}
         self._wros: dict[int, dict] = {}
         self._returns: dict[int, dict] = {}
+        self.address_changes: list[dict] = []  # {"shipment_id", "body"} of each accepted updateAddress
         self.subscriptions: dict[str, dict] = {}
         self._schedule: list[tuple[float, int, int]] = []
         self._worker_stop = threading.Event()
@@ -649,6 +653,41 @@ class ThreePLSimulator(Simulator):
                 raise _not_found(f"Shipment {shipment_id} of order {order['id']}")
             return self._render_shipment(self._shipments[shipment_id])
 
+    @api_route("PUT", r"shipment/(?P<shipment_id>\d+):updateAddress")
+    def api_update_shipment_address(self, request):
+        """Return the shipment sent to the new address; one that left or was cancelled answers 422."""
+        body = request.json()
+        if not isinstance(body, dict):
+            raise _invalid({"": ["The request body must be a JSON object."]})
+        errors = {label: [f"The {label} field is required."]
+                  for key, label in (("street_address1", "StreetAddress1"), ("city", "City"))
+                  if not str(body.get(key) or "").strip()}
+        if errors:
+            raise _invalid(errors)
+        with self._lock:
+            shipment = self._shipments.get(int(request.params["shipment_id"]))
+            if shipment is None:
+                raise _not_found(f"Shipment {request.params['shipment_id']}")
+            if shipment["status"] in LEFT or shipment["status"] == "Cancelled":
+                raise _invalid({"": [f"Shipment {shipment['id']} is {shipment['status']}: its address can no "
+                                     "longer change."]}, 422)
+            current = self._recipient(shipment)
+            shipment["recipient"] = {
+                "name": body.get("name") or current.get("name"),
+                "address": {"address1": body["street_address1"], "address2": body.get("street_address2"),
+                            "company_name": body.get("company_name"), "city": body["city"],
+                            "state": body.get("state"), "zip_code": body.get("zip_code"),
+                            "country": body.get("country_code") or (current.get("address") or {}).get("country")},
+                "email": body.get("email", current.get("email")),
+                "phone_number": body.get("phone_number", current.get("phone_number")),
+            }
+            shipment["updated"] = self.now()
+            self.address_changes.append({"shipment_id": shipment["id"], "body": dict(body)})
+            return self._render_shipment(shipment)
+
+    def _recipient(self, shipment: dict) -> dict:
+        return shipment.get("recipient") or self._orders[shipment["order_id"]]["recipient"]
+
     @api_route("GET", r"shipment/(?P<shipment_id>\d+)")
     def api_shipment(self, request):
         """Return one shipment."""
@@ -713,7 +752,9 @@ class ThreePLSimulator(Simulator):
             rest = {sku: qty - want.get(sku, 0) for sku, qty in shipment["lines"].items() if qty - want.get(sku, 0)}
             if rest:
                 shipment["lines"] = want
-                self._new_shipment(record, shipment["center"], rest)
+                remainder = self._new_shipment(record, shipment["center"], rest)
+                if shipment.get("recipient"):
+                    remainder["recipient"] = dict(shipment["recipient"])
             shipment["picked"] = self._pick(shipment["center"], want, lots or {}, serials or {})
             now = self.now()
             shipment.update(status="Completed", updated=now, shipped=now, measurements={
@@ -928,7 +969,7 @@ class ThreePLSimulator(Simulator):
                           "serial_numbers": [], "is_dangerous_goods": False}]
             products.append({"id": product["id"], "reference_id": sku, "name": product["name"], "sku": sku,
                              "inventory_items": items})
-        recipient = order["recipient"]
+        recipient = self._recipient(shipment)
         return {
             "id": shipment["id"], "order_id": order["id"], "reference_id": order["reference_id"],
             "recipient": {"name": recipient.get("name"), "full_name": recipient.get("name"),

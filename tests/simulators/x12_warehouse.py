@@ -12,7 +12,8 @@ The warehouse picks up every complete file that lands in ``/in`` (hidden names a
 ``.part``/``.tmp`` uploads are ignored; a file must keep the same size between two scans),
 moves it out of the drop and answers each functional group with a 997: accepted, or
 rejected with AK3/AK4/AK5/AK9 codes when the file is malformed. An accepted 940 becomes an
-order to ship, an accepted 943 an expected receipt; a 997 from the depositor is recorded in
+order to ship (a 940 with W05-01 ``F`` cancels it, one with ``G`` changes its ship-to while nothing
+has shipped), an accepted 943 an expected receipt; a 997 from the depositor is recorded in
 ``acks_received``. Then, after ``auto_ship``/``auto_receive`` seconds or on demand through
 ``ship()``, ``receive()`` and ``publish_inventory()``, it writes 945, 944 and 846 files into
 ``/out`` (atomically: written aside, then renamed in).
@@ -734,6 +735,14 @@ class X12Warehouse:
                 order["lines"].append({"line": line_number or len(order["lines"]) + 1, "qty": _number(_el(row, 1)),
                                        "uom": _el(row, 2) or "EA", "qualifier": _el(row, 4) or "SK",
                                        "sku": _el(row, 5)})
+        change = _el(next((row for row in body if row[0] == "W05"), ["W05"]), 1) == "G"
+        known = self.orders.get(order["ref"])
+        if change and known is not None:
+            # W05-01 G: changes to other than line items, the order keeps its lines and progress
+            if not known["shipped"]:
+                known["ship_to"] = order["ship_to"]
+                known["changes"] = known.get("changes", 0) + 1
+            return
         self.orders[order["ref"]] = order
         if self.auto_ship is not None:
             self._schedule(self.auto_ship, self._auto_ship, order["ref"])

@@ -403,6 +403,7 @@ FULL_ORDER = {
     "tax_amount": "7.97",
     "total_amount": "47.80",
     "note": "  Leave at the door  ",
+    "tags": [" vip ", "gift", 2024],
     "source_name": "web",
 }
 
@@ -427,6 +428,7 @@ def test_order_is_read_and_normalised():
     assert order.payment_state == "paid"
     assert order.taxes_included is True
     assert order.note == "Leave at the door"
+    assert order.tags == ["vip", "gift", "2024"]
     assert order.extra == {"source_name": "web"}
     assert Order.SCHEMA == "order"
 
@@ -749,7 +751,8 @@ def order_dicts(draw):
             "payment_state": st.sampled_from(["pending", "authorized", "paid", "partially_paid", "refunded",
                                               "partially_refunded", "voided"]),
             "status": st.sampled_from(["open", "cancelled", "closed"]),
-            "total_amount": money, "note": texts, "custom_attribute": st.lists(st.integers(), max_size=3),
+            "total_amount": money, "note": texts, "tags": st.lists(texts.filter(str.strip), max_size=3),
+            "custom_attribute": st.lists(st.integers(), max_size=3),
         },
     ))
 

@@ -458,7 +458,23 @@ def test_documented_webhook_payload_maps_to_the_canonical_order():
     lines_total = sum(x.quantity * x.unit_price - x.discount_amount + sum(t.amount for t in x.tax_lines)
                       for x in order.lines)
     assert lines_total + shipping.price - shipping.discount_amount == order.total_amount
-    assert order.note == "Please gift wrap" and order.extra["tags"] == ["tag1", "tag2"]
+    assert order.note == "Please gift wrap" and order.tags == ["tag1", "tag2"]
+    assert "tags" not in order.extra
+
+
+def test_documented_order_edited_on_the_shop_maps_its_note_tags_and_address():
+    """An orders/updated body (the same documented shape) after the merchant edited note, tags and address."""
+    payload = docs_like_order()
+    payload.update(note="Leave with the neighbour", tags="tag1, wholesale , ", updated_at="2025-02-28T20:10:00-05:00")
+    payload["shipping_address"].update(address1="9 Harbour Road", address2="Unit 4", city="Louisville", zip="40202")
+    order = order_to_canonical(payload)
+    assert order.note == "Leave with the neighbour" and order.tags == ["tag1", "wholesale"]
+    address = order.shipping_address
+    assert (address.street, address.street2, address.city, address.zip, address.state_code) == (
+        "9 Harbour Road", "Unit 4", "Louisville", "40202", "KY")
+    assert order.updated_at == datetime(2025, 3, 1, 1, 10, tzinfo=timezone.utc)
+    # the billing address is a copy, not the same object: it keeps the old street
+    assert order.billing_address.street == "123 Shipping Street"
 
 
 @pytest.mark.parametrize("given, expected", [

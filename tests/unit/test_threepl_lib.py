@@ -25,6 +25,7 @@ from odoo.addons.retail_connector_base.lib.signatures import SignatureError
 from odoo.addons.retail_connector_wms.lib.threepl import (
     ThreePLClient,
     ThreePLMappingError,
+    address_update_body,
     cancel_result,
     inventory_rows,
     order_body,
@@ -36,6 +37,7 @@ from odoo.addons.retail_connector_wms.lib.threepl import (
     return_body,
     return_result,
     shipment_event_result,
+    shipment_open,
     shipped_quantities,
     sign,
     verify,
@@ -365,6 +367,28 @@ def test_cancel_after_a_partial_shipment_cancels_only_the_rest(sim, client, rece
     assert (event.topic, event.kind, event.result["status"]) == ("order.shipment.cancelled", "shipment", "cancelled")
     assert {line["sku"]: line["quantity"] for line in event.result["shipments"][0]["lines"]} == {"RC-MUG": 3}
     assert client.order_status(order["id"])["status"] == "shipped"
+
+
+def test_a_new_address_goes_to_the_shipments_that_have_not_left(sim, client):
+    order = create(client)
+    shipped = sim.ship(order["id"], {"RC-CAP": 1}, tracking="1ZGONE")
+    body = address_update_body({**PICKING["ship_to"], "street": "1 Quai Voltaire", "street2": "", "zip": "75007"},
+                               PICKING["reference"])
+    assert body == {"name": "Ada Lovelace", "street_address1": "1 Quai Voltaire", "company_name": "Analytical Ltd",
+                    "city": "Paris", "zip_code": "75007", "country_code": "FR", "email": "ada@example.com",
+                    "phone_number": "+33 1 23 45 67 89"}
+    shipments = client.list_shipments(order["id"])
+    assert [shipment_open(s) for s in shipments] == [False, True]
+    moved = client.update_shipment_address(shipments[1]["id"], body)
+    assert moved["recipient"]["address"]["address1"] == "1 Quai Voltaire"
+    assert moved["recipient"]["address"]["zip_code"] == "75007"
+    assert sim.address_changes == [{"shipment_id": shipments[1]["id"], "body": body}]
+    with pytest.raises(ChannelValidationError, match="can no longer change") as caught:
+        client.update_shipment_address(shipped["id"], body)
+    assert caught.value.status == 422
+    assert client.get_shipment(shipped["id"])["recipient"]["address"]["address1"] == "12 Rue de la Paix"
+    with pytest.raises(ThreePLMappingError, match="lacks street"):
+        address_update_body({**PICKING["ship_to"], "street": ""}, "WH/OUT/00042")
 
 
 # --------------------------------------------------------------------------- client: stock, ASN, returns

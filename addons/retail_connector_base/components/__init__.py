@@ -3,6 +3,7 @@ from . import binder
 from . import connection_tester
 from . import customer_resolver
 from . import product_resolver
+from . import order_updater
 from . import order_writer
 from . import webhook_authenticator
 from . import event_parser

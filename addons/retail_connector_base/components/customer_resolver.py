@@ -190,19 +190,26 @@ class CustomerResolver(Component):
             vals["name"] = name
         return vals
 
+    def delivery_address(self, partner, address):
+        """Return the delivery contact of ``partner`` at ``address``: the partner, a child found, or a new child.
+
+        An existing contact is never rewritten: other orders may ship to it."""
+        return self._address(partner, address, "delivery")
+
+    def same_address(self, partner, address):
+        """Whether ``partner`` is at the canonical ``address`` (street, street2, zip, city, state, country)."""
+        vals = storable_values(self._address_values(address))
+        return all(_field_value(partner, f) == (vals.get(f) or False) for f in ADDRESS_KEY)
+
     def _address(self, partner, address, kind):
         """Return the partner's child address matching ``address`` (created once), or the partner."""
         if not address:
             return partner
         vals = storable_values(self._address_values(address))
-        same_as_partner = all(
-            (partner[f].id if f.endswith("_id") else partner[f] or False) == (vals.get(f) or False)
-            for f in ("street", "zip", "city", "country_id")
-        )
-        if same_as_partner:
+        if all(_field_value(partner, f) == (vals.get(f) or False) for f in ADDRESS_KEY):
             return partner
         domain = [("parent_id", "=", partner.id), ("type", "=", kind)] + [
-            (f, "=", vals.get(f) or False) for f in ("street", "zip", "city", "country_id")
+            (f, "=", vals.get(f) or False) for f in ADDRESS_KEY
         ]
         existing = self.env["res.partner"].search(domain, limit=1)
         if existing:
@@ -210,6 +217,14 @@ class CustomerResolver(Component):
         vals.update(parent_id=partner.id, type=kind)
         vals.setdefault("name", partner.name)
         return self.env["res.partner"].create({k: v for k, v in vals.items() if v not in (None, "")})
+
+
+# what makes two addresses the same place; the name or phone at it does not
+ADDRESS_KEY = ("street", "street2", "zip", "city", "state_id", "country_id")
+
+
+def _field_value(partner, name):
+    return partner[name].id if name.endswith("_id") else partner[name] or False
 
 
 def _full_name(person):

@@ -11,6 +11,7 @@ from ..lib.batches import BATCHED, add_to_batch
 from ..lib.text import storable, storable_values
 from ..models.retail_binding import payload_digest
 from .errors import RetailMappingError
+from .order_updater import channel_view, lines_signature, note_html
 
 _logger = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ class OrderWriter(Component):
                 "channel_payment_state": order.payment_state,
                 "channel_payment_gateway": order.payment_gateway or (order.payments[0].gateway if order.payments else False),
                 "channel_status": order.status,
+                "channel_values": channel_view(order),
             }
         ))
 
@@ -189,7 +191,7 @@ class OrderWriter(Component):
             "client_order_ref": order.name or order.external_id,
             "origin": "%s %s" % (backend.name, order.name or order.external_id),
             "date_order": _naive_utc(order.created_at),
-            "note": order.note or False,
+            "note": note_html(order.note),
         }
         # names and notes come from the channel: a NUL or a lone surrogate in them would not store
         vals = storable_values(vals)
@@ -200,6 +202,8 @@ class OrderWriter(Component):
             vals["warehouse_id"] = backend.warehouse_id.id
         if backend.sale_team_id:
             vals["team_id"] = backend.sale_team_id.id
+        if order.tags:
+            vals["tag_ids"] = [(6, 0, self.component(usage="order.updater").tags(order.tags).ids)]
         carrier = self._carrier(order)
         if carrier:
             vals["carrier_id"] = carrier.id
@@ -394,13 +398,20 @@ class OrderWriter(Component):
 
     # ------------------------------------------------------------------ update and cancel
     def _update(self, binding, order):
-        """Bring an existing sale order up to date with a newer version of the channel order."""
+        """Bring an existing sale order up to date with a newer version of the channel order.
+
+        Returns UPDATED when something was applied, UNCHANGED when nothing the connector applies
+        changed (what it could not apply is posted on the order all the same)."""
         sale = binding.odoo_id
+        updater = self.component(usage="order.updater")
+        lines_changed = self._lines_changed(binding, order)
+        changes = updater.update(binding, order)
+        updater.post(sale, changes)
         if sale.state in ("draft", "sent"):
             sale.order_line.unlink()
             sale.write({"order_line": [(0, 0, storable_values(line)) for line in self._line_values(order, sale.fiscal_position_id)]})
             return UPDATED
-        if self._lines_signature(order) != self._sale_signature(sale):
+        if lines_changed:
             sale.message_post(
                 body=self.env._(
                     "The channel changed the lines of order %(name)s after it was confirmed in Odoo; "
@@ -408,10 +419,15 @@ class OrderWriter(Component):
                     name=storable(order.name or order.external_id),
                 ),
             )
-        return UPDATED
+        return UPDATED if changes.applied else UNCHANGED
 
-    def _lines_signature(self, order):
-        return sorted((line.sku or line.barcode or "", float(line.quantity)) for line in order.lines)
+    def _lines_changed(self, binding, order):
+        """Whether the channel changed the order's product lines since the version last applied, unlike Odoo's."""
+        signature = lines_signature(order)
+        before = (binding.channel_values or {}).get("lines")
+        if before is not None and before == signature:
+            return False
+        return signature != self._sale_signature(binding.odoo_id)
 
     def _sale_signature(self, sale):
         service = {
@@ -419,7 +435,7 @@ class OrderWriter(Component):
             self.env.ref("retail_connector_base.product_channel_discount"),
         }
         return sorted(
-            (line.product_id.default_code or line.product_id.barcode or "", line.product_uom_qty)
+            [line.product_id.default_code or line.product_id.barcode or "", line.product_uom_qty]
             for line in sale.order_line
             if line.product_id not in service and not line.display_type
         )

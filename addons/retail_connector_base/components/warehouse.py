@@ -12,7 +12,12 @@
   within the inventory policy's tolerance become inventory adjustments, larger ones wait for
   review on the reconciliation run.
 
-Channels implement only the protocol: ``_release``, ``_cancel_release`` and ``_fetch_snapshot``.
+- Address changes: a released delivery whose address changed (its order's channel changed it,
+  ``retail.order.updater``) has its binding pending; the next export tells the warehouse, or,
+  when its protocol has no way to, asks a person to with an activity on the transfer.
+
+Channels implement only the protocol: ``_release``, ``_cancel_release``, ``_change_address``
+(optional) and ``_fetch_snapshot``.
 """
 
 import json
@@ -115,6 +120,10 @@ class WarehouseReleaseExporter(AbstractComponent):
                 binding.write({"warehouse_status": "cancelled", "sync_date": fields.Datetime.now()})
                 picking.message_post(body=self.env._("Cancelled at %(backend)s.", backend=backend.name))
             return
+        if binding and binding.sync_state == "pending" and binding.warehouse_status == "released" \
+                and picking.state != "done":
+            self._send_address(binding, picking)
+            return
         if binding or picking.state == "done":
             return
         trigger = backend.policy_for("fulfilment").release_trigger or "availability"
@@ -167,6 +176,32 @@ class WarehouseReleaseExporter(AbstractComponent):
     def _cancel_release(self, binding):
         """Ask the warehouse to cancel a released transfer."""
         raise NotImplementedError
+
+    def _change_address(self, binding, document):
+        """Send the warehouse the new delivery address of a released transfer; return False when the protocol cannot."""
+        return False
+
+    def _send_address(self, binding, picking):
+        """Tell the warehouse the new address of a released delivery, or a person when its protocol cannot."""
+        backend = self.backend_record
+        document = self._release_document(picking)
+        party = document["party"]
+        address = ", ".join(p for p in (party["name"], party["street"], party["street2"],
+                                        " ".join(p for p in (party["zip"], party["city"]) if p), party["state"],
+                                        party["country_code"]) if p)
+        told = self._change_address(binding, document)
+        binding.write({"sync_state": "synced", "sync_date": fields.Datetime.now()})
+        if told:
+            picking.message_post(body=self.env._("New delivery address sent to %(backend)s: %(address)s.",
+                                                 backend=backend.name, address=address))
+            return
+        message = self.env._(
+            "The delivery address of %(ref)s changed after it was released to %(backend)s, whose protocol has no "
+            "address change: give the warehouse the new address (%(address)s), or have it cancel the order and "
+            "release it again.", ref=binding.channel_ref or picking.name, backend=backend.name, address=address)
+        picking.message_post(body=message)
+        picking.activity_schedule("mail.mail_activity_data_warning", summary=self.env._("Tell the warehouse the new address"),
+                                  note=message, user_id=picking.user_id.id or backend.responsible_user_id.id or self.env.uid)
 
 
 def _address(partner):

@@ -9,6 +9,7 @@ from unittest import SkipTest
 import requests
 
 from odoo.tests import HttpCase, tagged
+from odoo.tools import html2plaintext
 
 from odoo.addons.retail_connector_base.tests.jobs import perform_pending_jobs
 from odoo.addons.retail_connector_base.tests.simulators import load_simulators
@@ -107,6 +108,67 @@ class TestShopifyFlows(HttpCase):
         replayed = self.env["retail.event"].browse(resp.json()["events"])
         self.assertEqual((replayed.state, replayed.outcome), ("stale", "stale"))
         self.assertEqual((binding.external_updated_at, binding.payload_digest, len(sale.message_ids)), applied)
+
+    def _outcomes(self, order):
+        events = self.env["retail.event"].search(
+            [("backend_id", "=", self.backend.id), ("aggregate_key", "=", str(order["id"])),
+             ("topic", "=", "orders/updated")], order="id")
+        return events.mapped("outcome")
+
+    def _last_message(self, record):
+        """The last message on ``record`` saying what its channel changed, as text."""
+        bodies = [html2plaintext(m.body).replace("*", "") for m in record.message_ids.sorted("id")]
+        return [body for body in bodies if body.startswith("Changed on")][-1]
+
+    def test_note_tags_and_address_edited_on_the_shop_reach_the_confirmed_order_and_its_delivery(self):
+        order = self.shop.place_order(line_items=[{"sku": "RC-MUG", "quantity": 1}], note="Gift wrap, please",
+                                      tags=["vip"])
+        perform_pending_jobs(self.env)
+        sale = self._sale(order)
+        self.assertEqual((sale.state, html2plaintext(sale.note), sale.tag_ids.mapped("name")),
+                         ("sale", "Gift wrap, please", ["vip"]))
+        picking = sale.picking_ids
+        old_delivery = sale.partner_shipping_id
+        self.assertEqual(picking.partner_id, old_delivery)
+
+        self.shop.update_order(order["id"], note="Leave it with the neighbour at no. 11", tags=["vip", "wholesale"],
+                               shipping_address={"address1": "9 Meir", "address2": "Bus 4", "city": "Antwerpen",
+                                                 "zip": "2000", "country_code": "BE"})
+        perform_pending_jobs(self.env)
+        self.assertEqual(self._outcomes(order), ["updated"])
+        self.assertEqual(html2plaintext(sale.note), "Leave it with the neighbour at no. 11")
+        self.assertEqual(sorted(sale.tag_ids.mapped("name")), ["vip", "wholesale"])
+        delivery = sale.partner_shipping_id
+        self.assertEqual((delivery.street, delivery.street2, delivery.zip, delivery.city, delivery.parent_id),
+                         ("9 Meir", "Bus 4", "2000", "Antwerpen", sale.partner_id))
+        self.assertEqual(picking.partner_id, delivery, "the delivery that has not left goes to the new address")
+        self.assertNotEqual(old_delivery.street, "9 Meir", "the old address is kept as it was")
+        message = self._last_message(sale)
+        for expected in ("Note: Gift wrap, please → Leave it with the neighbour at no. 11",
+                         "Tags: vip → vip, wholesale", "Delivery address: ", "9 Meir", picking.name):
+            self.assertIn(expected, message)
+
+        # an update that changes nothing the connector applies (the shop touched the order)
+        count = len(sale.message_ids)
+        self.shop.update_order(order["id"], note="Leave it with the neighbour at no. 11")
+        perform_pending_jobs(self.env)
+        self.assertEqual(self._outcomes(order), ["updated", "unchanged"])
+        self.assertEqual(len(sale.message_ids), count, "no message when nothing changed")
+
+        # once the goods left, a new address is not applied: the order says it came too late
+        for move in picking.move_ids:
+            move.quantity = move.product_uom_qty
+        picking.button_validate()
+        perform_pending_jobs(self.env)
+        self.shop.update_order(order["id"], shipping_address={"address1": "1 Grote Markt", "city": "Brussel",
+                                                              "zip": "1000", "country_code": "BE"})
+        perform_pending_jobs(self.env)
+        self.assertEqual(self._outcomes(order)[-1], "unchanged")
+        self.assertEqual((sale.partner_shipping_id, picking.partner_id), (delivery, delivery))
+        message = self._last_message(sale)
+        self.assertIn("not applied", message)
+        self.assertIn("1 Grote Markt", message)
+        self.assertIn("too late", message)
 
     def test_stock_and_price_out(self):
         self.backend.policy_for("pricing").mode = "event"

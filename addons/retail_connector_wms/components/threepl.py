@@ -186,6 +186,21 @@ class ThreePLReleaseExporter(Component):
         except threepl_mapping.ThreePLMappingError as exc:
             raise ChannelValidationError(str(exc)) from None
 
+    def _change_address(self, binding, document):
+        """Every shipment of the ShipBob order that has not left goes to the new address."""
+        external = binding.external_id or ""
+        if not external.startswith(ORDER_PREFIX):
+            return False
+        client = self.backend_record._threepl_client()
+        try:
+            body = threepl_mapping.address_update_body(document["party"], document["reference"])
+        except threepl_mapping.ThreePLMappingError as exc:
+            raise ChannelValidationError(str(exc)) from None
+        for shipment in client.list_shipments(external[len(ORDER_PREFIX):]):
+            if threepl_mapping.shipment_open(shipment):
+                client.update_shipment_address(shipment["id"], body)
+        return True
+
     def _fulfillment_center(self, client):
         mapped = self.backend_record.location_map_ids[:1]
         if mapped:

@@ -167,6 +167,18 @@ class X12ReleaseExporter(Component):
                    for index, line in enumerate(document["lines"], start=1)],
         )
 
+    def _change_address(self, binding, document):
+        """A 940 with W05-01 ``G`` (changes to other than line items): the same order, shipped to the new address."""
+        if document["kind"] != "outgoing":
+            return False
+        backend = self.backend_record
+        try:
+            file = x12.build_940(self._shipping_order(document, status="G"), _envelope(backend), _numbers(backend))
+        except x12.X12Error as exc:
+            raise ChannelValidationError(exc.reason) from None
+        self.component(usage="x12.sender", model_name="retail.backend").send(file, document["reference"], binding.odoo_id)
+        return True
+
     def _cancel_release(self, binding):
         backend = self.backend_record
         picking = binding.odoo_id

@@ -1,4 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import copy
+
+NEW_ADDRESS = {"first_name": "Jane", "last_name": "Doe", "street": "77 Geary St", "street2": "Floor 3",
+               "city": "San Francisco", "zip": "94108", "state_code": "CA", "country_code": "US"}
 
 
 class WarehouseFlowMixin:
@@ -26,3 +30,30 @@ class WarehouseFlowMixin:
         picking.action_assign()
         perform_pending_jobs(self.env)
         return picking
+
+    def _shop_order(self, **changes):
+        """Return the sale order of a shop's order shipped from the routed warehouse, its delivery released."""
+        from odoo.addons.retail_connector_base.tests.jobs import perform_pending_jobs  # noqa: PLC0415
+
+        usd = self.env.ref("base.USD")
+        if self.env.company.currency_id != usd:
+            self.env.company.currency_id = usd  # the order is in dollars, as the base tests set it
+        self.shop = self.env["retail.backend"].create({
+            "name": "Partner shop", "backend_type": "generic", "endpoint_url": "http://127.0.0.1:9",
+            "api_secret": "token-shop", "webhook_secret": "whsec-shop", "warehouse_id": self.warehouse.id,
+        })
+        self.shop.policy_for("inventory").mode = "off"  # the shop is not reachable: stock is not its concern here
+        binding, outcome = self._apply_shop(**changes)
+        self.assertEqual(outcome, "created")
+        perform_pending_jobs(self.env)
+        return binding.odoo_id
+
+    def _apply_shop(self, hour=10, **changes):
+        """Apply the shop's order (the base tests' order, at ``hour`` o'clock); return (binding, outcome)."""
+        from odoo.addons.retail_connector_base.lib.canonical import Order  # noqa: PLC0415
+        from odoo.addons.retail_connector_base.tests.test_order_import import ORDER  # noqa: PLC0415
+
+        data = copy.deepcopy(ORDER)
+        data.update(updated_at="2026-11-20T%02d:00:00Z" % hour, **changes)
+        with self.shop.work_on("retail.sale.order.binding") as work:
+            return work.component(usage="order.writer").apply(Order.from_dict(data))

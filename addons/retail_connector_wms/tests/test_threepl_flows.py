@@ -1,12 +1,13 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from unittest import SkipTest
+from unittest.mock import patch
 
 from odoo.tests import HttpCase, tagged
 
 from odoo.addons.retail_connector_base.tests.jobs import perform_pending_jobs
 from odoo.addons.retail_connector_base.tests.simulators import load_simulators
 
-from .common import WarehouseFlowMixin
+from .common import NEW_ADDRESS, WarehouseFlowMixin
 
 SECRET = "whsec_dGVzdC0zcGwtd2ViaG9vay1zZWNyZXQ="
 
@@ -81,6 +82,42 @@ class TestThreePLFlows(WarehouseFlowMixin, HttpCase):
         perform_pending_jobs(self.env)
         self.assertEqual(self.wms.order(picking.name)["status"], "Cancelled")
         self.assertEqual(picking.retail_bind_ids.warehouse_status, "cancelled")
+
+    def test_a_new_address_of_a_released_delivery_is_sent_to_the_3pl(self):
+        sale = self._shop_order()
+        picking = sale.picking_ids
+        binding = picking.retail_bind_ids
+        self.assertEqual(binding.warehouse_status, "released")
+        self.assertEqual(self.wms.order(picking.name)["recipient"]["address"]["address1"], "1 Market St")
+
+        _b, outcome = self._apply_shop(11, shipping_address=NEW_ADDRESS)
+        self.assertEqual(outcome, "updated")
+        self.assertEqual(picking.partner_id, sale.partner_shipping_id)
+        self.assertEqual(binding.sync_state, "pending")
+        self.assertIn("ShipBob test told", sale.message_ids.sorted("id")[-1].body)
+        perform_pending_jobs(self.env)
+        [shipment] = self.wms.order(picking.name)["shipments"]
+        address = shipment["recipient"]["address"]
+        self.assertEqual((address["address1"], address["address2"], address["zip_code"], address["state"]),
+                         ("77 Geary St", "Floor 3", "94108", "CA"))
+        self.assertEqual((binding.sync_state, binding.warehouse_status), ("synced", "released"))
+        self.assertIn("New delivery address sent to ShipBob test", picking.message_ids.sorted("id")[-1].body)
+        self.assertFalse(picking.activity_ids)
+
+    def test_a_protocol_without_address_change_leaves_an_activity_for_a_person(self):
+        from ..components.threepl import ThreePLReleaseExporter  # noqa: PLC0415
+
+        sale = self._shop_order()
+        picking = sale.picking_ids
+        with patch.object(ThreePLReleaseExporter, "_change_address", return_value=False):
+            self._apply_shop(11, shipping_address=NEW_ADDRESS)
+            perform_pending_jobs(self.env)
+        self.assertEqual(picking.retail_bind_ids.sync_state, "synced")
+        activity = picking.activity_ids
+        self.assertEqual(activity.summary, "Tell the warehouse the new address")
+        self.assertIn("77 Geary St", activity.note)
+        [shipment] = self.wms.order(picking.name)["shipments"]
+        self.assertEqual(shipment["recipient"]["address"]["address1"], "1 Market St")
 
     def test_release_waits_for_availability(self):
         picking = self._delivery([(self.mug, 50)])

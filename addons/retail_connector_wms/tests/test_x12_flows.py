@@ -12,7 +12,7 @@ from odoo.tools import mute_logger
 from odoo.addons.retail_connector_base.tests.jobs import perform_pending_jobs
 from odoo.addons.retail_connector_base.tests.simulators import load_simulators
 
-from .common import WarehouseFlowMixin
+from .common import NEW_ADDRESS, WarehouseFlowMixin
 
 
 @tagged("post_install", "-at_install")
@@ -218,6 +218,22 @@ class TestX12Flows(WarehouseFlowMixin, TransactionCase):
         self.assertEqual(len(self._documents(direction="out", transaction_set="940")), 2)
         self.wh.wait_for(lambda: self.wh.orders[picking.name].get("cancelled"))
         self.assertEqual(picking.retail_bind_ids.warehouse_status, "cancelled")
+
+    def test_a_new_address_of_a_released_delivery_goes_as_a_changing_940(self):
+        sale = self._shop_order()
+        picking = sale.picking_ids
+        self.wh.wait_for(lambda: picking.name in self.wh.orders)
+        self.assertEqual(self.wh.orders[picking.name]["ship_to"]["street"], "1 Market St")
+        _b, outcome = self._apply_shop(11, shipping_address=NEW_ADDRESS)
+        self.assertEqual(outcome, "updated")
+        perform_pending_jobs(self.env)
+        sent = self._documents(direction="out", transaction_set="940")
+        self.assertEqual(len(sent), 2)
+        self.assertIn("W05*G*%s" % picking.name, sent[-1].content)
+        self.wh.wait_for(lambda: self.wh.orders[picking.name].get("changes"))
+        ship_to = self.wh.orders[picking.name]["ship_to"]
+        self.assertEqual((ship_to["street"], ship_to["city"], ship_to["zip"]), ("77 Geary St", "San Francisco", "94108"))
+        self.assertEqual(picking.retail_bind_ids.sync_state, "synced")
 
     def test_missing_acknowledgement_is_flagged_overdue(self):
         self.wh.inject("no_ack")

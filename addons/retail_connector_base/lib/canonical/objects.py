@@ -539,6 +539,8 @@ class Order(_Canonical):
     tax_amount: Decimal | None = _money(minimum=0)
     total_amount: Decimal | None = _money(minimum=0)
     note: str | None = _text()
+    # The channel's labels of the order (Shopify tags), in the channel's order.
+    tags: list[str] = _field("texts", factory=list)
     extra: dict = _extra()
 
     @classmethod

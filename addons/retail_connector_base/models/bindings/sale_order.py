@@ -16,6 +16,11 @@ class RetailSaleOrderBinding(models.Model):
     channel_payment_state = fields.Char(string="Channel payment state")
     channel_payment_gateway = fields.Char(string="Payment gateway")
     channel_status = fields.Char()
+    channel_values = fields.Json(
+        readonly=True, copy=False,
+        help="What the channel last said of what it may still change after confirmation (note, tags, "
+        "customer contact, delivery address, lines): an update applies only what the channel changed since.",
+    )
 
 
 class SaleOrder(models.Model):

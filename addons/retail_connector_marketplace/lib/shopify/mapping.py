@@ -224,12 +224,12 @@ def _build_order(common: dict) -> Order:
         "payment_state": payment_state(common["financial_status"]), "payment_gateway": common["gateway"],
         "status": status, "subtotal_amount": common["subtotal"], "shipping_amount": common["shipping"],
         "discount_amount": common["discounts"], "tax_amount": common["tax"], "total_amount": common["total"],
-        "note": common["note"] or None,
+        "note": common["note"] or None, "tags": common["tags"],
         "extra": {
             "shopify_gid": common["gid"] or f"gid://shopify/Order/{numeric_id(common['id'])}",
             "financial_status": str(common["financial_status"]).lower() if common["financial_status"] else None,
             "fulfillment_status": fulfillment, "cancel_reason": common["cancel_reason"],
-            "discount_codes": common["discount_codes"], "tags": common["tags"],
+            "discount_codes": common["discount_codes"],
         },
     }
     return Order.from_dict(data)

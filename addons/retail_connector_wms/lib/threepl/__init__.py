@@ -18,6 +18,7 @@ from .client import (
 )
 from .mapping import (
     ThreePLMappingError,
+    address_update_body,
     cancel_result,
     inventory_rows,
     order_body,
@@ -27,6 +28,7 @@ from .mapping import (
     return_body,
     return_result,
     shipment_event_result,
+    shipment_open,
     shipment_result,
     shipped_quantities,
 )
@@ -41,6 +43,7 @@ __all__ = [
     "ThreePLClient",
     "ThreePLMappingError",
     "WebhookEvent",
+    "address_update_body",
     "cancel_result",
     "error_messages",
     "inventory_rows",
@@ -54,6 +57,7 @@ __all__ = [
     "return_body",
     "return_result",
     "shipment_event_result",
+    "shipment_open",
     "shipment_result",
     "shipped_quantities",
     "sign",

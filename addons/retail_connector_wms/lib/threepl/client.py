@@ -13,6 +13,8 @@ https://developer.shipbob.com/openapi.json). Facts this client relies on:
   be unique: a second create with the same one answers 422 ("Cannot insert order with existing
   ReferenceId"). ``create_order`` turns that answer into the existing order (looked up with
   ``GET /order?ReferenceIds=``), so a retried create is idempotent.
+* ``PUT /shipment/{id}:updateAddress`` changes the address a shipment that has not left goes to
+  (Orders.UpdateAddressRequest: ``street_address1`` and ``city`` required).
 * ``POST /order/{id}:cancel`` cancels every shipment that has not left (``status`` Success,
   PartialSuccess or Failure, with a result per shipment); ``GET /order/{id}/shipment`` and
   ``GET /shipment/{id}`` return shipments with tracking.
@@ -283,6 +285,12 @@ class ThreePLClient:
     def get_shipment(self, shipment_id) -> Mapping:
         """Return one shipment (ShipmentViewModel) by its id."""
         return self.request("GET", f"shipment/{_id(shipment_id)}").data
+
+    def update_shipment_address(self, shipment_id, body: Mapping) -> Mapping:
+        """Return the shipment after sending it to a new address (``mapping.address_update_body``).
+
+        A shipment that already left is refused (ChannelValidationError with ShipBob's message)."""
+        return self.request("PUT", f"shipment/{_id(shipment_id)}:updateAddress", json=dict(body)).data
 
     # ----------------------------------------------------------------- inventory and products
 

@@ -158,6 +158,24 @@ def _recipient(ship_to: Mapping, reference: str) -> dict:
     }
 
 
+def address_update_body(ship_to: Mapping, reference: str) -> dict:
+    """Return ShipBob's Orders.UpdateAddressRequest for the same ship-to dict as ``order_body``'s."""
+    recipient = _recipient(ship_to, reference)
+    address = recipient["address"]
+    body = {
+        "name": recipient["name"], "street_address1": address["address1"], "street_address2": address["address2"],
+        "company_name": address["company_name"], "city": address["city"], "state": address["state"],
+        "zip_code": address["zip_code"], "country_code": address["country"], "email": recipient["email"],
+        "phone_number": recipient["phone_number"],
+    }
+    return {key: value for key, value in body.items() if value is not None}
+
+
+def shipment_open(shipment: Mapping) -> bool:
+    """Whether a ShipBob shipment has neither left nor been cancelled (its address may still change)."""
+    return shipment_result(shipment)["status"] not in SHIPPED + ("cancelled",)
+
+
 def _order_product(line: Mapping, index: int, reference: str) -> dict:
     where = f"order {reference} line {index + 1}"
     sku = _text(line.get("sku"))

@@ -3,7 +3,8 @@
 
 940 (group OW)::
 
-    W05*N*<order number>*<PO number>          order status N original (C cancel, R replace)
+    W05*N*<order number>*<PO number>          order status N original (F cancel, G changes to other
+                                              than line items, e.g. the ship-to)
     N1*ST*<name>[*92*<code>] N3 N4             ship-to party (N1*SF ship-from when given)
     N9*<qualifier>*<reference>                 references, e.g. CO customer order
     G62*10*<CCYYMMDD>  G62*02*<CCYYMMDD>        requested ship date, requested delivery date
