@@ -27,3 +27,4 @@ from . import test_failure_intelligence
 from . import test_payouts
 from . import test_event_robustness
 from . import test_service_identity
+from . import test_ownership
