@@ -35,6 +35,8 @@ class CustomerResolver(Component):
                 self._flag_possible_duplicate(partner, identity)
         elif identity:
             self._complete(partner, identity)
+            if bound:
+                self._settle_ownership(partner, identity)
         if identity and identity.external_id and not bound:
             self.binder.bind_record(identity.external_id, partner, sync_state="synced")
         invoice = self._address(partner, billing, "invoice")
@@ -156,6 +158,34 @@ class CustomerResolver(Component):
             vals["phone"] = customer.phone
         if vals:
             partner.write(storable_values(vals))
+
+    def _settle_ownership(self, partner, customer):
+        """The channel's e-mail or phone of a customer it bound differs from Odoo's: the owner's value wins.
+
+        The channel owns it (the customers policy's system of record, or the field's owner on the
+        backend): written into Odoo. Odoo owns it: left as it is, and a conflict waits for a person
+        to take the channel's value or keep Odoo's. Either way the difference is recorded.
+        """
+        backend = self.backend_record
+        policy = backend.policy_for("customers")
+        if not policy or policy.mode == "off":
+            return
+        theirs = {"email": customer.email, "phone": customer.phone}
+        for name, value in theirs.items():
+            ours = partner[name]
+            if not value or not ours or ours == value or (name == "email" and ours.lower() == value.lower()):
+                continue
+            owner = backend._owner_of("customers", "customer", name)
+            if owner == "channel":
+                partner.with_context(retail_origin_backend=backend.id).write(storable_values({name: value}))
+                action, message = "applied_odoo", None
+            else:
+                action = "waiting"
+                message = self.env._("Odoo owns the customers' %(field)s: the channel's value was not applied.",
+                                     field=name)
+            self.env["retail.conflict"]._record(backend, "customers", partner, name, ours, value, owner, action,
+                                                key=customer.external_id or "", channel_raw={"value": value},
+                                                message=message)
 
     def _lang(self, customer):
         code = customer and customer.language

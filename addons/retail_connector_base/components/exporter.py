@@ -8,7 +8,12 @@ from ..lib.http import ChannelValidationError
 
 
 def idempotency_key(*parts):
-    """Return a stable key for one export's content, so a resend is recognised by the channel."""
+    """Return a stable key for one export's content, so a resend is recognised by the channel.
+
+    Give it the export requests' ids with the content: a resend of the same requests is recognised,
+    while a later request sending the same values again (after the channel changed them, e.g. the
+    repair of a reconciliation) is not taken for a replay.
+    """
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -113,7 +118,8 @@ class GenericInventoryExporter(Component):
         client = backend._http_client()
         for start in range(0, len(items), 100):
             chunk = items[start : start + 100]
-            client.request("POST", "/api/v1/stock/batch", json={"items": chunk}, headers=self._headers(idempotency_key("stock", chunk)))
+            client.request("POST", "/api/v1/stock/batch", json={"items": chunk},
+                           headers=self._headers(idempotency_key("stock", requests.ids, chunk)))
 
 
 class GenericPricingExporter(Component):
@@ -129,7 +135,7 @@ class GenericPricingExporter(Component):
         products = self.env["product.product"].browse([r.res_id for r in requests]).exists()
         items = [dict(backend._channel_price(p), sku=self._require_sku(p)) for p in products]
         backend._http_client().request(
-            "POST", "/api/v1/prices/batch", json={"items": items}, headers=self._headers(idempotency_key("prices", items))
+            "POST", "/api/v1/prices/batch", json={"items": items}, headers=self._headers(idempotency_key("prices", requests.ids, items))
         )
 
 

@@ -1,4 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from odoo.exceptions import UserError, ValidationError
+
 from odoo.addons.component.core import AbstractComponent, Component
 
 CHUNK = 500  # products compared at a time: memory stays bounded whatever the catalogue size
@@ -20,9 +22,6 @@ class RetailReconciler(AbstractComponent):
         """Record the differences on ``run``, repair them; return how many objects were compared."""
         raise NotImplementedError
 
-    def _odoo_wins(self):
-        return self.backend_record.policy_for(self._domain).system_of_record == "odoo"
-
     def _products_by_sku(self, skus):
         """Yield {sku: product} chunks for the SKUs the channel holds, plus the backend's bound products."""
         backend = self.backend_record
@@ -39,14 +38,58 @@ class RetailReconciler(AbstractComponent):
             # what the chunk loaded (products, levels, prices, lines) is written: memory stays that of one chunk
             self.env.invalidate_all()
 
-    def _repair_export(self, run, kind, key, odoo_value, channel_value, product):
-        if self._odoo_wins():
-            self.env["retail.export.request"]._request(self.backend_record, self._domain, product)
-            run._add(kind, key, odoo_value, channel_value, action="repaired",
-                     message=self.env._("sent again"), res_model=product._name, res_id=product.id)
+    def _repair_export(self, run, kind, key, odoo_value, channel_value, product, field_name=None, field_label=None,
+                       channel_raw=None):
+        """Settle one difference by its owner, record it on ``run`` and, for a value both sides hold, as a conflict.
+
+        Odoo's value: the product is exported again (the channel put back). The channel's: it is
+        written into Odoo when ``channel_raw`` says how (``_apply_channel_value``), else it waits
+        for a person. A conflict is one insert; nothing else is read per difference.
+        """
+        backend = self.backend_record
+        owner = backend._owner_of(self._domain, "product", field_name)
+        conflict = dict(field_label=field_label, key=key, run=run, channel_raw=channel_raw)
+        if owner == "odoo":
+            if self._sends_domain():
+                self.env["retail.export.request"]._request(backend, self._domain, product)
+                run._add(kind, key, odoo_value, channel_value, action="repaired",
+                         message=self.env._("sent again"), res_model=product._name, res_id=product.id)
+                action, message = "reverted_channel", None
+            else:
+                action, message = "waiting", self.env._(
+                    "Odoo is the system of record but sends nothing of this domain to the channel")
+                run._add(kind, key, odoo_value, channel_value, action="reported", message=message,
+                         res_model=product._name, res_id=product.id)
         else:
-            run._add(kind, key, odoo_value, channel_value, action="reported",
-                     message=self.env._("the channel is the system of record"))
+            failure = self._apply_channel_value(product, field_name, channel_raw) if channel_raw is not None else False
+            if failure is None:
+                run._add(kind, key, odoo_value, channel_value, action="repaired",
+                         message=self.env._("Odoo set to the channel's value"), res_model=product._name,
+                         res_id=product.id)
+                action, message = "applied_odoo", None
+            else:
+                message = failure or self.env._("the channel is the system of record")
+                run._add(kind, key, odoo_value, channel_value, action="reported", message=message,
+                         res_model=product._name, res_id=product.id)
+                action = "waiting"
+        if field_name and odoo_value is not None and channel_value is not None:
+            self.env["retail.conflict"]._record(backend, self._domain, product, field_name, odoo_value, channel_value,
+                                                owner, action, message=message, **conflict)
+
+    def _sends_domain(self):
+        """Return whether Odoo sends this domain to the channel (asked once per reconciliation: a
+        reconciler is made for each run)."""
+        if getattr(self, "_sends", None) is None:
+            self._sends = self.backend_record._can_export(self._domain)
+        return self._sends
+
+    def _apply_channel_value(self, product, field_name, channel_raw):
+        """Write the channel's value of ``field_name`` into Odoo; return None when done, else why not.
+
+        Written as the connector's own change of the backend (never refused, not echoed to that
+        channel, sent to the others), with the rights the owner rule gives the connector.
+        """
+        return self.env._("Odoo does not take %(field)s from the channel: a person decides", field=field_name)
 
 
 class GenericInventoryReconciler(Component):
@@ -79,7 +122,8 @@ class GenericInventoryReconciler(Component):
                     if theirs is None:
                         self._repair_export(run, "missing_on_channel", "%s @ %s" % (sku, location_id), ours, None, product)
                     elif int(theirs) != int(ours):
-                        self._repair_export(run, "quantity_drift", "%s @ %s" % (sku, location_id), ours, theirs, product)
+                        self._repair_export(run, "quantity_drift", "%s @ %s" % (sku, location_id), ours, theirs, product,
+                                            field_name="free_qty", field_label=self.env._("Available to sell"))
         return checked
 
 
@@ -110,5 +154,21 @@ class GenericPricingReconciler(Component):
                     self._repair_export(run, "missing_on_channel", sku, ours["price"], None, product)
                 elif (theirs["price"], theirs["currency"]) != (ours["price"], ours["currency"]):
                     self._repair_export(run, "price_drift", sku, "%s %s" % (ours["price"], ours["currency"]),
-                                        "%s %s" % (theirs["price"], theirs["currency"]), product)
+                                        "%s %s" % (theirs["price"], theirs["currency"]), product,
+                                        field_name="list_price",
+                                        channel_raw={"price": theirs["price"], "currency": theirs["currency"]})
         return checked
+
+    def _apply_channel_value(self, product, field_name, channel_raw):
+        backend = self.backend_record
+        try:
+            with self.env.cr.savepoint():
+                applied = backend.sudo()._apply_channel_price(
+                    product.sudo().with_context(retail_origin_backend=backend.id),
+                    channel_raw["price"], channel_raw["currency"])
+        except (UserError, ValidationError) as exc:
+            return self.env._("Odoo could not take the channel's price: %(error)s", error=exc.args[0])
+        if not applied:
+            return self.env._("the channel's price is in %(currency)s, not in the currency of Odoo's prices for it: "
+                              "a person decides", currency=channel_raw["currency"])
+        return None

@@ -441,7 +441,8 @@ class StockSnapshotReconciler(AbstractComponent):
                 continue
             tolerance = max(Decimal(str(policy.drift_tolerance or 0)),
                             abs(ours) * Decimal(str(policy.drift_tolerance_percent or 0)) / 100)
-            if abs(drift) <= tolerance and policy.system_of_record == "channel":
+            channel_owns = policy.system_of_record == "channel"
+            if abs(drift) <= tolerance and channel_owns:
                 quant = Quant.search([("product_id", "=", product.id), ("location_id", "=", location.id),
                                       ("lot_id", "=", False)], limit=1)
                 if not quant:
@@ -449,15 +450,20 @@ class StockSnapshotReconciler(AbstractComponent):
                 quant.inventory_quantity = float(quant.quantity + float(drift))
                 quant.with_context(inventory_name=self.env._("Snapshot of %(backend)s", backend=backend.name)
                                    ).action_apply_inventory()
-                run._add("quantity_drift", key, ours, theirs, action="repaired",
-                         message=self.env._("adjusted by %(drift)s", drift=drift), res_model=product._name,
-                         res_id=product.id)
-            else:
-                run._add("quantity_drift", key, ours, theirs, action="reported",
-                         message=self.env._("drift of %(drift)s beyond the tolerance of %(tol)s: review", drift=drift,
-                                            tol=tolerance) if policy.system_of_record == "channel"
-                         else self.env._("Odoo is the system of record"),
+                action, message = "applied_odoo", self.env._("adjusted by %(drift)s", drift=drift)
+                run._add("quantity_drift", key, ours, theirs, action="repaired", message=message,
                          res_model=product._name, res_id=product.id)
+            else:
+                # Odoo's side is not sent back by itself: the count is of goods on hand, what Odoo sends
+                # a channel is available to sell, and the one would never settle the other
+                action = "waiting"
+                message = self.env._("drift of %(drift)s beyond the tolerance of %(tol)s: review", drift=drift,
+                                     tol=tolerance) if channel_owns else self.env._("Odoo is the system of record")
+                run._add("quantity_drift", key, ours, theirs, action="reported", message=message,
+                         res_model=product._name, res_id=product.id)
+            self.env["retail.conflict"]._record(
+                backend, "inventory", product, "qty_available", ours, theirs, "channel" if channel_owns else "odoo",
+                action, field_label=self.env._("On hand"), key=key, run=run, message=message)
         return checked
 
     def _location(self, external_id):

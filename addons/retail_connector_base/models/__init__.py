@@ -14,6 +14,8 @@ from . import retail_partner_api
 from . import retail_location_map
 from . import retail_export_request
 from . import retail_reconciliation
+from . import retail_conflict
+from . import retail_ownership
 from . import retail_payout
 from . import retail_value_map
 from . import retail_refund

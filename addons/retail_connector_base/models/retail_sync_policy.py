@@ -87,7 +87,23 @@ class RetailSyncPolicy(models.Model):
         [("odoo", "Odoo"), ("channel", "Channel")],
         required=True,
         default="odoo",
-        help="Which system wins when the two disagree during reconciliation.",
+        help="Which system owns the domain's values (for products and customers, the backend's Ownership tab may "
+        "give single fields to the other side). Enforced everywhere: when Odoo owns them, a different value on the "
+        "channel is put back by the next reconciliation or export and recorded as a conflict; when the channel owns "
+        "them, Odoo sends none of them to the channel, Odoo's edits of them on records bound to this backend are "
+        "refused or overwritten at the next run (On an Odoo edit), and a reconciliation that finds Odoo's value "
+        "different sets it to the channel's and records a conflict (Synchronisation > Conflicts). Changes made by "
+        "the connector itself are never refused.",
+    )
+    on_odoo_edit = fields.Selection(
+        [("refuse", "Refused"), ("overwrite", "Accepted, overwritten at the next run")],
+        string="On an Odoo edit",
+        default="refuse",
+        required=True,
+        help="When the channel owns the domain (or a field of it): what happens to an edit made in Odoo of a value "
+        "the channel owns, on a record bound to this backend. Refused: the edit fails with a message naming the "
+        "owner, and the refusal is recorded as a conflict. Accepted: the edit is saved but not sent to the channel, "
+        "and the next reconciliation sets Odoo back to the channel's value, recording a conflict.",
     )
     interval_number = fields.Integer(
         string="Every", default=1, help="How often the batch or reconciliation run happens."

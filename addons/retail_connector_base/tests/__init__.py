@@ -29,3 +29,4 @@ from . import test_payouts
 from . import test_event_robustness
 from . import test_service_identity
 from . import test_partner_api_reads
+from . import test_ownership
