@@ -110,6 +110,16 @@ class SquarePOS(Simulator):
         with self._lock:
             return next(v for v, item in self.items.items() if item["sku"] == sku)
 
+    def add_item(self, sku: str, price, *, name: str | None = None, stock=0) -> str:
+        """Return the variation id of a new catalogue item of one variation, ``stock`` at every location."""
+        with self._lock:
+            variation = self._new_id("V")
+            self.items[variation] = {"sku": sku, "name": name or sku, "price": Decimal(str(price)),
+                                     "item_id": self._new_id("I"), "archived": False}
+            for location in self.locations:
+                self.counts[(variation, location)] = Decimal(str(stock))
+            return variation
+
     def _currency(self, location: str) -> str:
         return self.locations[location]["currency"]
 

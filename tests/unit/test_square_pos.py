@@ -94,6 +94,16 @@ def test_inventory_counts_in_and_out(pos, client):
         client.batch_change_inventory(changes * 101, idempotency_key="too-many")
 
 
+def test_an_item_added_to_the_catalogue_is_sold_and_read_back(pos, client):
+    variation = pos.add_item("RC-BAG", "12.00", stock=3)
+    assert pos.variation_of("RC-BAG") == variation and pos.stock("L1BRUSSELS", "RC-BAG") == 3
+    sale = pos.sell("L1BRUSSELS", [{"sku": "RC-BAG", "quantity": 1}], notify=False)
+    [order] = client.batch_retrieve_orders([sale["id"]])
+    assert order["line_items"][0]["catalog_object_id"] == variation
+    assert order["line_items"][0]["base_price_money"]["amount"] == 1200
+    assert pos.stock("L1BRUSSELS", "RC-BAG") == 2
+
+
 def test_webhooks_are_signed_over_the_notification_url_and_body():
     received = []
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: PLC0415

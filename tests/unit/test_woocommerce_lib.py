@@ -317,6 +317,15 @@ def test_find_products_by_sku_includes_variations(shop, client):
     assert large["stock_quantity"] == 100 and large["price"] == "19.90"
 
 
+def test_find_products_by_sku_walks_the_variations_only_for_the_skus_named(shop, client):
+    mark = len(shop.calls.all())
+    found = client.find_products_by_sku(["RC-MUG", "RC-TSHIRT-L", "NOT-SOLD"], variations_for=["RC-MUG"])
+    assert set(found) == {"RC-MUG"}
+    assert [c.path for c in shop.calls.all()[mark:]] == ["/wp-json/wc/v3/products"], "one SKU search, no walk"
+    found = client.find_products_by_sku(["RC-MUG", "RC-TSHIRT-L", "NOT-SOLD"], variations_for=["RC-TSHIRT-L"])
+    assert set(found) == {"RC-MUG", "RC-TSHIRT-L"}
+
+
 # --------------------------------------------------------------------------- client: webhooks and errors
 
 

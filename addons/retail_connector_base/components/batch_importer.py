@@ -57,7 +57,9 @@ class ChangesBatchImporter(AbstractComponent):
         since = policy.checkpoint - timedelta(minutes=policy.overlap_minutes) if policy.checkpoint else None
         Event = self.env["retail.event"]
         correlation_id = new_correlation_id()
-        new, known, rejected, newest = [], 0, [], None
+        # what is kept across pages does not grow with the differences: counts, and one event per
+        # domain to wake its dispatcher with (it applies every waiting event of the domain)
+        new, known, rejected, newest, wake = 0, 0, [], None, {}
         self._checked = 0
         with backend.work_on("retail.event") as work:
             parser = work.component(usage="event.parser")
@@ -84,12 +86,13 @@ class ChangesBatchImporter(AbstractComponent):
                     if duplicate:
                         known += 1
                     else:
-                        new.append(event_id)
+                        new += 1
+                        wake.setdefault(inbound.domain or self._domain, event_id)
                         self._record_repair(inbound, event_id)
                 if self._run is not None:
                     # what this page loaded (bindings, events, lines) is written: memory stays that of one page
                     self.env.invalidate_all()
-        Event.browse(new)._enqueue()
+        Event.browse(sorted(wake.values()))._enqueue()
         # never move the checkpoint past what was read, nor past when the read started
         checkpoint = min(newest, started) if newest else (policy.checkpoint or started)
         if policy.checkpoint != checkpoint:
@@ -97,7 +100,7 @@ class ChangesBatchImporter(AbstractComponent):
         for reason in rejected:
             backend.message_post(body=self.env._("A polled change was refused: %(reason)s", reason=reason))
         return "%s: %d new, %d already known, %d refused (checkpoint %s)" % (
-            self._domain, len(new), known, len(rejected), policy.checkpoint
+            self._domain, new, known, len(rejected), policy.checkpoint
         )
 
     _page_size = 500

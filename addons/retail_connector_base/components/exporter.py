@@ -1,10 +1,20 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import hashlib
 import json
+import threading
+import time
 
 from odoo.addons.component.core import AbstractComponent, Component
 
 from ..lib.http import ChannelValidationError
+
+# Products a look-up took along beside a flush's own and the channel did not have, per database and
+# backend ({product id: when}): not taken along again for an hour by this process. A flush's own
+# products are always looked up, whatever is remembered here.
+_NOT_ON_CHANNEL = {}
+_NOT_ON_CHANNEL_LOCK = threading.Lock()
+NOT_ON_CHANNEL_SECONDS = 3600
+NOT_ON_CHANNEL_MAX = 5000
 
 
 def idempotency_key(*parts):
@@ -81,6 +91,86 @@ class RetailExporter(AbstractComponent):
                 binder = work.component(usage="binder")
                 for external_id, product, values in sorted(bindings, key=lambda b: b[1].id):
                     binder.bind_record(external_id, product.with_env(backend.env), **values)
+
+    def _lookup_companions(self, products, room, domain):
+        """Return up to ``room`` other products worth looking up on the channel together with ``products``.
+
+        A channel's look-up by SKU costs one call whether it names one SKU or as many as a call
+        takes. When a flush must look some products up anyway, the rest of its last call is
+        filled with products this backend is likely to send next and has no binding for: first
+        those of its pending requests of ``domain`` (the next flush's), then the newest saleable
+        storable products with a SKU. Bound on the way, they cost their own flushes no look-up:
+        a backend meeting many new products finds them in a few calls, not one per flush.
+        Products sharing a SKU with ``products`` or with a product already bound to this
+        backend are left out (a SKU finds one channel item), and so are the ones taken along
+        lately and not found.
+        """
+        Product = self.env["product.product"]
+        if room <= 0:
+            return Product
+        backend = self.backend_record
+        skip = self._not_on_channel_ids()
+        taken = {p.default_code for p in products if p.default_code}
+        exclude = list(set(products.ids) | skip) or [0]
+        where = """
+            p.active AND t.active AND t.sale_ok AND t.is_storable AND COALESCE(p.default_code, '') <> ''
+            AND (t.company_id IS NULL OR t.company_id = %(company)s)
+            AND p.id <> ALL(%(exclude)s) AND p.default_code <> ALL(%(skus)s)
+            AND NOT EXISTS (SELECT 1 FROM retail_product_binding b
+                            WHERE b.backend_id = %(backend)s AND b.odoo_id = p.id)
+            AND NOT EXISTS (SELECT 1 FROM retail_product_binding b JOIN product_product q ON q.id = b.odoo_id
+                            WHERE b.backend_id = %(backend)s AND q.default_code = p.default_code)
+        """
+        params = {"company": backend.company_id.id, "exclude": exclude, "skus": sorted(taken) or [""],
+                  "backend": backend.id, "domain": domain, "limit": room * 2}
+        cr = self.env.cr
+        cr.execute("""
+            SELECT p.id, p.default_code FROM retail_export_request r
+            JOIN product_product p ON p.id = r.res_id
+            JOIN product_template t ON t.id = p.product_tmpl_id
+            WHERE r.backend_id = %(backend)s AND r.domain = %(domain)s AND r.state = 'pending'
+              AND r.res_model = 'product.product' AND """ + where + """
+            ORDER BY r.id LIMIT %(limit)s
+        """, params)
+        rows = cr.fetchall()
+        cr.execute("""
+            SELECT p.id, p.default_code FROM product_product p
+            JOIN product_template t ON t.id = p.product_tmpl_id
+            WHERE """ + where + """
+            ORDER BY p.id DESC LIMIT %(limit)s
+        """, params)
+        rows += cr.fetchall()
+        chosen = []
+        for product_id, sku in rows:
+            if len(chosen) >= room:
+                break
+            if sku not in taken:
+                taken.add(sku)
+                chosen.append(product_id)
+        return Product.browse(chosen)
+
+    def _not_on_channel_key(self):
+        return (self.env.cr.dbname, self.backend_record.id)
+
+    def _not_on_channel_ids(self):
+        """Return the ids of the products taken along lately that the channel did not have."""
+        now = time.monotonic()
+        with _NOT_ON_CHANNEL_LOCK:
+            missed = _NOT_ON_CHANNEL.get(self._not_on_channel_key()) or {}
+            for product_id in [pid for pid, at in missed.items() if now - at > NOT_ON_CHANNEL_SECONDS]:
+                del missed[product_id]
+            return set(missed)
+
+    def _remember_not_on_channel(self, products):
+        """Remember products taken along in a look-up that the channel did not have."""
+        if not products:
+            return
+        now = time.monotonic()
+        with _NOT_ON_CHANNEL_LOCK:
+            missed = _NOT_ON_CHANNEL.setdefault(self._not_on_channel_key(), {})
+            if len(missed) + len(products) > NOT_ON_CHANNEL_MAX:
+                missed.clear()
+            missed.update(dict.fromkeys(products.ids, now))
 
     def _records(self, requests):
         return [self.env[r.res_model].browse(r.res_id).exists() for r in requests]

@@ -61,15 +61,18 @@ class RetailReconciliationRun(models.Model):
         )
 
     def _finish(self, checked, message=None):
-        lines = self.line_ids
+        self.ensure_one()
+        # counted in the database: a run with many differences does not load its lines
+        actions = dict(self.env["retail.reconciliation.line"]._read_group(
+            [("run_id", "=", self.id)], ["action"], ["__count"]))
         self.write(
             {
                 "state": "done",
                 "finished_at": fields.Datetime.now(),
                 "checked": checked,
-                "difference_count": len(lines),
-                "repaired": len(lines.filtered(lambda line: line.action == "repaired")),
-                "failed": len(lines.filtered(lambda line: line.action == "failed")),
+                "difference_count": sum(actions.values()),
+                "repaired": actions.get("repaired", 0),
+                "failed": actions.get("failed", 0),
                 "message": message,
             }
         )

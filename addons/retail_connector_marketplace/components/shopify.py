@@ -11,6 +11,7 @@ from odoo.addons.retail_connector_base.lib.inbound import InboundEvent, SchemaEr
 
 from ..lib.shopify.fulfillment import plan_fulfillment  # noqa: F401  (re-exported for tests)
 from ..lib.shopify.ids import numeric_id
+from ..lib.shopify.queries import SKUS_PER_SEARCH
 from ..lib.shopify.mapping import (
     graphql_order_to_canonical,
     order_to_canonical,
@@ -157,8 +158,9 @@ class ShopifyVariantsMixin(Component):
         """Return ({product id: inventory item id}, products whose item came from their binding).
 
         The bindings remember each variant's inventory item: only products without one are
-        looked up on the shop (one search per 50 SKUs), and bound on the way. ``refresh``
-        looks every product up again.
+        looked up on the shop (one search per 50 SKUs), and bound on the way, together with
+        products likely sent next that fill the last search (``_lookup_companions``).
+        ``refresh`` looks every product up again, alone.
         """
         known = {}
         if not refresh:
@@ -167,8 +169,18 @@ class ShopifyVariantsMixin(Component):
                  ("channel_ref", "!=", False)], ["odoo_id", "channel_ref"])
             known = {b["odoo_id"][0]: b["channel_ref"] for b in bindings}
         unknown = products.filtered(lambda p: p.id not in known)
-        found = {pid: v["inventory_item_id"] for pid, v in self.variants_of(unknown).items()
-                 if v.get("inventory_item_id")} if unknown else {}
+        found = {}
+        if unknown:
+            # the rest of the last search is filled with products likely sent next (bound on the way)
+            companions = self.env["product.product"]
+            if not refresh:
+                room = -len({p.default_code for p in unknown if p.default_code}) % SKUS_PER_SEARCH
+                companions = self._lookup_companions(unknown, room, "inventory")
+            variants = self.variants_of(unknown | companions)
+            self._remember_not_on_channel(companions.filtered(lambda p: p.id not in variants))
+            own = set(unknown.ids)
+            found = {pid: v["inventory_item_id"] for pid, v in variants.items()
+                     if pid in own and v.get("inventory_item_id")}
         if refresh:
             # a variant gone from the shop: its binding no longer names an inventory item
             self.env["retail.product.binding"].search(

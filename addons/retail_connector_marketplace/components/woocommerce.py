@@ -9,6 +9,7 @@ from odoo.addons.retail_connector_base.lib.canonical import CanonicalValidationE
 from odoo.addons.retail_connector_base.lib.http import ChannelValidationError
 from odoo.addons.retail_connector_base.lib.inbound import InboundEvent, SchemaError
 
+from ..lib.woocommerce.client import SKUS_PER_QUERY
 from ..lib.woocommerce.mapping import order_to_canonical, refund_to_canonical
 
 ORDER_TOPICS = ("order.created", "order.updated")
@@ -160,8 +161,13 @@ class WooProductsExporter(Component):
     _backend_type = "woocommerce"
     _usage = "woocommerce.products"
 
-    def _items_of(self, products, client, refresh=False):
-        """Return ({product id: {id, product_id, variation_id}}, product ids whose item came from a binding)."""
+    def _items_of(self, products, client, refresh=False, domain=None):
+        """Return ({product id: {id, product_id, variation_id}}, product ids whose item came from a binding).
+
+        Products without a binding are looked up by SKU (50 a call) and bound, together with
+        products likely sent next that fill the last call (``_lookup_companions``; those of
+        pending requests of ``domain`` first).
+        """
         known = {}
         if not refresh:
             for b in self.env["retail.product.binding"].search_read(
@@ -176,15 +182,23 @@ class WooProductsExporter(Component):
         unknown = products.filtered(lambda p: p.id not in known and p.default_code)
         items = dict(known)
         if unknown:
-            found = client.find_products_by_sku([p.default_code for p in unknown])
+            # the rest of the last search is filled with products likely sent next (bound on the way)
+            companions = self.env["product.product"]
+            if not refresh:
+                room = -len({p.default_code for p in unknown}) % SKUS_PER_QUERY
+                companions = self._lookup_companions(unknown, room, domain)
+            skus = [p.default_code for p in unknown]
+            found = client.find_products_by_sku(skus + [p.default_code for p in companions], variations_for=skus)
             bindings = []
-            for product in unknown:
+            for product in unknown | companions:
                 item = found.get(product.default_code)
                 if not item:
                     continue
-                items[product.id] = item
+                if product in unknown:
+                    items[product.id] = item
                 bindings.append((item["variation_id"] or item["id"], product, {
                     "sync_state": "synced", "channel_ref": str(item["product_id"]) if item["variation_id"] else False}))
+            self._remember_not_on_channel(companions.filtered(lambda p: p.default_code not in found))
             self._bind_products_apart(bindings)
         return items, set(known)
 
@@ -208,7 +222,7 @@ class WooProductsExporter(Component):
         """Batch-update the shop's items of ``requests`` with ``values_for(product)``; return refusals."""
         client = self.backend_record._woo_client()
         products = self.env["product.product"].browse(requests.mapped("res_id")).exists()
-        items, remembered = self._items_of(products, client)
+        items, remembered = self._items_of(products, client, domain=requests[:1].domain)
         try:
             self._send_items(client, products, items, values_for)
         except ChannelValidationError as exc:

@@ -214,6 +214,33 @@ class TestShopifyFlows(HttpCase):
         self.assertEqual(bindings.filtered(lambda b: b.odoo_id == self.products[0]).channel_ref,
                          "gid://shopify/InventoryItem/%s" % self.shop.variant("RC-TSHIRT-S")["inventory_item_id"])
 
+    def test_a_look_up_takes_along_the_new_products_sent_next(self):
+        """One search finds the variants of new products beyond the flush's own: their flushes look nothing up."""
+        tote = self.env["product.product"].create(
+            {"name": "Tote", "default_code": "RC-TOTE-NOT-SOLD", "type": "consu", "is_storable": True})
+        mark = len(self.shop.calls.all())
+        self.env["retail.export.request"]._request(self.backend, "inventory", self.products[:1])
+        perform_pending_jobs(self.env)
+        self.assertEqual(self._operations(mark).count("productVariants"), 1)
+        bound = self.env["retail.product.binding"].search(
+            [("backend_id", "=", self.backend.id), ("odoo_id", "in", (self.products | tote).ids)])
+        self.assertEqual(bound.odoo_id, self.products, "the shop's other products are bound, the tote it lacks is not")
+        self.assertTrue(all(b.channel_ref for b in bound))
+
+        # the other products' first flush: their inventory items are known, one call
+        mark = len(self.shop.calls.all())
+        self.env["stock.quant"]._update_available_quantity(self.products[3], self.warehouse.lot_stock_id, 4)
+        self.env["retail.export.request"]._request(self.backend, "inventory", self.products[1:])
+        perform_pending_jobs(self.env)
+        self.assertEqual(self._operations(mark), ["inventorySetQuantities"])
+        self.assertEqual(self.shop.inventory_level("RC-MUG"), 54)
+
+        # the tote, once it is the flush's own, is looked up again (and still not sold)
+        mark = len(self.shop.calls.all())
+        self.env["retail.export.request"]._request(self.backend, "inventory", tote)
+        perform_pending_jobs(self.env)
+        self.assertEqual(self._operations(mark), ["productVariants"])
+
     def test_cancellation_and_refund(self):
         order = self.shop.place_order(line_items=[{"sku": "RC-HOODIE-M", "quantity": 1}])
         perform_pending_jobs(self.env)

@@ -91,6 +91,28 @@ class TestWooCommerceFlows(HttpCase):
         self.assertEqual({(c.method, c.path.endswith("/batch")) for c in calls}, {("POST", True)})
         self.assertEqual(self.shop.stock_of("RC-TSHIRT-L"), 32)
 
+    def test_a_look_up_takes_along_the_new_products_sent_next(self):
+        """One SKU search finds the shop's items of new products beyond the flush's own, without walking
+        the variations for the ones the shop lacks; their first flush looks nothing up."""
+        bag = self.env["product.product"].create(
+            {"name": "Bag", "default_code": "RC-BAG-NOT-SOLD", "type": "consu", "is_storable": True})
+        mug = self.products.filtered(lambda p: p.default_code == "RC-MUG")
+        mark = len(self.shop.calls.all())
+        self.env["retail.export.request"]._request(self.backend, "inventory", mug)
+        perform_pending_jobs(self.env)
+        lookups = [c for c in self.shop.calls.all()[mark:] if c.method == "GET"]
+        self.assertEqual(len(lookups), 1, [(c.path, c.query) for c in lookups])
+        simple = self.products.filtered(lambda p: self.shop.product(p.default_code)["type"] == "simple")
+        bound = self.env["retail.product.binding"].search(
+            [("backend_id", "=", self.backend.id), ("odoo_id", "in", (self.products | bag).ids)])
+        self.assertEqual(bound.odoo_id, simple, "the shop's simple products are bound, the bag it lacks is not")
+
+        mark = len(self.shop.calls.all())
+        self.env["retail.export.request"]._request(self.backend, "inventory", simple - mug)
+        perform_pending_jobs(self.env)
+        self.assertEqual({(c.method, c.path.endswith("/batch")) for c in self.shop.calls.all()[mark:]}, {("POST", True)})
+        self.assertEqual(self.shop.stock_of("RC-CAP"), 30)
+
     def test_deleted_order_cancels_and_disabled_webhook_is_repaired(self):
         order = self.shop.place_order(lines=[{"sku": "RC-CAP", "quantity": 1}])
         perform_pending_jobs(self.env)

@@ -258,13 +258,16 @@ class WooCommerceClient:
             raise error
         return done
 
-    def find_products_by_sku(self, skus: Iterable[str], *, search_variations: bool = True) -> dict[str, Mapping]:
+    def find_products_by_sku(self, skus: Iterable[str], *, search_variations: bool = True,
+                             variations_for: Iterable[str] | None = None) -> dict[str, Mapping]:
         """Return ``{sku: {id, product_id, variation_id, type, sku, price, regular_price,
         sale_price, manage_stock, stock_quantity, stock_status}}``.
 
         ``variation_id`` is None for a simple product. WooCommerce's SKU filter only sees
         products, so SKUs still missing are looked up in the variations of variable products
-        (``search_variations``). SKUs the shop does not have are absent.
+        (``search_variations``; only those of ``variations_for`` when given: a walk through
+        every variable product is worth it for the SKUs needed now, not for ones asked on the
+        way). SKUs the shop does not have are absent.
         """
         wanted = sorted({str(s).strip() for s in skus if s and str(s).strip()})
         found: dict[str, Mapping] = {}
@@ -274,6 +277,8 @@ class WooCommerceClient:
                 if product.get("sku") in chunk and product["sku"] not in found:
                     found[product["sku"]] = _match(product, None)
         missing = set(wanted) - set(found)
+        if variations_for is not None:
+            missing &= {str(s).strip() for s in variations_for if s}
         if missing and search_variations:
             for product in self.paginate("products", {"type": "variable"}):
                 for variation in self.paginate(f"products/{product['id']}/variations"):
