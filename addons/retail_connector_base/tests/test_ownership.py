@@ -37,6 +37,7 @@ class TestOwnership(TransactionCase):
             "rate_limit_burst": 1000,
         })
         self.pricing = self.backend.policy_for("pricing")
+        self.pricing.mode = "event"  # repairs sent as they are made, not kept for a scheduled run
         # the channel sells the products at Odoo's prices to begin with
         for product in self.products:
             self.channel.set_price(product.default_code, "%.2f" % product.lst_price, self.currency)
