@@ -112,7 +112,8 @@ class Shop:
 
     @classmethod
     def open(cls, odoo, db, webhook_base, *, catalogue=None, policies=None, backend_values=None, **channel_options):
-        """Start a channel and create its backend; ``policies`` maps domains to modes (others off)."""
+        """Start a channel and create its backend; ``policies`` maps domains to modes (others off, but for orders:
+        their webhooks are taken, with no scheduled run; the scenarios reconcile when they choose)."""
         token, secret = f"tok-{uuid.uuid4().hex[:8]}", f"whsec-{uuid.uuid4().hex}"
         first = random.SystemRandom().randrange(10**7, 10**8) * 10
         options = {"token": token, "webhook_secret": secret, "currency": "USD", "tax_rate": "0",
@@ -128,8 +129,10 @@ class Shop:
         values.update(backend_values or {})
         backend_id = odoo.call("retail.backend", "create", values)
         for policy in odoo.search_read("retail.sync.policy", [("backend_id", "=", backend_id)], ["id", "domain"]):
-            mode = (policies or {}).get(policy["domain"], "off")
-            odoo.call("retail.sync.policy", "write", [policy["id"]], {"mode": mode, "debounce_seconds": 1})
+            values = {"mode": (policies or {}).get(policy["domain"], "off"), "debounce_seconds": 1}
+            if policy["domain"] == "orders" and "orders" not in (policies or {}):
+                values.update(mode="realtime", direction="inbound", scheduled_run=False)
+            odoo.call("retail.sync.policy", "write", [policy["id"]], values)
         channel.webhook_url = f"{webhook_base}/retail/webhook/{backend_id}"
         [(opened_at,)] = query(db, "SELECT now() AT TIME ZONE 'UTC'")
         return cls(odoo, db, channel, backend_id, secret, name, opened_at)
