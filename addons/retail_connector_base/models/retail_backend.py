@@ -4,6 +4,8 @@ import math
 import time
 from datetime import timedelta
 
+import odoo.modules.module
+
 from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
@@ -428,6 +430,16 @@ class RetailBackend(models.Model):
             Flush._mark(self, domain, started=True)
             result = self.env["retail.export.request"]._send_pending(self, domain)
             Flush._mark(self, domain)
+            # a change committed while this job was starting relied on it, but came after its claim: it is
+            # read here (committed state) and gets the next flush at once, instead of waiting for the sweep
+            if policy and policy._sends_on_change() and self._can_send(domain):
+                lock_cr.execute(
+                    "SELECT 1 FROM retail_export_request WHERE backend_id = %s AND domain = %s AND state = 'pending' "
+                    "AND requested_at < now() at time zone 'UTC' LIMIT 1",
+                    (self.id, domain),
+                )
+                if lock_cr.fetchone() and not odoo.modules.module.current_test:
+                    self._schedule_flush(domain, delay=policy._export_delay(), channel=policy._job_channel())
         return result
 
     def _flush_waiting(self):
