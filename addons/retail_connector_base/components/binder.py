@@ -36,3 +36,14 @@ class RetailBinder(Component):
         # connector does not otherwise need: the binding's own access is checked, the write is sudo
         self.model.check_access("create")
         return self.model.sudo().create(vals).sudo(False)
+
+    def bind_new_records(self, items):
+        """Create the bindings of records that have none yet, in one create; return them in order.
+
+        ``items``: [(external id, record, values)]."""
+        self.model.check_access("create")
+        return self.model.sudo().create([
+            dict(vals, **{self._external_field: str(external_id), self._backend_field: self.backend_record.id,
+                          self._odoo_field: record.id})
+            for external_id, record, vals in items
+        ]).sudo(False)

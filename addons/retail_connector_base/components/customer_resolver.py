@@ -65,9 +65,10 @@ class CustomerResolver(Component):
                                         retry_seconds=2)
             if self._bound_since_snapshot(customer.external_id):
                 # another job created the customer after this transaction's snapshot: created here
-                # too, it would only break the binding's uniqueness; a fresh transaction will find it
+                # too, it would only break the binding's uniqueness; a fresh transaction will find it,
+                # so the order is tried again at once, by the next dispatcher
                 raise RetryableJobError("Customer %s was just created by another job" % customer.external_id,
-                                        seconds=1, ignore_retry=True)
+                                        seconds=0, ignore_retry=True)
         if customer.email:
             self.advisory_lock_or_retry("retail-customer-email-%s" % customer.email, retry_seconds=2)
         if customer.phone:

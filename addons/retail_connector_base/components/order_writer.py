@@ -86,8 +86,11 @@ class OrderWriter(Component):
 
     def _mark_applied(self, binding, order, payload, changed_at):
         """Record on the binding the version of the channel order just applied."""
-        binding._mark_synced(payload, external_updated_at=changed_at)
-        binding.write(storable_values(
+        binding.write(self._applied_values(order, payload, changed_at))
+
+    def _applied_values(self, order, payload, changed_at):
+        """Return the binding's values for the version of the channel order just applied."""
+        return dict(self.model._synced_values(payload, external_updated_at=changed_at), **storable_values(
             {
                 "channel_order_name": order.name,
                 "channel_payment_state": order.payment_state,
@@ -152,16 +155,19 @@ class OrderWriter(Component):
         """Create, bind and (by backend) confirm the sale orders of prepared entries; return their bindings."""
         backend = self.backend_record
         Sale = self.env["sale.order"].with_company(backend.company_id)
-        sales = Sale.with_context(mail_create_nolog=True).create([entry["vals"] for entry in entries]).with_env(Sale.env)
-        binder = self.binder_for("retail.sale.order.binding")
-        bindings = []
+        # no creation log, followers or tracked state change: the connector's own note says where the
+        # order came from (the pickings Odoo creates on confirmation are quiet too)
+        sales = Sale.with_context(tracking_disable=True).create([entry["vals"] for entry in entries]).with_env(Sale.env)
+        values = []
         for entry, sale in zip(entries, sales, strict=True):
             order = entry["order"]
             self._check_currency(sale, self.env["res.currency"].browse(entry["currency_id"]))
-            binding = binder.bind_record(order.external_id, sale)
-            self._mark_applied(binding, order, order.to_dict(), _naive_utc(order.updated_at or order.created_at))
-            bindings.append(binding)
-        sales.browse([sale.id for entry, sale in zip(entries, sales, strict=True) if entry["confirm"]]).action_confirm()
+            values.append((order.external_id, sale, self._applied_values(
+                order, order.to_dict(), _naive_utc(order.updated_at or order.created_at))))
+        # orders just created have no binding yet: theirs are created together
+        bindings = self.binder_for("retail.sale.order.binding").bind_new_records(values)
+        confirm = sales.browse([sale.id for entry, sale in zip(entries, sales, strict=True) if entry["confirm"]])
+        confirm.with_context(tracking_disable=True, retail_quiet_pickings=True).action_confirm()
         return bindings
 
     # ------------------------------------------------------------------ create
@@ -169,11 +175,12 @@ class OrderWriter(Component):
         """Return a new sale order (confirmed or quotation, by backend) for a canonical order."""
         vals, currency = self._sale_order_values(order)
         Sale = self.env["sale.order"].with_company(self.backend_record.company_id)
-        # its creation is noted by whoever applies the order, saying where it came from
-        sale = Sale.with_context(mail_create_nolog=True).create(vals).with_env(Sale.env)
+        # its creation is noted by whoever applies the order, saying where it came from; no creation
+        # log, followers or tracked state change besides
+        sale = Sale.with_context(tracking_disable=True).create(vals).with_env(Sale.env)
         self._check_currency(sale, currency)
         if self.backend_record.order_state_on_import == "confirmed":
-            sale.action_confirm()
+            sale.with_context(tracking_disable=True, retail_quiet_pickings=True).action_confirm()
         return sale
 
     def _sale_order_values(self, order):

@@ -2,7 +2,7 @@
 import hashlib
 import json
 
-from odoo import fields, models
+from odoo import api, fields, models
 
 SYNC_STATES = [
     ("new", "New"),
@@ -56,12 +56,17 @@ class RetailBinding(models.AbstractModel):
 
     def _mark_synced(self, payload=None, external_updated_at=None):
         """Record a successful synchronisation with the payload applied."""
+        self.write(self._synced_values(payload, external_updated_at))
+
+    @api.model
+    def _synced_values(self, payload=None, external_updated_at=None):
+        """Return the values of a binding synchronised with ``payload``."""
         vals = {"sync_state": "synced", "sync_date": fields.Datetime.now(), "last_error": False}
         if payload is not None:
             vals["payload_digest"] = payload_digest(payload)
         if external_updated_at:
             vals["external_updated_at"] = external_updated_at
-        self.write(vals)
+        return vals
 
     def _mark_failed(self, message):
         self.write({"sync_state": "failed", "last_error": message})

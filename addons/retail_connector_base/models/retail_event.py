@@ -354,8 +354,12 @@ class RetailEvent(models.Model):
                 aggregates.append((event.aggregate_type, event.aggregate_key))
         deferred = False
 
+        retried = set()
+
         def count(event, outcome):
             handled.add(event.id)
+            if outcome == "retry":
+                retried.add(event.id)
             label = outcome if outcome in ("created", "updated", "unchanged", "cancelled", "stale", "failed", "retry") \
                 else event.state
             counts[label] = counts.get(label, 0) + 1
@@ -386,10 +390,12 @@ class RetailEvent(models.Model):
         now = fields.Datetime.now()
         moments = {max(1, int((e.next_attempt_at - now).total_seconds()) + 1)
                    for e in self.browse(list(handled)) if e.state == "queued" and e.next_attempt_at}
+        if any(e.state == "queued" and not e.next_attempt_at for e in self.browse(list(retried))):
+            moments.add(0)  # what they met is committed: a new transaction applies them
         if deferred and not moments:
             moments = {3}
         for delay in sorted(moments):
-            self._wake(backend_id, domain, eta=delay)
+            self._wake(backend_id, domain, eta=delay or None)
         # what was applied becomes visible when this job commits, right after: that is when it was processed
         self.flush_model()
         cr.execute("UPDATE retail_event SET processed_at = clock_timestamp() AT TIME ZONE 'UTC' "
@@ -560,12 +566,13 @@ class RetailEvent(models.Model):
         for index, event in enumerate(pending):
             try:
                 outcome = event._apply_one()
-            except RetryableJobError:
+            except RetryableJobError as exc:
                 # a concurrent update: this event and the aggregate's later ones wait a moment,
-                # without an attempt counted, so that they stay in channel order
+                # without an attempt counted, so that they stay in channel order; no wait when
+                # what they met is already committed (a new transaction sees it)
                 later = pending[index:]
-                later.write({"state": "queued", "next_attempt_at": fields.Datetime.now()
-                             + timedelta(seconds=random.randint(1, 3))})
+                later.write({"state": "queued", "next_attempt_at": False if exc.seconds == 0
+                             else fields.Datetime.now() + timedelta(seconds=random.randint(1, 3))})
                 applied.extend((e, "retry") for e in later)
                 break
             applied.append((event, outcome))

@@ -302,7 +302,7 @@ class TestOrderBatches(RetailCase):
         data.update(external_id=external_id, name="#%s" % external_id, **changes)
         return data
 
-    def _dispatch_counting_creates(self):
+    def _dispatch_counting_creates(self, **context):
         """Run a dispatcher; return how many sale orders each call of sale.order.create made."""
         SaleOrder = type(self.env["sale.order"])
         original, calls = SaleOrder.create, []
@@ -312,7 +312,7 @@ class TestOrderBatches(RetailCase):
             return original(records, vals_list)
 
         with patch.object(SaleOrder, "create", create):
-            self.env["retail.event"]._dispatch(self.backend.id, "orders")
+            self.env["retail.event"].with_context(**context)._dispatch(self.backend.id, "orders")
         return calls
 
     def test_the_new_orders_of_a_batch_are_created_and_confirmed_together(self):
@@ -328,6 +328,21 @@ class TestOrderBatches(RetailCase):
             self.assertEqual((binding.backend_id, binding.external_id), (self.backend, event.aggregate_key))
             self.assertTrue(binding.payload_digest, "the applied version is recorded")
             self.assertIn("event orders/create #%s" % event.id, sale.message_ids[:1].body)
+
+    def test_orders_of_a_batch_carry_the_connector_note_and_no_chatter_noise(self):
+        """Only the connector's note: no creation log, tracked confirmation or origin note on the delivery."""
+        events = self._queue(self._order("Q1"), self._order("Q2"))
+        self.env["retail.event"]._dispatch(self.backend.id, "orders")
+        sales = self.env["sale.order"].browse(events.mapped("res_id"))
+        self.assertEqual(sales.mapped("state"), ["sale", "sale"])
+        for event, sale in zip(events, sales, strict=True):
+            self.assertEqual(len(sale.message_ids), 1, sale.message_ids.mapped("body"))
+            self.assertIn("event orders/create #%s" % event.id, sale.message_ids.body)
+            self.assertFalse(sale.message_ids.tracking_value_ids)
+            self.assertTrue(sale.picking_ids, "confirmed: its delivery exists")
+            self.assertFalse(sale.picking_ids.message_ids.filtered(lambda m: sale.name in (m.body or "")),
+                             "the delivery names its order in its source document, not in a note")
+            self.assertEqual(sale.picking_ids.origin, sale.name)
 
     def test_an_order_the_batch_cannot_confirm_fails_alone_with_its_reason(self):
         """The batch is undone and its orders created one by one: the bad one fails, naming why; no order of it is left."""
@@ -377,10 +392,16 @@ class TestOrderBatches(RetailCase):
             other.commit()
             try:
                 events = self._queue(self._order("B1"))
+                last_job = self.env["queue.job"].search([], order="id desc", limit=1).id or 0
                 with mute_logger("odoo.addons.retail_connector_base.models.retail_event"):
-                    self.assertEqual(self._dispatch_counting_creates(), [])
+                    self.assertEqual(self._dispatch_counting_creates(queue_job__no_delay=False), [])
                 self.assertEqual((events.state, events.attempts, events.last_error), ("queued", 0, False))
-                self.assertTrue(events.next_attempt_at, "tried again within seconds")
+                # the customer is committed: a new transaction sees it, so the order is tried again
+                # at once, by a dispatcher queued to start with no delay
+                self.assertFalse(events.next_attempt_at)
+                jobs = self.env["queue.job"].search([("id", ">", last_job), ("method_name", "=", "_dispatch")])
+                self.assertTrue(jobs)
+                self.assertFalse(any(jobs.mapped("eta")))
                 self.assertFalse(self.env["res.partner"].search([("email", "=ilike", "jane.doe@example.com")]))
             finally:
                 other.execute("DELETE FROM retail_partner_binding WHERE backend_id = %s AND external_id = 'CUST-7'",
