@@ -10,3 +10,7 @@ UPDATE queue_job
    SET state = 'cancelled'
  WHERE state NOT IN ('done', 'cancelled')
    AND channel LIKE 'root.retail%';
+-- events waiting to be relayed to a legacy platform stay on the production database's side
+UPDATE retail_relay
+   SET state = 'cancelled'
+ WHERE state IN ('pending', 'sending');
