@@ -83,6 +83,9 @@ class RetailBackend(models.Model):
         help="URL of the legacy platform's outcomes export (JSON), read to compare the shadowed events. "
         "A CSV or JSON file may be imported instead (Migration > Import legacy outcomes).",
     )
+    legacy_outcomes_token = SecretChar(
+        string="Legacy API token", groups=MANAGER_GROUP, copy=False,
+        help="Sent as a bearer token when the legacy outcomes export is read from its URL.")
     shadow_agreement_threshold = fields.Float(
         string="Agreement needed (%)", default=98.0,
         help="Shadow agreement a domain needs before it is cut over to Odoo without an override.",

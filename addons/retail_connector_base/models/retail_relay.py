@@ -6,7 +6,7 @@ retry of the same webhook relays nothing more), then sent by a job in event orde
 original body with the channel's headers, or re-signed with the backend's relay secret, and
 ``X-Retail-Relay-Id`` for the legacy platform to recognise a delivery it already took. A
 transport failure or a 5xx/429 waits and retries with back-off; a refusal (4xx), or too many
-attempts, makes a dead letter that a person sends again. Each row is marked sent in a
+attempts, makes a dead letter that a person sends again. Waits follow the events' retry pattern. Each row is marked sent in a
 transaction of its own as soon as the legacy platform acknowledged it.
 """
 
@@ -22,6 +22,7 @@ import requests
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from ..lib.http import parse_retry_after
 from .retail_access import GROUP_MANAGER, check_retail_access
 from .retail_sync_policy import DOMAINS
 
@@ -63,7 +64,9 @@ class RetailRelay(models.Model):
     idempotency_key = fields.Char(related="event_id.idempotency_key", string="Event key")
     state = fields.Selection(RELAY_STATES, default="pending", required=True, readonly=True, index=True)
     body = fields.Text(readonly=True, help="The body as the channel sent it.")
-    headers = fields.Text(readonly=True, help="The channel's headers, as JSON.")
+    # the channel's signature and any credential it sends: managers only
+    headers = fields.Text(readonly=True, groups="retail_connector_base.group_retail_manager",
+                          help="The channel's headers, as JSON.")
     attempts = fields.Integer(readonly=True)
     next_attempt_at = fields.Datetime(readonly=True)
     sent_at = fields.Datetime(readonly=True)
@@ -128,9 +131,9 @@ class RetailRelay(models.Model):
             for relay_id in claimed:
                 relay = self.sudo().browse(relay_id)
                 relay.invalidate_recordset()
-                ok, status, error, permanent = relay._post(backend)
+                ok, status, error, permanent, retry_after = relay._post(backend)
                 waiting.remove(relay_id)
-                self._settle(relay_id, ok, status, error, permanent)
+                self._settle(relay_id, ok, status, error, permanent, retry_after)
                 if ok:
                     sent += 1
                     continue
@@ -147,14 +150,14 @@ class RetailRelay(models.Model):
         return "%d relayed, %d failed, %d waiting" % (sent, failed, len(waiting))
 
     def _post(self, backend):
-        """POST this relay to the legacy endpoint; return (ok, status, error, permanent)."""
+        """POST this relay to the legacy endpoint; return (ok, status, error, permanent, retry after seconds)."""
         self.ensure_one()
         body = (self.body or "").encode()
         original = json.loads(self.headers or "{}")
         if backend.legacy_relay_signing == "resign":
             secret = backend.sudo().legacy_relay_secret or ""
             if not secret:
-                return False, None, "no relay secret to sign with", True
+                return False, None, "no relay secret to sign with: set it on the backend's Migration tab", True, None
             headers = {"Content-Type": original.get("Content-Type") or "application/json",
                        "X-Retail-Topic": self.topic or "",
                        "X-Retail-Relay-Signature": relay_signature(secret, body, time.time())}
@@ -166,15 +169,15 @@ class RetailRelay(models.Model):
             resp = requests.post(backend.legacy_endpoint_url, data=body, headers=headers,
                                  timeout=backend.timeout or 30, allow_redirects=False)
         except requests.RequestException as exc:
-            return False, None, "%s: %s" % (type(exc).__name__, exc), False
+            return False, None, "%s: %s" % (type(exc).__name__, exc), False, None
         if 200 <= resp.status_code < 300:
-            return True, resp.status_code, None, False
+            return True, resp.status_code, None, False, None
         error = "HTTP %s: %s" % (resp.status_code, (resp.text or "")[:500])
         permanent = 400 <= resp.status_code < 500 and resp.status_code not in (408, 409, 425, 429)
-        return False, resp.status_code, error, permanent
+        return False, resp.status_code, error, permanent, parse_retry_after(resp.headers.get("Retry-After"))
 
     @api.model
-    def _settle(self, relay_id, ok, status, error, permanent):
+    def _settle(self, relay_id, ok, status, error, permanent, retry_after=None):
         """Record one attempt in a transaction of its own (sent stays sent whatever happens next)."""
         with self.env["retail.export.request"]._own_cursor() as cr:
             if ok:
@@ -185,7 +188,8 @@ class RetailRelay(models.Model):
             cr.execute("SELECT attempts FROM retail_relay WHERE id = %s", (relay_id,))
             attempts = cr.fetchone()[0] + 1
             dead = permanent or attempts >= MAX_ATTEMPTS
-            delay = min(10 * 2 ** (attempts - 1), 3600)
+            # the events' retry pattern (Settings), the legacy platform's Retry-After when it gives a longer wait
+            delay = self.env["retail.event"]._retry_delay(attempts, retry_after)
             cr.execute(
                 "UPDATE retail_relay SET state = %s, attempts = %s, response_status = %s, last_error = %s, "
                 "next_attempt_at = %s, write_date = now() at time zone 'UTC' WHERE id = %s",
@@ -211,6 +215,11 @@ class RetailRelay(models.Model):
             (fields.Datetime.now(),))
         for (backend_id,) in self.env.cr.fetchall():
             self._wake(backend_id)
+        # shadowed events whose job died before it computed them
+        self.env.cr.execute("SELECT DISTINCT backend_id FROM retail_shadow_outcome WHERE verdict = 'pending' "
+                            "AND create_date < %s", (fields.Datetime.now() - timedelta(minutes=grace_minutes),))
+        for (backend_id,) in self.env.cr.fetchall():
+            self.env["retail.shadow.outcome"]._wake(backend_id)
 
     # ------------------------------------------------------------------ people
     def action_retry(self):

@@ -289,7 +289,9 @@ class RetailShadowLegacyImport(models.TransientModel):
                 raise UserError(self.env._("Backend %(name)s has no legacy outcomes URL.", name=self.backend_id.name))
             self.backend_id._check_channel_calls_allowed()
             try:
-                resp = requests.get(url, timeout=self.backend_id.timeout or 30)
+                token = self.backend_id.sudo().legacy_outcomes_token
+                resp = requests.get(url, timeout=self.backend_id.timeout or 30,
+                                    headers={"Authorization": "Bearer %s" % token} if token else {})
                 resp.raise_for_status()
             except requests.RequestException as exc:
                 raise UserError(self.env._("The legacy outcomes could not be read: %(error)s", error=exc)) from None

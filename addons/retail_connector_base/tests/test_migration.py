@@ -197,6 +197,12 @@ class TestMigration(HttpCase):
         self.assertEqual(odoo_result["customer_email"], "jane.doe@example.com")
         # the legacy platform's export, one order deliberately different
         self.legacy.mismatch("G2302", amount_total="999.00")
+        # read from the legacy platform's API (its bearer token), once as the person would
+        self.backend.write({"legacy_outcomes_url": self.legacy.url + "/export/outcomes.json",
+                            "legacy_outcomes_token": "legacy-token"})
+        by_api = self.env["retail.shadow.legacy.import"].create({"backend_id": self.backend.id, "source": "url"})
+        by_api.action_import()
+        self.assertEqual((by_api.read_count, by_api.matched), (3, 3))
         export = self.url_open_json(self.legacy.url + "/export/outcomes.json")
         for item in export:  # the channel's total, which Odoo's untaxed products and shipping give too
             if item["order_id"] != "G2302":
