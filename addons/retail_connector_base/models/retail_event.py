@@ -25,7 +25,7 @@ from ..lib.http import ChannelError
 from ..lib.inbound import PAYOUT_AGGREGATE, InboundError, InvalidPayload, check_storable
 from ..lib.text import storable
 from .retail_access import GROUP_MANAGER, check_retail_access
-from .retail_gateway import inbound_handling
+from .retail_gateway import inbound_handling, inbound_phase
 from .retail_sync_policy import DOMAINS
 
 _logger = logging.getLogger(__name__)
@@ -190,7 +190,7 @@ class RetailEvent(models.Model):
             domain = inbound.domain or "orders"
             outcome = None
             if action == "relay":
-                phase = self.env["retail.backend"].browse(backend.id).sudo()._phase_of(domain)
+                phase = inbound_phase(config, domain)
                 outcome = "kept: the %s domain is in its %s phase, owned by the legacy platform" % (domain, phase)
             event_id, duplicate = self._insert_received(
                 backend, inbound, payload, source, correlation_id, company_id=company_id, backend_type=backend_type,

@@ -38,6 +38,15 @@ def inbound_handling(config, domain):
             return action, REALTIME_CHANNEL if mode == "realtime" else "root.retail.%s" % domain
     return "apply", "root.retail.%s" % domain
 
+def inbound_phase(config, domain):
+    """Return the migration phase of ``domain`` under a backend's cached policies (odoo without a policy)."""
+    domain = domain or "orders"
+    for policy_domain, _mode, _off_inbound, phase in (config.modes if config else ()):
+        if policy_domain == domain:
+            return phase
+    return "odoo"
+
+
 # fields whose change the gateway must see at once
 GATEWAY_FIELDS = frozenset({
     "active", "backend_type", "company_id", "inbound_rate_limit", "inbound_rate_burst",
