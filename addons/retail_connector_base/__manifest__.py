@@ -46,6 +46,8 @@
         "views/retail_intelligence_views.xml",
         "views/retail_failure_views.xml",
         "wizards/retail_mapping_suggest_views.xml",
+        "security/retail_migration_security.xml",
+        "views/retail_migration_views.xml",
     ],
     "demo": ["demo/retail_backend_demo.xml"],
     "assets": {

@@ -259,7 +259,8 @@ class InboundGateway(http.Controller):
         self._check_policy(config, [inbound])
         [(event_id, duplicate)] = env["retail.event"]._receive(
             backend, [inbound], [text], "webhook", ctx["correlation_id"],
-            company_id=config.company_id, backend_type=config.backend_type, coalesce=True)
+            company_id=config.company_id, backend_type=config.backend_type, coalesce=True,
+            relay_headers=dict(headers.items()))
         kept = "ignored" if inbound_handling(config, inbound.domain)[0] == "ignore" else "accepted"
         answer = {"status": "duplicate" if duplicate else kept, "events": [event_id],
                   "correlation_id": ctx["correlation_id"]}

@@ -16,6 +16,9 @@ from . import retail_export_request
 from . import retail_reconciliation
 from . import retail_conflict
 from . import retail_ownership
+from . import retail_migration
+from . import retail_relay
+from . import retail_shadow
 from . import retail_payout
 from . import retail_value_map
 from . import retail_refund
@@ -27,6 +30,7 @@ from . import retail_alert
 from . import retail_operations
 from . import res_config_settings
 from . import retail_retention
+from . import retail_neutralize
 # views over the tables above: imported last, so that those tables exist when they are created
 from . import retail_cockpit
 from . import retail_event_group

@@ -10,7 +10,8 @@ The log is read by the Auditor group and cannot be edited from the interface.
 
 from odoo import api, fields, models
 
-SECRET_FIELDS = {"api_key", "api_secret", "webhook_secret", "webhook_secret_previous", "key_hash", "token"}
+SECRET_FIELDS = {"api_key", "api_secret", "webhook_secret", "webhook_secret_previous", "key_hash", "token",
+                 "legacy_relay_secret", "legacy_outcomes_token"}
 
 
 class RetailAuditLog(models.Model):

@@ -25,7 +25,7 @@ from ..lib.http import ChannelError
 from ..lib.inbound import PAYOUT_AGGREGATE, InboundError, InvalidPayload, check_storable
 from ..lib.text import storable
 from .retail_access import GROUP_MANAGER, check_retail_access
-from .retail_gateway import inbound_handling
+from .retail_gateway import inbound_handling, inbound_phase
 from .retail_sync_policy import DOMAINS
 
 _logger = logging.getLogger(__name__)
@@ -173,31 +173,52 @@ class RetailEvent(models.Model):
     # ------------------------------------------------------------------ intake
     @api.model
     def _receive(self, backend, inbound_events, payloads, source, correlation_id, company_id=None, backend_type=None,
-                 coalesce=False):
+                 coalesce=False, relay_headers=None):
         """Store events in the inbox and wake their domains' dispatchers; return [(event id, is_duplicate)].
 
         The one way into the inbox, for webhooks, the partner API and polling alike. Each event is
         one idempotent INSERT; what applies it is woken once per domain, not once per event.
         ``coalesce`` (the gateway's short transactions only) lets a dispatcher already queued take
-        the events instead of queueing another.
+        the events instead of queueing another. ``relay_headers``: the channel's headers, relayed with
+        the body while the legacy platform owns the event's domain.
         """
         results, domains = [], set()
+        relayed = shadowed = False
         config = self.env["retail.backend"]._gateway_config(backend.id)
         for inbound, payload in zip(inbound_events, payloads, strict=True):
             action, _channel = inbound_handling(config, inbound.domain)
+            domain = inbound.domain or "orders"
+            outcome = None
+            if action == "relay":
+                phase = inbound_phase(config, domain)
+                outcome = "kept: the %s domain is in its %s phase, owned by the legacy platform" % (domain, phase)
             event_id, duplicate = self._insert_received(
                 backend, inbound, payload, source, correlation_id, company_id=company_id, backend_type=backend_type,
-                ignored=action in ("ignore", "refuse"))  # refused at the gateway; kept as ignored from elsewhere
+                # refused at the gateway; kept as ignored from elsewhere; or the legacy platform's to apply
+                ignored=action in ("ignore", "refuse", "relay"), outcome=outcome)
             results.append((event_id, duplicate))
             if not duplicate and action == "apply":  # kept for a scheduled run, or ignored: nothing to wake
-                domains.add(inbound.domain or "orders")
+                domains.add(domain)
+            if not duplicate and action == "relay":
+                # what the channel sent to Odoo, the legacy platform receives too (webhooks: polled and partner
+                # API events are the legacy platform's own to fetch); in shadow, Odoo works out its own outcome
+                if source == "webhook":
+                    relayed = self.env["retail.relay"].sudo()._store(
+                        backend, event_id, domain, inbound.topic, payload, relay_headers) or relayed
+                if phase == "shadow":
+                    self.env["retail.shadow.outcome"].sudo()._store(backend, event_id, domain)
+                    shadowed = True
         for domain in sorted(domains):
             self._wake(backend.id, domain, coalesce=coalesce)
+        if relayed:
+            self.env["retail.relay"]._wake(backend.id)
+        if shadowed:
+            self.env["retail.shadow.outcome"]._wake(backend.id)
         return results
 
     @api.model
     def _insert_received(self, backend, inbound, payload, source, correlation_id, company_id=None, backend_type=None,
-                         ignored=False):
+                         ignored=False, outcome=None):
         """Store an accepted event unless its key is known; return (event id, is_duplicate).
 
         ``ignored``: stored as ignored (its domain's policy is off and keeps such events).
@@ -223,7 +244,7 @@ class RetailEvent(models.Model):
                 inbound.topic, inbound.domain, key, inbound.aggregate_type, inbound.aggregate_key,
                 inbound.channel_timestamp.replace(tzinfo=None) if inbound.channel_timestamp else None,
                 correlation_id, payload, "ignored" if ignored else "received",
-                "ignored: the %s policy is off" % (inbound.domain or "orders") if ignored else None,
+                (outcome or "ignored: the %s policy is off" % (inbound.domain or "orders")) if ignored else None,
                 self.env.uid, self.env.uid,
             ),
         )

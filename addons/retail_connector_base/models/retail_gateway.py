@@ -24,16 +24,28 @@ def inbound_handling(config, domain):
     """Return (action, job channel) for an event of ``domain`` under a backend's cached policies.
 
     action: ``apply`` (wake the domain's dispatcher), ``keep`` (stored for the scheduled run),
-    ``refuse`` or ``ignore`` (the policy is off).
+    ``refuse`` or ``ignore`` (the policy is off), ``relay`` (the legacy platform owns the domain:
+    kept, relayed to it, and shadowed in the shadow phase; see retail_migration).
     """
     domain = domain or "orders"
-    for policy_domain, mode, off_inbound in (config.modes if config else ()):
+    for policy_domain, mode, off_inbound, phase in (config.modes if config else ()):
         if policy_domain == domain:
+            if phase in ("legacy", "shadow"):
+                return "relay", "root.retail.%s" % domain
             action = INBOUND_ACTIONS.get(mode, "apply")
             if action == "off":
                 action = off_inbound or "refuse"
             return action, REALTIME_CHANNEL if mode == "realtime" else "root.retail.%s" % domain
     return "apply", "root.retail.%s" % domain
+
+def inbound_phase(config, domain):
+    """Return the migration phase of ``domain`` under a backend's cached policies (odoo without a policy)."""
+    domain = domain or "orders"
+    for policy_domain, _mode, _off_inbound, phase in (config.modes if config else ()):
+        if policy_domain == domain:
+            return phase
+    return "odoo"
+
 
 # fields whose change the gateway must see at once
 GATEWAY_FIELDS = frozenset({
@@ -53,7 +65,7 @@ class RetailBackend(models.Model):
         backend = self.sudo().with_context(active_test=False).browse(backend_id).exists()
         if not backend:
             return None
-        modes = tuple((p.domain, p.mode, p.off_inbound) for p in backend.policy_ids)
+        modes = tuple((p.domain, p.mode, p.off_inbound, p.phase) for p in backend.policy_ids)
         return GatewayConfig(backend.id, backend.active, backend.backend_type, backend.company_id.id,
                              backend.inbound_rate_limit, backend.inbound_rate_burst, backend.webhook_max_age_hours or 0,
                              modes)

@@ -195,6 +195,7 @@ class RetailBackend(models.Model):
         self.ensure_one()
         from ..lib.sftp import SftpDrop  # noqa: PLC0415
 
+        self._check_channel_calls_allowed()
         if not self.sftp_host or not self.x12_sender_id or not self.x12_receiver_id:
             raise UserError(self.env._(
                 "Backend %(name)s needs its SFTP host and both ISA identities (ours and the warehouse's).",
@@ -221,6 +222,8 @@ class RetailBackend(models.Model):
         # managers only, checked before the server is called
         check_retail_access(self, "write", GROUP_MANAGER)
         from ..lib.sftp import fetch_host_key  # noqa: PLC0415
+
+        self._check_channel_calls_allowed()
 
         if not self.sftp_host:
             raise UserError(self.env._("Backend %(name)s has no SFTP host to fetch a host key from.", name=self.name))
