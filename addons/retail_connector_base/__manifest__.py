@@ -27,6 +27,7 @@
         "data/ir_cron_data.xml",
         "views/retail_conflict_views.xml",
         "views/retail_backend_views.xml",
+        "views/retail_readiness_views.xml",
         "views/retail_sync_policy_views.xml",
         "views/retail_binding_views.xml",
         "views/retail_event_views.xml",

@@ -36,3 +36,4 @@ from . import retail_capacity_forecast
 from . import retail_intelligence_alert
 from . import retail_intelligence_cockpit
 from . import retail_failure
+from . import retail_readiness

@@ -66,7 +66,7 @@ class RetailCockpit(models.Model):
                 ), ex AS (
                     SELECT backend_id, domain,
                         COUNT(*) FILTER (WHERE state = 'pending') AS waiting,
-                        percentile_cont(0.95) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM sent_at - requested_at))
+                        percentile_cont(0.95) WITHIN GROUP (ORDER BY GREATEST(EXTRACT(EPOCH FROM sent_at - requested_at), 0))
                             FILTER (WHERE state = 'done' AND sent_at >= now() at time zone 'UTC' - interval '%(w)s minutes')
                             AS p95
                     FROM retail_export_request
@@ -81,9 +81,9 @@ class RetailCockpit(models.Model):
                         COUNT(*) FILTER (WHERE state IN ('received', 'queued', 'processing')) AS backlog,
                         COUNT(*) FILTER (WHERE state = 'failed') AS failed,
                         COUNT(*) FILTER (WHERE state = 'dead') AS dead,
-                        percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM processed_at - received_at))
+                        percentile_cont(0.5) WITHIN GROUP (ORDER BY GREATEST(EXTRACT(EPOCH FROM processed_at - received_at), 0))
                             FILTER (WHERE processed_at >= now() at time zone 'UTC' - interval '%(w)s minutes') AS p50,
-                        percentile_cont(0.95) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM processed_at - received_at))
+                        percentile_cont(0.95) WITHIN GROUP (ORDER BY GREATEST(EXTRACT(EPOCH FROM processed_at - received_at), 0))
                             FILTER (WHERE processed_at >= now() at time zone 'UTC' - interval '%(w)s minutes') AS p95,
                         MAX(processed_at) FILTER (WHERE state = 'done') AS last_done
                     FROM retail_event GROUP BY backend_id, domain

@@ -30,3 +30,4 @@ from . import test_event_robustness
 from . import test_service_identity
 from . import test_partner_api_reads
 from . import test_ownership
+from . import test_readiness
