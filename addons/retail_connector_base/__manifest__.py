@@ -50,6 +50,7 @@
     ],
     "demo": ["demo/retail_backend_demo.xml"],
     "assets": {
+        "web.assets_backend": ["retail_connector_base/static/src/cockpit/*"],
         "web.assets_tests": ["retail_connector_base/static/tests/tours/*.js"],
     },
     "application": True,
