@@ -46,6 +46,7 @@
         "data/retail_intelligence_data.xml",
         "views/retail_intelligence_views.xml",
         "views/retail_failure_views.xml",
+        "views/retail_analysis_views.xml",
         "wizards/retail_mapping_suggest_views.xml",
     ],
     "demo": ["demo/retail_backend_demo.xml"],

@@ -31,3 +31,4 @@ from . import test_service_identity
 from . import test_partner_api_reads
 from . import test_ownership
 from . import test_readiness
+from . import test_analysis_views
