@@ -47,11 +47,12 @@
         "views/retail_intelligence_views.xml",
         "views/retail_failure_views.xml",
         "views/retail_analysis_views.xml",
+        "views/retail_progress_views.xml",
         "wizards/retail_mapping_suggest_views.xml",
     ],
     "demo": ["demo/retail_backend_demo.xml"],
     "assets": {
-        "web.assets_backend": ["retail_connector_base/static/src/cockpit/*"],
+        "web.assets_backend": ["retail_connector_base/static/src/**/*"],
         "web.assets_tests": ["retail_connector_base/static/tests/tours/*.js"],
     },
     "application": True,

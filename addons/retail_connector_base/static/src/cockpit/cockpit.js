@@ -124,7 +124,12 @@ export class RetailCockpit extends Component {
         this.orm = useService("orm");
         this.action = useService("action");
         const params = (this.props.action && this.props.action.context) || {};
-        this.state = useState({ cards: [], open: null, loaded: false });
+        this.busService = useService("bus_service");
+        this.state = useState({ cards: [], work: [], open: null, loaded: false });
+        // long work (reconciliations, imports) reports its progress on the bus: shown as it goes
+        const onProgress = () => this.loadWork();
+        onWillStart(() => this.busService.subscribe("retail_progress", onProgress));
+        onWillUnmount(() => this.busService.unsubscribe("retail_progress", onProgress));
         onWillStart(async () => {
             await this.load();
             const backendId = params.active_backend_id;
@@ -140,7 +145,21 @@ export class RetailCockpit extends Component {
 
     async load() {
         this.state.cards = await this.orm.call("retail.cockpit", "get_cockpit_cards", []);
+        await this.loadWork();
         this.state.loaded = true;
+    }
+
+    async loadWork() {
+        this.state.work = await this.orm.searchRead(
+            "retail.progress",
+            [["state", "=", "running"]],
+            ["name", "done", "total", "percent", "rate", "seconds_left"],
+            { limit: 10 }
+        );
+    }
+
+    openWork() {
+        this.action.doAction("retail_connector_base.action_retail_progress");
     }
 
     severityClass(severity) {
