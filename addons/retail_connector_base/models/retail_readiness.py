@@ -15,7 +15,6 @@ button that fixes it or opens where it is fixed. A manager may put a backend liv
 warnings (or errors), and take it off live.
 """
 
-import logging
 from datetime import timedelta
 
 from odoo import api, fields, models
@@ -24,8 +23,6 @@ from odoo.exceptions import UserError
 from ..lib.http import ChannelError
 from .retail_access import GROUP_MANAGER, check_retail_access
 from .retail_value_map import MAP_TARGETS
-
-_logger = logging.getLogger(__name__)
 
 GO_LIVE_STATES = [("setup", "Not live"), ("live", "Live")]
 SEVERITIES = [("blocking", "Blocks traffic"), ("warning", "Warning")]
@@ -97,6 +94,10 @@ class RetailReadinessItem(models.Model):
             }
         if self.check == "connection":
             return backend.action_test_connection()
+        if self.check == "webhook" and self.field_name == "registration":
+            return backend.action_open_reconciliations()
+        if self.check == "sku" and self.field_name == "channel_sku":
+            return backend.action_suggest_mappings()
         if self.check == "sku":
             return {
                 "type": "ir.actions.act_window",
@@ -122,6 +123,12 @@ class RetailReadinessItem(models.Model):
 
 class RetailValueMap(models.Model):
     _inherit = "retail.value.map"
+
+    def action_map_and_check_again(self):
+        """Save the mapping (done by the form) and show the backend's readiness checked again."""
+        check_retail_access(self, "write", GROUP_MANAGER)
+        self.ensure_one()
+        return self.backend_id.action_check_readiness()
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -355,6 +362,7 @@ class RetailBackend(models.Model):
                           "name": self.env._("%(count)s products sold have no SKU (internal reference): the channel "
                                              "cannot match them.", count=no_sku),
                           "fix_label": self.env._("Open them")})
+        items += self._reconciliation_findings()
         if not self.sudo().webhook_secret:
             items.append({"check": "webhook", "severity": "warning", "sequence": 9,
                           "name": self.env._("No webhook secret: the channel's webhooks to %(url)s are refused until "
@@ -366,6 +374,34 @@ class RetailBackend(models.Model):
                           "name": self.env._("The channel's clock is about %(s)d s ahead of Odoo's: events look "
                                              "newer than they are and recent changes may be taken as stale.", s=skew),
                           "fix_label": self.env._("Open the backend")})
+        return items
+
+    def _reconciliation_findings(self):
+        """Return findings from the backend's latest reconciliations: channel SKUs that match no Odoo product,
+        webhooks the channel had missing or disabled."""
+        self.ensure_one()
+        Line = self.env["retail.reconciliation.line"].sudo()
+        runs = self.env["retail.reconciliation.run"].sudo().search(
+            [("backend_id", "=", self.id), ("state", "=", "done")], order="id desc", limit=20)
+        latest = {}
+        for run in runs:
+            latest.setdefault(run.domain, run)
+        run_ids = [run.id for run in latest.values()]
+        items = []
+        skus = Line.search_count([("run_id", "in", run_ids), ("kind", "=", "missing_in_odoo"),
+                                  ("domain", "in", ("inventory", "pricing", "catalog"))])
+        if skus:
+            items.append({"check": "sku", "severity": "warning", "sequence": 8, "field_name": "channel_sku",
+                          "name": self.env._("%(count)s channel SKUs match no Odoo product: their orders fail.",
+                                             count=skus),
+                          "fix_label": self.env._("Suggest mappings")})
+        webhooks = Line.search([("run_id", "in", run_ids), ("kind", "=", "webhook_disabled")])
+        if webhooks:
+            items.append({"check": "webhook", "severity": "warning", "sequence": 9, "field_name": "registration",
+                          "name": self.env._("Webhooks were not registered on the channel (%(topics)s): the last "
+                                             "reconciliation registered them again.",
+                                             topics=", ".join(sorted(set(webhooks.mapped("key"))))),
+                          "fix_label": self.env._("Open the reconciliation")})
         return items
 
     def _clock_skew(self):

@@ -177,3 +177,20 @@ class TestReadinessCheck(RetailCase):
         self.assertGreaterEqual(self.shop._clock_skew(), 290)
         self.shop.action_check_readiness()
         self.assertIn("ahead of Odoo", self._findings()[("clock", "")].name)
+
+    def test_channel_skus_without_product_and_unregistered_webhooks_come_from_the_last_reconciliations(self):
+        Run = self.env["retail.reconciliation.run"]
+        old = Run.create({"backend_id": self.shop.id, "domain": "inventory", "state": "done"})
+        old._add("missing_in_odoo", "GONE-1", None, 3)
+        run = Run.create({"backend_id": self.shop.id, "domain": "inventory", "state": "done"})
+        run._add("missing_in_odoo", "NEW-1", None, 3)
+        run._add("missing_in_odoo", "NEW-2", None, 1)
+        hooks = Run.create({"backend_id": self.shop.id, "domain": "orders", "state": "done"})
+        hooks._add("webhook_disabled", "orders/create", "active", "missing", action="repaired")
+        self.shop.action_check_readiness()
+        findings = self._findings()
+        self.assertIn("2 channel SKUs match no Odoo product", findings[("sku", "channel_sku")].name,
+                      "only the latest run of a domain counts")
+        self.assertEqual(findings[("sku", "channel_sku")].action_fix()["res_model"], "retail.mapping.suggestion")
+        self.assertIn("orders/create", findings[("webhook", "registration")].name)
+        self.assertEqual(findings[("webhook", "registration")].action_fix()["res_model"], "retail.reconciliation.run")
