@@ -207,13 +207,14 @@ class RetailBackend(models.Model):
         backends = super().create(vals_list)
         explicit = {i for i, vals in enumerate(vals_list) if "go_live_state" in vals}
         for index, backend in enumerate(backends):
+            quiet = backend.with_context(tracking_disable=True, retail_no_audit=True)
             if index in explicit and backend.go_live_state == "setup" and "go_live_auto" not in vals_list[index]:
-                backend.go_live_auto = False  # created not live on purpose: it waits for its check
+                quiet.go_live_auto = False  # created not live on purpose: it waits for its check
             elif index not in explicit and backend._readiness_essentials():
                 # saved without what its traffic needs: not live until it is there
-                backend.with_context(tracking_disable=True).write({"go_live_state": "setup"})
+                quiet.write({"go_live_state": "setup"})
             elif backend.go_live_state == "live" and not backend.go_live_date:
-                backend.go_live_date = fields.Datetime.now()
+                quiet.go_live_date = fields.Datetime.now()
         return backends
 
     def write(self, vals):
@@ -230,7 +231,9 @@ class RetailBackend(models.Model):
 
     def _go_live(self, why):
         self.ensure_one()
-        self.sudo().write({"go_live_state": "live", "go_live_date": fields.Datetime.now()})
+        # logged below with the reason, not as a plain field change
+        self.sudo().with_context(retail_no_audit=True).write(
+            {"go_live_state": "live", "go_live_date": fields.Datetime.now()})
         self.env["retail.audit.log"]._log(self, "write", {self.id: "Go-live: not live → live (%s)" % why})
         self.message_post(body=self.env._("Live: %(why)s. Changes are now sent to the channel.", why=why))
         self._flush_waiting()
@@ -429,7 +432,7 @@ class RetailBackend(models.Model):
         Item = self.env["retail.readiness.item"].sudo()
         Item.search([("backend_id", "=", self.id)]).unlink()
         Item.create([dict(item, backend_id=self.id) for item in findings])
-        self.sudo().readiness_checked_at = fields.Datetime.now()
+        self.sudo().with_context(retail_no_audit=True).readiness_checked_at = fields.Datetime.now()
         return self._readiness_action()
 
     def _readiness_action(self):
@@ -450,7 +453,7 @@ class RetailBackend(models.Model):
         action = self.action_check_readiness()
         if self.readiness_blocking_count:
             return action
-        self.go_live_auto = True
+        self.with_context(retail_no_audit=True).go_live_auto = True
         if self.go_live_state != "live":
             self._go_live(self.env._("the readiness check passed"))
         return {"type": "ir.actions.act_window_close", "infos": {"live": True}}
@@ -465,7 +468,7 @@ class RetailBackend(models.Model):
     def action_take_off_live(self):
         """Stop all traffic of the backend until it goes live again (managers, audited)."""
         check_retail_access(self, "write", GROUP_MANAGER)
-        self.write({"go_live_state": "setup", "go_live_auto": False})
+        self.with_context(retail_no_audit=True).write({"go_live_state": "setup", "go_live_auto": False})
         self.env["retail.audit.log"]._log(self, "write", {b.id: "Go-live: live → not live" for b in self})
         for backend in self:
             backend.message_post(body=self.env._("Taken off live: nothing is sent or scheduled until it goes live."))
