@@ -3,6 +3,7 @@
 API (every call needs ``Authorization: Bearer <token>``):
 
 - ``GET  /api/v1/ping``
+- ``GET  /api/v1/settings``  (the tax titles, payment gateways, carriers and shipping methods its orders name)
 - ``GET  /api/v1/orders?updated_since=&limit=&cursor=`` (keyset pagination, ``X-Total-Count``)
 - ``GET  /api/v1/orders/<external_id>``
 - ``POST /api/v1/orders/<external_id>/cancel``       (Idempotency-Key)
@@ -297,6 +298,14 @@ class GenericChannel(Simulator):
         self.locations = {str(loc) for loc in locations} if locations is not None else None
         self.require_idempotency_key = require_idempotency_key
         self.notify_api_changes = notify_api_changes
+        # what the shop's orders name: read by the connector's go-live readiness check
+        percent = format((Decimal(str(tax_rate)) * 100).normalize(), "f")
+        self.settings = {
+            "taxes": [{"name": f"VAT {percent}%", "rate": str(tax_rate)}] if Decimal(str(tax_rate)) else [],
+            "payment_gateways": [{"code": "card"}],
+            "carriers": [],
+            "shipping_methods": [{"code": STANDARD_SHIPPING["code"], "name": STANDARD_SHIPPING["name"]}],
+        }
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._rng = random.Random(seed)
         self._lock = threading.RLock()
@@ -581,6 +590,12 @@ class GenericChannel(Simulator):
     def api_ping(self, request):
         """Return the shop's identity."""
         return {"ok": True, "name": self.shop_name, "api_version": "1"}
+
+    @route("GET", "/api/v1/settings")
+    def api_settings(self, request):
+        """Return the tax titles, payment gateways, carriers and shipping methods the shop's orders name."""
+        with self._lock:
+            return copy.deepcopy(self.settings)
 
     @route("GET", "/api/v1/orders")
     def api_list_orders(self, request):

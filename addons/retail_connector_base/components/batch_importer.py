@@ -70,6 +70,7 @@ class ChangesBatchImporter(AbstractComponent):
                 if self._run is not None:
                     page, differing = self._differing(page, stamps)
                     self._checked += differing
+                    self._run._progress(self._checked)
                 for data in page:
                     body = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
                     try:

@@ -23,3 +23,30 @@ class GenericConnectionTester(Component):
             version=data.get("api_version") or "?",
             ms=resp.elapsed * 1000,
         )
+
+
+class GenericChannelSettings(Component):
+    """Reads what a generic channel names in its orders: GET /api/v1/settings (optional in the protocol).
+
+    Returns {"taxes": [...], "payment_gateways": [...], "carriers": [...], "shipping_methods": [...]}, each
+    item a dict with its ``code`` or ``name`` (a tax also its ``rate``, a fraction);
+    a channel without the endpoint (404) names nothing in advance.
+    """
+
+    _name = "retail.generic.channel.settings"
+    _inherit = "retail.base"
+    _usage = "channel.settings"
+    _apply_on = "retail.backend"
+    _backend_type = "generic"
+
+    def read_settings(self):
+        from ..lib.http import ChannelNotFound  # noqa: PLC0415
+
+        backend = self.backend_record
+        token = backend.sudo().api_secret or ""
+        try:
+            resp = backend._http_client().request("GET", "/api/v1/settings", headers={"Authorization": "Bearer " + token})
+        except ChannelNotFound:
+            return {}
+        data = resp.data if isinstance(resp.data, dict) else {}
+        return {key: list(data.get(key) or []) for key in ("taxes", "payment_gateways", "carriers", "shipping_methods")}

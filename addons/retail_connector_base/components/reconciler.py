@@ -108,7 +108,11 @@ class GenericInventoryReconciler(Component):
         channel = {(i["sku"], str(i["location_id"])): i["quantity"] for i in items}
         checked = 0
         locations = backend._channel_locations()
-        for products, skus in self._products_by_sku({sku for sku, _loc in channel}):
+        all_skus = {sku for sku, _loc in channel}
+        total = len(all_skus) * len(locations)
+        run._progress(0, total)
+        for products, skus in self._products_by_sku(all_skus):
+            run._progress(checked, total)
             for location_id, odoo_locations in locations:
                 levels = backend._available_to_sell(self.env["product.product"].browse([p.id for p in products.values()]), odoo_locations)
                 for sku in skus:
@@ -124,6 +128,7 @@ class GenericInventoryReconciler(Component):
                     elif int(theirs) != int(ours):
                         self._repair_export(run, "quantity_drift", "%s @ %s" % (sku, location_id), ours, theirs, product,
                                             field_name="free_qty", field_label=self.env._("Available to sell"))
+        run._progress(checked, total)
         return checked
 
 
@@ -142,7 +147,9 @@ class GenericPricingReconciler(Component):
         items = backend._http_client().request("GET", "/api/v1/prices", headers=headers).data.get("items", [])
         channel = {i["sku"]: i for i in items}
         checked = 0
+        run._progress(0, len(channel))
         for products, skus in self._products_by_sku(channel):
+            run._progress(checked, len(channel))
             for sku in skus:
                 product = products.get(sku)
                 if not product:

@@ -40,3 +40,5 @@ from . import retail_capacity_forecast
 from . import retail_intelligence_alert
 from . import retail_intelligence_cockpit
 from . import retail_failure
+from . import retail_readiness
+from . import retail_progress

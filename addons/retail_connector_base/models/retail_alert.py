@@ -73,7 +73,7 @@ class RetailAlertRule(models.Model):
             self.env.cr.execute(
                 """
                 SELECT percentile_cont(0.95) WITHIN GROUP (
-                    ORDER BY EXTRACT(EPOCH FROM processed_at - received_at))
+                    ORDER BY GREATEST(EXTRACT(EPOCH FROM processed_at - received_at), 0))
                 FROM retail_event
                 WHERE backend_id = %s AND processed_at >= %s AND (%s::varchar IS NULL OR domain = %s)
                 """,

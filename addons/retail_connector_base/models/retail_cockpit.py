@@ -7,12 +7,59 @@ and repairs, the backend's state and its last successful processing. Every figur
 records behind it.
 """
 
+from datetime import datetime, timedelta, timezone
+
 from odoo import api, fields, models, tools
 
 from .retail_access import check_retail_access
 from .retail_sync_policy import DOMAINS, MODES
 
 WINDOW_MINUTES = 60
+# sparkline of a cockpit row: events received per 5 minutes over the last hour
+SPARK_STEP = 300
+SPARK_POINTS = 12
+# chart period -> (span, bucket)
+PERIODS = {
+    "hour": (timedelta(hours=1), timedelta(minutes=5)),
+    "day": (timedelta(days=1), timedelta(hours=1)),
+    "week": (timedelta(days=7), timedelta(hours=6)),
+}
+SERIES_EVENTS_SQL = """
+WITH t AS (SELECT generate_series(%(start)s::timestamp + %(step)s::interval, %(end)s::timestamp,
+                                  %(step)s::interval) AS at),
+e AS (
+    SELECT received_at, processed_at, state FROM retail_event
+    WHERE backend_id = %(backend)s AND (%(domain)s::varchar IS NULL OR domain = %(domain)s)
+      AND (received_at > %(start)s OR processed_at > %(start)s OR state IN %(waiting)s)
+)
+SELECT t.at,
+       count(e.*) FILTER (WHERE e.received_at > t.at - %(step)s::interval AND e.received_at <= t.at),
+       count(e.*) FILTER (WHERE e.processed_at > t.at - %(step)s::interval AND e.processed_at <= t.at
+                          AND e.state IN ('done', 'stale')),
+       count(e.*) FILTER (WHERE e.received_at > t.at - %(step)s::interval AND e.received_at <= t.at
+                          AND e.state IN ('failed', 'dead')),
+       count(e.*) FILTER (WHERE e.received_at <= t.at AND (e.processed_at > t.at
+                          OR (e.processed_at IS NULL AND e.state IN %(waiting)s))),
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY GREATEST(EXTRACT(EPOCH FROM e.processed_at - e.received_at), 0))
+           FILTER (WHERE e.processed_at > t.at - %(step)s::interval AND e.processed_at <= t.at),
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY GREATEST(EXTRACT(EPOCH FROM e.processed_at - e.received_at), 0))
+           FILTER (WHERE e.processed_at > t.at - %(step)s::interval AND e.processed_at <= t.at)
+FROM t LEFT JOIN e ON e.received_at <= t.at
+GROUP BY t.at
+"""
+SERIES_EXPORTS_SQL = """
+WITH t AS (SELECT generate_series(%(start)s::timestamp + %(step)s::interval, %(end)s::timestamp,
+                                  %(step)s::interval) AS at)
+SELECT t.at,
+       count(r.*) FILTER (WHERE r.requested_at > t.at - %(step)s::interval AND r.requested_at <= t.at),
+       count(r.*) FILTER (WHERE r.sent_at > t.at - %(step)s::interval AND r.sent_at <= t.at AND r.state = 'done'),
+       count(r.*) FILTER (WHERE r.state = 'failed' AND r.write_date > t.at - %(step)s::interval AND r.write_date <= t.at)
+FROM t LEFT JOIN retail_export_request r ON r.backend_id = %(backend)s
+     AND (%(domain)s::varchar IS NULL OR r.domain = %(domain)s)
+     AND (r.requested_at > %(start)s OR r.sent_at > %(start)s OR r.write_date > %(start)s)
+     AND r.requested_at <= t.at
+GROUP BY t.at
+"""
 
 
 class RetailCockpit(models.Model):
@@ -66,7 +113,7 @@ class RetailCockpit(models.Model):
                 ), ex AS (
                     SELECT backend_id, domain,
                         COUNT(*) FILTER (WHERE state = 'pending') AS waiting,
-                        percentile_cont(0.95) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM sent_at - requested_at))
+                        percentile_cont(0.95) WITHIN GROUP (ORDER BY GREATEST(EXTRACT(EPOCH FROM sent_at - requested_at), 0))
                             FILTER (WHERE state = 'done' AND sent_at >= now() at time zone 'UTC' - interval '%(w)s minutes')
                             AS p95
                     FROM retail_export_request
@@ -81,9 +128,9 @@ class RetailCockpit(models.Model):
                         COUNT(*) FILTER (WHERE state IN ('received', 'queued', 'processing')) AS backlog,
                         COUNT(*) FILTER (WHERE state = 'failed') AS failed,
                         COUNT(*) FILTER (WHERE state = 'dead') AS dead,
-                        percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM processed_at - received_at))
+                        percentile_cont(0.5) WITHIN GROUP (ORDER BY GREATEST(EXTRACT(EPOCH FROM processed_at - received_at), 0))
                             FILTER (WHERE processed_at >= now() at time zone 'UTC' - interval '%(w)s minutes') AS p50,
-                        percentile_cont(0.95) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM processed_at - received_at))
+                        percentile_cont(0.95) WITHIN GROUP (ORDER BY GREATEST(EXTRACT(EPOCH FROM processed_at - received_at), 0))
                             FILTER (WHERE processed_at >= now() at time zone 'UTC' - interval '%(w)s minutes') AS p95,
                         MAX(processed_at) FILTER (WHERE state = 'done') AS last_done
                     FROM retail_event GROUP BY backend_id, domain
@@ -157,3 +204,118 @@ class RetailCockpit(models.Model):
         self.ensure_one()
         return {"type": "ir.actions.act_window", "res_model": "retail.backend", "res_id": self.backend_id.id,
                 "view_mode": "form", "views": [(False, "form")]}
+
+    # ------------------------------------------------------------------ cards and charts (the cockpit client action)
+    @api.model
+    def _row_severity(self, row):
+        """Return how badly a domain needs a person: 3 failing, 2 off target or drifting, 1 waiting, 0 fine."""
+        if row["failed"] or row["dead"] or row["backend_state"] != "ok":
+            return 3
+        if not row["on_target"] or row["differences"] > row["repaired"]:
+            return 2
+        if row["backlog"] or row["waiting_changes"]:
+            return 1
+        return 0
+
+    @api.model
+    def get_cockpit_cards(self):
+        """Return one card per active backend, its domains as rows, worst first (cards and rows)."""
+        check_retail_access(self, "read")
+        fnames = ["backend_id", "backend_state", "domain", "mode", "on_target", "received_per_minute",
+                  "processed_per_minute", "backlog", "latency_p50", "latency_p95", "latency_target", "export_p95",
+                  "export_target", "waiting_changes", "failed", "dead", "differences", "repaired", "policy_id"]
+        rows = self.search_read([], fnames)
+        modes = dict(self._fields["mode"].selection)
+        domains = dict(self._fields["domain"].selection)
+        cards = {}
+        for row in rows:
+            backend_id = row["backend_id"][0]
+            card = cards.setdefault(backend_id, {"backend_id": backend_id, "name": row["backend_id"][1], "rows": [],
+                                                 "backend_state": row["backend_state"], "severity": 0})
+            row = dict(row, backend_id=backend_id, policy_id=row["policy_id"] and row["policy_id"][0],
+                       mode_label=modes.get(row["mode"], row["mode"]), domain_label=domains.get(row["domain"], row["domain"]),
+                       latency_p50=max(row["latency_p50"], 0.0), latency_p95=max(row["latency_p95"], 0.0),
+                       export_p95=max(row["export_p95"], 0.0), severity=self._row_severity(row))
+            card["rows"].append(row)
+            card["severity"] = max(card["severity"], row["severity"])
+        sparks = self._sparklines(list(cards))
+        for card in cards.values():
+            for row in card["rows"]:
+                row["spark"] = sparks.get((row["backend_id"], row["domain"]), [0] * SPARK_POINTS)
+        backends = self.env["retail.backend"].browse(list(cards)).with_context(active_test=False)
+        for backend in backends:
+            card = cards[backend.id]
+            card.update(backend_type=dict(backend._fields["backend_type"]._description_selection(self.env)).get(
+                backend.backend_type, backend.backend_type), go_live_state=backend.go_live_state)
+            if backend.go_live_state != "live":
+                card["severity"] = max(card["severity"], 2)
+            card["rows"].sort(key=lambda r: (-r["severity"], -r["failed"] - r["dead"], -r["backlog"], r["domain"]))
+        return sorted(cards.values(), key=lambda c: (-c["severity"], -sum(r["failed"] + r["dead"] for r in c["rows"]),
+                                                     c["name"]))
+
+    @api.model
+    def _sparklines(self, backend_ids):
+        """Return {(backend id, domain): events received per 5 minutes over the last hour, oldest first}."""
+        if not backend_ids:
+            return {}
+        self.env.cr.execute(
+            """
+            SELECT backend_id, domain,
+                   floor(EXTRACT(EPOCH FROM (now() at time zone 'UTC') - received_at) / %(step)s)::int, count(*)
+            FROM retail_event
+            WHERE backend_id IN %(ids)s AND domain IS NOT NULL
+              AND received_at > (now() at time zone 'UTC') - %(span)s * interval '1 second'
+            GROUP BY 1, 2, 3
+            """,
+            {"ids": tuple(backend_ids), "step": SPARK_STEP, "span": SPARK_STEP * SPARK_POINTS},
+        )
+        sparks = {}
+        for backend_id, domain, bucket, count in self.env.cr.fetchall():
+            if 0 <= bucket < SPARK_POINTS:
+                sparks.setdefault((backend_id, domain), [0] * SPARK_POINTS)[SPARK_POINTS - 1 - bucket] = count
+        return sparks
+
+    @api.model
+    def get_backend_series(self, backend_id, period="day", domain=None):
+        """Return a backend's figures over the last hour, day or week, in buckets, for its charts.
+
+        Per bucket: events received, applied and failed; the backlog at the bucket's end; the
+        latency p50 and p95 of the events applied in it (seconds, never negative); exports
+        requested, sent and failed. ``domain`` restricts to one sync domain.
+        """
+        check_retail_access(self, "read")
+        backend = self.env["retail.backend"].browse(int(backend_id)).exists()
+        check_retail_access(backend, "read")
+        span, step = PERIODS.get(period, PERIODS["day"])
+        for model in ("retail.event", "retail.export.request"):
+            self.env[model].flush_model()
+        cr = self.env.cr
+        cr.execute("SELECT now() at time zone 'UTC'")
+        now = cr.fetchone()[0]
+        # buckets end on a multiple of the step, the last one at the next
+        step_s = int(step.total_seconds())
+        end = datetime.fromtimestamp((int(now.replace(tzinfo=timezone.utc).timestamp()) // step_s + 1) * step_s,
+                                     tz=timezone.utc).replace(tzinfo=None)
+        start = end - span
+        params = {"backend": backend.id, "start": start, "end": end, "step": "%d seconds" % step_s,
+                  "domain": domain or None, "waiting": ("received", "queued", "processing")}
+        cr.execute(SERIES_EVENTS_SQL, params)
+        events = {row[0]: row[1:] for row in cr.fetchall()}
+        cr.execute(SERIES_EXPORTS_SQL, params)
+        exports = {row[0]: row[1:] for row in cr.fetchall()}
+        labels, series = [], {key: [] for key in ("received", "applied", "failed", "backlog", "p50", "p95",
+                                                  "exports", "sent", "export_failures")}
+        at = start + step
+        while at <= end:
+            labels.append(fields.Datetime.to_string(at))
+            received, applied, failed, backlog, p50, p95 = events.get(at, (0, 0, 0, 0, None, None))
+            requested, sent, export_failures = exports.get(at, (0, 0, 0))
+            for key, value in (("received", received), ("applied", applied), ("failed", failed), ("backlog", backlog),
+                               ("p50", round(max(p50 or 0.0, 0.0), 2)), ("p95", round(max(p95 or 0.0, 0.0), 2)),
+                               ("exports", requested), ("sent", sent), ("export_failures", export_failures)):
+                series[key].append(value)
+            at += step
+        targets = backend.policy_ids.filtered(lambda p: p.mode != "off" and (not domain or p.domain == domain))
+        target = min(targets.mapped("latency_target_minutes") or [5.0]) * 60
+        return {"backend_id": backend.id, "name": backend.display_name, "period": period, "labels": labels,
+                "series": series, "latency_target": target, "step_seconds": step_s}

@@ -697,6 +697,11 @@ class RetailEvent(models.Model):
         self._fail(attempt, exc, permanent=False)
         return self.state
 
+    def _db_clock(self):
+        """Return the database's clock now (not the transaction's start), as a naive UTC datetime."""
+        self.env.cr.execute("SELECT clock_timestamp() AT TIME ZONE 'UTC'")
+        return self.env.cr.fetchone()[0]
+
     def _record_applied(self, attempt, outcome, record):
         """Record a successful attempt: done (or stale), its outcome and the resulting record."""
         vals = {
@@ -704,8 +709,10 @@ class RetailEvent(models.Model):
             "state": "stale" if outcome == "stale" else "done",
             "attempts": attempt,
             "outcome": outcome,
-            # the database's clock, like received_at (the dispatcher sets it again when its batch ends)
-            "processed_at": self.env.cr.now(),
+            # the database's clock now, like received_at (the dispatcher sets it again when its batch ends):
+            # not the transaction's start, which can come before the receipt of an event claimed by a
+            # job already running, and made latencies negative
+            "processed_at": self._db_clock(),
             "last_error": False,
             "error_kind": False,
             "next_attempt_at": False,

@@ -63,7 +63,7 @@ class RetailEvent(models.Model):
         cr.execute(
             """
             SELECT b.name, COALESCE(e.domain, ''),
-                   EXTRACT(EPOCH FROM (e.processed_at - e.received_at)) AS seconds
+                   GREATEST(EXTRACT(EPOCH FROM (e.processed_at - e.received_at)), 0) AS seconds
             FROM retail_event e JOIN retail_backend b ON b.id = e.backend_id
             WHERE e.processed_at IS NOT NULL AND e.received_at > now() at time zone 'UTC' - interval '1 day'
             """

@@ -32,3 +32,7 @@ from . import test_partner_api_reads
 from . import test_ownership
 from . import test_neutralize
 from . import test_migration
+from . import test_readiness
+from . import test_analysis_views
+from . import test_readiness_tour
+from . import test_progress

@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import base64
+from unittest.mock import patch
 
 from odoo.exceptions import UserError
 from odoo.tests import tagged
@@ -64,3 +65,31 @@ class TestLegacyImport(RetailCase):
         wizard = self._wizard("external_id;odoo_key\n201;LEG-MUG\n")
         wizard.action_dry_run()
         self.assertEqual(wizard.line_ids.action, "bind")
+
+    def test_apply_shows_its_progress_and_a_cancel_undoes_it(self):
+        wizard = self._wizard("external_id,odoo_key\n101,LEG-MUG\n102,LEG-CAP\n")
+        wizard.action_apply()
+        progress = self.env["retail.progress"].search([("backend_id", "=", self.backend.id)], order="id desc", limit=1)
+        self.assertEqual((progress.kind, progress.state, progress.done, progress.total), ("import", "done", 2, 2))
+        # cancelled while it runs: nothing is kept
+        self.env["product.product"].create({"name": "Hat", "default_code": "LEG-HAT"})
+        Progress = type(self.env["retail.progress"])
+        original = Progress._step
+
+        def cancelled(model, progress_id, done, total=None, force=False):
+            model.browse(progress_id).action_cancel()
+            return original(model, progress_id, done, total=total, force=True)
+
+        ends = []
+        original_end = Progress._end
+
+        def end(model, progress_id, state, message=None, done=None):
+            ends.append((state, message))
+            return original_end(model, progress_id, state, message=message, done=done)
+
+        # (the progress is written by a transaction of its own, which a test shares: it ends with the test's)
+        with patch.object(Progress, "_step", cancelled), patch.object(Progress, "_end", end), \
+                self.assertRaises(UserError) as caught:
+            self._wizard("external_id,odoo_key\n301,LEG-HAT\n").action_apply()
+        self.assertIn("cancelled", str(caught.exception))
+        self.assertEqual(ends, [("cancelled", "Cancelled: no identifier was imported.")])

@@ -13,7 +13,8 @@ class TestMultiCompany(TransactionCase):
         backends = {}
         for company in (company_a, company_b):
             backend = env["retail.backend"].with_company(company).create(
-                {"name": "Shop of %s" % company.name, "backend_type": "generic", "company_id": company.id})
+                {"name": "Shop of %s" % company.name, "backend_type": "generic", "company_id": company.id,
+                 "endpoint_url": "http://127.0.0.1:9"})
             product = env["product.product"].create({"name": "P %s" % company.id, "default_code": "MC-%s" % company.id})
             env["retail.export.request"]._request(backend.with_context(connector_no_export=True), "catalog", product)
             env["retail.value.map"].create({"backend_id": backend.id, "kind": "currency", "external_value": "EURO",

@@ -7,6 +7,9 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..models.retail_access import GROUP_MANAGER, check_retail_access
+from ..models.retail_progress import WorkCancelled
+
+IMPORT_CHUNK = 500
 
 # binding model -> (label, Odoo fields an existing record may be matched on)
 LEGACY_TARGETS = {
@@ -173,7 +176,22 @@ class RetailLegacyIdImport(models.TransientModel):
             for line in plan
             if line["action"] == "bind"
         ]
-        Binding.create(to_create)
+        Progress = self.env["retail.progress"]
+        progress_id = Progress._start(
+            self.env._("Import of legacy identifiers for %(backend)s", backend=self.backend_id.name), "import",
+            backend=self.backend_id, total=len(to_create))
+        try:
+            for start in range(0, len(to_create), IMPORT_CHUNK):
+                Binding.create(to_create[start:start + IMPORT_CHUNK])
+                Progress._step(progress_id, min(start + IMPORT_CHUNK, len(to_create)), len(to_create))
+        except WorkCancelled:
+            Progress._end(progress_id, "cancelled", self.env._("Cancelled: no identifier was imported."))
+            # the whole import is undone with the request's transaction
+            raise UserError(self.env._("The import was cancelled: no identifier was imported.")) from None
+        except Exception as exc:
+            Progress._end(progress_id, "failed", str(exc)[:200])
+            raise
+        Progress._end(progress_id, "done", done=len(to_create))
         for line in plan:
             if line["action"] == "bind":
                 line["message"] = line["message"].replace("will bind", "bound")

@@ -30,6 +30,17 @@ class RetailBackend(models.Model):
         help="Orders that do not pass wait: their payment webhook, or the orders reconciliation, imports them later.",
     )
 
+    def _readiness_required_fields(self):
+        """A shop needs its URL and API credentials; Stripe only its secret key (its URL has a default)."""
+        if self.backend_type == "shopify":
+            return [("endpoint_url", self.env._("Shop URL")), ("api_secret", self.env._("Admin API access token"))]
+        if self.backend_type == "woocommerce":
+            return [("endpoint_url", self.env._("Shop URL")), ("api_key", self.env._("Consumer key")),
+                    ("api_secret", self.env._("Consumer secret"))]
+        if self.backend_type == "stripe":
+            return [("api_secret", self.env._("Secret key"))]
+        return super()._readiness_required_fields()
+
     def _default_webhook_max_age_hours(self):
         # Shopify retries a failed delivery 8 times over 4 hours, and warns that deliveries can in
         # rare cases arrive up to a day late. WooCommerce sends no delivery time to check.

@@ -20,6 +20,11 @@ class RetailBackend(models.Model):
         "(behind a proxy). Square signs it with the body."
     )
 
+    def _readiness_required_fields(self):
+        if self.backend_type == "square":
+            return [("endpoint_url", self.env._("API URL")), ("api_secret", self.env._("Access token"))]
+        return super()._readiness_required_fields()
+
     def _default_webhook_max_age_hours(self):
         # Square retries an unacknowledged notification for 24 hours after the event: one hour of margin.
         if self.backend_type == "square":

@@ -74,6 +74,14 @@ class RetailBackend(models.Model):
     edi_document_ids = fields.One2many("retail.edi.document", "backend_id", string="EDI files")
     edi_document_count = fields.Integer(compute="_compute_edi_document_count")
 
+    def _readiness_required_fields(self):
+        """A REST warehouse needs its URL and token; an X12 one its SFTP host and login."""
+        if self.backend_type == "wms_rest":
+            return [("endpoint_url", self.env._("API URL")), ("api_secret", self.env._("API token"))]
+        if self.backend_type == "wms_x12":
+            return [("sftp_host", self.env._("SFTP host")), ("api_key", self.env._("SFTP user"))]
+        return super()._readiness_required_fields()
+
     @api.depends("backend_type")
     def _compute_is_warehouse(self):
         super()._compute_is_warehouse()
