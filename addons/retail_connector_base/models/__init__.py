@@ -16,6 +16,8 @@ from . import retail_export_request
 from . import retail_reconciliation
 from . import retail_conflict
 from . import retail_ownership
+from . import retail_domain_support
+from . import retail_assortment
 from . import retail_payout
 from . import retail_value_map
 from . import retail_refund

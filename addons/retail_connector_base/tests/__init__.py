@@ -30,3 +30,5 @@ from . import test_event_robustness
 from . import test_service_identity
 from . import test_partner_api_reads
 from . import test_ownership
+from . import test_domain_support
+from . import test_assortment
