@@ -29,6 +29,7 @@ from . import retail_alert
 from . import retail_operations
 from . import res_config_settings
 from . import retail_retention
+from . import retail_customer_privacy
 # views over the tables above: imported last, so that those tables exist when they are created
 from . import retail_cockpit
 from . import retail_event_group
