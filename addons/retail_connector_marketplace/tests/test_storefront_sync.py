@@ -156,7 +156,10 @@ class ShopifyCatalogueChecks:
         perform_pending_jobs(self.env)
         self.assertEqual(len(self.shop.product_sets), 2)
         self.assertTrue(self.shop.product_sets[-1]["id"])
-        self.assertEqual(self.shop.variant(template.product_variant_ids[0].default_code)["barcode"], "5400000000048")
+        sku = template.product_variant_ids[0].default_code
+        self.assertEqual([v.get("barcode") for v in self.shop.product_sets[-1]["variants"] if v["sku"] == sku],
+                         ["5400000000048"])
+        self.assertEqual(self.shop.variants[self.shop.variant(sku)["id"]]["barcode"], "5400000000048")
 
         # archived in Odoo: archived on the shop
         template.active = False
