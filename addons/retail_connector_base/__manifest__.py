@@ -25,6 +25,7 @@
         "data/product_data.xml",
         "data/queue_job_data.xml",
         "data/ir_cron_data.xml",
+        "data/retail_policy_support.xml",
         "views/retail_conflict_views.xml",
         "views/retail_backend_views.xml",
         "views/retail_readiness_views.xml",

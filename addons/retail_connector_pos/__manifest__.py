@@ -8,7 +8,8 @@
     "author": "Retail Connector",
     "website": "https://github.com/retail-connector/retail-connector",
     "depends": ["retail_connector_base", "point_of_sale"],
-    "data": ["security/ir.model.access.csv", "security/retail_connector_pos_security.xml", "views/retail_pos_views.xml"],
+    "data": ["security/ir.model.access.csv", "security/retail_connector_pos_security.xml", "views/retail_pos_views.xml",
+             "data/retail_policy_support.xml"],
     "demo": ["demo/retail_backend_demo.xml"],
     "installable": True,
 }

@@ -14,6 +14,7 @@
         "security/ir.model.access.csv",
         "security/retail_connector_wms_security.xml",
         "data/ir_cron_data.xml",
+        "data/retail_policy_support.xml",
         "views/retail_edi_document_views.xml",
     ],
     "demo": ["demo/retail_backend_demo.xml"],

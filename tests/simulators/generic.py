@@ -9,6 +9,8 @@ API (every call needs ``Authorization: Bearer <token>``):
 - ``POST /api/v1/orders/<external_id>/cancel``       (Idempotency-Key)
 - ``POST /api/v1/stock/batch``, ``GET /api/v1/stock`` (Idempotency-Key, at most 100 items)
 - ``POST /api/v1/prices/batch``, ``GET /api/v1/prices`` (Idempotency-Key, at most 100 items)
+- ``POST /api/v1/products/batch``, ``GET /api/v1/products`` (Idempotency-Key, at most 100 items; upsert by SKU,
+  ``active: false`` archives)
 - ``POST /api/v1/shipments``                          (Idempotency-Key)
 - ``GET  /api/v1/payouts?since=&until=&limit=&cursor=`` (canonical payouts issued in [since, until))
 - ``GET  /api/v1/payouts/<external_id>``
@@ -321,6 +323,8 @@ class GenericChannel(Simulator):
         self._payouts: dict[str, dict] = {}
         self.stock_writes: list[dict] = []
         self.price_writes: list[dict] = []
+        self._products: dict[str, dict] = {}
+        self.product_writes: list[dict] = []
         self.idempotent_replays = 0
         self._trickle_stop = threading.Event()
         self._trickle_thread: threading.Thread | None = None
@@ -779,6 +783,54 @@ class GenericChannel(Simulator):
         with self._lock:
             prices = [dict(p) for s, p in sorted(self._prices.items()) if not sku or s == sku]
         return {"items": prices}
+
+    @route("POST", "/api/v1/products/batch")
+    def api_products_batch(self, request):
+        """Create or update products by SKU (idempotent, at most 100 items); return them with their ids."""
+        return self._idempotent(request, self._apply_products)
+
+    def _apply_products(self, request):
+        items = self._batch_items(request)
+        details = []
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                details.append(_problem(f"items[{i}]", "must be an object"))
+                continue
+            if not isinstance(item.get("sku"), str) or not item["sku"].strip():
+                details.append(_problem(f"items[{i}].sku", "is required"))
+            if not isinstance(item.get("name"), str) or not item["name"].strip():
+                details.append(_problem(f"items[{i}].name", "is required"))
+            if "active" in item and not isinstance(item["active"], bool):
+                details.append(_problem(f"items[{i}].active", "must be a boolean"))
+        if details:
+            _invalid(details)
+        stored = []
+        for item in items:
+            product = self._products.get(item["sku"])
+            if product is None:
+                product = self._products[item["sku"]] = {"id": f"P{len(self._products) + 1}", "sku": item["sku"]}
+            for key in ("name", "barcode", "description", "weight", "active", "options", "parent_sku"):
+                if key in item:
+                    product[key] = item[key]
+            product.setdefault("active", True)
+            product["updated_at"] = iso_z(self.now())
+            self.product_writes.append(dict(item))
+            stored.append(dict(product))
+        return Response(200, {"updated": len(stored), "items": stored}), []
+
+    @route("GET", "/api/v1/products")
+    def api_products(self, request):
+        """Return the channel's products, optionally one ``sku``."""
+        sku = request.query.get("sku")
+        with self._lock:
+            products = [dict(p) for s, p in sorted(self._products.items()) if not sku or s == sku]
+        return {"items": products}
+
+    def product(self, sku: str) -> dict | None:
+        """Return the channel's product with ``sku`` (a copy), or None."""
+        with self._lock:
+            found = self._products.get(sku)
+            return dict(found) if found else None
 
     @route("POST", "/api/v1/shipments")
     def api_create_shipment(self, request):

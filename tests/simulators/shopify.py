@@ -454,6 +454,7 @@ _SCHEMA_SPEC = {
                  "webhookSubscriptions:WebhookSubscription* shopifyPaymentsAccount:ShopifyPaymentsAccount",
     "Mutation": "inventorySetQuantities:InventorySetQuantitiesPayload "
                 "productVariantsBulkUpdate:ProductVariantsBulkUpdatePayload "
+                "productSet:ProductSetPayload "
                 "fulfillmentCreate:FulfillmentCreatePayload "
                 "refundCreate:RefundCreatePayload "
                 "webhookSubscriptionCreate:WebhookSubscriptionCreatePayload "
@@ -513,7 +514,7 @@ _SCHEMA_SPEC = {
     "FulfillmentLineItem": "id quantity lineItem:LineItem",
     "Refund": "id legacyResourceId createdAt note totalRefundedSet:MoneyBag refundLineItems:RefundLineItem*",
     "RefundLineItem": "id quantity restockType lineItem:LineItem subtotalSet:MoneyBag totalTaxSet:MoneyBag",
-    "Product": "id legacyResourceId title handle status updatedAt isGiftCard variants:ProductVariant*",
+    "Product": "id legacyResourceId title handle status descriptionHtml updatedAt isGiftCard variants:ProductVariant*",
     "ProductVariant": "id legacyResourceId sku title displayName barcode price compareAtPrice inventoryQuantity "
                       "updatedAt product:Product inventoryItem:InventoryItem",
     "InventoryItem": "id legacyResourceId sku tracked variant:ProductVariant inventoryLevels:InventoryLevel*",
@@ -545,6 +546,9 @@ _SCHEMA_SPEC = {
     "ProductVariantsBulkUpdatePayload": "product:Product productVariants:[ProductVariant] "
                                         "userErrors:[ProductVariantsBulkUpdateUserError]",
     "ProductVariantsBulkUpdateUserError": "field message code",
+    "ProductSetPayload": "product:Product productSetOperation:ProductSetOperation userErrors:[ProductSetUserError]",
+    "ProductSetOperation": "id status",
+    "ProductSetUserError": "field message code",
     "FulfillmentCreatePayload": "fulfillment:Fulfillment userErrors:[UserError]",
     "RefundCreatePayload": "refund:Refund order:Order userErrors:[UserError]",
     "WebhookSubscriptionCreatePayload": "webhookSubscription:WebhookSubscription userErrors:[UserError]",
@@ -907,6 +911,7 @@ COUNTRY_NAMES = {"BE": "Belgium", "FR": "France", "DE": "Germany", "NL": "Nether
 WEBHOOK_TOPICS = (
     "ORDERS_CREATE", "ORDERS_UPDATED", "ORDERS_CANCELLED", "ORDERS_PAID", "ORDERS_FULFILLED",
     "ORDERS_PARTIALLY_FULFILLED", "REFUNDS_CREATE", "PRODUCTS_UPDATE", "INVENTORY_LEVELS_UPDATE", "APP_UNINSTALLED",
+    "CUSTOMERS_CREATE", "CUSTOMERS_UPDATE",
 )
 
 INVENTORY_REASONS = (
@@ -977,6 +982,7 @@ class ShopifySimulator(Simulator):
         super().__init__(auth_token=None, **options)
         self.token = token
         self.shop_domain = shop_domain
+        self.shop_id = 54_000_000 + sum(shop_domain.encode()) % 100_000
         self.shop_name = shop_name
         self.api_version = api_version
         self.currency = currency
@@ -997,6 +1003,8 @@ class ShopifySimulator(Simulator):
         self._fulfillment_orders: dict[int, dict] = {}
         self.fulfillments: list[dict] = []
         self.subscriptions: dict[int, dict] = {}
+        self.customers: dict[int, dict] = {}
+        self.product_sets: list[dict] = []
         self.payouts: dict[int, dict] = {}
         self.balance_transactions: list[dict] = []
         self.inventory_writes: list[dict] = []
@@ -1134,6 +1142,7 @@ class ShopifySimulator(Simulator):
             return {
                 "inventorySetQuantities": lambda a: self._m_inventory_set(a),
                 "productVariantsBulkUpdate": lambda a: self._m_variants_bulk_update(a),
+                "productSet": lambda a: self._m_product_set(a),
                 "fulfillmentCreate": lambda a: self._m_fulfillment_create(a, context),
                 "refundCreate": lambda a: self._m_refund_create(a, context),
                 "webhookSubscriptionCreate": lambda a: self._m_subscription_create(a),
@@ -1306,6 +1315,80 @@ class ShopifySimulator(Simulator):
             location_id = self._location(location)["id"]
             self._levels[(variant["inventory_item_id"], location_id)] = {"available": int(quantity),
                                                                           "updated_at": self.now()}
+
+    def save_customer(self, customer_id=None, *, notify: bool = True, **fields) -> dict:
+        """Create (no ``customer_id``) or update a customer shop-side; send ``customers/create|update``.
+
+        ``fields``: ``email``, ``phone``, ``first_name``, ``last_name``, ``locale``, ``accepts_marketing``
+        (the e-mail marketing consent, ``subscribed`` or ``not_subscribed``), ``address`` (the default one).
+        """
+        with self._lock:
+            created = customer_id is None
+            if created:
+                customer_id = self._new_id("Customer")
+                self.customers[customer_id] = {"id": customer_id, "created_at": self.now()}
+            customer = self.customers[customer_id]
+            customer.update(fields)
+            customer["updated_at"] = self.now()
+            payload = self._rest_shop_customer(customer)
+        if notify:
+            self._send_events([("customers/create" if created else "customers/update", payload)])
+        return payload
+
+    def _rest_shop_customer(self, customer: dict) -> dict:
+        address = customer.get("address")
+        default = None
+        if address:
+            default = {"id": customer["id"] * 10 + 1, "customer_id": customer["id"], "default": True,
+                       "first_name": customer.get("first_name"), "last_name": customer.get("last_name"),
+                       "address1": address.get("address1"), "address2": address.get("address2"),
+                       "city": address.get("city"), "zip": address.get("zip"),
+                       "province_code": address.get("province_code"), "country_code": address.get("country_code"),
+                       "phone": customer.get("phone"), "company": None}
+        consent = "subscribed" if customer.get("accepts_marketing") else "not_subscribed"
+        return {
+            "id": customer["id"], "email": customer.get("email"), "phone": customer.get("phone"),
+            "first_name": customer.get("first_name"), "last_name": customer.get("last_name"),
+            "created_at": self._rest_time(customer["created_at"]), "updated_at": self._rest_time(customer["updated_at"]),
+            "state": "enabled", "verified_email": True, "tax_exempt": False, "tags": "", "currency": self.currency,
+            "locale": customer.get("locale"), "note": None, "orders_count": 0, "total_spent": "0.00",
+            "email_marketing_consent": {"state": consent, "opt_in_level": "single_opt_in",
+                                        "consent_updated_at": self._rest_time(customer["updated_at"])},
+            "sms_marketing_consent": None,
+            "admin_graphql_api_id": gid("Customer", customer["id"]),
+            "default_address": default, "addresses": [default] if default else [],
+        }
+
+    def request_customer_redact(self, customer_id, *, email=None, phone=None, orders=()) -> dict:
+        """Send the mandatory ``customers/redact`` compliance webhook (a customer asked to be erased)."""
+        payload = {"shop_id": self.shop_id, "shop_domain": self.shop_domain,
+                   "customer": {"id": customer_id, "email": email, "phone": phone},
+                   "orders_to_redact": list(orders)}
+        self._send_events([("customers/redact", payload)])
+        return payload
+
+    def request_customer_data(self, customer_id, *, email=None, phone=None, orders=()) -> dict:
+        """Send the mandatory ``customers/data_request`` compliance webhook (a customer asked for their data)."""
+        payload = {"shop_id": self.shop_id, "shop_domain": self.shop_domain,
+                   "orders_requested": list(orders),
+                   "customer": {"id": customer_id, "email": email, "phone": phone},
+                   "data_request": {"id": self._new_id("Customer") % 100000}}
+        self._send_events([("customers/data_request", payload)])
+        return payload
+
+    def request_shop_redact(self) -> dict:
+        """Send the mandatory ``shop/redact`` compliance webhook (48 hours after the app was uninstalled)."""
+        payload = {"shop_id": self.shop_id, "shop_domain": self.shop_domain}
+        self._send_events([("shop/redact", payload)])
+        return payload
+
+    def set_variant_price(self, sku: str, price, compare_at_price=None) -> None:
+        """Set a variant's price shop-side (a merchant's edit; no webhook)."""
+        with self._lock:
+            variant = self._variant_by_sku(sku)
+            variant["price"] = _money(price)
+            variant["compare_at_price"] = _money(compare_at_price) if compare_at_price else None
+            variant["updated_at"] = self.now()
 
     # ----------------------------------------------------------------- orders: shop-side actions
 
@@ -2074,6 +2157,7 @@ class ShopifySimulator(Simulator):
         return {
             "id": gid("Product", product["id"]), "legacyResourceId": str(product["id"]), "title": product["title"],
             "handle": product["handle"], "status": product["status"], "updatedAt": _iso_z(product["updated_at"]),
+            "descriptionHtml": product.get("description_html", ""),
             "isGiftCard": False,
             "variants": lambda a: paginate([self._variant_node(v) for v in variants], a,
                                            key=lambda n: (int(n["legacyResourceId"]),)),
@@ -2357,6 +2441,89 @@ class ShopifySimulator(Simulator):
         product["updated_at"] = now
         return {"product": self._product_node(product),
                 "productVariants": [self._variant_node(v) for v, _ in planned], "userErrors": errors}
+
+    def _m_product_set(self, args: dict) -> dict:
+        """``productSet`` (synchronous): create or update a product with its options and variants, declaratively.
+
+        Variants are matched by ``id``, else by SKU; the product's variants the input does not list are
+        deleted, as Shopify does. Weights come in ``inventoryItem.measurement.weight``.
+        """
+        data = args.get("input")
+        if not isinstance(data, dict):
+            raise GraphQLError("Variable $input of type ProductSetInput! was provided invalid value")
+        product = None
+        if data.get("id"):
+            product = self.products.get(parse_gid(data["id"], "Product"))
+            if product is None:
+                return {"product": None, "productSetOperation": None, "userErrors": [
+                    _user_error(["input", "id"], "Product does not exist", "PRODUCT_DOES_NOT_EXIST")]}
+        errors = []
+        title = data.get("title", product["title"] if product else None)
+        if not title or not str(title).strip():
+            errors.append(_user_error(["input", "title"], "Title can't be blank", "BLANK"))
+        status = data.get("status", product["status"] if product else "ACTIVE")
+        if status not in ("ACTIVE", "ARCHIVED", "DRAFT"):
+            errors.append(_user_error(["input", "status"], "Status is invalid", "INVALID"))
+        entries = self._input_list(data.get("variants"), "input.variants") if "variants" in data else None
+        if product is None and not entries:
+            errors.append(_user_error(["input", "variants"], "Variants can't be blank", "BLANK"))
+        options = {o.get("name") for o in data.get("productOptions") or [] if isinstance(o, dict)}
+        for i, entry in enumerate(entries or []):
+            if not isinstance(entry, dict):
+                errors.append(_user_error(["input", "variants", i], "Variant is invalid", "INVALID"))
+                continue
+            for value in entry.get("optionValues") or []:
+                if options and value.get("optionName") not in options:
+                    errors.append(_user_error(["input", "variants", i, "optionValues"],
+                                              f"Option {value.get('optionName')!r} is not an option of the product",
+                                              "OPTION_DOES_NOT_EXIST"))
+        if errors:
+            return {"product": None, "productSetOperation": None, "userErrors": errors}
+        now = self.now()
+        if product is None:
+            number = self._new_id("Product")
+            product = {"id": number, "title": title, "handle": re.sub(r"\W+", "-", str(title).lower()).strip("-"),
+                       "status": status, "updated_at": now, "vendor": self.shop_name}
+            self.products[number] = product
+        product.update(title=title, status=status, updated_at=now)
+        if "descriptionHtml" in data:
+            product["description_html"] = data["descriptionHtml"] or ""
+        if entries is not None:
+            existing = {v["id"]: v for v in self.variants.values() if v["product_id"] == product["id"]}
+            by_sku = {v["sku"]: v for v in existing.values() if v["sku"]}
+            kept = set()
+            for entry in entries:
+                variant = existing.get(parse_gid(entry["id"], "ProductVariant")) if entry.get("id") else \
+                    by_sku.get(entry.get("sku"))
+                names = [str(v.get("name")) for v in entry.get("optionValues") or []]
+                if variant is None:
+                    variant = {"id": self._new_id("ProductVariant"), "product_id": product["id"], "sku": None,
+                               "title": "", "price": _money(0), "compare_at_price": None, "barcode": None,
+                               "inventory_item_id": self._new_id("InventoryItem"), "updated_at": now}
+                    self.variants[variant["id"]] = variant
+                    self._items[variant["inventory_item_id"]] = variant["id"]
+                    for location in self.locations:
+                        self._levels[(variant["inventory_item_id"], location)] = {"available": 0, "updated_at": now}
+                variant["title"] = " / ".join(names) or "Default Title"
+                for key, name in (("sku", "sku"), ("barcode", "barcode")):
+                    if key in entry:
+                        variant[name] = entry[key] or None
+                if "price" in entry:
+                    variant["price"] = _money(entry["price"] or 0)
+                if "compareAtPrice" in entry:
+                    variant["compare_at_price"] = _money(entry["compareAtPrice"]) if entry["compareAtPrice"] else None
+                weight = (((entry.get("inventoryItem") or {}).get("measurement") or {}).get("weight") or {})
+                if weight:
+                    variant["weight"] = {"value": weight.get("value"), "unit": weight.get("unit", "KILOGRAMS")}
+                variant["updated_at"] = now
+                kept.add(variant["id"])
+            for variant_id in set(existing) - kept:
+                gone = self.variants.pop(variant_id)
+                self._items.pop(gone["inventory_item_id"], None)
+                for key in [k for k in self._levels if k[0] == gone["inventory_item_id"]]:
+                    del self._levels[key]
+        self.product_sets.append(copy.deepcopy(data))
+        return {"product": self._product_node(product), "productSetOperation": None, "userErrors": []}
 
     def _m_fulfillment_create(self, args: dict, context: dict) -> dict:
         data = args.get("fulfillment")

@@ -347,6 +347,7 @@ class WooCommerceSimulator(Simulator):
         self._next_note_id = 1
         self._next_hook_id = 1
         self._products: dict[int, dict] = {}
+        self.customers: dict[int, dict] = {}
         self._orders: dict[int, dict] = {}
         self._notes: dict[int, list[dict]] = {}
         self._hooks: dict[int, dict] = {}
@@ -652,6 +653,53 @@ class WooCommerceSimulator(Simulator):
             item = self._by_sku(sku)
             return self._render_product(item) if item else None
 
+    def set_stock(self, sku: str, quantity: int | None) -> None:
+        """Set the stock quantity of ``sku`` shop-side (a merchant's edit; no webhook); None stops managing it."""
+        with self._lock:
+            item = self._by_sku(sku)
+            item["manage_stock"] = quantity is not None
+            item["stock_quantity"] = quantity
+            item["modified"] = self.now()
+
+    def set_price(self, sku: str, regular_price, sale_price=None) -> None:
+        """Set the prices of ``sku`` shop-side (a merchant's edit; no webhook)."""
+        with self._lock:
+            item = self._by_sku(sku)
+            item["regular_price"] = str(regular_price)
+            item["sale_price"] = "" if sale_price is None else str(sale_price)
+            item["modified"] = self.now()
+
+    def save_customer(self, customer_id: int | None = None, *, notify: bool = True, **fields) -> dict:
+        """Create (no ``customer_id``) or update a registered customer; send ``customer.created|updated``.
+
+        ``fields``: ``email``, ``first_name``, ``last_name``, ``billing`` and ``shipping`` (address dicts
+        in WooCommerce's shape), ``meta_data`` (``[{"key", "value"}]``).
+        """
+        now = self.now()
+        with self._lock:
+            created = customer_id is None
+            if created:
+                customer_id = self._post_id()
+                self.customers[customer_id] = {"id": customer_id, "created": now, "billing": {}, "shipping": {},
+                                               "meta_data": []}
+            customer = self.customers[customer_id]
+            customer.update(fields)
+            customer["modified"] = now
+            rendered = self._render_customer(customer)
+        if notify:
+            self._notify("customer.created" if created else "customer.updated", customer_id)
+        return rendered
+
+    def _render_customer(self, customer: dict) -> dict:
+        return {
+            "id": customer["id"], "email": customer.get("email", ""), "first_name": customer.get("first_name", ""),
+            "last_name": customer.get("last_name", ""), "role": "customer", "username": customer.get("email", ""),
+            "date_created": self._local(customer["created"]), "date_created_gmt": self._gmt(customer["created"]),
+            "date_modified": self._local(customer["modified"]), "date_modified_gmt": self._gmt(customer["modified"]),
+            "billing": dict(customer.get("billing") or {}), "shipping": dict(customer.get("shipping") or {}),
+            "is_paying_customer": False, "avatar_url": "", "meta_data": list(customer.get("meta_data") or []),
+        }
+
     def stock_of(self, sku: str) -> int | None:
         """Return the stock quantity of ``sku`` (None when its stock is not managed)."""
         with self._lock:
@@ -688,13 +736,14 @@ class WooCommerceSimulator(Simulator):
                 "id": item["id"], "parent_id": item["parent_id"], "name": item["name"], "type": "variation",
                 "date_created": self._local(item["created"]), "date_created_gmt": self._gmt(item["created"]),
                 "date_modified": self._local(item["modified"]), "date_modified_gmt": self._gmt(item["modified"]),
-                "description": "", "permalink": f"{site}/?p={item['parent_id']}&variation_id={item['id']}",
+                "description": item.get("description", ""), "global_unique_id": item.get("global_unique_id", ""),
+                "permalink": f"{site}/?p={item['parent_id']}&variation_id={item['id']}",
                 "sku": item["sku"], "price": price, "regular_price": item["regular_price"],
                 "sale_price": item["sale_price"], "on_sale": on_sale, "status": item["status"],
                 "purchasable": price != "", "virtual": False, "downloadable": False, "tax_status": "taxable",
                 "tax_class": "", "manage_stock": item["manage_stock"], "stock_quantity": item["stock_quantity"],
                 "stock_status": self._stock_status(item), "backorders": "no", "backorders_allowed": False,
-                "backordered": False, "weight": "", "attributes": copy.deepcopy(item["attributes"]),
+                "backordered": False, "weight": item.get("weight", ""), "attributes": copy.deepcopy(item["attributes"]),
                 "menu_order": 0, "meta_data": [],
                 "_links": {"self": [{"href": f"{site}{API}/products/{item['parent_id']}/variations/{item['id']}"}],
                            "up": [{"href": f"{site}{API}/products/{item['parent_id']}"}]},
@@ -712,13 +761,14 @@ class WooCommerceSimulator(Simulator):
             "date_created": self._local(item["created"]), "date_created_gmt": self._gmt(item["created"]),
             "date_modified": self._local(item["modified"]), "date_modified_gmt": self._gmt(item["modified"]),
             "type": item["type"], "status": item["status"], "featured": False, "catalog_visibility": "visible",
-            "description": "", "short_description": "", "sku": item["sku"], "price": price,
+            "description": item.get("description", ""), "short_description": "",
+            "global_unique_id": item.get("global_unique_id", ""), "sku": item["sku"], "price": price,
             "regular_price": item["regular_price"], "sale_price": item["sale_price"], "on_sale": on_sale,
             "purchasable": price != "", "total_sales": item["total_sales"], "virtual": False,
             "downloadable": False, "tax_status": "taxable", "tax_class": "", "manage_stock": item["manage_stock"],
             "stock_quantity": item["stock_quantity"], "stock_status": self._stock_status(item),
             "backorders": "no", "backorders_allowed": False, "backordered": False, "sold_individually": False,
-            "weight": "", "parent_id": 0,
+            "weight": item.get("weight", ""), "parent_id": 0,
             "attributes": ([{"id": 0, "name": item["attribute"], "position": 0, "visible": True, "variation": True,
                              "options": list(item.get("options") or [])}] if item["type"] == "variable" else []),
             "variations": list(item["variations"]), "meta_data": [],
@@ -749,6 +799,9 @@ class WooCommerceSimulator(Simulator):
             item["stock_status_manual"] = str(data["stock_status"])
         if "name" in data and item["type"] != "variation":
             item["name"] = str(data["name"])
+        for key in ("description", "weight", "global_unique_id"):
+            if key in data:
+                item[key] = "" if data[key] is None else str(data[key])
         if "status" in data:
             if data["status"] not in ("draft", "pending", "private", "publish"):
                 raise _invalid_param("status", "status is not one of draft, pending, private, and publish.")
@@ -1885,6 +1938,8 @@ class WooCommerceSimulator(Simulator):
                 payload = {"id": resource_id}  # WooCommerce sends only the id of what is gone
             elif resource == "order":
                 payload = self._render_order(self._orders[resource_id])
+            elif resource == "customer" and resource_id in self.customers:
+                payload = self._render_customer(self.customers[resource_id])
             elif resource == "product" and resource_id in self._products:
                 payload = self._render_product(self._products[resource_id])
             else:

@@ -35,6 +35,7 @@ from odoo.addons.retail_connector_marketplace.lib.shopify import (
     to_gid,
 )
 from odoo.addons.retail_connector_marketplace.lib.shopify import queries as Q
+from odoo.addons.retail_connector_marketplace.lib.shopify.mapping import customer_to_canonical
 from simulators.shopify import ShopifySimulator, _Execution, gid
 
 TOKEN = "shpat_lib_token"
@@ -634,3 +635,63 @@ def test_refund_create_records_one_refund_and_its_lines(shop, client):
     with pytest.raises(ChannelValidationError):
         client.create_refund(order["id"], "1.00", gateway=gateway, line_items=[{"id": 999999, "quantity": 1}])
     assert len(client.order_refunds(order["id"])) == 1
+
+
+# --------------------------------------------------------------------------- catalogue pages and customers
+
+def test_variant_pages_read_the_whole_shop_with_each_locations_available_quantity(shop, client):
+    warehouse = shop.add_location("Back store")
+    for i in range(45):
+        shop.add_variant("PAGE-%02d" % i, "4.50", product_title="Paged %d" % (i // 5), inventory=i)
+    shop.set_inventory_level("PAGE-07", warehouse["id"], 3)
+    pages = list(client.iter_variant_pages())
+    assert len(pages) >= 3, "more variants than a page"
+    rows = {row["sku"]: row for page in pages for row in page}
+    assert {"PAGE-00", "PAGE-44"} <= set(rows)
+    assert rows["PAGE-07"]["price"] == "4.50"
+    levels = rows["PAGE-07"]["levels"]
+    assert levels[str(warehouse["id"])] == 3, "each location's level, by the location's numeric id"
+    assert len(levels) == len(shop.locations) and 7 in levels.values(), "every location, the first holding 7"
+
+
+def test_a_customer_webhook_maps_to_a_canonical_customer_with_its_consent():
+    payload = {
+        "id": 7600000000042, "email": "Ana.Lopez@Example.com", "phone": "+32 470 12 34 56", "first_name": "Ana",
+        "last_name": "Lopez", "locale": "fr", "email_marketing_consent": {"state": "subscribed"},
+        "default_address": {"id": 1, "address1": "Rue Haute 1", "city": "Bruxelles", "zip": "1000",
+                            "country_code": "BE", "first_name": "Ana", "last_name": "Lopez"},
+        "addresses": [{"id": 1, "address1": "Rue Haute 1", "city": "Bruxelles", "zip": "1000", "country_code": "BE"},
+                      {"id": 2, "address1": "Grand-Place 2", "city": "Bruxelles", "zip": "1000", "country_code": "BE"}],
+    }
+    customer = customer_to_canonical(payload)
+    assert (customer.external_id, customer.email, customer.phone) == ("7600000000042", "Ana.Lopez@example.com",
+                                                                      "+32470123456")
+    assert customer.accepts_marketing is True
+    assert [a.street for a in customer.addresses] == ["Rue Haute 1", "Grand-Place 2"]
+    assert customer_to_canonical(dict(payload, email_marketing_consent={"state": "unsubscribed"})).accepts_marketing \
+        is False
+    with pytest.raises(CanonicalValidationError):
+        customer_to_canonical({"email": "no-id@example.com"})
+
+
+def test_product_set_creates_then_updates_one_product_and_its_variants(shop, client):
+    made = client.set_product({
+        "title": "Linen shirt", "description_html": "<p>Light</p>", "status": "ACTIVE",
+        "options": [{"name": "Size", "values": ["S", "M"]}],
+        "variants": [{"sku": "LIN-S", "price": "30.00", "barcode": "5400000000031", "options": {"Size": "S"},
+                      "weight_kg": 0.2},
+                     {"sku": "LIN-M", "price": "31.00", "options": {"Size": "M"}}],
+    })
+    assert [v["sku"] for v in made["variants"]] == ["LIN-S", "LIN-M"]
+    assert all(v["inventory_item_id"] for v in made["variants"])
+    assert shop.variant("LIN-S")["price"] == "30.00"
+    # an update names the product: its variants are matched by SKU, one left out is deleted
+    again = client.set_product({"id": numeric_id(made["id"]), "title": "Linen shirt, washed", "status": "ARCHIVED",
+                                "options": [{"name": "Size", "values": ["S"]}],
+                                "variants": [{"sku": "LIN-S", "price": "28.00", "options": {"Size": "S"}}]})
+    assert again["id"] == made["id"] and again["status"] == "ARCHIVED"
+    assert [v["id"] for v in again["variants"]] == [made["variants"][0]["id"]]
+    assert shop.variant("LIN-S")["price"] == "28.00"
+    assert shop.product_sets[-1]["title"] == "Linen shirt, washed"
+    with pytest.raises(ChannelValidationError, match="Title can't be blank"):
+        client.set_product({"title": "", "variants": [{"sku": "X-1", "price": "1.00"}]})

@@ -24,6 +24,7 @@ from odoo.addons.retail_connector_marketplace.lib.woocommerce import (
     signed_params,
 )
 from odoo.addons.retail_connector_marketplace.lib.woocommerce import oauth
+from odoo.addons.retail_connector_marketplace.lib.woocommerce.mapping import customer_to_canonical
 from simulators.woocommerce import WooCommerceSimulator
 
 KEY = "ck_lib_key"
@@ -386,3 +387,43 @@ def test_refund_is_read_with_positive_amounts_and_its_item(shop, client):
                                                                                   str(item["id"]))
     with pytest.raises(CanonicalValidationError):
         refund_to_canonical({"amount": "1"}, order["id"], "EUR")
+
+
+# --------------------------------------------------------------------------- catalogue pages and customers
+
+def test_item_pages_list_simple_products_and_the_variations_of_variable_ones(shop, client):
+    for i in range(25):
+        shop.add_product("ITEM-%02d" % i, "3.00", stock=i, notify=False)
+    shop.add_product("SHIRT", "15.00", variations=["SHIRT-S", {"sku": "SHIRT-M", "price": "16.00", "stock": 4}],
+                     notify=False)
+    pages = list(client.iter_item_pages())
+    assert len(pages) >= 3, "pages of 10 products"
+    items = {i["sku"]: i for page in pages for i in page}
+    assert items["ITEM-07"]["stock_quantity"] == 7 and items["ITEM-07"]["variation_id"] is None
+    assert items["SHIRT-M"]["price"] == "16.00" and items["SHIRT-M"]["stock_quantity"] == 4
+    assert items["SHIRT-M"]["product_id"] == items["SHIRT-S"]["product_id"] != items["SHIRT-M"]["variation_id"]
+    assert "SHIRT" not in items, "a variable product is sold through its variations"
+
+
+def test_products_are_created_in_batches_with_their_ids(shop, client):
+    made = client.batch_create_products([{"name": "New one", "sku": "NEW-1", "regular_price": "5.00"},
+                                         {"name": "New two", "sku": "NEW-2", "regular_price": "6.00"}])
+    assert [m["sku"] for m in made] == ["NEW-1", "NEW-2"]
+    assert shop.product("NEW-2")["id"] == made[1]["id"]
+    with pytest.raises(ChannelValidationError, match="NEW-1"):
+        client.batch_create_products([{"name": "Again", "sku": "NEW-1"}, {"name": "Three", "sku": "NEW-3"}])
+    assert shop.product("NEW-3"), "the others are created"
+
+
+def test_a_customer_webhook_maps_to_a_canonical_customer():
+    customer = customer_to_canonical({
+        "id": 31, "email": "jo@example.com", "first_name": "Jo", "last_name": "Smith",
+        "billing": {"first_name": "Jo", "last_name": "Smith", "address_1": "1 High St", "city": "London",
+                    "postcode": "SW1A 1AA", "country": "GB", "phone": "+44 20 7123 4567"},
+        "shipping": {}, "meta_data": [{"key": "accepts_marketing", "value": "yes"}],
+    })
+    assert (customer.external_id, customer.email, customer.phone) == ("31", "jo@example.com", "+442071234567")
+    assert customer.accepts_marketing is True
+    assert [a.city for a in customer.addresses] == ["London"]
+    with pytest.raises(CanonicalValidationError):
+        customer_to_canonical({"email": "x@example.com"})

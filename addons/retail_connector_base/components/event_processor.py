@@ -52,6 +52,23 @@ class EventProcessor(AbstractComponent):
         return outcome, sale
 
 
+    def _apply_customer(self, customer, event):
+        """Resolve a channel's canonical customer through the shared customer resolver (as an order's customer);
+        record its marketing consent on the binding; return (outcome, partner)."""
+        resolver = self.component(usage="customer.resolver", model_name="retail.partner.binding")
+        known = bool(customer.external_id and resolver.binder.to_internal(customer.external_id))
+        address = customer.addresses[0] if customer.addresses else None
+        partner, _invoice, _delivery = resolver.resolve(customer, billing=address)
+        binding = resolver.binder.to_internal(customer.external_id) if customer.external_id else None
+        if binding and binding.accepts_marketing != bool(customer.accepts_marketing):
+            binding.accepts_marketing = bool(customer.accepts_marketing)
+        outcome = "updated" if known else "created"
+        partner.message_post(body=self.env._(
+            "%(outcome)s from %(backend)s, event %(topic)s #%(event)s (correlation %(cid)s).",
+            outcome=outcome.capitalize(), backend=self.backend_record.name, topic=event.topic, event=event.id,
+            cid=event.correlation_id or "-"), message_type="notification", subtype_xmlid="mail.mt_note")
+        return outcome, partner
+
     def _apply_return(self, canonical, event):
         """Record a channel's canonical return through the shared return writer; return (outcome, return)."""
         writer = self.component(usage="return.writer", model_name="retail.return")

@@ -212,6 +212,60 @@ class GenericInventoryExporter(Component):
                            headers=self._headers(idempotency_key("stock", requests.ids, chunk)))
 
 
+class CatalogExporterMixin(AbstractComponent):
+    """What a catalogue export says of a product, whatever the channel; the values the channel owns left out."""
+
+    _name = "retail.catalog.exporter.base"
+    _inherit = "retail.exporter"
+
+    def _catalog_values(self, product):
+        """Return the canonical catalogue values of ``product`` that Odoo owns on this backend.
+
+        ``active`` is false for a product archived or no longer sold in Odoo: the channel archives it.
+        """
+        backend = self.backend_record
+        values = {
+            "sku": product.default_code,
+            "name": product.name,
+            "barcode": product.barcode or None,
+            "description": product.description_sale or None,
+            "weight": product.weight or None,
+            "active": bool(product.active and product.sale_ok),
+            "options": [{"name": value.attribute_id.name, "value": value.name}
+                        for value in product.product_template_variant_value_ids.product_attribute_value_id],
+        }
+        owned = {"name": "name", "barcode": "barcode", "description": "description_sale", "sku": "default_code"}
+        for key, field_name in owned.items():
+            if key != "sku" and backend._owner_of("catalog", "product", field_name) == "channel":
+                del values[key]
+        return values
+
+
+class GenericCatalogExporter(Component):
+    """Products created or updated by SKU: ``POST /api/v1/products/batch``, 100 items a call; bound to the
+    channel's ids."""
+
+    _name = "retail.generic.catalog.exporter"
+    _inherit = "retail.catalog.exporter.base"
+    _usage = "catalog.exporter"
+    _backend_type = "generic"
+
+    def export(self, requests):
+        backend = self.backend_record
+        products = self.env["product.product"].with_context(active_test=False).browse(
+            [r.res_id for r in requests]).exists()
+        items = [self._catalog_values(p) for p in products if self._require_sku(p)]
+        if not items:
+            return
+        answer = backend._http_client().request(
+            "POST", "/api/v1/products/batch", json={"items": items},
+            headers=self._headers(idempotency_key("products", requests.ids, items)))
+        by_sku = {p.default_code: p for p in products}
+        self._bind_products_apart([(item["id"], by_sku[item["sku"]], {"sync_state": "synced"})
+                                   for item in (answer.data or {}).get("items", []) if item.get("sku") in by_sku])
+
+
+
 class GenericPricingExporter(Component):
     """Prices from the backend's pricelist: ``POST /api/v1/prices/batch``, 100 items a call."""
 

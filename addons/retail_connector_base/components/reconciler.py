@@ -1,4 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from decimal import Decimal, InvalidOperation
+
 from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.component.core import AbstractComponent, Component
@@ -22,12 +24,12 @@ class RetailReconciler(AbstractComponent):
         """Record the differences on ``run``, repair them; return how many objects were compared."""
         raise NotImplementedError
 
-    def _products_by_sku(self, skus):
-        """Yield {sku: product} chunks for the SKUs the channel holds, plus the backend's bound products."""
+    def _products_by_sku(self, skus, with_bound=True):
+        """Yield {sku: product} chunks for the SKUs the channel holds, plus (``with_bound``) the backend's bound
+        products."""
         backend = self.backend_record
         Product = self.env["product.product"]
-        bound = self.env["retail.product.binding"].search([("backend_id", "=", backend.id)]).odoo_id
-        skus = set(skus) | set(bound.filtered("default_code").mapped("default_code"))
+        skus = set(skus) | (self._bound_skus() if with_bound else set())
         ordered = sorted(skus)
         for start in range(0, len(ordered), CHUNK):
             chunk = ordered[start : start + CHUNK]
@@ -37,6 +39,11 @@ class RetailReconciler(AbstractComponent):
             yield {p.default_code: p for p in products}, chunk
             # what the chunk loaded (products, levels, prices, lines) is written: memory stays that of one chunk
             self.env.invalidate_all()
+
+    def _bound_skus(self):
+        """Return the SKUs of the products bound to the backend (the channel should have them all)."""
+        bound = self.env["retail.product.binding"].search([("backend_id", "=", self.backend_record.id)]).odoo_id
+        return set(bound.filtered("default_code").mapped("default_code"))
 
     def _repair_export(self, run, kind, key, odoo_value, channel_value, product, field_name=None, field_label=None,
                        channel_raw=None):
@@ -92,30 +99,46 @@ class RetailReconciler(AbstractComponent):
         return self.env._("Odoo does not take %(field)s from the channel: a person decides", field=field_name)
 
 
-class GenericInventoryReconciler(Component):
-    """Channel stock levels (``GET /api/v1/stock``) against Odoo's available to sell."""
+class InventoryReconciler(AbstractComponent):
+    """A channel's stock levels, read page after page, against Odoo's available to sell.
 
-    _name = "retail.generic.inventory.reconciler"
+    Channels implement ``_channel_stock_pages`` (and ``_locations`` when their locations are not
+    the backend's map); comparing and repairing (per the system of record) is shared. A product
+    bound to the backend that no page named is missing on the channel.
+    """
+
+    _name = "retail.inventory.reconciler.base"
     _inherit = "retail.reconciler"
-    _usage = "inventory.reconciler"
-    _backend_type = "generic"
     _domain = "inventory"
 
+    def _channel_stock_pages(self):
+        """Yield pages of the channel's levels: lists of {sku, location_id, quantity}."""
+        raise NotImplementedError
+
+    def _locations(self):
+        """Return [(channel location id, Odoo locations)] the levels are compared for."""
+        return self.backend_record._channel_locations()
+
     def reconcile(self, run):
-        backend = self.backend_record
-        headers = {"Authorization": "Bearer " + (backend.sudo().api_secret or "")}
-        items = backend._http_client().request("GET", "/api/v1/stock", headers=headers).data.get("items", [])
-        channel = {(i["sku"], str(i["location_id"])): i["quantity"] for i in items}
+        locations = self._locations()
+        seen = set()
         checked = 0
-        locations = backend._channel_locations()
-        all_skus = {sku for sku, _loc in channel}
-        total = len(all_skus) * len(locations)
-        run._progress(0, total)
-        for products, skus in self._products_by_sku(all_skus):
-            run._progress(checked, total)
+        for page in self._channel_stock_pages():
+            channel = {(i["sku"], str(i["location_id"])): i["quantity"] for i in page if i.get("sku")}
+            skus = {sku for sku, _loc in channel} - seen
+            seen |= skus
+            checked += self._compare_stock(run, channel, skus, locations)
+            run._progress(checked)
+        return checked + self._compare_stock(run, {}, self._bound_skus() - seen, locations)
+
+    def _compare_stock(self, run, channel, skus, locations):
+        backend = self.backend_record
+        checked = 0
+        for products, chunk in self._products_by_sku(skus, with_bound=False):
             for location_id, odoo_locations in locations:
-                levels = backend._available_to_sell(self.env["product.product"].browse([p.id for p in products.values()]), odoo_locations)
-                for sku in skus:
+                levels = backend._available_to_sell(
+                    self.env["product.product"].browse([p.id for p in products.values()]), odoo_locations)
+                for sku in chunk:
                     product = products.get(sku)
                     theirs = channel.get((sku, str(location_id)))
                     checked += 1
@@ -128,29 +151,40 @@ class GenericInventoryReconciler(Component):
                     elif int(theirs) != int(ours):
                         self._repair_export(run, "quantity_drift", "%s @ %s" % (sku, location_id), ours, theirs, product,
                                             field_name="free_qty", field_label=self.env._("Available to sell"))
-        run._progress(checked, total)
         return checked
 
 
-class GenericPricingReconciler(Component):
-    """Channel prices (``GET /api/v1/prices``) against the backend's pricelist."""
+class PricingReconciler(AbstractComponent):
+    """A channel's prices, read page after page, against the backend's pricelist.
 
-    _name = "retail.generic.pricing.reconciler"
+    Channels implement ``_channel_price_pages``; comparing and repairing is shared: Odoo's price
+    is sent again, or the channel's is written into Odoo, per the system of record.
+    """
+
+    _name = "retail.pricing.reconciler.base"
     _inherit = "retail.reconciler"
-    _usage = "pricing.reconciler"
-    _backend_type = "generic"
     _domain = "pricing"
 
+    def _channel_price_pages(self):
+        """Yield pages of the channel's prices: lists of {sku, price, currency}."""
+        raise NotImplementedError
+
     def reconcile(self, run):
-        backend = self.backend_record
-        headers = {"Authorization": "Bearer " + (backend.sudo().api_secret or "")}
-        items = backend._http_client().request("GET", "/api/v1/prices", headers=headers).data.get("items", [])
-        channel = {i["sku"]: i for i in items}
+        seen = set()
         checked = 0
-        run._progress(0, len(channel))
-        for products, skus in self._products_by_sku(channel):
-            run._progress(checked, len(channel))
-            for sku in skus:
+        for page in self._channel_price_pages():
+            channel = {i["sku"]: i for i in page if i.get("sku")}
+            skus = set(channel) - seen
+            seen |= skus
+            checked += self._compare_prices(run, channel, skus)
+            run._progress(checked)
+        return checked + self._compare_prices(run, {}, self._bound_skus() - seen)
+
+    def _compare_prices(self, run, channel, skus):
+        backend = self.backend_record
+        checked = 0
+        for products, chunk in self._products_by_sku(skus, with_bound=False):
+            for sku in chunk:
                 product = products.get(sku)
                 if not product:
                     continue
@@ -159,7 +193,7 @@ class GenericPricingReconciler(Component):
                 theirs = channel.get(sku)
                 if not theirs:
                     self._repair_export(run, "missing_on_channel", sku, ours["price"], None, product)
-                elif (theirs["price"], theirs["currency"]) != (ours["price"], ours["currency"]):
+                elif not _same_price(theirs, ours):
                     self._repair_export(run, "price_drift", sku, "%s %s" % (ours["price"], ours["currency"]),
                                         "%s %s" % (theirs["price"], theirs["currency"]), product,
                                         field_name="list_price",
@@ -179,3 +213,41 @@ class GenericPricingReconciler(Component):
             return self.env._("the channel's price is in %(currency)s, not in the currency of Odoo's prices for it: "
                               "a person decides", currency=channel_raw["currency"])
         return None
+
+
+def _same_price(theirs, ours):
+    """Return whether the channel's price is Odoo's: same currency, same amount (however written)."""
+    if theirs.get("currency") != ours["currency"]:
+        return False
+    try:
+        return Decimal(str(theirs["price"])) == Decimal(str(ours["price"]))
+    except (InvalidOperation, TypeError):
+        return False
+
+
+class GenericInventoryReconciler(Component):
+    """Channel stock levels (``GET /api/v1/stock``) against Odoo's available to sell."""
+
+    _name = "retail.generic.inventory.reconciler"
+    _inherit = "retail.inventory.reconciler.base"
+    _usage = "inventory.reconciler"
+    _backend_type = "generic"
+
+    def _channel_stock_pages(self):
+        backend = self.backend_record
+        headers = {"Authorization": "Bearer " + (backend.sudo().api_secret or "")}
+        yield backend._http_client().request("GET", "/api/v1/stock", headers=headers).data.get("items", [])
+
+
+class GenericPricingReconciler(Component):
+    """Channel prices (``GET /api/v1/prices``) against the backend's pricelist."""
+
+    _name = "retail.generic.pricing.reconciler"
+    _inherit = "retail.pricing.reconciler.base"
+    _usage = "pricing.reconciler"
+    _backend_type = "generic"
+
+    def _channel_price_pages(self):
+        backend = self.backend_record
+        headers = {"Authorization": "Bearer " + (backend.sudo().api_secret or "")}
+        yield backend._http_client().request("GET", "/api/v1/prices", headers=headers).data.get("items", [])

@@ -19,6 +19,8 @@ from . import retail_ownership
 from . import retail_migration
 from . import retail_relay
 from . import retail_shadow
+from . import retail_domain_support
+from . import retail_assortment
 from . import retail_payout
 from . import retail_value_map
 from . import retail_refund
@@ -31,6 +33,7 @@ from . import retail_operations
 from . import res_config_settings
 from . import retail_retention
 from . import retail_neutralize
+from . import retail_customer_privacy
 # views over the tables above: imported last, so that those tables exist when they are created
 from . import retail_cockpit
 from . import retail_event_group

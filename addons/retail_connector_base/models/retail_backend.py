@@ -240,7 +240,8 @@ class RetailBackend(models.Model):
 
     def _create_default_policies(self):
         for backend in self:
-            vals = [dict(v, backend_id=backend.id) for v in backend._default_policy_values()]
+            # what the channel has no component for is created off (its policy says why)
+            vals = [dict(v, backend_id=backend.id) for v in backend._fit_policy_values(backend._default_policy_values())]
             self.env["retail.sync.policy"].create(vals)
 
     def action_reset_policies(self):

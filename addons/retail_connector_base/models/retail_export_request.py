@@ -67,6 +67,8 @@ class RetailExportRequest(models.Model):
         policy = backend.policy_for(domain)
         if not policy or policy.mode == "off" or policy.direction == "inbound":
             return
+        if not backend._sends_domain(domain):
+            return  # the channel takes nothing of this domain from Odoo (its policy says so): nothing waits, nothing fails
         cr = self.env.cr
         correlation_id = self.env.context.get("retail_correlation_id")
         # always the same order: two jobs touching the same records never wait on each other in a cycle
@@ -126,9 +128,18 @@ class RetailExportRequest(models.Model):
         unsettled = set(claimed)
         try:
             with backend.work_on(self._name) as work:
-                exporter = work.component(usage="%s.exporter" % domain)
+                exporters = work.many_components(usage="%s.exporter" % domain)
+                if not exporters:
+                    # made before the channel's support was checked: nothing can send them, nothing retries them
+                    message = self.env._("%(channel)s backends have no exporter for %(domain)s: not sent.",
+                                         channel=backend.backend_type, domain=domain)
+                    self._settle(claimed, "cancelled", message)
+                    unsettled = set()
+                    return "%s: %d cancelled, the channel has no exporter for it" % (domain, len(claimed))
+                exporter = exporters[0]
                 sent = failed = 0
                 for batch in exporter.batches(requests):
+                    published = self._published_before(backend, domain, batch)
                     try:
                         refused = exporter.export(batch) or {}
                     except ChannelValidationError as exc:
@@ -155,6 +166,7 @@ class RetailExportRequest(models.Model):
                         exporter.record_failure(request, refused[request.id])
                     done = batch.filtered(lambda r: r.id not in refused)
                     self._settle(done.ids, "done")
+                    self._after_publication(backend, domain, done, published)
                     unsettled -= set(batch.ids)
                     pickings = done.filtered(lambda r: r.res_model == "stock.picking").mapped("res_id")
                     if pickings:
@@ -167,6 +179,33 @@ class RetailExportRequest(models.Model):
                 self._release(sorted(unsettled), None)
         self.invalidate_model()
         return "%s: %d sent, %d failed in %d records" % (domain, sent, failed, len(requests))
+
+    def _published_before(self, backend, domain, batch):
+        """Return the products of a catalogue batch already on the channel (bound) before it is sent."""
+        if domain != "catalog":
+            return None
+        products = self.env["product.product"].browse(batch.filtered(lambda r: r.res_model == "product.product").mapped("res_id"))
+        return backend._bound(products)
+
+    def _after_publication(self, backend, domain, done, published):
+        """Products a catalogue export just published on the channel: their stock and price follow it.
+
+        The exporter binds them in a transaction of its own: what is bound now is read as committed.
+        """
+        if domain != "catalog" or published is None:
+            return
+        products = self.env["product.product"].browse(done.filtered(lambda r: r.res_model == "product.product").mapped("res_id"))
+        candidates = (products - published).filtered("active")
+        if not candidates:
+            return
+        with self._own_cursor() as cr:
+            cr.execute("SELECT odoo_id FROM retail_product_binding WHERE backend_id = %s AND odoo_id = ANY(%s)",
+                       (backend.id, candidates.ids))
+            new = candidates.browse([row[0] for row in cr.fetchall()])
+        if new:
+            Request = self.with_context(retail_published=True)
+            Request._request(backend, "inventory", new.filtered("is_storable"))
+            Request._request(backend, "pricing", new)
 
     @contextmanager
     def _own_cursor(self):

@@ -36,3 +36,5 @@ from . import test_readiness
 from . import test_analysis_views
 from . import test_readiness_tour
 from . import test_progress
+from . import test_domain_support
+from . import test_assortment

@@ -155,7 +155,7 @@ class TestOwnership(TransactionCase):
                                                 "owner": "channel"})]
         catalog = self.backend.policy_for("catalog")
         self.assertEqual(catalog.system_of_record, "odoo")
-        catalog.direction = "inbound"  # the generic channel takes no catalogue: nothing to send on a rename
+        # the catalog policy runs in batch: a rename waits for its run, nothing is sent now
         with self.assertRaisesRegex(UserError, r"Sales Description of .*Owned 01.* is owned by Ownership shop "
                                                r"\(Catalog policy\)"):
             product.description_sale = "Written in Odoo"

@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 """Shopify plugged into the shared pipeline: protocol in lib/shopify, pipeline in the base."""
 
+import html
 from datetime import timezone
 
 from odoo.addons.component.core import Component
@@ -13,6 +14,7 @@ from ..lib.shopify.fulfillment import plan_fulfillment  # noqa: F401  (re-export
 from ..lib.shopify.ids import numeric_id
 from ..lib.shopify.queries import SKUS_PER_SEARCH
 from ..lib.shopify.mapping import (
+    customer_to_canonical,
     graphql_order_to_canonical,
     order_to_canonical,
     payout_to_canonical,
@@ -20,8 +22,13 @@ from ..lib.shopify.mapping import (
 )
 
 ORDER_TOPICS = ("orders/create", "orders/updated", "orders/paid", "orders/cancelled")
-WEBHOOK_TOPICS = ORDER_TOPICS + ("refunds/create",)
+CUSTOMER_TOPICS = ("customers/create", "customers/update")
+# Shopify's mandatory compliance webhooks (configured with the app, not through the API)
+COMPLIANCE_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
+WEBHOOK_TOPICS = ORDER_TOPICS + ("refunds/create",) + CUSTOMER_TOPICS
 POLLED_TOPIC = "orders/polled"
+# seconds a reconciliation's page waits for the shop's query cost bucket to refill
+RECONCILIATION_WAIT = 30.0
 
 
 def _schema_error(exc):
@@ -32,6 +39,13 @@ def _refund_time(data):
     """Return when a refund was made, so that it is applied after the order version before it."""
     try:
         return parse_timestamp(data.get("processed_at") or data.get("created_at"))
+    except (TypeError, ValueError):
+        return None
+
+
+def _customer_time(data):
+    try:
+        return parse_timestamp(data.get("updated_at") or data.get("created_at"))
     except (TypeError, ValueError):
         return None
 
@@ -59,6 +73,8 @@ class ShopifyEventParser(Component):
     _topics = dict(
         {topic: ("orders", "order") for topic in ORDER_TOPICS},
         **{"refunds/create": ("returns", "order"), POLLED_TOPIC: ("orders", "order")},
+        **{topic: ("customers", "customer") for topic in CUSTOMER_TOPICS},
+        **{topic: ("customers", "privacy") for topic in COMPLIANCE_TOPICS},
     )
 
     _body_needed_at_ack = False
@@ -74,7 +90,19 @@ class ShopifyEventParser(Component):
         domain, aggregate_type = self._domain_and_type(topic)
         if not isinstance(data, dict):
             raise SchemaError("a Shopify webhook body is a JSON object", details=[{"field": "", "message": "not an object"}])
+        if topic in COMPLIANCE_TOPICS:
+            customer = data.get("customer") if isinstance(data.get("customer"), dict) else {}
+            key = numeric_id(customer.get("id")) or str(data.get("shop_id") or data.get("shop_domain") or "shop")
+            delivery = (headers.get("X-Shopify-Webhook-Id") or headers.get("X-Shopify-Event-Id") or "").strip()
+            return InboundEvent(topic=topic, domain=domain, aggregate_type=aggregate_type, aggregate_key=key,
+                                idempotency_key=delivery or self._digest_key(body), channel_timestamp=None)
         try:
+            if topic in CUSTOMER_TOPICS:
+                customer = customer_to_canonical(data)
+                delivery = (headers.get("X-Shopify-Webhook-Id") or headers.get("X-Shopify-Event-Id") or "").strip()
+                return InboundEvent(topic=topic, domain=domain, aggregate_type=aggregate_type,
+                                    aggregate_key=customer.external_id, idempotency_key=delivery or self._digest_key(body),
+                                    channel_timestamp=_customer_time(data))
             if topic == "refunds/create":
                 order_id = numeric_id(data.get("order_id"))
                 if not order_id:
@@ -98,12 +126,32 @@ class ShopifyEventProcessor(Component):
     _backend_type = "shopify"
 
     def process(self, event, data):
+        if event.topic in CUSTOMER_TOPICS:
+            return self._apply_customer(customer_to_canonical(data), event)
+        if event.topic in COMPLIANCE_TOPICS:
+            return self._compliance(event, data)
         if event.topic == "refunds/create":
             return self._record_refund(event, data)
         order = Order.from_dict(data) if event.topic == POLLED_TOPIC else order_to_canonical(data)
         if not self.backend_record._import_rule_allows(order):
             return "deferred: payment %s" % order.payment_state, None
         return self._apply_order(order, event)
+
+    def _compliance(self, event, data):
+        """Shopify's privacy requests: a customer's data erased or exported, or the whole shop's erased."""
+        backend = self.backend_record
+        customer = data.get("customer") if isinstance(data.get("customer"), dict) else {}
+        customer_id = numeric_id(customer.get("id")) if customer.get("id") else None
+        if event.topic == "shop/redact":
+            return "redacted: %s" % backend._redact_shop(), None
+        if event.topic == "customers/redact":
+            return "redacted: %s" % backend._redact_customer(
+                customer_id, customer.get("email"), [numeric_id(o) for o in data.get("orders_to_redact") or []]), None
+        request = data.get("data_request") if isinstance(data.get("data_request"), dict) else {}
+        attachment = backend._customer_data_export(
+            customer_id, customer.get("email"), [numeric_id(o) for o in data.get("orders_requested") or []],
+            request_id=request.get("id"))
+        return "data exported for a person to send", attachment
 
     def _record_refund(self, event, data):
         binding = self.binder_for("retail.sale.order.binding").to_internal(event.aggregate_key)
@@ -339,3 +387,104 @@ class ShopifyPayoutImporter(Component):
                 return payout_to_canonical(node, client.balance_transactions(node["id"]))
         raise ChannelValidationError(
             self.env._("Shopify has no payout %(id)s on %(backend)s.", id=external_id, backend=self.backend_record.name))
+
+
+class ShopifyInventoryReconciler(Component):
+    """The shop's available quantities (variants page after page, per mapped location) against Odoo's."""
+
+    _name = "retail.shopify.inventory.reconciler"
+    _inherit = "retail.inventory.reconciler.base"
+    _usage = "inventory.reconciler"
+    _backend_type = "shopify"
+
+    def _locations(self):
+        return self.backend_record._shopify_locations()
+
+    def _channel_stock_pages(self):
+        mapped = {str(location_id) for location_id, _locations in self._locations()}
+        for page in self.backend_record._shopify_client(max_throttle_wait=RECONCILIATION_WAIT).iter_variant_pages():
+            yield [{"sku": v["sku"], "location_id": location_id, "quantity": quantity}
+                   for v in page if v["sku"] for location_id, quantity in v["levels"].items()
+                   if str(location_id) in mapped]
+
+
+class ShopifyPricingReconciler(Component):
+    """The shop's variant prices (page after page) against the backend's pricelist."""
+
+    _name = "retail.shopify.pricing.reconciler"
+    _inherit = "retail.pricing.reconciler.base"
+    _usage = "pricing.reconciler"
+    _backend_type = "shopify"
+
+    def _channel_price_pages(self):
+        backend = self.backend_record
+        # variant prices are in the shop's currency, which the exporter takes to be the pricelist's
+        currency = (backend.pricelist_id.currency_id or backend.company_id.currency_id).name
+        for page in backend._shopify_client(max_throttle_wait=RECONCILIATION_WAIT).iter_variant_pages():
+            yield [{"sku": v["sku"], "price": v["price"], "currency": currency} for v in page if v["sku"] and v["price"]]
+
+
+class ShopifyCatalogExporter(Component):
+    """A product template with its variants, created or updated in one ``productSet`` per product.
+
+    The shop's product is the one of a variant found by SKU (then bound); the template's options
+    become the product's options, each sellable variant (with a SKU) one of its variants, with its
+    SKU, barcode and weight; a new variant takes the backend's price (later price changes are the
+    pricing policy's). A template archived in Odoo archives the product, one no longer sold puts it
+    in draft; a variant archived in Odoo is no longer listed, and Shopify deletes it. Bindings keep
+    the variants' ids and inventory items.
+    """
+
+    _name = "retail.shopify.catalog.exporter"
+    _inherit = "retail.catalog.exporter.base"
+    _usage = "catalog.exporter"
+    _backend_type = "shopify"
+    _batch_size = 50
+
+    def export(self, requests):
+        backend = self.backend_record
+        Product = self.env["product.product"].with_context(active_test=False)
+        products = Product.browse(requests.mapped("res_id")).exists()
+        client = backend._shopify_client()
+        finder = self.component(usage="shopify.variants")
+        refused = {}
+        for template in products.product_tmpl_id:
+            variants = template.with_context(active_test=False).product_variant_ids
+            for product in (variants - variants.filtered("default_code")) & products:
+                refused[product.id] = "%s has no internal reference (SKU): Shopify identifies variants by SKU" % (
+                    product.display_name)
+            sellable = variants.filtered("default_code")
+            if not sellable:
+                continue
+            found = finder.variants_of(sellable)
+            shop_products = sorted({v["product_id"] for v in found.values() if v.get("product_id")})
+            listed = sellable.filtered("active")
+            values = self._catalog_values(listed[:1] or sellable[:1])
+            payload = {
+                "id": numeric_id(shop_products[0]) if shop_products else None,
+                "title": values.get("name") or template.name,
+                "status": "ACTIVE" if template.active and template.sale_ok else "DRAFT" if template.active else "ARCHIVED",
+                "options": [{"name": line.attribute_id.name, "values": line.value_ids.mapped("name")}
+                            for line in template.attribute_line_ids if template.product_variant_count > 1],
+                "variants": [self._variant_row(variant, found.get(variant.id)) for variant in listed]
+                or [self._variant_row(variant, found.get(variant.id)) for variant in sellable],
+            }
+            if "description" in values:
+                payload["description_html"] = "<p>%s</p>" % html.escape(values["description"]) if values["description"] \
+                    else ""
+            made = client.set_product(payload)
+            by_sku = {p.default_code: p for p in sellable}
+            self._bind_products_apart([
+                (numeric_id(v["id"]), by_sku[v["sku"]], {"sync_state": "synced", "channel_ref": v["inventory_item_id"] or False})
+                for v in made["variants"] if v.get("sku") in by_sku])
+        return {r.id: refused[r.res_id] for r in requests if r.res_id in refused}
+
+    def _variant_row(self, variant, found):
+        values = self._catalog_values(variant)
+        row = {"id": numeric_id(found["variant_id"]) if found else None, "sku": variant.default_code,
+               "options": {o["name"]: o["value"] for o in values["options"]}, "weight_kg": variant.weight or None}
+        if "barcode" in values:
+            row["barcode"] = values["barcode"]
+        if not found and self.backend_record._owner_of("pricing", "product", "list_price") == "odoo":
+            row["price"] = self.backend_record._channel_price(variant)["price"]
+        return row

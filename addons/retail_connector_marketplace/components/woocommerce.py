@@ -10,12 +10,15 @@ from odoo.addons.retail_connector_base.lib.http import ChannelValidationError
 from odoo.addons.retail_connector_base.lib.inbound import InboundEvent, SchemaError
 
 from ..lib.woocommerce.client import SKUS_PER_QUERY
-from ..lib.woocommerce.mapping import order_to_canonical, refund_to_canonical
+from ..lib.woocommerce.mapping import customer_to_canonical, order_to_canonical, refund_to_canonical
 
 ORDER_TOPICS = ("order.created", "order.updated")
 DELETED_TOPIC = "order.deleted"
 POLLED_TOPIC = "orders/polled"
+CUSTOMER_TOPICS = ("customer.created", "customer.updated")
 WEBHOOK_TOPICS = ORDER_TOPICS + (DELETED_TOPIC,)
+# WooCommerce keeps one stock quantity per item: the backend's sell locations stand for it
+SHOP_LOCATION = "shop"
 
 
 class WooConnectionTester(Component):
@@ -31,6 +34,21 @@ class WooConnectionTester(Component):
                           count=resp.headers.get("X-WP-Total", "?"))
 
 
+def _woo_time(value):
+    """Return a WooCommerce GMT time (``2026-01-02T03:04:05``) as a naive UTC datetime, or None."""
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "")).replace(tzinfo=timezone.utc) if value else None
+    except ValueError:
+        return None
+
+
+def _customer_version(data, body):
+    """Return what identifies one version of a customer: two edits within a second (WooCommerce's
+    resolution) differ by their content, a delivery of the same version does not."""
+    return "customer|%s|%s|%s" % (data["id"], data.get("date_modified_gmt") or data.get("date_modified") or "",
+                                  hashlib.sha256(body or b"").hexdigest())
+
+
 class WooEventParser(Component):
     """WooCommerce webhooks: ``X-WC-Webhook-Topic``, the REST v3 order shape.
 
@@ -42,7 +60,8 @@ class WooEventParser(Component):
     _inherit = "retail.event.parser"
     _backend_type = "woocommerce"
     _aggregate_field = "id"
-    _topics = {topic: ("orders", "order") for topic in WEBHOOK_TOPICS + (POLLED_TOPIC,)}
+    _topics = dict({topic: ("orders", "order") for topic in WEBHOOK_TOPICS + (POLLED_TOPIC,)},
+                   **{topic: ("customers", "customer") for topic in CUSTOMER_TOPICS})
 
     def topic_of(self, headers, resource=None, data=None):
         return (headers.get("X-WC-Webhook-Topic") or "").strip()
@@ -52,9 +71,12 @@ class WooEventParser(Component):
         if not isinstance(data, dict) or data.get("id") in (None, ""):
             raise SchemaError("a WooCommerce order webhook carries the order with its id",
                               details=[{"field": "id", "message": "is required"}])
-        # one key per order version: a delivery id is new on every delivery of the same version
-        version = "%s|%s|%s" % ("deleted" if topic == DELETED_TOPIC else "order", data["id"],
-                                data.get("date_modified_gmt") or data.get("date_modified") or "")
+        # one key per order (or customer) version: a delivery id is new on every delivery of the same version
+        if topic in CUSTOMER_TOPICS:
+            version = _customer_version(data, body)
+        else:
+            version = "%s|%s|%s" % ("deleted" if topic == DELETED_TOPIC else "order", data["id"],
+                                    data.get("date_modified_gmt") or data.get("date_modified") or "")
         return InboundEvent(topic=topic, domain=domain, aggregate_type=aggregate_type, aggregate_key=None,
                             idempotency_key="wc:" + hashlib.sha256(version.encode()).hexdigest())
 
@@ -63,6 +85,17 @@ class WooEventParser(Component):
         if not isinstance(data, dict) or data.get("id") in (None, ""):
             raise SchemaError("a WooCommerce order webhook carries the order with its id",
                               details=[{"field": "id", "message": "is required"}])
+        if topic in CUSTOMER_TOPICS:
+            try:
+                customer = customer_to_canonical(data)
+            except CanonicalValidationError as exc:
+                raise SchemaError(str(exc), details=[{"field": e.path, "message": e.message} for e in exc.errors]) from None
+            stamp = _woo_time(data.get("date_modified_gmt") or data.get("date_created_gmt"))
+            version = _customer_version(data, body)
+            return InboundEvent(topic=topic, domain=domain, aggregate_type=aggregate_type,
+                                aggregate_key=customer.external_id,
+                                idempotency_key="wc:" + hashlib.sha256(version.encode()).hexdigest(),
+                                channel_timestamp=stamp)
         if topic == DELETED_TOPIC:
             key, stamp = str(data["id"]), None
         else:
@@ -82,6 +115,8 @@ class WooEventProcessor(Component):
     _backend_type = "woocommerce"
 
     def process(self, event, data):
+        if event.topic in CUSTOMER_TOPICS:
+            return self._apply_customer(customer_to_canonical(data), event)
         if event.topic == DELETED_TOPIC:
             writer = self.component(usage="order.writer", model_name="retail.sale.order.binding")
             binding = self.binder_for("retail.sale.order.binding").to_internal(event.aggregate_key)
@@ -338,3 +373,98 @@ class WooRefundExporter(Component):
                 return {"external_id": existing["id"], "amount": existing.get("amount"), "found": True}
         made = client.create_refund(binding.external_id, ret.amount, reason, api_refund=False, restock=False)
         return {"external_id": made["id"], "amount": made.get("amount")}
+
+
+class WooInventoryReconciler(Component):
+    """The shop's stock quantities (products and variations, page after page) against Odoo's available to sell."""
+
+    _name = "retail.woocommerce.inventory.reconciler"
+    _inherit = "retail.inventory.reconciler.base"
+    _usage = "inventory.reconciler"
+    _backend_type = "woocommerce"
+
+    def _locations(self):
+        return [(SHOP_LOCATION, self.backend_record._sell_locations())]
+
+    def _channel_stock_pages(self):
+        for page in self.backend_record._woo_client().iter_item_pages():
+            # an item whose stock the shop does not manage has no level: missing, its level is sent again
+            yield [{"sku": i["sku"], "location_id": SHOP_LOCATION, "quantity": i["stock_quantity"]}
+                   for i in page if i["sku"] and i["manage_stock"] and i["stock_quantity"] is not None]
+
+
+class WooPricingReconciler(Component):
+    """The shop's current prices (products and variations, page after page) against the backend's pricelist."""
+
+    _name = "retail.woocommerce.pricing.reconciler"
+    _inherit = "retail.pricing.reconciler.base"
+    _usage = "pricing.reconciler"
+    _backend_type = "woocommerce"
+
+    def _channel_price_pages(self):
+        backend = self.backend_record
+        # the shop's prices are in its currency, which the exporter takes to be the pricelist's
+        currency = (backend.pricelist_id.currency_id or backend.company_id.currency_id).name
+        for page in backend._woo_client().iter_item_pages():
+            yield [{"sku": i["sku"], "price": i["price"], "currency": currency} for i in page if i["sku"] and i["price"]]
+
+
+class WooCatalogExporter(Component):
+    """Products published with ``products/batch``: created when the shop has no item of their SKU, updated
+    (name, SKU, description, weight, barcode, published or draft) when it has; bound to the shop's ids.
+
+    A variant of a variable product the shop has is updated through its product's variations batch;
+    the shop's variable products themselves are made on the shop. A price goes with a creation (an item
+    without one cannot be bought); later changes of it are the pricing policy's.
+    """
+
+    _name = "retail.woocommerce.catalog.exporter"
+    _inherit = "retail.catalog.exporter.base"
+    _usage = "catalog.exporter"
+    _backend_type = "woocommerce"
+
+    def export(self, requests):
+        backend = self.backend_record
+        client = backend._woo_client()
+        products = self.env["product.product"].with_context(active_test=False).browse(
+            requests.mapped("res_id")).exists().filtered("default_code")
+        finder = self.component(usage="woocommerce.products")
+        items, _known = finder._items_of(products, client, domain="catalog")
+        updates, variations, creates, refused = [], {}, [], {}
+        for product in products:
+            values = self._woo_values(product)
+            item = items.get(product.id)
+            if item and item["variation_id"]:
+                values.pop("name", None)  # a variation's name is its product's and its options'
+                variations.setdefault(item["product_id"], []).append(dict(values, id=item["variation_id"]))
+            elif item:
+                updates.append(dict(values, id=item["id"]))
+            elif product.product_tmpl_id.product_variant_count > 1:
+                refused[product.id] = ("%s is a variant: WooCommerce takes variations of the variable products made "
+                                       "on the shop only" % product.default_code)
+            else:
+                price = backend._channel_price(product)
+                creates.append((product, dict(values, type="simple", regular_price=price["compare_at_price"] or price["price"],
+                                              sale_price=price["price"] if price["compare_at_price"] else "")))
+        if updates:
+            client.batch_update_products(updates)
+        for parent_id, rows in variations.items():
+            client.batch_update_variations(parent_id, rows)
+        if creates:
+            made = client.batch_create_products([values for _product, values in creates])
+            self._bind_products_apart([(item["id"], product, {"sync_state": "synced", "channel_ref": False})
+                                       for (product, _values), item in zip(creates, made) if item.get("id")])
+        return {r.id: refused[r.res_id] for r in requests if r.res_id in refused}
+
+    def _woo_values(self, product):
+        values = self._catalog_values(product)
+        row = {"sku": values["sku"], "status": "publish" if values["active"] else "draft"}
+        if "name" in values:
+            row["name"] = values["name"]
+        if "description" in values:
+            row["description"] = values["description"] or ""
+        if "barcode" in values:
+            row["global_unique_id"] = values["barcode"] or ""
+        if values.get("weight"):
+            row["weight"] = "%g" % values["weight"]
+        return row

@@ -57,8 +57,11 @@ class RetailBackend(models.Model):
             return order.payment_state in ("authorized", "paid", "partially_paid", "partially_refunded", "refunded")
         return True
 
-    def _shopify_client(self):
-        """Return a Shopify Admin API client paced by this backend's rate limiter and circuit breaker."""
+    def _shopify_client(self, max_throttle_wait=2.0):
+        """Return a Shopify Admin API client paced by this backend's rate limiter and circuit breaker.
+
+        A query the shop's cost bucket cannot take yet waits up to ``max_throttle_wait`` seconds (a
+        background read, such as a reconciliation, waits longer), else the call is given up."""
         self.ensure_one()
         if not self.endpoint_url:
             raise UserError(self.env._("Backend %(name)s has no shop URL.", name=self.name))
@@ -69,7 +72,7 @@ class RetailBackend(models.Model):
             timeout=self.timeout,
             before_request=self._throttle_outbound,
             after_response=self._observe_outcome,
-            max_throttle_wait=2.0,
+            max_throttle_wait=max_throttle_wait,
         )
 
     def _woo_client(self):
@@ -102,7 +105,8 @@ class RetailBackend(models.Model):
         check_retail_access(self, "write", GROUP_MANAGER)
         self.ensure_one()
         result = self._woo_client().ensure_webhooks(self.webhook_endpoint, self.sudo().webhook_secret,
-                                                    ["order.created", "order.updated", "order.deleted"])
+                                                    ["order.created", "order.updated", "order.deleted",
+                                                     "customer.created", "customer.updated"])
         message = "; ".join("%s: %s" % (k, ", ".join(v) or "none") for k, v in result.items())
         self.message_post(body=self.env._("WooCommerce webhooks: %(result)s", result=message))
         return {"type": "ir.actions.client", "tag": "display_notification",
@@ -130,7 +134,8 @@ class RetailBackend(models.Model):
         self.ensure_one()
         result = self._shopify_client().ensure_webhooks(self.webhook_endpoint, ["orders/create", "orders/updated",
                                                                                 "orders/paid", "orders/cancelled",
-                                                                                "refunds/create"])
+                                                                                "refunds/create", "customers/create",
+                                                                                "customers/update"])
         message = self.env._("Webhooks created: %(created)s; already there: %(existing)s.",
                              created=", ".join(result["created"]) or "none", existing=", ".join(result["existing"]) or "none")
         self.message_post(body=message)

@@ -23,7 +23,7 @@ from odoo.addons.retail_connector_base.lib.http import (
 
 from . import queries as Q
 from .fulfillment import plan_fulfillment
-from .ids import to_gid
+from .ids import numeric_id, to_gid
 
 DEFAULT_API_VERSION = "2025-10"
 
@@ -260,6 +260,28 @@ class ShopifyClient:
                     }
         return found
 
+    def iter_variant_pages(self) -> Iterator[list[Mapping]]:
+        """Yield the shop's variants page after page: lists of ``{sku, variant_id, price, compare_at_price,
+        levels: {location id (numeric): available}}``."""
+        after = None
+        while True:
+            connection = self.execute(Q.VARIANT_LEVELS, {"after": after}).get("productVariants") or {}
+            page = []
+            for node in _nodes(connection):
+                levels = {}
+                item = node.get("inventoryItem") or {}
+                for level in _nodes(item.get("inventoryLevels") or {}):
+                    available = [q["quantity"] for q in level.get("quantities") or [] if q.get("name") == "available"]
+                    if available and level.get("location"):
+                        levels[numeric_id(level["location"]["id"])] = available[0]
+                page.append({"sku": node.get("sku"), "variant_id": node["id"], "price": node.get("price"),
+                             "compare_at_price": node.get("compareAtPrice"), "levels": levels})
+            yield page
+            info = connection.get("pageInfo") or {}
+            if not info.get("hasNextPage") or not info.get("endCursor"):
+                return
+            after = info["endCursor"]
+
     def set_inventory(self, quantities: Iterable[Mapping], *, reason="correction", name="available",
                       reference_document_uri=None) -> list[Mapping]:
         """Return the changes Shopify made after setting absolute quantities, 250 per call.
@@ -304,6 +326,47 @@ class ShopifyClient:
         if quantity.get("compare_quantity") is not None:
             value["compareQuantity"] = int(quantity["compare_quantity"])
         return value
+
+    def set_product(self, product: Mapping) -> Mapping:
+        """Create or update one product with its options and variants (``productSet``, synchronous).
+
+        ``product``: ``{"id" (absent: a new product), "title", "description_html", "status" (ACTIVE,
+        DRAFT, ARCHIVED), "options": [{"name", "values": [...]}], "variants": [{"id" (optional),
+        "sku", "barcode", "price", "options": {name: value}, "weight_kg"}]}``. The product's
+        variants not listed are deleted by Shopify. Returns ``{"id", "status", "variants": [{"id",
+        "sku", "inventory_item_id"}]}``.
+        """
+        entry = {"title": product["title"], "status": product.get("status", "ACTIVE")}
+        if product.get("id"):
+            entry["id"] = to_gid("Product", product["id"])
+        if "description_html" in product:
+            entry["descriptionHtml"] = product["description_html"] or ""
+        options = [o for o in product.get("options") or [] if o.get("values")]
+        if options:
+            entry["productOptions"] = [{"name": o["name"], "values": [{"name": v} for v in o["values"]]}
+                                       for o in options]
+        variants = []
+        for variant in product.get("variants") or []:
+            row = {"sku": variant.get("sku"), "barcode": variant.get("barcode") or None,
+                   "optionValues": [{"optionName": name, "name": value}
+                                    for name, value in (variant.get("options") or {}).items()]}
+            if variant.get("id"):
+                row["id"] = to_gid("ProductVariant", variant["id"])
+            if variant.get("price") is not None:
+                row["price"] = _amount(variant["price"])
+            if variant.get("weight_kg"):
+                row["inventoryItem"] = {"measurement": {"weight": {"value": float(variant["weight_kg"]),
+                                                                   "unit": "KILOGRAMS"}}}
+            if not row["optionValues"]:
+                row["optionValues"] = [{"optionName": "Title", "name": "Default Title"}]
+            variants.append(row)
+        if not options and variants:
+            entry["productOptions"] = [{"name": "Title", "values": [{"name": "Default Title"}]}]
+        entry["variants"] = variants
+        made = self.execute(Q.PRODUCT_SET, {"input": entry})["productSet"]["product"]
+        return {"id": made["id"], "status": made.get("status"),
+                "variants": [{"id": v["id"], "sku": v.get("sku"), "inventory_item_id": (v.get("inventoryItem") or {}).get("id")}
+                             for v in _nodes(made.get("variants") or {})]}
 
     def update_variant_prices(self, product_id, variants: Iterable[Mapping]) -> list[Mapping]:
         """Return the variants (id, price, compareAtPrice) after updating one product's prices.

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 
 from odoo.addons.retail_connector_base.lib.canonical import (
+    Customer,
     CanonicalValidationError,
     FieldError,
     Order,
@@ -480,3 +481,33 @@ def _require(payload, fields: dict, schema="order"):
 
 def _missing(path, value, message, schema="order", rule="type"):
     raise CanonicalValidationError([FieldError(path, value, rule, message)], schema)
+
+
+# --------------------------------------------------------------------------- customers
+
+def customer_to_canonical(payload: Mapping) -> Customer:
+    """Map a ``customers/create`` or ``customers/update`` webhook (REST customer) to a canonical Customer.
+
+    Marketing consent is the e-mail consent's state (``subscribed``), or the older
+    ``accepts_marketing`` flag; the default address comes first.
+    """
+    if not isinstance(payload, Mapping):
+        _missing("", payload, "a Shopify customer is a JSON object", schema="customer")
+    if not payload.get("id"):
+        _missing("id", payload.get("id"), "is required", schema="customer", rule="required")
+    consent = payload.get("email_marketing_consent")
+    accepts = consent.get("state") == "subscribed" if isinstance(consent, Mapping) else bool(
+        payload.get("accepts_marketing"))
+    default = payload.get("default_address") if isinstance(payload.get("default_address"), Mapping) else None
+    addresses = [default] if default else []
+    addresses += [a for a in payload.get("addresses") or [] if isinstance(a, Mapping)
+                  and not (default and a.get("id") == default.get("id"))]
+    region = _region(_rest_address(default)) if default else None
+    person = _clean_person({
+        "external_id": numeric_id(payload["id"]), "email": payload.get("email"), "phone": payload.get("phone"),
+        "first_name": payload.get("first_name"), "last_name": payload.get("last_name"),
+        "language": payload.get("locale"),
+    }, region)
+    person["accepts_marketing"] = accepts
+    person["addresses"] = [a for a in (_clean_person(_rest_address(a), region) for a in addresses) if a]
+    return Customer.from_dict(person)

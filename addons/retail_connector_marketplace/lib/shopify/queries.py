@@ -141,6 +141,35 @@ query VariantsBySku($query: String!, $after: String) {{
 }}
 """
 
+VARIANT_LEVELS_PAGE = 20  # 20 variants x 3 locations: about 260 points a page
+LEVELS_PER_VARIANT = 3
+
+VARIANT_LEVELS = f"""
+query VariantLevels($after: String) {{
+  productVariants(first: {VARIANT_LEVELS_PAGE}, after: $after) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{
+      id sku price compareAtPrice
+      inventoryItem {{
+        id
+        inventoryLevels(first: {LEVELS_PER_VARIANT}) {{
+          nodes {{ location {{ id }} quantities(names: ["available"]) {{ name quantity }} }}
+        }}
+      }}
+    }}
+  }}
+}}
+"""
+
+PRODUCT_SET = f"""
+mutation ProductSet($input: ProductSetInput!) {{
+  productSet(input: $input, synchronous: true) {{
+    product {{ id status variants(first: {VARIANTS_PAGE}) {{ nodes {{ id sku inventoryItem {{ id }} }} }} }}
+    userErrors {{ field message code }}
+  }}
+}}
+"""
+
 INVENTORY_SET_QUANTITIES = """
 mutation InventorySet($input: InventorySetQuantitiesInput!) {
   inventorySetQuantities(input: $input) {
@@ -234,7 +263,7 @@ query BalanceTransactions($query: String!, $after: String) {{
 ALL_DOCUMENTS = {
     "ORDERS_UPDATED_SINCE": ORDERS_UPDATED_SINCE, "ORDER": ORDER, "ORDER_LINES": ORDER_LINES,
     "FULFILLMENT_ORDERS": FULFILLMENT_ORDERS, "SHOP": SHOP, "LOCATIONS": LOCATIONS,
-    "VARIANTS_BY_SKU": VARIANTS_BY_SKU, "INVENTORY_SET_QUANTITIES": INVENTORY_SET_QUANTITIES,
+    "VARIANTS_BY_SKU": VARIANTS_BY_SKU, "VARIANT_LEVELS": VARIANT_LEVELS, "PRODUCT_SET": PRODUCT_SET, "INVENTORY_SET_QUANTITIES": INVENTORY_SET_QUANTITIES,
     "VARIANTS_BULK_UPDATE": VARIANTS_BULK_UPDATE, "FULFILLMENT_CREATE": FULFILLMENT_CREATE,
     "ORDER_REFUNDS": ORDER_REFUNDS, "REFUND_CREATE": REFUND_CREATE,
     "WEBHOOK_SUBSCRIPTIONS": WEBHOOK_SUBSCRIPTIONS, "WEBHOOK_SUBSCRIPTION_CREATE": WEBHOOK_SUBSCRIPTION_CREATE,

@@ -226,6 +226,34 @@ class WooCommerceClient:
         """
         return self._batch("products/batch", updates, "product")
 
+    def batch_create_products(self, creates: Iterable[Mapping]) -> list[Mapping]:
+        """Return the products created through ``products/batch`` (``create``), 100 per call, in order.
+
+        A product the shop refuses (a SKU it already has) does not stop the others: once every
+        chunk is sent, a ChannelValidationError names each refused item (``results`` holds the rest).
+        """
+        items = list(creates)
+        done, refused = [], []
+        for start in range(0, len(items), MAX_BATCH):
+            chunk = items[start:start + MAX_BATCH]
+            answer = self.request("POST", "products/batch", json={"create": chunk}).data
+            results = answer.get("create") if isinstance(answer, Mapping) else None
+            if not isinstance(results, list):
+                raise ChannelTransportError(f"POST /{API_PATH}products/batch: the answer has no create results")
+            for sent, result in zip(chunk, results):
+                if isinstance(result, Mapping) and isinstance(result.get("error"), Mapping):
+                    refused.append({"sku": sent.get("sku"), **result["error"]})
+                    done.append({})
+                else:
+                    done.append(result)
+        if refused:
+            names = "; ".join(f"{r.get('sku')}: {r.get('message')} [{r.get('code')}]" for r in refused[:5])
+            error = ChannelValidationError(f"WooCommerce refused {len(refused)} of {len(items)} new products: {names}",
+                                           details=refused)
+            error.results = done
+            raise error
+        return done
+
     def batch_update_variations(self, product_id, updates: Iterable[Mapping]) -> list[Mapping]:
         """Return the variations of ``product_id`` updated through its variations batch."""
         path = f"products/{int(product_id)}/variations/batch"
@@ -257,6 +285,28 @@ class WooCommerceClient:
             error.results = done
             raise error
         return done
+
+    def iter_item_pages(self) -> Iterator[list[Mapping]]:
+        """Yield the shop's sellable items page after page: each page of products, its variable products
+        replaced by their variations. Items: ``{sku, id, product_id, variation_id, price, regular_price,
+        sale_price, manage_stock, stock_quantity}``."""
+        page = 1
+        while True:
+            products, headers = self._get_list("products", {"per_page": self.per_page, "page": page,
+                                                            "orderby": "id", "order": "asc"})
+            items = []
+            for product in products:
+                if product.get("type") == "variable":
+                    items += [_item(variation, product) for variation in
+                              self.paginate(f"products/{product['id']}/variations")]
+                else:
+                    items.append(_item(product, None))
+            yield items
+            pages = _int_header(headers, "X-WP-TotalPages")
+            more = page < pages if pages is not None else len(products) >= self.per_page
+            if not products or not more:
+                return
+            page += 1
 
     def find_products_by_sku(self, skus: Iterable[str], *, search_variations: bool = True,
                              variations_for: Iterable[str] | None = None) -> dict[str, Mapping]:
@@ -386,4 +436,14 @@ def _match(item: Mapping, parent: Mapping | None) -> dict:
         "sku": item.get("sku"), "price": item.get("price"), "regular_price": item.get("regular_price"),
         "sale_price": item.get("sale_price"), "manage_stock": item.get("manage_stock"),
         "stock_quantity": item.get("stock_quantity"), "stock_status": item.get("stock_status"),
+    }
+
+
+def _item(item: Mapping, parent: Mapping | None) -> dict:
+    """Return what a reconciliation reads of a product or variation (``parent``: its variable product)."""
+    return {
+        "sku": item.get("sku") or None, "id": item["id"], "product_id": parent["id"] if parent else item["id"],
+        "variation_id": item["id"] if parent else None, "price": item.get("price"),
+        "regular_price": item.get("regular_price"), "sale_price": item.get("sale_price"),
+        "manage_stock": item.get("manage_stock"), "stock_quantity": item.get("stock_quantity"),
     }

@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from odoo.addons.retail_connector_base.lib.canonical import (
+    Customer,
     MINOR_UNITS,
     CanonicalValidationError,
     FieldError,
@@ -410,3 +411,30 @@ def _region(country):
         return normalize_country(country) if country else None
     except ValueError:
         return None
+
+
+# --------------------------------------------------------------------------- customers
+
+def customer_to_canonical(payload: Mapping) -> Customer:
+    """Map a ``customer.created`` or ``customer.updated`` webhook (REST customer) to a canonical Customer.
+
+    WooCommerce keeps no marketing consent of its own: a ``accepts_marketing`` (or
+    ``mailchimp_woocommerce_is_subscribed``) meta of the customer gives it when a plugin sets one.
+    """
+    if not isinstance(payload, Mapping) or payload.get("id") in (None, "", 0):
+        raise CanonicalValidationError(
+            [FieldError("id", payload.get("id") if isinstance(payload, Mapping) else payload, "required",
+                        "is required")], "customer")
+    billing = payload.get("billing") if isinstance(payload.get("billing"), Mapping) else {}
+    shipping = payload.get("shipping") if isinstance(payload.get("shipping"), Mapping) else {}
+    region = _region(billing.get("country") or shipping.get("country"))
+    meta = {m.get("key"): m.get("value") for m in payload.get("meta_data") or [] if isinstance(m, Mapping)}
+    consent = meta.get("accepts_marketing", meta.get("mailchimp_woocommerce_is_subscribed"))
+    person = _clean({
+        "external_id": str(payload["id"]), "email": payload.get("email") or billing.get("email"),
+        "phone": billing.get("phone"), "first_name": payload.get("first_name") or billing.get("first_name"),
+        "last_name": payload.get("last_name") or billing.get("last_name"), "company": billing.get("company"),
+    }, region)
+    person["accepts_marketing"] = str(consent).lower() in ("1", "true", "yes") if consent is not None else False
+    person["addresses"] = [a for a in (_address(billing, region), _address(shipping, region)) if a]
+    return Customer.from_dict(person)
