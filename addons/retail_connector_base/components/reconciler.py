@@ -121,15 +121,21 @@ class InventoryReconciler(AbstractComponent):
 
     def reconcile(self, run):
         locations = self._locations()
+        bound = self._bound_skus()
         seen = set()
-        checked = 0
+        checked = total = 0
         for page in self._channel_stock_pages():
             channel = {(i["sku"], str(i["location_id"])): i["quantity"] for i in page if i.get("sku")}
             skus = {sku for sku, _loc in channel} - seen
             seen |= skus
+            # what is known to compare so far: the SKUs read and those bound (pages come one by one)
+            total = max(total, len(seen | bound) * len(locations))
+            run._progress(checked, total)
             checked += self._compare_stock(run, channel, skus, locations)
-            run._progress(checked)
-        return checked + self._compare_stock(run, {}, self._bound_skus() - seen, locations)
+        run._progress(checked, max(total, checked))
+        checked += self._compare_stock(run, {}, bound - seen, locations)
+        run._progress(checked, checked)
+        return checked
 
     def _compare_stock(self, run, channel, skus, locations):
         backend = self.backend_record
@@ -170,15 +176,20 @@ class PricingReconciler(AbstractComponent):
         raise NotImplementedError
 
     def reconcile(self, run):
+        bound = self._bound_skus()
         seen = set()
-        checked = 0
+        checked = total = 0
         for page in self._channel_price_pages():
             channel = {i["sku"]: i for i in page if i.get("sku")}
             skus = set(channel) - seen
             seen |= skus
+            total = max(total, len(seen | bound))
+            run._progress(checked, total)
             checked += self._compare_prices(run, channel, skus)
-            run._progress(checked)
-        return checked + self._compare_prices(run, {}, self._bound_skus() - seen)
+        run._progress(checked, max(total, checked))
+        checked += self._compare_prices(run, {}, bound - seen)
+        run._progress(checked, checked)
+        return checked
 
     def _compare_prices(self, run, channel, skus):
         backend = self.backend_record

@@ -2,6 +2,7 @@
 from datetime import datetime, time, timedelta
 
 import pytz
+from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
@@ -330,6 +331,10 @@ class RetailSyncPolicy(models.Model):
             if policy.cron_id:
                 policy.cron_id.sudo().write(vals)
             else:
+                # a new schedule's first run comes one interval on (a person may run it now), not
+                # the moment its backend is saved, half configured
+                vals.setdefault("nextcall", fields.Datetime.now() + relativedelta(
+                    **{policy.interval_type: policy.interval_number}))
                 policy.sudo().cron_id = Cron.create(vals)
 
     @api.model
