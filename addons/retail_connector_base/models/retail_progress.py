@@ -149,7 +149,15 @@ class RetailReconciliationRun(models.Model):
     _inherit = "retail.reconciliation.run"
 
     state = fields.Selection(selection_add=[("cancelled", "Cancelled")], ondelete={"cancelled": "set default"})
-    progress_id = fields.Many2one("retail.progress", readonly=True, ondelete="set null")
+    # the progress row is committed by a transaction of its own while the run's is still open: a
+    # foreign key from the run would not see it, so the run keeps its id and reads it back
+    progress_ref = fields.Integer(readonly=True, copy=False)
+    progress_id = fields.Many2one("retail.progress", compute="_compute_progress_id")
+
+    @api.depends("progress_ref")
+    def _compute_progress_id(self):
+        for run in self:
+            run.progress_id = self.env["retail.progress"].browse(run.progress_ref).exists() if run.progress_ref else False
 
     def _progress(self, done, total=None):
         """Report how many objects the run compared so far (reconcilers call it as they go)."""
@@ -180,7 +188,7 @@ class RetailBackend(models.Model):
             run = self.env["retail.reconciliation.run"].search(
                 [("backend_id", "=", self.id), ("domain", "=", domain), ("state", "=", "running")], order="id desc",
                 limit=1)
-            run.write({"state": "cancelled", "finished_at": fields.Datetime.now(), "progress_id": progress_id,
+            run.write({"state": "cancelled", "finished_at": fields.Datetime.now(), "progress_ref": progress_id,
                        "message": self.env._("Cancelled: what it had repaired was undone.")})
             Progress._end(progress_id, "cancelled", self.env._("Cancelled: nothing it did was kept."))
             return run.with_env(self.env)
@@ -189,7 +197,7 @@ class RetailBackend(models.Model):
             raise
         if run:
             run = run.with_env(self.env)
-            run.progress_id = progress_id
+            run.progress_ref = progress_id
             Progress._end(progress_id, "failed" if run.state == "failed" else "done", run.message and run.message[:200],
                           done=run.checked)
         return run
