@@ -10,18 +10,16 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-# The addons' plain-Python layers (lib/) import as odoo.addons.<module>.lib, without running
-# the addons' __init__ (models need a server): each addon is registered as a bare package.
-import types  # noqa: E402
+# The addons' protocol layers (lib/) import as plain packages, <addon>_lib, with no Odoo: the
+# finder the base addon installs inside Odoo, loaded here by its path (see its docstring).
+import importlib.util  # noqa: E402
 
-import odoo.addons  # noqa: E402
-
-for _addon in sorted((ROOT / "addons").iterdir()):
-    _name = "odoo.addons." + _addon.name
-    if (_addon / "__manifest__.py").is_file() and _name not in sys.modules:
-        _package = types.ModuleType(_name)
-        _package.__path__ = [str(_addon)]
-        sys.modules[_name] = _package
+_spec = importlib.util.spec_from_file_location(
+    "retail_connector_protocol_libs", ROOT / "addons" / "retail_connector_base" / "protocol_libs.py"
+)
+protocol_libs = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(protocol_libs)
+protocol_libs.install([str(ROOT / "addons")])
 
 from odoo_client import OdooClient  # noqa: E402
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from odoo.addons.retail_connector_base.lib.canonical import (
+from retail_connector_base_lib.canonical import (
     ACTIVE_CODES,
     CANONICAL_CLASSES,
     MINOR_UNITS,

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 
-from odoo.addons.retail_connector_base.lib.intelligence import (
+from retail_connector_base_lib.intelligence import (
     RateDetector,
     RatioDetector,
     Sample,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from odoo.addons.retail_connector_base.lib.intelligence.classify import (
+from retail_connector_base_lib.intelligence.classify import (
     CLASSES,
     FailureClassifier,
     cluster_key,

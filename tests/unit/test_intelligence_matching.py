@@ -11,7 +11,7 @@ from collections import defaultdict
 
 import pytest
 
-from odoo.addons.retail_connector_base.lib.intelligence.matching import (
+from retail_connector_base_lib.intelligence.matching import (
     Candidate,
     Item,
     ProductMatcher,

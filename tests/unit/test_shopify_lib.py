@@ -14,15 +14,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from odoo.addons.retail_connector_base.lib.canonical import CanonicalValidationError
-from odoo.addons.retail_connector_base.lib.http import (
+from retail_connector_base_lib.canonical import CanonicalValidationError
+from retail_connector_base_lib.http import (
     ChannelAuthError,
     ChannelRateLimited,
     ChannelTransportError,
     ChannelValidationError,
 )
-from odoo.addons.retail_connector_base.lib.signatures import verify_shopify
-from odoo.addons.retail_connector_marketplace.lib.shopify import (
+from retail_connector_base_lib.signatures import verify_shopify
+from retail_connector_marketplace_lib.shopify import (
     ShopifyClient,
     ThrottleStatus,
     graphql_order_to_canonical,
@@ -34,8 +34,8 @@ from odoo.addons.retail_connector_marketplace.lib.shopify import (
     refund_to_canonical,
     to_gid,
 )
-from odoo.addons.retail_connector_marketplace.lib.shopify import queries as Q
-from odoo.addons.retail_connector_marketplace.lib.shopify.mapping import customer_to_canonical
+from retail_connector_marketplace_lib.shopify import queries as Q
+from retail_connector_marketplace_lib.shopify.mapping import customer_to_canonical
 from simulators.shopify import ShopifySimulator, _Execution, gid
 
 TOKEN = "shpat_lib_token"

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from odoo.addons.retail_connector_base.lib.signatures import (
+from retail_connector_base_lib.signatures import (
     check_age,
     SignatureError,
     sign_retail,
@@ -100,7 +100,7 @@ def test_generic_signature_matches_an_independent_computation():
 
 
 def test_transport_errors_never_quote_credentials_of_the_query_string():
-    from odoo.addons.retail_connector_base.lib.http import ChannelHttpClient, ChannelTransportError
+    from retail_connector_base_lib.http import ChannelHttpClient, ChannelTransportError
 
     client = ChannelHttpClient("http://127.0.0.1:9", timeout=2)
     with pytest.raises(ChannelTransportError) as caught:

@@ -499,7 +499,7 @@ def test_command_line_trickles_orders_with_webhooks(receiver):
 
 
 def test_payouts_window_pages_and_canonical_shape(channel, api):
-    from odoo.addons.retail_connector_base.lib.canonical import Payout  # noqa: PLC0415
+    from retail_connector_base_lib.canonical import Payout  # noqa: PLC0415
 
     for day in range(1, 4):
         channel.add_payout([{"type": "charge", "amount": "40.00", "fee": "1.41", "order_external_id": "G1001"},

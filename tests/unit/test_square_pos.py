@@ -6,10 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from odoo.addons.retail_connector_base.lib.http import ChannelAuthError, ChannelValidationError
-from odoo.addons.retail_connector_base.lib.signatures import SignatureError, verify_square
-from odoo.addons.retail_connector_pos.lib.squarepos import SquareClient
-from odoo.addons.retail_connector_pos.lib.squarepos import mapping
+from retail_connector_base_lib.http import ChannelAuthError, ChannelValidationError
+from retail_connector_base_lib.signatures import SignatureError, verify_square
+from retail_connector_pos_lib.squarepos import SquareClient
+from retail_connector_pos_lib.squarepos import mapping
 from simulators.square_pos import SquarePOS
 
 TOKEN, KEY = "sq-unit-token", "sq-unit-key"

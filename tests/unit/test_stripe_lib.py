@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from odoo.addons.retail_connector_base.lib.canonical import Payout
-from odoo.addons.retail_connector_base.lib.http import (
+from retail_connector_base_lib.canonical import Payout
+from retail_connector_base_lib.http import (
     ChannelAuthError,
     ChannelNotFound,
     ChannelRateLimited,
@@ -17,8 +17,8 @@ from odoo.addons.retail_connector_base.lib.http import (
     ChannelTransportError,
     ChannelValidationError,
 )
-from odoo.addons.retail_connector_base.lib.signatures import SignatureError
-from odoo.addons.retail_connector_marketplace.lib.stripe import (
+from retail_connector_base_lib.signatures import SignatureError
+from retail_connector_marketplace_lib.stripe import (
     StripeClient,
     StripeMappingError,
     canonical_topic,
@@ -83,7 +83,7 @@ def test_amounts_must_be_whole_minor_units():
 # ------------------------------------------------------------------ client
 
 def test_lists_payouts_by_arrival_window_across_pages(sim, client, monkeypatch):
-    import odoo.addons.retail_connector_marketplace.lib.stripe.client as module
+    import retail_connector_marketplace_lib.stripe.client as module
 
     for day in range(5):
         sim.charge(100 + day, "10.00")

@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import json
 
-from odoo.addons.retail_connector_base.lib.text import is_storable, storable, storable_values
+from retail_connector_base_lib.text import is_storable, storable, storable_values
 
 
 def test_nul_is_removed_and_a_lone_surrogate_replaced():

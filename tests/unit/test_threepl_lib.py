@@ -14,15 +14,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from odoo.addons.retail_connector_base.lib.http import (
+from retail_connector_base_lib.http import (
     ChannelAuthError,
     ChannelNotFound,
     ChannelRateLimited,
     ChannelTransportError,
     ChannelValidationError,
 )
-from odoo.addons.retail_connector_base.lib.signatures import SignatureError
-from odoo.addons.retail_connector_wms.lib.threepl import (
+from retail_connector_base_lib.signatures import SignatureError
+from retail_connector_wms_lib.threepl import (
     ThreePLClient,
     ThreePLMappingError,
     address_update_body,
@@ -42,7 +42,7 @@ from odoo.addons.retail_connector_wms.lib.threepl import (
     sign,
     verify,
 )
-from odoo.addons.retail_connector_wms.lib.threepl.webhooks import header
+from retail_connector_wms_lib.threepl.webhooks import header
 from simulators.threepl import ThreePLSimulator
 
 TOKEN = "pat_lib_token"

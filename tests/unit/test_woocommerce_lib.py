@@ -10,21 +10,21 @@ from decimal import Decimal
 
 import pytest
 
-from odoo.addons.retail_connector_base.lib.canonical import CanonicalValidationError
-from odoo.addons.retail_connector_base.lib.http import (
+from retail_connector_base_lib.canonical import CanonicalValidationError
+from retail_connector_base_lib.http import (
     ChannelAuthError,
     ChannelTransportError,
     ChannelValidationError,
 )
-from odoo.addons.retail_connector_marketplace.lib.woocommerce import (
+from retail_connector_marketplace_lib.woocommerce import (
     WooCommerceClient,
     order_to_canonical,
     payment_state,
     refund_to_canonical,
     signed_params,
 )
-from odoo.addons.retail_connector_marketplace.lib.woocommerce import oauth
-from odoo.addons.retail_connector_marketplace.lib.woocommerce.mapping import customer_to_canonical
+from retail_connector_marketplace_lib.woocommerce import oauth
+from retail_connector_marketplace_lib.woocommerce.mapping import customer_to_canonical
 from simulators.woocommerce import WooCommerceSimulator
 
 KEY = "ck_lib_key"

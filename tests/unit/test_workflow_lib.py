@@ -2,7 +2,7 @@
 
 import pytest
 
-from odoo.addons.retail_connector_base.lib import workflow as registry
+from retail_connector_base_lib import workflow as registry
 
 
 @pytest.fixture

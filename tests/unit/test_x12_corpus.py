@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from odoo.addons.retail_connector_wms.lib.x12 import (
+from retail_connector_wms_lib.x12 import (
     Address,
     Envelope,
     InMemoryControlNumbers,

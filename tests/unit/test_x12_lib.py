@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from odoo.addons.retail_connector_wms.lib.x12 import (
+from retail_connector_wms_lib.x12 import (
     Address,
     Envelope,
     InMemoryControlNumbers,

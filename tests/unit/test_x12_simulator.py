@@ -11,14 +11,14 @@ from decimal import Decimal
 import asyncssh
 import pytest
 
-from odoo.addons.retail_connector_base.lib.http import (
+from retail_connector_base_lib.http import (
     ChannelAuthError,
     ChannelNotFound,
     ChannelTransportError,
     ChannelValidationError,
 )
-from odoo.addons.retail_connector_wms.lib.sftp import HostKey, SftpDrop, fetch_host_key
-from odoo.addons.retail_connector_wms.lib.x12 import (
+from retail_connector_wms_lib.sftp import HostKey, SftpDrop, fetch_host_key
+from retail_connector_wms_lib.x12 import (
     Address,
     Envelope,
     InMemoryControlNumbers,

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import paramiko
 
-from odoo.addons.retail_connector_base.lib.http import (
+from retail_connector_base_lib.http import (
     ChannelAuthError,
     ChannelError,
     ChannelNotFound,

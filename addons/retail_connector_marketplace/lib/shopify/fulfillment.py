@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping
 
-from odoo.addons.retail_connector_base.lib.http import ChannelValidationError
+from retail_connector_base_lib.http import ChannelValidationError
 
 FULFILLABLE = ("OPEN", "IN_PROGRESS")
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 
-from odoo.addons.retail_connector_base.lib.canonical import (
+from retail_connector_base_lib.canonical import (
     Customer,
     CanonicalValidationError,
     FieldError,

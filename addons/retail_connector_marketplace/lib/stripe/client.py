@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import stripe
 
-from odoo.addons.retail_connector_base.lib.http import (
+from retail_connector_base_lib.http import (
     ChannelAuthError,
     ChannelError,
     ChannelNotFound,

@@ -16,7 +16,7 @@ in the settlement currency and says what the customer paid in ``extra``.
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 
-from odoo.addons.retail_connector_base.lib.canonical import Payout, PayoutLine
+from retail_connector_base_lib.canonical import Payout, PayoutLine
 
 from .money import to_decimal
 

@@ -10,7 +10,7 @@ import json
 
 import stripe
 
-from odoo.addons.retail_connector_base.lib.signatures import SignatureError
+from retail_connector_base_lib.signatures import SignatureError
 
 HEADER = "Stripe-Signature"
 TOLERANCE = stripe.Webhook.DEFAULT_TOLERANCE

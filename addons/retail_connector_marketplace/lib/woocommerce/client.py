@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from urllib.parse import quote, quote_plus
 
-from odoo.addons.retail_connector_base.lib.http import (
+from retail_connector_base_lib.http import (
     ChannelAuthError,
     ChannelError,
     ChannelHttpClient,

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 
-from odoo.addons.retail_connector_base.lib.canonical import (
+from retail_connector_base_lib.canonical import (
     Customer,
     MINOR_UNITS,
     CanonicalValidationError,

@@ -11,7 +11,7 @@ the same key with the same body answers the same result, so a retried export nev
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 
-from odoo.addons.retail_connector_base.lib.http import ChannelAuthError, ChannelHttpClient
+from retail_connector_base_lib.http import ChannelAuthError, ChannelHttpClient
 
 SQUARE_VERSION = "2025-10-16"
 MAX_INVENTORY_CHANGES = 100
@@ -54,7 +54,7 @@ class SquareClient:
 
     def get_customer(self, customer_id: str) -> Mapping | None:
         """Return a customer of the account (``GET /v2/customers/{id}``), or None when unknown."""
-        from odoo.addons.retail_connector_base.lib.http import ChannelNotFound  # noqa: PLC0415
+        from retail_connector_base_lib.http import ChannelNotFound  # noqa: PLC0415
 
         try:
             return self._call("GET", "v2/customers/%s" % customer_id).get("customer")

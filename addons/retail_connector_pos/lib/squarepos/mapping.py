@@ -11,7 +11,7 @@ SKU comes from the caller's lookup (the connector's product bindings), else ``va
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 
-from odoo.addons.retail_connector_base.lib.canonical import MINOR_UNITS, Order, Refund
+from retail_connector_base_lib.canonical import MINOR_UNITS, Order, Refund
 
 ORDER_EVENTS = ("order.created", "order.updated", "order.fulfillment.updated")
 

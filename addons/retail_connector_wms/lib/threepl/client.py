@@ -33,7 +33,7 @@ https://developer.shipbob.com/openapi.json). Facts this client relies on:
 from collections.abc import Iterable, Iterator, Mapping
 from urllib.parse import urlsplit
 
-from odoo.addons.retail_connector_base.lib.http import (
+from retail_connector_base_lib.http import (
     ChannelAuthError,
     ChannelError,
     ChannelHttpClient,

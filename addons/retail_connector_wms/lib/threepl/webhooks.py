@@ -35,7 +35,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from odoo.addons.retail_connector_base.lib.signatures import DEFAULT_TOLERANCE, SignatureError
+from retail_connector_base_lib.signatures import DEFAULT_TOLERANCE, SignatureError
 
 from . import mapping
 
