@@ -12,7 +12,7 @@ import requests
 import odoo.addons
 
 from bench.run import SECRET, percentile, signed_webhook
-from retail_connector_base_lib.signatures import verify_shopify
+from retail_connector_marketplace_lib.shopify.webhooks import verify as verify_shopify
 from simulators.shopify import ShopifySimulator, gid
 
 

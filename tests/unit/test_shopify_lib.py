@@ -21,7 +21,6 @@ from retail_connector_base_lib.http import (
     ChannelTransportError,
     ChannelValidationError,
 )
-from retail_connector_base_lib.signatures import verify_shopify
 from retail_connector_marketplace_lib.shopify import (
     ShopifyClient,
     ThrottleStatus,
@@ -36,6 +35,7 @@ from retail_connector_marketplace_lib.shopify import (
 )
 from retail_connector_marketplace_lib.shopify import queries as Q
 from retail_connector_marketplace_lib.shopify.mapping import customer_to_canonical
+from retail_connector_marketplace_lib.shopify.webhooks import verify as verify_shopify
 from simulators.shopify import ShopifySimulator, _Execution, gid
 
 TOKEN = "shpat_lib_token"

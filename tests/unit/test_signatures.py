@@ -12,10 +12,10 @@ from retail_connector_base_lib.signatures import (
     SignatureError,
     sign_retail,
     verify_retail,
-    verify_shopify,
-    verify_square,
-    verify_woocommerce,
 )
+from retail_connector_marketplace_lib.shopify.webhooks import verify as verify_shopify
+from retail_connector_marketplace_lib.woocommerce.webhooks import verify as verify_woocommerce
+from retail_connector_pos_lib.squarepos.webhooks import verify as verify_square
 
 BODY = b'{"id": 820982911946154508, "name": "#9999", "updated_at": "2026-11-20T10:00:00-05:00"}'
 URL = "https://odoo.example.com/retail/webhook/3"

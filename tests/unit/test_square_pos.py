@@ -7,9 +7,10 @@ from decimal import Decimal
 import pytest
 
 from retail_connector_base_lib.http import ChannelAuthError, ChannelValidationError
-from retail_connector_base_lib.signatures import SignatureError, verify_square
+from retail_connector_base_lib.signatures import SignatureError
 from retail_connector_pos_lib.squarepos import SquareClient
 from retail_connector_pos_lib.squarepos import mapping
+from retail_connector_pos_lib.squarepos.webhooks import verify as verify_square
 from simulators.square_pos import SquarePOS
 
 TOKEN, KEY = "sq-unit-token", "sq-unit-key"

@@ -1,6 +1,7 @@
-"""Webhook signature schemes of the channels, verified in constant time.
+"""Webhook signatures verified in constant time: the connector's own scheme (``X-Retail-Signature``)
+and the building blocks of the channels' schemes, which live in the channels' protocol layers.
 
-Plain Python. Each ``verify_*`` returns the secret's index (0: current, 1: previous, ...) that
+Plain Python. Each ``verify*`` returns the secret's index (0: current, 1: previous, ...) that
 signed the body, or raises ``SignatureError`` saying what is wrong without revealing secrets.
 """
 
@@ -32,40 +33,21 @@ def _first_match(expected_for, given, secrets, header):
     raise SignatureError(f"{header} does not match the body signed with the backend's webhook secret")
 
 
-def verify_base64_hmac(body, signature, secrets, header="signature"):
-    """Check a base64 HMAC-SHA256 of the raw body (Shopify, WooCommerce)."""
+def verify_base64_hmac(message, signature, secrets, header="signature"):
+    """Check a base64 HMAC-SHA256 of ``message`` (the raw body, or what the channel's scheme signs)
+    given in the ``header`` named; return the index of the secret that signed it."""
     if not signature:
         raise SignatureError(f"{header} header is missing")
     given = signature.strip().encode()
-    return _first_match(lambda s: base64.b64encode(hmac_sha256(s, body)), given, secrets, header)
-
-
-def verify_shopify(body, headers, secrets):
-    """Check ``X-Shopify-Hmac-Sha256``: base64 HMAC-SHA256 of the raw body."""
-    return verify_base64_hmac(body, headers.get("X-Shopify-Hmac-Sha256"), secrets, "X-Shopify-Hmac-Sha256")
-
-
-def verify_woocommerce(body, headers, secrets):
-    """Check ``X-WC-Webhook-Signature``: base64 HMAC-SHA256 of the raw body."""
-    return verify_base64_hmac(body, headers.get("X-WC-Webhook-Signature"), secrets, "X-WC-Webhook-Signature")
-
-
-def verify_square(body, headers, secrets, notification_url):
-    """Check ``x-square-hmacsha256-signature``: base64 HMAC-SHA256 of the notification URL + raw body."""
-    header = "x-square-hmacsha256-signature"
-    signature = headers.get(header)
-    if not signature:
-        raise SignatureError(f"{header} header is missing")
-    message = notification_url.encode() + body
-    return _first_match(lambda s: base64.b64encode(hmac_sha256(s, message)), signature.strip().encode(), secrets, header)
+    return _first_match(lambda s: base64.b64encode(hmac_sha256(s, message)), given, secrets, header)
 
 
 def check_age(sent_at, max_age, what, now=None):
     """Refuse a delivery whose channel timestamp ``sent_at`` (ISO 8601 text) is older than ``max_age`` seconds.
 
     Return the timestamp as an aware datetime. ``max_age`` 0 (or None) turns the check off.
-    The signatures of Shopify, WooCommerce and Square cover no delivery time of their own, so
-    a captured delivery would stay valid for ever: its age is what limits a replay. A missing
+    A signature that covers no delivery time of its own (a base64 HMAC of the body) leaves a
+    captured delivery valid for ever: its age is what limits a replay. A missing
     or unreadable timestamp is refused too, else removing it would pass the check.
     """
     if not max_age:

@@ -31,8 +31,7 @@ class RetailBackend(models.Model):
     # kept up to date by the pipeline (circuit breaker, checks, rotation), not configuration;
     # pausing and resuming are logged by their actions, as the expiry and revocation of a secret
     _audit_exclude = frozenset({"state", "consecutive_failures", "degraded_since", "last_check_date", "last_check_ok",
-                                "last_check_message", "webhook_secret_rotated_at",
-                                "x12_interchange_sequence_id", "x12_group_sequence_id"})
+                                "last_check_message", "webhook_secret_rotated_at"})
     _order = "sequence, name, id"
 
     name = fields.Char(required=True, tracking=True)

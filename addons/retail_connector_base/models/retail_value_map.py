@@ -35,7 +35,7 @@ class RetailValueMap(models.Model):
     backend_id = fields.Many2one("retail.backend", required=True, ondelete="cascade", index=True)
     company_id = fields.Many2one(related="backend_id.company_id", store=True)
     kind = fields.Selection(MAP_KINDS, required=True)
-    external_value = fields.Char(string="Channel value", required=True, help="As the channel writes it, e.g. 'shopify_payments'.")
+    external_value = fields.Char(string="Channel value", required=True, help="As the channel writes it, e.g. 'credit_card'.")
     odoo_ref = fields.Reference(selection="_selection_targets", string="Odoo record", required=True)
 
     _uniq = models.Constraint(

@@ -2,9 +2,11 @@
 import re
 
 from odoo.addons.component.core import Component
-from odoo.addons.retail_connector_base.lib.signatures import check_age, verify_shopify, verify_woocommerce
+from odoo.addons.retail_connector_base.lib.signatures import check_age
 
+from ..lib.shopify import webhooks as shopify_webhooks
 from ..lib.stripe import webhooks as stripe_webhooks
+from ..lib.woocommerce import webhooks as woocommerce_webhooks
 
 
 class ShopifyWebhookAuthenticator(Component):
@@ -22,7 +24,7 @@ class ShopifyWebhookAuthenticator(Component):
     _backend_type = "shopify"
 
     def authenticate(self, body, headers, url):
-        index = verify_shopify(body, headers, self.backend_record._webhook_secrets())
+        index = shopify_webhooks.verify(body, headers, self.backend_record._webhook_secrets())
         check_age(headers.get("X-Shopify-Triggered-At"), self.backend_record._webhook_max_age(),
                   "X-Shopify-Triggered-At")
         return index
@@ -52,7 +54,7 @@ class WooCommerceWebhookAuthenticator(Component):
         return None
 
     def authenticate(self, body, headers, url):
-        return verify_woocommerce(body, headers, self.backend_record._webhook_secrets())
+        return woocommerce_webhooks.verify(body, headers, self.backend_record._webhook_secrets())
 
 
 class StripeWebhookAuthenticator(Component):

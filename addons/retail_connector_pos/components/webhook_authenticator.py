@@ -2,7 +2,9 @@
 import json
 
 from odoo.addons.component.core import Component
-from odoo.addons.retail_connector_base.lib.signatures import check_age, verify_square
+from odoo.addons.retail_connector_base.lib.signatures import check_age
+
+from ..lib.squarepos import webhooks as square_webhooks
 
 
 class SquareWebhookAuthenticator(Component):
@@ -20,7 +22,7 @@ class SquareWebhookAuthenticator(Component):
         # Square signs the URL the subscription was created with; behind a proxy that is the
         # public URL, which the backend stores when it differs from the one Odoo sees.
         notification_url = self.backend_record.webhook_notification_url or url
-        index = verify_square(body, headers, self.backend_record._webhook_secrets(), notification_url)
+        index = square_webhooks.verify(body, headers, self.backend_record._webhook_secrets(), notification_url)
         max_age = self.backend_record._webhook_max_age()
         try:
             data = json.loads(body)

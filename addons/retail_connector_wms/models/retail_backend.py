@@ -3,6 +3,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from odoo.addons.retail_connector_base.models.retail_access import GROUP_MANAGER, check_retail_access
+from odoo.addons.retail_connector_base.models.retail_backend import RetailBackend as BaseRetailBackend
 from odoo.addons.retail_connector_base.lib.http import ChannelAuthError, ChannelError
 
 WMS_TYPES = ("wms_rest", "wms_x12")
@@ -10,6 +11,8 @@ WMS_TYPES = ("wms_rest", "wms_x12")
 
 class RetailBackend(models.Model):
     _inherit = "retail.backend"
+    # the control numbers' sequences move with every interchange sent: not configuration
+    _audit_exclude = BaseRetailBackend._audit_exclude | {"x12_interchange_sequence_id", "x12_group_sequence_id"}
 
     backend_type = fields.Selection(
         selection_add=[("wms_rest", "3PL (REST/JSON)"), ("wms_x12", "3PL (X12 EDI over SFTP)")],

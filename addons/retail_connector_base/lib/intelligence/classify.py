@@ -191,11 +191,18 @@ EXCEPTION_TYPES = {
     "DataError": "invalid_payload",
     "RecursionError": "invalid_payload",
     "JSONDecodeError": "invalid_payload",
-    "X12Error": "invalid_payload",
     "SerializationFailure": "concurrency",
     "DeadlockDetected": "concurrency",
     "LockNotAvailable": "concurrency",
 }
+
+
+def register_exception_type(name, code):
+    """Classify errors of the exception type ``name`` (a protocol layer's own) as ``code`` when no
+    pattern decides: a channel's addon registers its types when it loads."""
+    if code not in CLASSES:
+        raise ValueError(f"unknown failure class {code!r}: one of {', '.join(CLASSES)}")
+    EXCEPTION_TYPES[name] = code
 
 
 _URL = re.compile(r"\b(?:https?|sftp|gid)://\S+", re.IGNORECASE)
