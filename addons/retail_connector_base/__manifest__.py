@@ -17,7 +17,9 @@
         "phone_validation",
         "sale_stock",
     ],
-    "external_dependencies": {"python": ["phonenumbers", "prometheus_client", "requests", "scikit-learn"]},
+    "external_dependencies": {
+        "python": ["numpy", "phonenumbers", "prometheus_client", "python-stdnum", "requests", "scikit-learn", "scipy"],
+    },
     "data": [
         "security/retail_connector_security.xml",
         "security/ir.model.access.csv",

@@ -8,6 +8,7 @@
     "author": "Retail Connector",
     "website": "https://github.com/retail-connector/retail-connector",
     "depends": ["retail_connector_base", "sale_stock", "stock_delivery"],
+    "external_dependencies": {"python": ["stripe"]},
     "data": ["security/ir.model.access.csv", "data/retail_policy_support.xml", "views/retail_backend_views.xml"],
     "demo": ["demo/retail_backend_demo.xml"],
     "installable": True,

@@ -10,6 +10,7 @@ import random
 from collections import defaultdict
 
 import pytest
+from stdnum import ean
 
 from retail_connector_base_lib.intelligence.matching import (
     Candidate,
@@ -17,7 +18,6 @@ from retail_connector_base_lib.intelligence.matching import (
     ProductMatcher,
     ValueMatcher,
     barcode_match,
-    gtin_check_digit,
     levenshtein,
     normalise_barcode,
     normalise_sku,
@@ -34,7 +34,7 @@ ABBREVIATIONS = {"T-shirt": "Tee", "Tote bag": "Tote", "Cushion": "Pillow", "Bot
 
 def ean13(rng):
     body = "".join(str(rng.randint(0, 9)) for _ in range(12))
-    return body + gtin_check_digit(body)
+    return body + ean.calc_check_digit(body)
 
 
 def odoo_catalogue(count=200, seed=7):

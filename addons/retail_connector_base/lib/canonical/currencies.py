@@ -5,6 +5,8 @@
 # prices goods in them, so seeing one means a mapping error.
 # ANG and ZWL are being replaced by XCG and ZWG; both old and new are kept so that orders
 # and payouts dated around the change still load.
+# Not Babel's get_currency_precision: that is CLDR's display precision (0 for IQD, RSD, LBP and
+# ten more that ISO 4217 gives 2 or 3 decimals) and it lacks XCG and ZWG.
 MINOR_UNITS: dict[str, int] = {
     "AED": 2, "AFN": 2, "ALL": 2, "AMD": 2, "ANG": 2, "AOA": 2, "ARS": 2, "AUD": 2,
     "AWG": 2, "AZN": 2, "BAM": 2, "BBD": 2, "BDT": 2, "BGN": 2, "BHD": 3, "BIF": 0,

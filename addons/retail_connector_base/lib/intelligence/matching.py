@@ -11,6 +11,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from stdnum import ean  # GS1 check digits of any GTIN length
+
 # weights of the product score when the barcode does not decide
 SKU_WEIGHT = 0.55
 TITLE_WEIGHT = 0.45
@@ -66,12 +68,6 @@ def sku_tokens(sku):
     return [run.lstrip("0") or "0" if run.isdigit() else run.upper() for run in runs]
 
 
-def gtin_check_digit(digits):
-    """Return the GS1 check digit of a GTIN body (the digits without their check digit)."""
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
-    return str((10 - total % 10) % 10)
-
-
 def normalise_barcode(barcode):
     """Return (GTIN-14, check digit valid) of a barcode: digits only, left-padded to 14.
 
@@ -86,7 +82,7 @@ def normalise_barcode(barcode):
     if len(raw) > 14:
         return raw, False
     gtin = raw.zfill(14)
-    return gtin, gtin_check_digit(gtin[:-1]) == gtin[-1]
+    return gtin, ean.calc_check_digit(gtin[:-1]) == gtin[-1]
 
 
 def barcode_match(channel, odoo):
@@ -101,7 +97,7 @@ def barcode_match(channel, odoo):
     for short, full, short_raw, full_raw in ((a, b, channel, odoo), (b, a, odoo, channel)):
         digits = short.lstrip("0")
         if digits.isdigit() and full.isdigit() and len(digits) >= 7:
-            if full.lstrip("0")[:-1] == digits and gtin_check_digit(full[:-1]) == full[-1]:
+            if full.lstrip("0")[:-1] == digits and ean.calc_check_digit(full[:-1]) == full[-1]:
                 return 0.95, "barcode %s is %s without its check digit" % (short_raw, full_raw)
     return 0.0, None
 
@@ -194,7 +190,7 @@ class ProductMatcher:
         for scores in (title_scores, self.skus.scores(item.sku)):
             chosen.update(sorted(range(len(scores)), key=scores.__getitem__, reverse=True)[: self.SHORTLIST // 2])
         raw = re.sub(r"\D", "", item.barcode or "")
-        for code in (raw, raw + gtin_check_digit(raw) if raw else ""):
+        for code in (raw, raw + ean.calc_check_digit(raw) if raw else ""):
             gtin, _valid = normalise_barcode(code)
             chosen.update(self.by_barcode.get(gtin, []))
         return sorted(chosen)
