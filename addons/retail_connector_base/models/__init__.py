@@ -1,4 +1,5 @@
 from . import res_company
+from . import res_currency
 from . import retail_audit
 from . import retail_backend
 from . import retail_gateway

@@ -611,10 +611,9 @@ class RetailBackend(models.Model):
         currency = pricelist.currency_id or self.company_id.currency_id
         price = pricelist._get_product_price(product, 1.0) if pricelist else product.lst_price
         compare_at = product.lst_price if pricelist and product.lst_price > price else None
-        fmt = "%%.%df" % currency.decimal_places
         return {
-            "price": fmt % currency.round(price),
-            "compare_at_price": fmt % currency.round(compare_at) if compare_at else None,
+            "price": currency._channel_amount(price),
+            "compare_at_price": currency._channel_amount(compare_at) if compare_at else None,
             "currency": currency.name,
         }
 

@@ -27,7 +27,7 @@ def _iso(moment):
 
 def _money(currency, amount):
     """Return an amount as text with the currency's decimals (as the canonical objects carry money)."""
-    return "%.*f" % (currency.decimal_places, currency.round(amount or 0.0))
+    return currency._channel_amount(amount or 0.0)
 
 
 class RetailBackend(models.Model):

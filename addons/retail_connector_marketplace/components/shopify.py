@@ -360,7 +360,7 @@ class ShopifyRefundExporter(Component):
         items = [{"id": lines[line.sku or line.product_id.default_code]["id"], "quantity": int(line.quantity)}
                  for line in ret.line_ids if (line.sku or line.product_id.default_code) in lines]
         gateway = binding.channel_payment_gateway or ((order.get("paymentGatewayNames") or [None])[0]) or "manual"
-        made = client.create_refund(binding.external_id, "%.2f" % ret.amount, gateway=gateway, note=self._reason(ret),
+        made = client.create_refund(binding.external_id, ret.currency_id._channel_amount(ret.amount), gateway=gateway, note=self._reason(ret),
                                     line_items=items)
         return {"external_id": made["legacyResourceId"], "amount": made["totalRefundedSet"]["shopMoney"]["amount"]}
 

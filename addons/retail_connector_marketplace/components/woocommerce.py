@@ -371,7 +371,7 @@ class WooRefundExporter(Component):
         for existing in client.list_refunds(binding.external_id):
             if (existing.get("reason") or "").startswith(ret.name):
                 return {"external_id": existing["id"], "amount": existing.get("amount"), "found": True}
-        made = client.create_refund(binding.external_id, ret.amount, reason, api_refund=False, restock=False)
+        made = client.create_refund(binding.external_id, ret.currency_id._channel_amount(ret.amount), reason, api_refund=False, restock=False)
         return {"external_id": made["id"], "amount": made.get("amount")}
 
 

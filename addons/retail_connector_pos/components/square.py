@@ -264,7 +264,7 @@ class SquareCatalogExporter(Component):
                 continue
             own = pricelist.currency_id.round(pricelist._get_product_price(product, 1.0))
             if pricelist.currency_id.compare_amounts(own, float(price["price"])):
-                prices[store.external_id] = "%.*f" % (pricelist.currency_id.decimal_places, own)
+                prices[store.external_id] = pricelist.currency_id._channel_amount(own)
         return prices
 
 
