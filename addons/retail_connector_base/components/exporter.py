@@ -172,9 +172,6 @@ class RetailExporter(AbstractComponent):
                 missed.clear()
             missed.update(dict.fromkeys(products.ids, now))
 
-    def _records(self, requests):
-        return [self.env[r.res_model].browse(r.res_id).exists() for r in requests]
-
     def _headers(self, key):
         backend = self.backend_record
         return {"Authorization": "Bearer " + (backend.sudo().api_secret or ""), "Idempotency-Key": key}

@@ -15,7 +15,6 @@ from odoo import Command
 from odoo.addons.component.core import Component
 
 DISPUTE_TYPES = ("dispute", "chargeback")
-ADJUSTMENT_TYPES = ("adjustment", "currency_conversion", "transfer")
 # a movement whose source is an Odoo payment (e.g. a store day's card takings) settles that payment
 PAYMENT_SOURCE = "account.payment,"
 

@@ -19,7 +19,6 @@ acknowledged and recorded, never applied; ``send_test_interchange`` sends one to
 partner before production.
 """
 
-import dataclasses
 import json
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
@@ -34,7 +33,6 @@ from odoo.addons.retail_connector_base.models.retail_event import new_correlatio
 
 from ..lib import x12
 
-INBOUND_SETS = ("945", "944", "846")
 # what a quarantined file's record keeps of its content; a longer file is read again from the server
 QUARANTINE_CONTENT_CHARS = 200000
 

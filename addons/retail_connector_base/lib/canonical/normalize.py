@@ -7,7 +7,7 @@
 import math
 import re
 from datetime import date, datetime, timezone
-from decimal import Context, Decimal, InvalidOperation
+from decimal import Context, Decimal
 
 import phonenumbers
 

@@ -13,8 +13,6 @@ from decimal import Decimal
 
 from retail_connector_base_lib.canonical import MINOR_UNITS, Order, Refund
 
-ORDER_EVENTS = ("order.created", "order.updated", "order.fulfillment.updated")
-
 
 def _amount(money) -> Decimal | None:
     if not isinstance(money, Mapping) or money.get("amount") is None:

@@ -258,11 +258,6 @@ class ThreePLClient:
                 return order
         return None
 
-    def iter_orders(self, **filters) -> Iterator[Mapping]:
-        """Yield the orders matching ShipBob's filters (``HasTracking=True``,
-        ``LastUpdateStartDate=...``, ``IDs=[...]``), page after page."""
-        return self._paged_by_number("order", filters)
-
     def order_status(self, order_id) -> dict:
         """Return the order as a neutral result (``mapping.order_result``)."""
         return mapping.order_result(self.get_order(order_id))
@@ -396,10 +391,6 @@ class ThreePLClient:
             if str(item.get("reference_id")) == str(reference):
                 return item
         return None
-
-    def cancel_return(self, return_id) -> Mapping:
-        """Return ShipBob's answer to cancelling a return that has not arrived."""
-        return self.request("POST", f"return/{_id(return_id)}:cancel").data
 
     # ----------------------------------------------------------------- webhook subscriptions
 

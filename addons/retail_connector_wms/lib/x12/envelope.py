@@ -25,7 +25,6 @@ from .specs import FUNCTIONAL_IDS, TRANSACTIONS, check_segment, transaction_prob
 from .syntax import DEFAULT_SEPARATORS, Segment, Separators, parse_date, serialize, tokenize
 from .versions import DEFAULT_VERSION, ISA_VERSIONS, VERSIONS, release, release_of
 
-VERSION = VERSIONS[DEFAULT_VERSION].isa_version
 GS_VERSION = DEFAULT_VERSION
 CONTROL_KINDS = ("interchange", "group", "transaction")
 MAX_CONTROL_NUMBER = 999_999_999

@@ -74,11 +74,6 @@ class Assessment:
     known: list = field(default_factory=list)
     refused_keyed: list = field(default_factory=list)
 
-    @property
-    def applicable(self) -> bool:
-        """Return whether the content may be applied (nothing refuses it)."""
-        return not self.refused
-
     def keys(self) -> list[str]:
         """Return the keys of the noted problems, each once, in file order."""
         return list(dict.fromkeys(key for key, _problem in self.noted))

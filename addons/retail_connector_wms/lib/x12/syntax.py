@@ -282,11 +282,6 @@ def parse_date(text: str) -> date | None:
     return datetime.strptime(text, fmt).date()
 
 
-def format_time(value: time | datetime) -> str:
-    """Return ``value`` as HHMM (seconds are dropped)."""
-    return value.strftime("%H%M")
-
-
 def parse_time(text: str) -> time | None:
     """Return the time of an HHMM[SS[dd]] element, or None when empty."""
     if not text:
