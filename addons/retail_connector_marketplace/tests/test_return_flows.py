@@ -1,58 +1,39 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-from unittest import SkipTest
-
-from odoo.tests import HttpCase, tagged
+from odoo.tests import tagged
 
 from odoo.addons.retail_connector_base.lib.canonical import Return
+from odoo.addons.retail_connector_base.tests.flows import ChannelFlowCase
 from odoo.addons.retail_connector_base.tests.jobs import perform_pending_jobs
-from odoo.addons.retail_connector_base.tests.simulators import load_simulators
 
 SKUS = ("RC-MUG", "RC-CAP")
 REFUND_ERROR = {"code": "woocommerce_rest_cannot_create_order_refund", "message": "Refund failed.", "data": 500}
 
 
 @tagged("post_install", "-at_install")
-class TestWooReturnFlows(HttpCase):
+class TestWooReturnFlows(ChannelFlowCase):
     """A return across the shop, the warehouse and accounting, over real HTTP to the WooCommerce simulator."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        if load_simulators() is None:
-            raise SkipTest("the channel simulators are not beside this addon")
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
-        eur = cls.env.ref("base.EUR")
-        eur.active = True
-        cls.pricelist = cls.env["product.pricelist"].create({"name": "Woo EUR", "currency_id": eur.id})
-        cls.env["account.tax"].create({"name": "TVA 21%", "amount": 21, "amount_type": "percent", "type_tax_use": "sale"})
-        cls.warehouse = cls.env.ref("stock.warehouse0")
-        cls.products = cls.env["product.product"].create(
-            [{"name": sku, "default_code": sku, "type": "consu", "is_storable": True, "list_price": 20,
-              "invoice_policy": "order"} for sku in SKUS]
-        )
-        for product in cls.products:
-            cls.env["stock.quant"]._update_available_quantity(product, cls.warehouse.lot_stock_id, 30)
+    SKUS = SKUS
+    PRICELIST = "Woo EUR"
+    TAX = {"name": "TVA 21%", "amount": 21}
+    PRODUCT = dict(ChannelFlowCase.PRODUCT, invoice_policy="order")
 
     def setUp(self):
         super().setUp()
         from simulators.woocommerce import WooCommerceSimulator  # noqa: PLC0415
 
-        self.enterContext(self.allow_requests(all_requests=True))
-        self.backend = self.env["retail.backend"].create(
-            {"name": "Woo returns", "backend_type": "woocommerce", "api_key": "ck_test", "api_secret": "cs_test",
-             "webhook_secret": "wc-secret", "warehouse_id": self.warehouse.id, "pricelist_id": self.pricelist.id,
-             "inbound_rate_limit": 0, "rate_limit_rps": 100, "rate_limit_burst": 100}
+        self.backend = self._channel_backend(
+            name="Woo returns", backend_type="woocommerce", api_key="ck_test", api_secret="cs_test",
+            webhook_secret="wc-secret",
         )
-        self.shop = WooCommerceSimulator(consumer_key="ck_test", consumer_secret="cs_test", seed=7).start()
-        self.addCleanup(self.shop.stop)
+        self.shop = self._start(WooCommerceSimulator(consumer_key="ck_test", consumer_secret="cs_test", seed=7))
         self.backend.endpoint_url = self.shop.url
         self.backend.action_woo_ensure_webhooks()
 
     def _delivered_and_invoiced_order(self):
         order = self.shop.place_order(lines=[{"sku": "RC-MUG", "quantity": 2}, {"sku": "RC-CAP", "quantity": 1}])
         perform_pending_jobs(self.env)
-        sale = self.env["retail.sale.order.binding"].search(
-            [("backend_id", "=", self.backend.id), ("external_id", "=", str(order["id"]))]).odoo_id
+        sale = self._sale(order)
         picking = sale.picking_ids
         for move in picking.move_ids:
             move.quantity = move.product_uom_qty
@@ -161,47 +142,29 @@ class TestWooReturnFlows(HttpCase):
 
 
 @tagged("post_install", "-at_install")
-class TestShopifyReturnFlows(HttpCase):
+class TestShopifyReturnFlows(ChannelFlowCase):
     """A return refunded on Shopify with ``refundCreate``, over real HTTP to the Shopify simulator."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        if load_simulators() is None:
-            raise SkipTest("the channel simulators are not beside this addon")
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
-        eur = cls.env.ref("base.EUR")
-        eur.active = True
-        cls.pricelist = cls.env["product.pricelist"].create({"name": "Shopify EUR", "currency_id": eur.id})
-        cls.env["account.tax"].create(
-            {"name": "BE VAT 21% incl.", "amount": 21, "amount_type": "percent", "type_tax_use": "sale",
-             "price_include_override": "tax_included"})
-        cls.warehouse = cls.env.ref("stock.warehouse0")
-        cls.products = cls.env["product.product"].create(
-            [{"name": sku, "default_code": sku, "type": "consu", "is_storable": True, "list_price": 20,
-              "invoice_policy": "order"} for sku in SKUS])
-        for product in cls.products:
-            cls.env["stock.quant"]._update_available_quantity(product, cls.warehouse.lot_stock_id, 30)
+    SKUS = SKUS
+    PRICELIST = "Shopify EUR"
+    TAX = {"name": "BE VAT 21% incl.", "amount": 21, "price_include_override": "tax_included"}
+    PRODUCT = dict(ChannelFlowCase.PRODUCT, invoice_policy="order")
 
     def setUp(self):
         super().setUp()
         from simulators.shopify import ShopifySimulator  # noqa: PLC0415
 
-        self.enterContext(self.allow_requests(all_requests=True))
-        self.backend = self.env["retail.backend"].create(
-            {"name": "Shopify returns", "backend_type": "shopify", "api_secret": "shpat_test",
-             "webhook_secret": "shp-secret", "warehouse_id": self.warehouse.id, "pricelist_id": self.pricelist.id,
-             "inbound_rate_limit": 0, "rate_limit_rps": 100, "rate_limit_burst": 100})
-        self.shop = ShopifySimulator(token="shpat_test", webhook_secret="shp-secret",
-                                     webhook_url=self.base_url() + "/retail/webhook/%d" % self.backend.id, seed=5).start()
-        self.addCleanup(self.shop.stop)
+        self.backend = self._channel_backend(
+            name="Shopify returns", backend_type="shopify", api_secret="shpat_test", webhook_secret="shp-secret",
+        )
+        self.shop = self._start(ShopifySimulator(token="shpat_test", webhook_secret="shp-secret", seed=5,
+                                                 webhook_url=self.base_url() + "/retail/webhook/%d" % self.backend.id))
         self.backend.endpoint_url = self.shop.url
 
     def test_return_refunded_on_shopify_once_after_a_transient_failure(self):
         order = self.shop.place_order(line_items=[{"sku": "RC-MUG", "quantity": 2}, {"sku": "RC-CAP", "quantity": 1}])
         perform_pending_jobs(self.env)
-        sale = self.env["retail.sale.order.binding"].search(
-            [("backend_id", "=", self.backend.id), ("external_id", "=", str(order["id"]))]).odoo_id
+        sale = self._sale(order)
         picking = sale.picking_ids
         for move in picking.move_ids:
             move.quantity = move.product_uom_qty

@@ -4,64 +4,37 @@ import hashlib
 import hmac
 import uuid
 from datetime import datetime, timezone
-from unittest import SkipTest
 
 import requests
 
-from odoo.tests import HttpCase, tagged
+from odoo.tests import tagged
 from odoo.tools import html2plaintext
 
+from odoo.addons.retail_connector_base.tests.flows import ChannelFlowCase
 from odoo.addons.retail_connector_base.tests.jobs import perform_pending_jobs
-from odoo.addons.retail_connector_base.tests.simulators import load_simulators
 
 SKUS = ("RC-TSHIRT-S", "RC-TSHIRT-M", "RC-TSHIRT-L", "RC-MUG", "RC-CAP", "RC-HOODIE-M")
 
 
 @tagged("post_install", "-at_install")
-class TestShopifyFlows(HttpCase):
+class TestShopifyFlows(ChannelFlowCase):
     """Each Shopify flow over real HTTP both ways, through the shared pipeline."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        if load_simulators() is None:
-            raise SkipTest("the channel simulators are not beside this addon")
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
-        eur = cls.env.ref("base.EUR")
-        eur.active = True
-        cls.pricelist = cls.env["product.pricelist"].create({"name": "Shopify EUR", "currency_id": eur.id})
-        cls.env["account.tax"].create(
-            {"name": "BE VAT 21% incl.", "amount": 21, "amount_type": "percent", "type_tax_use": "sale",
-             "price_include_override": "tax_included"}
-        )
-        cls.warehouse = cls.env.ref("stock.warehouse0")
-        cls.products = cls.env["product.product"].create(
-            [{"name": sku, "default_code": sku, "type": "consu", "is_storable": True, "list_price": 20} for sku in SKUS]
-        )
-        for product in cls.products:
-            cls.env["stock.quant"]._update_available_quantity(product, cls.warehouse.lot_stock_id, 50)
+    SKUS = SKUS
+    PRICELIST = "Shopify EUR"
+    TAX = {"name": "BE VAT 21% incl.", "amount": 21, "price_include_override": "tax_included"}
+    STOCK = 50
 
     def setUp(self):
         super().setUp()
         from simulators.shopify import ShopifySimulator  # noqa: PLC0415
 
-        # the shop's webhooks come from outside the test, without its session cookie
-        self.enterContext(self.allow_requests(all_requests=True))
-        self.backend = self.env["retail.backend"].create(
-            {"name": "Shopify test", "backend_type": "shopify", "api_secret": "shpat_test", "webhook_secret": "shp-secret",
-             "warehouse_id": self.warehouse.id, "pricelist_id": self.pricelist.id, "inbound_rate_limit": 0,
-             "rate_limit_rps": 100, "rate_limit_burst": 100}
+        self.backend = self._channel_backend(
+            name="Shopify test", backend_type="shopify", api_secret="shpat_test", webhook_secret="shp-secret",
         )
-        self.shop = ShopifySimulator(token="shpat_test", webhook_secret="shp-secret",
-                                     webhook_url=self.base_url() + "/retail/webhook/%d" % self.backend.id, seed=3).start()
-        self.addCleanup(self.shop.stop)
+        self.shop = self._start(ShopifySimulator(token="shpat_test", webhook_secret="shp-secret", seed=3,
+                                                 webhook_url=self.base_url() + "/retail/webhook/%d" % self.backend.id))
         self.backend.endpoint_url = self.shop.url
-
-    def _sale(self, order):
-        binding = self.env["retail.sale.order.binding"].search(
-            [("backend_id", "=", self.backend.id), ("external_id", "=", str(order["id"]))]
-        )
-        return binding.odoo_id
 
     def test_order_in_then_fulfilment_with_tracking_out(self):
         order = self.shop.place_order(line_items=[{"sku": "RC-MUG", "quantity": 2}, {"sku": "RC-CAP", "quantity": 1}])

@@ -1,62 +1,38 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from datetime import datetime, timedelta, timezone
-from unittest import SkipTest
 
-from odoo.tests import HttpCase, tagged
+from odoo.tests import tagged
 
+from odoo.addons.retail_connector_base.tests.flows import ChannelFlowCase
 from odoo.addons.retail_connector_base.tests.jobs import perform_pending_jobs
-from odoo.addons.retail_connector_base.tests.simulators import load_simulators
 
 from .test_shopify_flows import SKUS
 
 
 @tagged("post_install", "-at_install")
-class TestShopifyPayouts(HttpCase):
+class TestShopifyPayouts(ChannelFlowCase):
     """Shopify Payments payouts read over HTTP from the shop and settled against the imported orders."""
 
-    def _sale(self, order):
-        binding = self.env["retail.sale.order.binding"].search(
-            [("backend_id", "=", self.backend.id), ("external_id", "=", str(order["id"]))])
-        return binding.odoo_id
+    SKUS = SKUS
+    PRICELIST = "Shopify EUR"
+    TAX = {"name": "BE VAT 21% incl.", "amount": 21, "price_include_override": "tax_included"}
+    STOCK = 50
 
     def _add_payout(self, **kw):
         """A payout issued a minute ago: the batch takes what was issued before it starts."""
         issued = datetime.now(timezone.utc) - timedelta(minutes=1)
         return self.shop.add_payout(issued_at=issued.strftime("%Y-%m-%dT%H:%M:%SZ"), **kw)
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        if load_simulators() is None:
-            raise SkipTest("the channel simulators are not beside this addon")
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
-        eur = cls.env.ref("base.EUR")
-        eur.active = True
-        cls.pricelist = cls.env["product.pricelist"].create({"name": "Shopify EUR", "currency_id": eur.id})
-        cls.env["account.tax"].create(
-            {"name": "BE VAT 21% incl.", "amount": 21, "amount_type": "percent", "type_tax_use": "sale",
-             "price_include_override": "tax_included"}
-        )
-        cls.warehouse = cls.env.ref("stock.warehouse0")
-        products = cls.env["product.product"].create(
-            [{"name": sku, "default_code": sku, "type": "consu", "is_storable": True, "list_price": 20} for sku in SKUS]
-        )
-        for product in products:
-            cls.env["stock.quant"]._update_available_quantity(product, cls.warehouse.lot_stock_id, 50)
-
     def setUp(self):
         super().setUp()
         from simulators.shopify import ShopifySimulator  # noqa: PLC0415
 
-        self.enterContext(self.allow_requests(all_requests=True))
-        self.backend = self.env["retail.backend"].create(
-            {"name": "Shopify payouts", "backend_type": "shopify", "api_secret": "shpat_test",
-             "webhook_secret": "shp-secret", "warehouse_id": self.warehouse.id, "pricelist_id": self.pricelist.id,
-             "inbound_rate_limit": 0, "rate_limit_rps": 100, "rate_limit_burst": 100, "invoice_policy": "on_import"}
+        self.backend = self._channel_backend(
+            name="Shopify payouts", backend_type="shopify", api_secret="shpat_test", webhook_secret="shp-secret",
+            invoice_policy="on_import",
         )
-        self.shop = ShopifySimulator(token="shpat_test", webhook_secret="shp-secret",
-                                     webhook_url=self.base_url() + "/retail/webhook/%d" % self.backend.id, seed=5).start()
-        self.addCleanup(self.shop.stop)
+        self.shop = self._start(ShopifySimulator(token="shpat_test", webhook_secret="shp-secret", seed=5,
+                                                 webhook_url=self.base_url() + "/retail/webhook/%d" % self.backend.id))
         self.backend.endpoint_url = self.shop.url
         self.backend.policy_for("finance").cutoff_hour = 0  # no cut-off: everything issued until now
         self.dispute_account = self.env["account.account"].search(

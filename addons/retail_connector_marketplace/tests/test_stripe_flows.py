@@ -1,72 +1,58 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import time
 from datetime import timedelta
-from unittest import SkipTest
 
 from odoo import fields
-from odoo.tests import HttpCase, tagged
+from odoo.tests import tagged
 
+from odoo.addons.retail_connector_base.tests.flows import ChannelFlowCase
 from odoo.addons.retail_connector_base.tests.jobs import perform_pending_jobs
-from odoo.addons.retail_connector_base.tests.simulators import load_simulators
 
 KEY = "sk_test_odoo_flows"
 WHSEC = "whsec_odoo_flows"
 
 
 @tagged("post_install", "-at_install")
-class TestStripeFlows(HttpCase):
+class TestStripeFlows(ChannelFlowCase):
     """Stripe behind a WooCommerce shop, over real HTTP both ways: signed webhooks in, payouts read
     from the Stripe simulator and settled against the shop's orders."""
+
+    SKUS = ("RC-MUG", "RC-CAP", "RC-TOTE")
+    PRICELIST = "Stripe EUR"
+    TAX = {"name": "TVA 21%", "amount": 21}
+    PRODUCT = {"type": "consu", "list_price": 10, "invoice_policy": "order"}
+    STOCK = 0
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        if load_simulators() is None:
-            raise SkipTest("the channel simulators are not beside this addon")
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
-        eur = cls.env.ref("base.EUR")
-        eur.active = True
-        cls.pricelist = cls.env["product.pricelist"].create({"name": "Stripe EUR", "currency_id": eur.id})
-        cls.env["account.tax"].create({"name": "TVA 21%", "amount": 21, "amount_type": "percent", "type_tax_use": "sale"})
         # WooCommerce rounds taxes per line: so does the company, so that invoices equal what Stripe charged
         cls.env.company.tax_calculation_rounding_method = "round_per_line"
-        cls.warehouse = cls.env.ref("stock.warehouse0")
-        cls.products = cls.env["product.product"].create(
-            [{"name": sku, "default_code": sku, "type": "consu", "list_price": 10, "invoice_policy": "order"}
-             for sku in ("RC-MUG", "RC-CAP", "RC-TOTE")]
-        )
 
     def setUp(self):
         super().setUp()
         from simulators.stripe import StripeSimulator  # noqa: PLC0415
         from simulators.woocommerce import WooCommerceSimulator  # noqa: PLC0415
 
-        self.enterContext(self.allow_requests(all_requests=True))
-        Backend = self.env["retail.backend"]
-        self.woo = Backend.create(
-            {"name": "Outlet", "backend_type": "woocommerce", "api_key": "ck_pay", "api_secret": "cs_pay",
-             "webhook_secret": "wc-pay", "warehouse_id": self.warehouse.id, "pricelist_id": self.pricelist.id,
-             "inbound_rate_limit": 0, "rate_limit_rps": 100, "rate_limit_burst": 100}
+        self.woo = self._channel_backend(
+            name="Outlet", backend_type="woocommerce", api_key="ck_pay", api_secret="cs_pay", webhook_secret="wc-pay",
         )
-        self.stripe = Backend.create(
+        self.stripe = self.env["retail.backend"].create(
             {"name": "Stripe (outlet)", "backend_type": "stripe", "api_secret": KEY, "webhook_secret": WHSEC,
              "inbound_rate_limit": 0, "rate_limit_rps": 100, "rate_limit_burst": 100}
         )
         self.stripe.orders_backend_id = self.woo
-        self.shop = WooCommerceSimulator(consumer_key="ck_pay", consumer_secret="cs_pay", seed=9).start()
-        self.addCleanup(self.shop.stop)
+        self.shop = self._start(WooCommerceSimulator(consumer_key="ck_pay", consumer_secret="cs_pay", seed=9))
         self.woo.endpoint_url = self.shop.url
         self.woo.action_woo_ensure_webhooks()
-        self.account = StripeSimulator(
+        self.account = self._start(StripeSimulator(
             secret_key=KEY, webhook_secret=WHSEC, site_url=self.shop.url, webhook_retries=0, seed=4,
             webhook_url="%s/retail/webhook/%d" % (self.base_url(), self.stripe.id),
-        ).start()
-        self.addCleanup(self.account.stop)
+        ))
         self.stripe.endpoint_url = self.account.url
 
-    def _sale(self, order):
-        return self.env["retail.sale.order.binding"].search(
-            [("backend_id", "=", self.woo.id), ("external_id", "=", str(order["id"]))]).odoo_id
+    def _sale(self, order, backend=None):
+        return super()._sale(order, backend or self.woo)
 
     def _paid_orders(self, *skus):
         """Return [(WooCommerce order, Odoo sale)], each order paid through Stripe and charged there."""

@@ -1,54 +1,31 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-from unittest import SkipTest
+from odoo.tests import tagged
 
-from odoo.tests import HttpCase, tagged
-
+from odoo.addons.retail_connector_base.tests.flows import ChannelFlowCase
 from odoo.addons.retail_connector_base.tests.jobs import perform_pending_jobs
-from odoo.addons.retail_connector_base.tests.simulators import load_simulators
 
 SKUS = ("RC-TSHIRT-S", "RC-TSHIRT-M", "RC-TSHIRT-L", "RC-MUG", "RC-CAP", "RC-HOODIE-M", "RC-TOTE")
 
 
 @tagged("post_install", "-at_install")
-class TestWooCommerceFlows(HttpCase):
+class TestWooCommerceFlows(ChannelFlowCase):
     """Each WooCommerce flow over real HTTP both ways, through the shared pipeline."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        if load_simulators() is None:
-            raise SkipTest("the channel simulators are not beside this addon")
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
-        eur = cls.env.ref("base.EUR")
-        eur.active = True
-        cls.pricelist = cls.env["product.pricelist"].create({"name": "Woo EUR", "currency_id": eur.id})
-        cls.env["account.tax"].create({"name": "TVA 21%", "amount": 21, "amount_type": "percent", "type_tax_use": "sale"})
-        cls.warehouse = cls.env.ref("stock.warehouse0")
-        cls.products = cls.env["product.product"].create(
-            [{"name": sku, "default_code": sku, "type": "consu", "is_storable": True, "list_price": 20} for sku in SKUS]
-        )
-        for product in cls.products:
-            cls.env["stock.quant"]._update_available_quantity(product, cls.warehouse.lot_stock_id, 30)
+    SKUS = SKUS
+    PRICELIST = "Woo EUR"
+    TAX = {"name": "TVA 21%", "amount": 21}
 
     def setUp(self):
         super().setUp()
         from simulators.woocommerce import WooCommerceSimulator  # noqa: PLC0415
 
-        self.enterContext(self.allow_requests(all_requests=True))
-        self.backend = self.env["retail.backend"].create(
-            {"name": "Woo test", "backend_type": "woocommerce", "api_key": "ck_test", "api_secret": "cs_test",
-             "webhook_secret": "wc-secret", "warehouse_id": self.warehouse.id, "pricelist_id": self.pricelist.id,
-             "inbound_rate_limit": 0, "rate_limit_rps": 100, "rate_limit_burst": 100}
+        self.backend = self._channel_backend(
+            name="Woo test", backend_type="woocommerce", api_key="ck_test", api_secret="cs_test",
+            webhook_secret="wc-secret",
         )
-        self.shop = WooCommerceSimulator(consumer_key="ck_test", consumer_secret="cs_test", seed=5).start()
-        self.addCleanup(self.shop.stop)
+        self.shop = self._start(WooCommerceSimulator(consumer_key="ck_test", consumer_secret="cs_test", seed=5))
         self.backend.endpoint_url = self.shop.url
         self.backend.action_woo_ensure_webhooks()
-
-    def _sale(self, order):
-        return self.env["retail.sale.order.binding"].search(
-            [("backend_id", "=", self.backend.id), ("external_id", "=", str(order["id"]))]
-        ).odoo_id
 
     def test_order_in_then_completed_with_tracking_note(self):
         order = self.shop.place_order(lines=[{"sku": "RC-MUG", "quantity": 2}, {"sku": "RC-TSHIRT-M", "quantity": 1}])
