@@ -373,7 +373,7 @@ class RetailSyncPolicy(models.Model):
                 jobs |= delayable.db_record()
         return jobs.ids
 
-    def _flush_delay(self):
+    def _flush_delay(self, since=None):
         """Return the seconds a new export request of this policy waits for its flush (adaptive debounce).
 
         Calm (no flush began within the latency target): half a second, enough to gather what
@@ -381,15 +381,20 @@ class RetailSyncPolicy(models.Model):
         a target apart, at once when that time is past, so that each carries everything that
         changed meanwhile (one call for many changes) and a change waits at most half the
         target for its flush, the other half being for the flush itself.
+
+        ``since``: seconds since the last flush began, when the caller knows them (the flush
+        itself, whose transaction began before it recorded its start).
         """
         self.ensure_one()
         target = max(self.debounce_seconds or 0.0, 0.0)
-        self.env.cr.execute(
-            "SELECT started_at, now() at time zone 'UTC' FROM retail_export_flush WHERE backend_id = %s AND domain = %s",
-            (self.backend_id.id, self.domain),
-        )
-        started, now = self.env.cr.fetchone() or (None, None)
-        since = (now - started).total_seconds() if started else None
+        if since is None:
+            self.env.cr.execute(
+                "SELECT started_at, now() at time zone 'UTC' FROM retail_export_flush "
+                "WHERE backend_id = %s AND domain = %s",
+                (self.backend_id.id, self.domain),
+            )
+            started, now = self.env.cr.fetchone() or (None, None)
+            since = (now - started).total_seconds() if started else None
         if since is None or since >= target or since < 0:
             return min(CALM_DEBOUNCE, target)
         return max(target / 2 - since, 0.0)
