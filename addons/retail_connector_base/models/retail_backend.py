@@ -427,6 +427,7 @@ class RetailBackend(models.Model):
                 raise RetryableJobError("Another flush of %s %s is running" % (self.name, domain), seconds=1,
                                         ignore_retry=True)
             Flush = self.env["retail.export.flush"]
+            began = time.monotonic()
             Flush._mark(self, domain, started=True)
             result = self.env["retail.export.request"]._send_pending(self, domain)
             Flush._mark(self, domain)
@@ -439,7 +440,10 @@ class RetailBackend(models.Model):
                     (self.id, domain),
                 )
                 if lock_cr.fetchone() and not odoo.modules.module.current_test:
-                    self._schedule_flush(domain, delay=policy._export_delay(), channel=policy._job_channel())
+                    # paced from this flush's start (this transaction, older than the flush clock's
+                    # row, would read the previous flush's start and send at once)
+                    delay = 0.0 if policy.mode == "realtime" else policy._flush_delay(since=time.monotonic() - began)
+                    self._schedule_flush(domain, delay=delay, channel=policy._job_channel())
         return result
 
     def _flush_waiting(self):

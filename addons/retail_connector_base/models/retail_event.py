@@ -192,12 +192,17 @@ class RetailEvent(models.Model):
             if action == "relay":
                 phase = inbound_phase(config, domain)
                 outcome = "kept: the %s domain is in its %s phase, owned by the legacy platform" % (domain, phase)
+            # one event to apply, in a short transaction: its wake goes in the insert's statement
+            wake = {} if coalesce and action == "apply" and len(inbound_events) == 1 else None
             event_id, duplicate = self._insert_received(
                 backend, inbound, payload, source, correlation_id, company_id=company_id, backend_type=backend_type,
                 # refused at the gateway; kept as ignored from elsewhere; or the legacy platform's to apply
-                ignored=action in ("ignore", "refuse", "relay"), outcome=outcome)
+                ignored=action in ("ignore", "refuse", "relay"), outcome=outcome, wake=wake)
             results.append((event_id, duplicate))
-            if not duplicate and action == "apply":  # kept for a scheduled run, or ignored: nothing to wake
+            if wake is not None:
+                if not duplicate and wake.get("queue"):
+                    self._queue_dispatcher(backend.id, domain, wake["identity_key"])
+            elif not duplicate and action == "apply":  # kept for a scheduled run, or ignored: nothing to wake
                 domains.add(domain)
             if not duplicate and action == "relay":
                 # what the channel sent to Odoo, the legacy platform receives too (webhooks: polled and partner
@@ -218,18 +223,23 @@ class RetailEvent(models.Model):
 
     @api.model
     def _insert_received(self, backend, inbound, payload, source, correlation_id, company_id=None, backend_type=None,
-                         ignored=False, outcome=None):
+                         ignored=False, outcome=None, wake=None):
         """Store an accepted event unless its key is known; return (event id, is_duplicate).
 
         ``ignored``: stored as ignored (its domain's policy is off and keeps such events).
 
         A plain INSERT ... ON CONFLICT keeps the acknowledgement to one statement, and makes two
         simultaneous deliveries of one event safe: one row wins, the other counts a duplicate.
+
+        ``wake`` (a dict, for a coalescing wake of the event's dispatcher as ``_wake`` does it): the same
+        statement takes the shared wake lock once the row is in, then looks for a waiting
+        dispatcher (in that order: the look-up is parameterised by the lock's row). ``wake`` is
+        then set to a dict saying whether a dispatcher must be queued (``queue``) and with which
+        identity key (``identity_key``).
         """
         cr = self.env.cr
         key = storable_key(inbound.idempotency_key)
-        cr.execute(
-            """
+        insert = """
             INSERT INTO retail_event (backend_id, company_id, backend_type, source, topic, domain,
                 idempotency_key, aggregate_type, aggregate_key, channel_timestamp, received_at,
                 correlation_id, payload, state, outcome, attempts, duplicate_count,
@@ -238,7 +248,26 @@ class RetailEvent(models.Model):
                     %s, %s, 0, 0, %s, %s, now() at time zone 'UTC', now() at time zone 'UTC')
             ON CONFLICT (backend_id, idempotency_key) DO NOTHING
             RETURNING id
-            """,
+        """
+        lock_key = wake_key(backend.id, inbound.domain) if wake is not None else None
+        if lock_key:
+            # the lock is a volatile function in a lateral subquery of the inserted row: PostgreSQL
+            # evaluates it for that row, before the look-up that depends on it
+            insert = """
+                WITH ins AS (%s)
+                SELECT ins.id, waiting.version
+                FROM ins
+                CROSS JOIN LATERAL (
+                    SELECT pg_advisory_xact_lock_shared(hashtextextended(%%s, 0)) AS locked, ins.id AS event_id
+                ) wake
+                LEFT JOIN LATERAL (
+                    SELECT xmax::text AS version FROM queue_job
+                    WHERE identity_key = %%s AND state IN ('pending', 'enqueued') AND wake.event_id IS NOT NULL
+                    LIMIT 1
+                ) waiting ON true
+            """ % insert
+        cr.execute(
+            insert,
             (
                 backend.id, company_id or backend.company_id.id, backend_type or backend.backend_type, source,
                 inbound.topic, inbound.domain, key, inbound.aggregate_type, inbound.aggregate_key,
@@ -246,10 +275,15 @@ class RetailEvent(models.Model):
                 correlation_id, payload, "ignored" if ignored else "received",
                 (outcome or "ignored: the %s policy is off" % (inbound.domain or "orders")) if ignored else None,
                 self.env.uid, self.env.uid,
-            ),
+            ) + ((lock_key, lock_key) if lock_key else ()),
         )
         row = cr.fetchone()
         if row:
+            if lock_key:
+                # as in _wake: only a waiting job's version nobody has touched is relied on
+                version = row[1]
+                wake.clear()
+                wake.update(queue=version != "0", identity_key=None if version else lock_key)
             return row[0], False
         cr.execute(
             """
@@ -300,6 +334,12 @@ class RetailEvent(models.Model):
                 return False
             if not row:
                 identity_key = key
+        self._queue_dispatcher(backend_id, domain, identity_key, eta=eta)
+        return True
+
+    @api.model
+    def _queue_dispatcher(self, backend_id, domain, identity_key, eta=None):
+        """Queue a dispatcher job of a backend's domain (``identity_key``: the wake key, or None)."""
         # applying events is the connector's work, whoever received or replayed them
         self.with_env(self._connector_env_of(backend_id)).with_delay(
             channel=self._dispatch_channel(backend_id, domain),
@@ -307,7 +347,6 @@ class RetailEvent(models.Model):
             identity_key=identity_key,
             description="Apply %s events of backend %s" % (domain, backend_id),
         )._dispatch(backend_id, domain)
-        return True
 
     def _dispatch_channel(self, backend_id, domain):
         """Return the job channel of a domain's dispatchers: real time has its own."""

@@ -42,6 +42,8 @@ MODE_HELP = (
 REALTIME_CHANNEL = "root.retail.realtime"
 # the wait of a change when no flush ran lately: what one transaction changes goes in one flush
 CALM_DEBOUNCE = 0.5
+# under a burst, flushes follow one another this share of the latency target apart
+BURST_PACE = 0.75
 REFUND_ACTIONS = [
     ("credit_note", "Credit note"),
     ("return", "Return of goods"),
@@ -121,7 +123,7 @@ class RetailSyncPolicy(models.Model):
         string="Latency target (s)",
         default=2.0,
         help="Longest a change waits before the flush that sends it starts. The wait adapts: about half a "
-        "second when the channel is calm; under a burst, flushes follow one another at this pace, so that "
+        "second when the channel is calm; under a burst, flushes follow one another three quarters of it apart, so that "
         "changes to one object in between are sent as one export.",
     )
     paused = fields.Boolean(help="Stop sending this domain to the channel; changes wait until resumed.")
@@ -373,26 +375,31 @@ class RetailSyncPolicy(models.Model):
                 jobs |= delayable.db_record()
         return jobs.ids
 
-    def _flush_delay(self):
+    def _flush_delay(self, since=None):
         """Return the seconds a new export request of this policy waits for its flush (adaptive debounce).
 
         Calm (no flush began within the latency target): half a second, enough to gather what
-        one transaction changed. Burst (a flush began lately): flushes follow one another half
-        a target apart, at once when that time is past, so that each carries everything that
-        changed meanwhile (one call for many changes) and a change waits at most half the
-        target for its flush, the other half being for the flush itself.
+        one transaction changed. Burst (a flush began lately): flushes follow one another three
+        quarters of a target apart, at once when that time is past, so that each carries everything
+        that changed meanwhile (one call for many changes) and a change waits at most three
+        quarters of the target for its flush, the rest being for the flush itself.
+
+        ``since``: seconds since the last flush began, when the caller knows them (the flush
+        itself, whose transaction began before it recorded its start).
         """
         self.ensure_one()
         target = max(self.debounce_seconds or 0.0, 0.0)
-        self.env.cr.execute(
-            "SELECT started_at, now() at time zone 'UTC' FROM retail_export_flush WHERE backend_id = %s AND domain = %s",
-            (self.backend_id.id, self.domain),
-        )
-        started, now = self.env.cr.fetchone() or (None, None)
-        since = (now - started).total_seconds() if started else None
+        if since is None:
+            self.env.cr.execute(
+                "SELECT started_at, now() at time zone 'UTC' FROM retail_export_flush "
+                "WHERE backend_id = %s AND domain = %s",
+                (self.backend_id.id, self.domain),
+            )
+            started, now = self.env.cr.fetchone() or (None, None)
+            since = (now - started).total_seconds() if started else None
         if since is None or since >= target or since < 0:
             return min(CALM_DEBOUNCE, target)
-        return max(target / 2 - since, 0.0)
+        return max(target * BURST_PACE - since, 0.0)
 
     def _job_channel_suffix(self):
         return "reconciliation" if self.domain in ("orders", "inventory", "pricing") else self.domain

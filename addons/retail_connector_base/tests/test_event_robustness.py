@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import copy
 import json
+import uuid
 from unittest import mock
 
 from odoo import SUPERUSER_ID, api
@@ -13,6 +14,7 @@ from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..components.event_processor import GenericEventProcessor
 from ..lib.http import ChannelTransportError
+from ..lib.inbound import InboundEvent
 from .common import RetailCase
 from .test_order_import import ORDER
 
@@ -110,10 +112,12 @@ class TestEventRobustness(RetailCase):
         self.assertIn("Mug blue", sale.order_line.mapped("name"))
 
     # ------------------------------------------------------------------ contention
-    def _wake_race(self, job_state_after_snapshot):
+    def _wake_race(self, job_state_after_snapshot, acknowledge=None):
         """Queue a dispatcher job (committed), take a snapshot that sees it waiting, then let it move to
         ``job_state_after_snapshot`` (committed, or not at all when None) and wake the domain from that
-        snapshot; return (what the wake answered, how many dispatcher jobs the snapshot's transaction sees)."""
+        snapshot; return (what the wake answered, how many dispatcher jobs the snapshot's transaction sees).
+
+        ``acknowledge(env)``, when given, wakes the domain instead of ``_wake`` (and answers for it)."""
         from ..models.retail_event import wake_key
 
         backend_id = self.backend.id
@@ -131,7 +135,10 @@ class TestEventRobustness(RetailCase):
                 if job_state_after_snapshot:
                     other.execute("UPDATE queue_job SET state = %s WHERE uuid = %s", (job_state_after_snapshot, job.uuid))
                     other.commit()
-                woke = waking_env["retail.event"]._wake(backend_id, "orders", coalesce=True)
+                if acknowledge:
+                    woke = acknowledge(waking_env)
+                else:
+                    woke = waking_env["retail.event"]._wake(backend_id, "orders", coalesce=True)
                 waking.execute("SELECT count(*) FROM queue_job WHERE method_name = '_dispatch' AND "
                                "(uuid = %s OR id > (SELECT id FROM queue_job WHERE uuid = %s))", (job.uuid, job.uuid))
                 seen = waking.fetchone()[0]
@@ -184,6 +191,38 @@ class TestEventRobustness(RetailCase):
         """A dispatcher that started (even ended) after the acknowledgement's snapshot is not relied on: events are never stranded."""
         self.assertEqual(self._wake_race("done"), (True, 2))
         self.assertEqual(self._wake_race("started"), (True, 2))
+
+    def _acknowledge(self, env):
+        """Store one event as the gateway does, its wake in the insert's statement; return whether it queued a
+        dispatcher, after checking that the statement took the shared wake lock."""
+        env.cr.execute("SET LOCAL session_replication_role = replica")  # the backend is this test's only
+        wake = {}
+        inbound = InboundEvent(topic="orders/create", domain="orders", aggregate_type="order", aggregate_key="RACE-1",
+                               idempotency_key="race-%s" % uuid.uuid4())
+        event_id, duplicate = env["retail.event"]._insert_received(
+            self.backend, inbound, "{}", "webhook", "corr-race", company_id=self.backend.company_id.id,
+            backend_type=self.backend.backend_type, wake=wake)
+        self.assertTrue(event_id and not duplicate)
+        env.cr.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND mode = 'ShareLock' "
+                       "AND pid = pg_backend_pid()")
+        self.assertEqual(env.cr.fetchone()[0], 1, "the acknowledgement holds the shared wake lock until it commits")
+        if wake["queue"]:
+            env["retail.event"]._queue_dispatcher(self.backend.id, "orders", wake["identity_key"])
+        return wake["queue"]
+
+    def test_an_acknowledgement_relies_on_a_waiting_dispatcher_in_the_insert_statement(self):
+        """The gateway's one-statement acknowledgement adds no job while one waits to start, and the runner can start it."""
+        RetailEvent = type(self.env["retail.event"])
+        with mock.patch.object(RetailEvent, "_connector_env_of", lambda self, _backend_id: self.env):
+            self.assertEqual(self._wake_race(None, acknowledge=self._acknowledge), (False, 1))
+
+    def test_an_acknowledgement_whose_snapshot_shows_a_job_that_has_since_run_adds_a_dispatcher(self):
+        """A dispatcher that started (even ended) after the acknowledgement's snapshot is not relied on."""
+        RetailEvent = type(self.env["retail.event"])
+        with mock.patch.object(RetailEvent, "_connector_env_of", lambda self, _backend_id: self.env), \
+                mock.patch.object(RetailEvent, "_dispatch_channel", lambda self, _backend_id, _domain: "root.retail.orders"):
+            self.assertEqual(self._wake_race("done", acknowledge=self._acknowledge), (True, 2))
+            self.assertEqual(self._wake_race("started", acknowledge=self._acknowledge), (True, 2))
 
     @mute_logger("odoo.addons.retail_connector_base.models.retail_event")
     def test_a_lock_held_by_another_transaction_never_uses_up_the_events_attempts(self):

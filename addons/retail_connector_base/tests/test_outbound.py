@@ -114,11 +114,15 @@ class TestOutbound(OutboundCase):
                                 "WHERE id = %s", (seconds_ago, clock.id))
 
         began(0.2)
-        self.assertAlmostEqual(policy._flush_delay(), 0.8, places=3, msg="burst: half the target after the last began")
+        self.assertAlmostEqual(policy._flush_delay(), 1.3, places=3,
+                               msg="burst: three quarters of the target after the last began")
         began(1.5)
         self.assertEqual(policy._flush_delay(), 0.0, "burst, the pace is past: at once")
         began(5)
         self.assertEqual(policy._flush_delay(), 0.5, "calm again")
+        self.assertAlmostEqual(policy._flush_delay(since=0.5), 1.0, places=3,
+                               msg="a flush ending paces the next from its own start, not from the clock its "
+                               "transaction read before the start was recorded")
         policy.debounce_seconds = 0.2
         self.assertEqual(policy._flush_delay(), 0.2, "never longer than the target")
 
