@@ -653,6 +653,12 @@ class WooCommerceSimulator(Simulator):
             item = self._by_sku(sku)
             return self._render_product(item) if item else None
 
+    def product_by_id(self, product_id: int) -> dict | None:
+        """Return the product or variation ``product_id`` (REST shape), or None."""
+        with self._lock:
+            item = self._products.get(int(product_id))
+            return self._render_product(item) if item else None
+
     def set_stock(self, sku: str, quantity: int | None) -> None:
         """Set the stock quantity of ``sku`` shop-side (a merchant's edit; no webhook); None stops managing it."""
         with self._lock:
