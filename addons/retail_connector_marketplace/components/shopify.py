@@ -477,8 +477,10 @@ class ShopifyCatalogExporter(Component):
                 "id": numeric_id(shop_products[0]) if shop_products else None,
                 "title": values.get("name") or template.name,
                 "status": "ACTIVE" if template.active and template.sale_ok else "DRAFT" if template.active else "ARCHIVED",
+                # an attribute with one value is no option: Odoo's variants carry no value of it
                 "options": [{"name": line.attribute_id.name, "values": line.value_ids.mapped("name")}
-                            for line in template.attribute_line_ids if template.product_variant_count > 1],
+                            for line in template.attribute_line_ids
+                            if template.product_variant_count > 1 and len(line.value_ids) > 1],
                 "variants": [self._variant_row(variant, found.get(variant.id)) for variant in listed]
                 or [self._variant_row(variant, found.get(variant.id)) for variant in sellable],
             }

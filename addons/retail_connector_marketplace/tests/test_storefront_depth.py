@@ -126,6 +126,23 @@ class DepthChecks:
 
 
 class ShopifyDepthChecks:
+    def test_an_attribute_with_one_value_is_no_option_of_the_product(self):
+        self.backend.policy_for("catalog").mode = "event"
+        size = self.env["product.attribute"].create(
+            {"name": "Size", "value_ids": [(0, 0, {"name": "S"}), (0, 0, {"name": "M"})]})
+        material = self.env["product.attribute"].create({"name": "Material", "value_ids": [(0, 0, {"name": "Wool"})]})
+        template = self.env["product.template"].create({
+            "name": "Beanie", "type": "consu", "list_price": 15,
+            "attribute_line_ids": [(0, 0, {"attribute_id": size.id, "value_ids": [(6, 0, size.value_ids.ids)]}),
+                                   (0, 0, {"attribute_id": material.id, "value_ids": [(6, 0, material.value_ids.ids)]})]})
+        for variant in template.product_variant_ids:
+            variant.default_code = "RC-BEANIE-%s" % variant.product_template_variant_value_ids.name
+        perform_pending_jobs(self.env)
+        self.assertFalse(self._failed().mapped("last_error"))
+        sent = self.shop.product_sets[-1]
+        self.assertEqual([o["name"] for o in sent["productOptions"]], ["Size"])
+        self.assertEqual(sorted(v["optionValues"][0]["name"] for v in sent["variants"]), ["M", "S"])
+
     def _no_echo(self):
         # the shop's webhooks of what Odoo sends come back while the test's job still holds its cursor
         self.shop.webhook_url = None
