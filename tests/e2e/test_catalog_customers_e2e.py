@@ -57,11 +57,12 @@ def test_a_domain_without_its_component_stays_off_and_says_why(shop, odoo):
     customers = _policy(odoo, shop.backend_id, "customers")
     assert customers["mode"] == "realtime", "customers come by webhook"
     cron = customers["cron_id"] and odoo.search_read("ir.cron", [("id", "=", customers["cron_id"][0])], ["active"])
-    assert not cron or not cron[0]["active"], "no hourly customers run doing nothing"
-    odoo.call("retail.sync.policy", "write", [customers["id"]], {"direction": "outbound", "mode": "off"})
+    assert cron and cron[0]["active"], "the hourly customers run polls what the webhooks missed"
+    fulfilment = _policy(odoo, shop.backend_id, "fulfilment")  # a storefront sends deliveries, reads none
+    odoo.call("retail.sync.policy", "write", [fulfilment["id"]], {"direction": "inbound", "mode": "off"})
     with pytest.raises(OdooRPCError, match="stays off"):
-        odoo.call("retail.sync.policy", "write", [customers["id"]], {"mode": "event"})
-    assert _policy(odoo, shop.backend_id, "customers")["mode"] == "off"
+        odoo.call("retail.sync.policy", "write", [fulfilment["id"]], {"mode": "event"})
+    assert _policy(odoo, shop.backend_id, "fulfilment")["mode"] == "off"
 
 
 def test_stock_and_price_reconciliation_puts_odoo_values_back(shop, odoo, wait_for, storefront_products):

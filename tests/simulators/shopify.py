@@ -107,7 +107,7 @@ _ID_BASES = {
     "ShippingLine": 4_700_000_000_000, "FulfillmentOrder": 6_300_000_000_000,
     "FulfillmentOrderLineItem": 13_200_000_000_000, "Fulfillment": 5_100_000_000_000,
     "Refund": 9_200_000_000_000, "RefundLineItem": 5_400_000_000_000, "Customer": 7_600_000_000_000,
-    "WebhookSubscription": 1_400_000_000_000, "ShopifyPaymentsPayout": 88_000_000,
+    "WebhookSubscription": 1_400_000_000_000, "MediaImage": 30_100_000_000_000, "ShopifyPaymentsPayout": 88_000_000,
     "ShopifyPaymentsBalanceTransaction": 612_000_000, "InventoryAdjustmentGroup": 3_300_000_000_000,
     "OrderTransaction": 6_800_000_000_000,
 }
@@ -451,14 +451,17 @@ _SCHEMA_SPEC = {
     "QueryRoot": "shop:Shop orders:Order* order:Order productVariants:ProductVariant* "
                  "productVariant:ProductVariant products:Product* product:Product locations:Location* "
                  "location:Location fulfillmentOrder:FulfillmentOrder inventoryItem:InventoryItem "
-                 "webhookSubscriptions:WebhookSubscription* shopifyPaymentsAccount:ShopifyPaymentsAccount",
+                 "webhookSubscriptions:WebhookSubscription* shopifyPaymentsAccount:ShopifyPaymentsAccount "
+                 "customers:Customer* customer:Customer",
     "Mutation": "inventorySetQuantities:InventorySetQuantitiesPayload "
                 "productVariantsBulkUpdate:ProductVariantsBulkUpdatePayload "
                 "productSet:ProductSetPayload "
                 "fulfillmentCreate:FulfillmentCreatePayload "
                 "refundCreate:RefundCreatePayload "
                 "webhookSubscriptionCreate:WebhookSubscriptionCreatePayload "
-                "webhookSubscriptionDelete:WebhookSubscriptionDeletePayload",
+                "webhookSubscriptionDelete:WebhookSubscriptionDeletePayload "
+                "customerCreate:CustomerCreatePayload customerUpdate:CustomerUpdatePayload "
+                "customerEmailMarketingConsentUpdate:CustomerEmailMarketingConsentUpdatePayload",
     "Shop": "id name email myshopifyDomain currencyCode ianaTimezone",
     "Order": "id legacyResourceId name email phone createdAt updatedAt processedAt cancelledAt cancelReason "
              "closed closedAt confirmed test note tags currencyCode presentmentCurrencyCode taxesIncluded "
@@ -479,8 +482,14 @@ _SCHEMA_SPEC = {
     "Return": "id name status",
     "MoneyBag": "shopMoney:MoneyV2 presentmentMoney:MoneyV2",
     "MoneyV2": "amount currencyCode",
-    "Customer": "id legacyResourceId firstName lastName displayName email phone "
-                "defaultEmailAddress:CustomerEmailAddress defaultPhoneNumber:CustomerPhoneNumber",
+    "Customer": "id legacyResourceId firstName lastName displayName email phone locale createdAt updatedAt "
+                "defaultEmailAddress:CustomerEmailAddress defaultPhoneNumber:CustomerPhoneNumber "
+                "defaultAddress:MailingAddress",
+    "CustomerCreatePayload": "customer:Customer userErrors:[UserError]",
+    "CustomerUpdatePayload": "customer:Customer userErrors:[UserError]",
+    "CustomerEmailMarketingConsentUpdatePayload": "customer:Customer "
+                                                  "userErrors:[CustomerEmailMarketingConsentUpdateUserError]",
+    "CustomerEmailMarketingConsentUpdateUserError": "field message code",
     "CustomerEmailAddress": "emailAddress marketingState",
     "CustomerPhoneNumber": "phoneNumber marketingState",
     "MailingAddress": "id address1 address2 city company country countryCodeV2 firstName lastName name phone "
@@ -514,7 +523,11 @@ _SCHEMA_SPEC = {
     "FulfillmentLineItem": "id quantity lineItem:LineItem",
     "Refund": "id legacyResourceId createdAt note totalRefundedSet:MoneyBag refundLineItems:RefundLineItem*",
     "RefundLineItem": "id quantity restockType lineItem:LineItem subtotalSet:MoneyBag totalTaxSet:MoneyBag",
-    "Product": "id legacyResourceId title handle status descriptionHtml updatedAt isGiftCard variants:ProductVariant*",
+    "Product": "id legacyResourceId title handle status descriptionHtml updatedAt isGiftCard variants:ProductVariant* "
+               "media:Media*",
+    "Media": "id alt mediaContentType status",
+    "MediaImage": "id alt mediaContentType status image:Image",
+    "Image": "id url altText",
     "ProductVariant": "id legacyResourceId sku title displayName barcode price compareAtPrice inventoryQuantity "
                       "updatedAt product:Product inventoryItem:InventoryItem",
     "InventoryItem": "id legacyResourceId sku tracked variant:ProductVariant inventoryLevels:InventoryLevel*",
@@ -562,6 +575,7 @@ _POSSIBLE_TYPES = {
     "DiscountApplication": {"DiscountCodeApplication", "AutomaticDiscountApplication", "ManualDiscountApplication"},
     "PricingValue": {"MoneyV2", "PricingPercentageValue"},
     "WebhookSubscriptionEndpoint": {"WebhookHttpEndpoint"},
+    "Media": {"MediaImage"},
 }
 
 
@@ -1147,6 +1161,9 @@ class ShopifySimulator(Simulator):
                 "refundCreate": lambda a: self._m_refund_create(a, context),
                 "webhookSubscriptionCreate": lambda a: self._m_subscription_create(a),
                 "webhookSubscriptionDelete": lambda a: self._m_subscription_delete(a),
+                "customerCreate": lambda a: self._m_customer_save(a, context, create=True),
+                "customerUpdate": lambda a: self._m_customer_save(a, context, create=False),
+                "customerEmailMarketingConsentUpdate": lambda a: self._m_customer_consent(a, context),
             }
         one = self._one
         return {
@@ -1166,6 +1183,8 @@ class ShopifySimulator(Simulator):
                 self.variants[v]["inventory_item_id"])),
             "webhookSubscriptions": lambda a: self._q_subscriptions(a),
             "shopifyPaymentsAccount": lambda a: self._payments_account_node(context),
+            "customers": lambda a: self._q_customers(a, context),
+            "customer": lambda a: one(a, "Customer", self.customers, self._shop_customer_node),
         }
 
     @staticmethod
@@ -1345,7 +1364,7 @@ class ShopifySimulator(Simulator):
                        "city": address.get("city"), "zip": address.get("zip"),
                        "province_code": address.get("province_code"), "country_code": address.get("country_code"),
                        "phone": customer.get("phone"), "company": None}
-        consent = "subscribed" if customer.get("accepts_marketing") else "not_subscribed"
+        consent = self._marketing_state(customer).lower()
         return {
             "id": customer["id"], "email": customer.get("email"), "phone": customer.get("phone"),
             "first_name": customer.get("first_name"), "last_name": customer.get("last_name"),
@@ -1358,6 +1377,132 @@ class ShopifySimulator(Simulator):
             "admin_graphql_api_id": gid("Customer", customer["id"]),
             "default_address": default, "addresses": [default] if default else [],
         }
+
+    @staticmethod
+    def _marketing_state(customer: dict) -> str:
+        return customer.get("marketing_state") or ("SUBSCRIBED" if customer.get("accepts_marketing") else "NOT_SUBSCRIBED")
+
+    def _shop_customer_node(self, customer: dict) -> dict:
+        """A customer of the shop (``customers`` and the customer mutations) in the GraphQL shape."""
+        node = self._customer_node(customer)
+        address = customer.get("address")
+        node.update({
+            "locale": customer.get("locale") or "en", "createdAt": _iso_z(customer["created_at"]),
+            "updatedAt": _iso_z(customer["updated_at"]),
+            "defaultAddress": self._address_node({"first_name": customer.get("first_name"),
+                                                  "last_name": customer.get("last_name"), **address}) if address else None,
+        })
+        if node["defaultEmailAddress"]:
+            node["defaultEmailAddress"]["marketingState"] = self._marketing_state(customer)
+        return node
+
+    def _q_customers(self, args: dict, context: dict) -> dict:
+        def at(key):
+            def test(customer, op, value):
+                try:
+                    wanted = _parse_time(value)
+                except ValueError:
+                    raise GraphQLError(f"Invalid date in search query: {value!r}") from None
+                return _compare(customer[key], op, wanted)
+            return test
+
+        fields = {
+            "updated_at": at("updated_at"), "created_at": at("created_at"),
+            "email": lambda c, op, v: (c.get("email") or "").lower() == v.lower(),
+            "id": lambda c, op, v: _compare(c["id"], op, int(v)) if v.isdigit() else False,
+            "default": lambda c, w: w.lower() in f"{c.get('first_name')} {c.get('last_name')} {c.get('email')}".lower(),
+        }
+        matches = self._search(args.get("query"), fields, context, "customers")
+        sort = (args.get("sortKey") or "ID").upper()
+        keys = {"UPDATED_AT": "updated_at", "CREATED_AT": "created_at"}
+        if sort not in (*keys, "ID", "NAME", "RELEVANCE"):
+            raise GraphQLError(f"Argument 'sortKey' on Field 'customers' has an invalid value ({sort}). "
+                               "Expected type 'CustomerSortKeys'.")
+        found = [c for c in self.customers.values() if matches(c)]
+        nodes = [self._shop_customer_node(c) for c in found]
+        index = {id(n): c for c, n in zip(found, nodes)}
+        if sort in keys:
+            key = lambda n: (_iso_z(index[id(n)][keys[sort]]), index[id(n)]["id"])  # noqa: E731
+        else:
+            key = lambda n: (index[id(n)]["id"],)  # noqa: E731
+        return paginate(nodes, args, key=key)
+
+    def _m_customer_save(self, args: dict, context: dict, *, create: bool) -> dict:
+        """``customerCreate`` / ``customerUpdate``: e-mail unique among the shop's customers; consent on create only."""
+        data = args.get("input")
+        if not isinstance(data, dict):
+            raise GraphQLError("Variable $input of type CustomerInput! was provided invalid value")
+        customer = None
+        if not create:
+            customer = self.customers.get(parse_gid(data.get("id"), "Customer")) if data.get("id") else None
+            if customer is None:
+                return {"customer": None, "userErrors": [_user_error(["id"], "Customer does not exist")]}
+        elif data.get("id"):
+            return {"customer": None, "userErrors": [_user_error(["id"], "Id must be blank when creating a customer")]}
+        email = data.get("email", customer.get("email") if customer else None)
+        phone = data.get("phone", customer.get("phone") if customer else None)
+        errors = []
+        if create and not (email or phone or data.get("firstName") or data.get("lastName")):
+            errors.append(_user_error(["customer"], "A name, phone number, or email address must be present"))
+        if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", str(email)):
+            errors.append(_user_error(["email"], "Email is invalid"))
+        if email and any((c.get("email") or "").lower() == str(email).lower() and c is not customer
+                         for c in self.customers.values()):
+            errors.append(_user_error(["email"], "Email has already been taken"))
+        if "emailMarketingConsent" in data and not create:
+            errors.append(_user_error(["emailMarketingConsent"], "To update emailMarketingConsent, please use the "
+                                      "customerEmailMarketingConsentUpdate Mutation instead"))
+        if errors:
+            return {"customer": None, "userErrors": errors}
+        now = self.now()
+        if customer is None:
+            number = self._new_id("Customer")
+            customer = self.customers[number] = {"id": number, "created_at": now}
+            consent = data.get("emailMarketingConsent") or {}
+            if consent.get("marketingState"):
+                customer["marketing_state"] = consent["marketingState"]
+                customer["accepts_marketing"] = consent["marketingState"] == "SUBSCRIBED"
+        for key, name in (("email", "email"), ("phone", "phone"), ("firstName", "first_name"),
+                          ("lastName", "last_name"), ("locale", "locale")):
+            if key in data:
+                customer[name] = data[key]
+        addresses = data.get("addresses")
+        if addresses and isinstance(addresses[0], dict):
+            first = addresses[0]
+            customer["address"] = {"address1": first.get("address1"), "address2": first.get("address2"),
+                                   "city": first.get("city"), "zip": first.get("zip"),
+                                   "province_code": first.get("provinceCode"), "country_code": first.get("countryCode"),
+                                   "company": first.get("company")}
+        customer["updated_at"] = now
+        context["events"].append(("customers/create" if create else "customers/update",
+                                  self._rest_shop_customer(customer)))
+        return {"customer": self._shop_customer_node(customer), "userErrors": []}
+
+    def _m_customer_consent(self, args: dict, context: dict) -> dict:
+        data = args.get("input") or {}
+        customer = self.customers.get(parse_gid(data.get("customerId"), "Customer")) if data.get("customerId") else None
+        if customer is None:
+            return {"customer": None, "userErrors": [_user_error(["input", "customerId"], "Customer not found", "INVALID")]}
+        if not customer.get("email"):
+            return {"customer": None, "userErrors": [_user_error(["input", "customerId"],
+                                                                 "Customer must have an email address", "INVALID")]}
+        state = (data.get("emailMarketingConsent") or {}).get("marketingState")
+        if state not in ("SUBSCRIBED", "UNSUBSCRIBED", "PENDING"):
+            return {"customer": None, "userErrors": [_user_error(["input", "emailMarketingConsent", "marketingState"],
+                                                                 "Marketing state is invalid", "INVALID")]}
+        customer["marketing_state"] = state
+        customer["accepts_marketing"] = state == "SUBSCRIBED"
+        customer["updated_at"] = self.now()
+        context["events"].append(("customers/update", self._rest_shop_customer(customer)))
+        return {"customer": self._shop_customer_node(customer), "userErrors": []}
+
+    def customer_by_email(self, email: str) -> dict | None:
+        """Return the shop's customer with ``email`` (its stored fields), or None."""
+        with self._lock:
+            for customer in self.customers.values():
+                if (customer.get("email") or "").lower() == email.lower():
+                    return dict(customer, marketing_state=self._marketing_state(customer))
+        return None
 
     def request_customer_redact(self, customer_id, *, email=None, phone=None, orders=()) -> dict:
         """Send the mandatory ``customers/redact`` compliance webhook (a customer asked to be erased)."""
@@ -2152,9 +2297,41 @@ class ShopifySimulator(Simulator):
             "fulfillmentLineItems": lambda a: paginate(items, a, key=lambda n: (int(parse_gid(n["id"])),)),
         }
 
+    def _set_files(self, media: list, files: list) -> list:
+        """Return a product's media after ``productSet``'s ``files`` (``FileSetInput``: an existing file by
+        ``id``, or a new one fetched from ``originalSource``)."""
+        known = {m["id"]: m for m in media}
+        kept = []
+        for entry in files:
+            if not isinstance(entry, dict):
+                raise GraphQLError("Variable $input of type ProductSetInput! was provided invalid value for files")
+            if entry.get("id"):
+                found = known.get(parse_gid(entry["id"], "MediaImage"))
+                if found:
+                    kept.append(found)
+                continue
+            source = str(entry.get("originalSource") or "")
+            if not re.match(r"https?://", source):
+                raise GraphQLError("Variable $input of type ProductSetInput! was provided invalid value for "
+                                   "files.originalSource (a URL the shop can fetch)")
+            kept.append({"id": self._new_id("MediaImage"), "src": source, "alt": entry.get("alt") or "",
+                         "content_type": entry.get("contentType") or "IMAGE", "filename": entry.get("filename")})
+        return kept
+
+    def product_media(self, sku: str) -> list[dict]:
+        """Return the media of the product of the variant with ``sku`` (``src``: where the shop fetched it)."""
+        with self._lock:
+            variant = self._variant_by_sku(sku)
+            return [dict(m) for m in self.products[variant["product_id"]].get("media") or []]
+
     def _product_node(self, product: dict) -> dict:
         variants = [v for v in self.variants.values() if v["product_id"] == product["id"]]
+        media = [{"__typename": "MediaImage", "id": gid("MediaImage", m["id"]), "alt": m["alt"],
+                  "mediaContentType": "IMAGE", "status": "READY",
+                  "image": {"id": gid("ImageSource", m["id"]), "url": m["src"], "altText": m["alt"]}}
+                 for m in product.get("media") or []]
         return {
+            "media": lambda a: paginate(media, a, key=lambda n: (parse_gid(n["id"], "MediaImage"),)),
             "id": gid("Product", product["id"]), "legacyResourceId": str(product["id"]), "title": product["title"],
             "handle": product["handle"], "status": product["status"], "updatedAt": _iso_z(product["updated_at"]),
             "descriptionHtml": product.get("description_html", ""),
@@ -2488,6 +2665,9 @@ class ShopifySimulator(Simulator):
         product.update(title=title, status=status, updated_at=now)
         if "descriptionHtml" in data:
             product["description_html"] = data["descriptionHtml"] or ""
+        if "files" in data:
+            # declarative, as the variants: the product's media not listed (by id) are removed
+            product["media"] = self._set_files(product.get("media") or [], self._input_list(data["files"], "input.files"))
         if entries is not None:
             existing = {v["id"]: v for v in self.variants.values() if v["product_id"] == product["id"]}
             by_sku = {v["sku"]: v for v in existing.values() if v["sku"]}

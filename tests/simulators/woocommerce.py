@@ -653,6 +653,12 @@ class WooCommerceSimulator(Simulator):
             item = self._by_sku(sku)
             return self._render_product(item) if item else None
 
+    def product_by_id(self, product_id: int) -> dict | None:
+        """Return the product or variation ``product_id`` (REST shape), or None."""
+        with self._lock:
+            item = self._products.get(int(product_id))
+            return self._render_product(item) if item else None
+
     def set_stock(self, sku: str, quantity: int | None) -> None:
         """Set the stock quantity of ``sku`` shop-side (a merchant's edit; no webhook); None stops managing it."""
         with self._lock:
@@ -744,6 +750,7 @@ class WooCommerceSimulator(Simulator):
                 "tax_class": "", "manage_stock": item["manage_stock"], "stock_quantity": item["stock_quantity"],
                 "stock_status": self._stock_status(item), "backorders": "no", "backorders_allowed": False,
                 "backordered": False, "weight": item.get("weight", ""), "attributes": copy.deepcopy(item["attributes"]),
+                "image": copy.deepcopy(item.get("image")),
                 "menu_order": 0, "meta_data": [],
                 "_links": {"self": [{"href": f"{site}{API}/products/{item['parent_id']}/variations/{item['id']}"}],
                            "up": [{"href": f"{site}{API}/products/{item['parent_id']}"}]},
@@ -769,12 +776,50 @@ class WooCommerceSimulator(Simulator):
             "stock_quantity": item["stock_quantity"], "stock_status": self._stock_status(item),
             "backorders": "no", "backorders_allowed": False, "backordered": False, "sold_individually": False,
             "weight": item.get("weight", ""), "parent_id": 0,
-            "attributes": ([{"id": 0, "name": item["attribute"], "position": 0, "visible": True, "variation": True,
+            "attributes": (copy.deepcopy(item["attribute_list"]) if item.get("attribute_list") else
+                           [{"id": 0, "name": item["attribute"], "position": 0, "visible": True, "variation": True,
                              "options": list(item.get("options") or [])}] if item["type"] == "variable" else []),
+            "images": copy.deepcopy(item.get("images") or []),
             "variations": list(item["variations"]), "meta_data": [],
             "_links": {"self": [{"href": f"{site}{API}/products/{item['id']}"}],
                        "collection": [{"href": f"{site}{API}/products"}]},
         }
+
+    @staticmethod
+    def _set_product_attributes(item: dict, attributes) -> None:
+        """A variable product's attributes (``[{"name", "options", "variation", "visible"}]``)."""
+        if not isinstance(attributes, list):
+            raise _invalid_param("attributes", "attributes is not of type array.")
+        kept = []
+        for position, attribute in enumerate(attributes):
+            if not isinstance(attribute, dict) or not attribute.get("name"):
+                raise _invalid_param("attributes", "attributes[%d][name] is required." % position)
+            kept.append({"id": 0, "name": str(attribute["name"]), "position": position,
+                         "visible": bool(attribute.get("visible", True)), "variation": bool(attribute.get("variation", True)),
+                         "options": [str(o) for o in attribute.get("options") or []]})
+        item["attribute_list"] = kept
+        if kept:
+            item["attribute"], item["options"] = kept[0]["name"], kept[0]["options"]
+
+    def _images(self, images, name: str) -> list[dict]:
+        """Images given by ``src`` (the shop sideloads them into its media library) or by media ``id``."""
+        if not isinstance(images, list):
+            raise _invalid_param(name, f"{name} is not of type array.")
+        kept = []
+        for position, image in enumerate(images):
+            if not isinstance(image, dict) or not (image.get("src") or image.get("id")):
+                raise WooError("woocommerce_product_invalid_image", "Invalid image: an image needs a src or an id.",
+                               {"status": 400})
+            src = str(image.get("src") or "")
+            if src and not re.match(r"https?://", src):
+                raise WooError("woocommerce_product_image_upload_error",
+                               f"Error getting remote image {src}. Error: A valid URL was not provided.", {"status": 400})
+            now = self.now()
+            kept.append({"id": int(image.get("id") or self._post_id()), "src": src, "name": str(image.get("name") or ""),
+                         "alt": str(image.get("alt") or ""), "position": position,
+                         "date_created": self._local(now), "date_created_gmt": self._gmt(now),
+                         "date_modified": self._local(now), "date_modified_gmt": self._gmt(now)})
+        return kept
 
     def _apply_product_changes(self, item: dict, data: dict) -> bool:
         """Return whether ``data`` changed ``item`` (prices, stock, SKU, name, status)."""
@@ -802,6 +847,12 @@ class WooCommerceSimulator(Simulator):
         for key in ("description", "weight", "global_unique_id"):
             if key in data:
                 item[key] = "" if data[key] is None else str(data[key])
+        if "attributes" in data and item["type"] == "variable":
+            self._set_product_attributes(item, data["attributes"])
+        if "images" in data and item["type"] != "variation":
+            item["images"] = self._images(data["images"], "images")
+        if "image" in data and item["type"] == "variation":
+            item["image"] = (self._images([data["image"]], "image") or [None])[0] if data["image"] else None
         if "status" in data:
             if data["status"] not in ("draft", "pending", "private", "publish"):
                 raise _invalid_param("status", "status is not one of draft, pending, private, and publish.")
@@ -1707,19 +1758,26 @@ class WooCommerceSimulator(Simulator):
                            {"status": 400, "resource_id": self._by_sku(sku)["id"], "unique_sku": f"{sku}-1"})
         now = self.now()
         if parent_id is None:
+            kind_of = data.get("type") or "simple"
+            if kind_of not in ("simple", "variable"):
+                raise _invalid_param("type", "type is not one of simple, grouped, external, and variable.")
             item = {"id": self._post_id(), "parent_id": 0, "name": str(data.get("name") or "Product"), "sku": sku,
-                    "type": "simple", "status": "publish", "regular_price": "", "sale_price": "",
+                    "type": kind_of, "status": "publish", "regular_price": "", "sale_price": "",
                     "manage_stock": False, "stock_quantity": None, "attribute": "", "variations": [],
                     "options": [], "created": now, "modified": now, "total_sales": 0}
         else:
             parent = self._products[parent_id]
-            option = ((data.get("attributes") or [{}])[0] or {}).get("option") or sku or "Option"
-            item = {"id": self._post_id(), "parent_id": parent_id, "name": f"{parent['name']} - {option}", "sku": sku,
+            given = [a for a in data.get("attributes") or [] if isinstance(a, dict) and a.get("option")]
+            option = (given[0] if given else {}).get("option") or sku or "Option"
+            attributes = ([{"id": 0, "name": a.get("name") or parent["attribute"], "option": str(a["option"])}
+                           for a in given] or [{"id": 0, "name": parent["attribute"], "option": option}])
+            item = {"id": self._post_id(), "parent_id": parent_id,
+                    "name": f"{parent['name']} - {', '.join(a['option'] for a in attributes)}", "sku": sku,
                     "type": "variation", "status": "publish", "regular_price": "", "sale_price": "",
-                    "manage_stock": False, "stock_quantity": None,
-                    "attributes": [{"id": 0, "name": parent["attribute"], "option": option}],
+                    "manage_stock": False, "stock_quantity": None, "attributes": attributes,
                     "created": now, "modified": now, "total_sales": 0}
-        self._apply_product_changes(item, {k: v for k, v in data.items() if k != "sku"})
+        self._apply_product_changes(item, {k: v for k, v in data.items() if k not in ("sku", "type", "attributes")
+                                           or (k == "attributes" and parent_id is None)})
         item["created"] = item["modified"] = now
         self._products[item["id"]] = item
         if parent_id is not None:
@@ -1829,6 +1887,94 @@ class WooCommerceSimulator(Simulator):
         if hook is None:
             raise WooError("woocommerce_rest_shop_webhook_invalid_id", "ID is invalid.", {"status": 400})
         return hook
+
+    # ----------------------------------------------------------------- customers: REST
+
+    @wc_route("GET", "customers", "list")
+    def api_list_customers(self, request):
+        """Return a page of registered customers: ``email``, ``role``, ``include``, ``orderby`` (id, name,
+        registered_date), ``order``. WooCommerce has no date filter on customers (no ``modified_after``)."""
+        params = self._params(request)
+        page, per_page, offset = self._page_args(params)
+        orderby = params.get("orderby", "name")
+        if orderby not in ("id", "include", "name", "registered_date"):
+            raise _invalid_param("orderby", "orderby is not one of id, include, name, and registered_date.")
+        role = params.get("role", "customer")
+        email = (params.get("email") or "").strip().lower()
+        include = self._ids(params, "include")
+        keys = {"id": lambda c: c["id"], "include": lambda c: c["id"], "registered_date": lambda c: (c["created"], c["id"]),
+                "name": lambda c: (c.get("email", ""), c["id"])}  # WP_User_Query's "name" sorts by display name
+        with self._lock:
+            items = [c for c in self.customers.values() if role in ("all", "customer")
+                     and (not email or (c.get("email") or "").lower() == email) and (not include or c["id"] in include)]
+            items.sort(key=keys[orderby], reverse=params.get("order", "asc") == "desc")
+            return self._paged(request, items, page, per_page, offset, self._render_customer)
+
+    @wc_route("GET", r"customers/(?P<id>\d+)", "view")
+    def api_get_customer(self, request):
+        with self._lock:
+            customer = self.customers.get(int(request.params["id"]))
+            if customer is None:
+                raise WooError("woocommerce_rest_invalid_id", "Invalid resource ID.", {"status": 404})
+            return _json(200, self._render_customer(customer))
+
+    @wc_route(EDITABLE, "customers/batch", "batch")
+    def api_batch_customers(self, request):
+        """Create and update customers (``create``, ``update``; 100 items in all): per-item results."""
+        data = self._params(request)
+        groups = {k: data[k] for k in ("create", "update") if isinstance(data.get(k), list) and data[k]}
+        if sum(len(v) for v in groups.values()) > MAX_BATCH:
+            raise WooError("woocommerce_rest_request_entity_too_large",
+                           f"Unable to accept more than {MAX_BATCH} items for this request.", {"status": 413})
+        response, events = {}, []
+        with self._lock:
+            for group, items in groups.items():
+                results = []
+                for item in items:
+                    try:
+                        customer = self._customer_change(item, group == "create")
+                        results.append(self._render_customer(customer))
+                        events.append(("customer.created" if group == "create" else "customer.updated", customer["id"]))
+                    except WooError as exc:
+                        raw_id = item.get("id", 0) if isinstance(item, dict) and group == "update" else 0
+                        results.append({"id": raw_id, "error": exc.body()})
+                response[group] = results
+        for event in events:
+            self._notify(*event)
+        return _json(200, response)
+
+    def _customer_change(self, data, create: bool) -> dict:
+        if not isinstance(data, dict):
+            raise WooError("woocommerce_rest_invalid_id", "Invalid data.", {"status": 400})
+        email = str(data.get("email") or "").strip()
+        if create and not email:
+            raise WooError("rest_missing_callback_param", "Missing parameter(s): email", {"status": 400})
+        if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+            raise WooError("rest_invalid_param", "Invalid parameter(s): email", {"status": 400})
+        if email and any((c.get("email") or "").lower() == email.lower() and c["id"] != data.get("id")
+                         for c in self.customers.values()):
+            raise WooError("registration-error-email-exists",
+                           "An account is already registered with your email address.", {"status": 400})
+        now = self.now()
+        if create:
+            customer = {"id": self._post_id(), "created": now, "billing": {}, "shipping": {}, "meta_data": []}
+            self.customers[customer["id"]] = customer
+        else:
+            customer = self.customers.get(int(data.get("id") or 0))
+            if customer is None:
+                raise WooError("woocommerce_rest_invalid_id", "Invalid resource ID.", {"status": 400})
+        for key in ("email", "first_name", "last_name"):
+            if key in data:
+                customer[key] = str(data[key] or "")
+        for key in ("billing", "shipping"):
+            if isinstance(data.get(key), dict):
+                customer[key] = {**customer.get(key, {}), **{k: str(v or "") for k, v in data[key].items()}}
+        for meta in data.get("meta_data") or []:
+            if isinstance(meta, dict) and meta.get("key"):
+                kept = [m for m in customer["meta_data"] if m.get("key") != meta["key"]]
+                customer["meta_data"] = kept + [{"id": self._item_id(), "key": meta["key"], "value": meta.get("value")}]
+        customer["modified"] = now
+        return customer
 
     @wc_route("GET", "webhooks", "list")
     def api_list_webhooks(self, request):

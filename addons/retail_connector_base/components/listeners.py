@@ -12,7 +12,8 @@ from odoo.addons.component.core import Component
 from odoo.addons.component_event import skip_if
 
 PRICE_FIELDS = {"list_price", "lst_price", "standard_price", "product_template_variant_value_ids"}
-CATALOG_FIELDS = {"name", "default_code", "barcode", "active", "description_sale", "sale_ok"}
+CATALOG_FIELDS = {"name", "default_code", "barcode", "active", "description_sale", "sale_ok", "weight", "image_1920",
+                  "image_variant_1920"}
 
 
 def _skip(self, record, *args, **kwargs):

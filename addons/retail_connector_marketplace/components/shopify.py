@@ -10,11 +10,14 @@ from odoo.addons.retail_connector_base.lib.http import ChannelNotFound
 from odoo.addons.retail_connector_base.lib.http import ChannelValidationError
 from odoo.addons.retail_connector_base.lib.inbound import InboundEvent, SchemaError
 
+from .catalog_media import images_digest, template_images
 from ..lib.shopify.fulfillment import plan_fulfillment  # noqa: F401  (re-exported for tests)
 from ..lib.shopify.ids import numeric_id
 from ..lib.shopify.queries import SKUS_PER_SEARCH
 from ..lib.shopify.mapping import (
+    customer_input,
     customer_to_canonical,
+    graphql_customer_to_rest,
     graphql_order_to_canonical,
     order_to_canonical,
     payout_to_canonical,
@@ -27,6 +30,9 @@ CUSTOMER_TOPICS = ("customers/create", "customers/update")
 COMPLIANCE_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
 WEBHOOK_TOPICS = ORDER_TOPICS + ("refunds/create",) + CUSTOMER_TOPICS
 POLLED_TOPIC = "orders/polled"
+# customers read by the customers policy's scheduled run (REST customer shape, as the webhooks')
+POLLED_CUSTOMER_TOPIC = "customers/polled"
+CUSTOMER_READ_TOPICS = CUSTOMER_TOPICS + (POLLED_CUSTOMER_TOPIC,)
 # seconds a reconciliation's page waits for the shop's query cost bucket to refill
 RECONCILIATION_WAIT = 30.0
 
@@ -73,7 +79,7 @@ class ShopifyEventParser(Component):
     _topics = dict(
         {topic: ("orders", "order") for topic in ORDER_TOPICS},
         **{"refunds/create": ("returns", "order"), POLLED_TOPIC: ("orders", "order")},
-        **{topic: ("customers", "customer") for topic in CUSTOMER_TOPICS},
+        **{topic: ("customers", "customer") for topic in CUSTOMER_READ_TOPICS},
         **{topic: ("customers", "privacy") for topic in COMPLIANCE_TOPICS},
     )
 
@@ -97,7 +103,7 @@ class ShopifyEventParser(Component):
             return InboundEvent(topic=topic, domain=domain, aggregate_type=aggregate_type, aggregate_key=key,
                                 idempotency_key=delivery or self._digest_key(body), channel_timestamp=None)
         try:
-            if topic in CUSTOMER_TOPICS:
+            if topic in CUSTOMER_READ_TOPICS:
                 customer = customer_to_canonical(data)
                 delivery = (headers.get("X-Shopify-Webhook-Id") or headers.get("X-Shopify-Event-Id") or "").strip()
                 return InboundEvent(topic=topic, domain=domain, aggregate_type=aggregate_type,
@@ -126,8 +132,8 @@ class ShopifyEventProcessor(Component):
     _backend_type = "shopify"
 
     def process(self, event, data):
-        if event.topic in CUSTOMER_TOPICS:
-            return self._apply_customer(customer_to_canonical(data), event)
+        if event.topic in CUSTOMER_READ_TOPICS:
+            return self._apply_channel_customer(customer_to_canonical(data), event)
         if event.topic in COMPLIANCE_TOPICS:
             return self._compliance(event, data)
         if event.topic == "refunds/create":
@@ -136,6 +142,13 @@ class ShopifyEventProcessor(Component):
         if not self.backend_record._import_rule_allows(order):
             return "deferred: payment %s" % order.payment_state, None
         return self._apply_order(order, event)
+
+    def _apply_channel_customer(self, customer, event):
+        """Apply a customer through the shared resolver; its binding remembers the version applied, so a
+        later poll leaves it alone."""
+        outcome, partner = self._apply_customer(customer, event)
+        _remember_customer_version(self, customer.external_id, event.channel_timestamp)
+        return outcome, partner
 
     def _compliance(self, event, data):
         """Shopify's privacy requests: a customer's data erased or exported, or the whole shop's erased."""
@@ -464,20 +477,39 @@ class ShopifyCatalogExporter(Component):
                 "id": numeric_id(shop_products[0]) if shop_products else None,
                 "title": values.get("name") or template.name,
                 "status": "ACTIVE" if template.active and template.sale_ok else "DRAFT" if template.active else "ARCHIVED",
+                # an attribute with one value is no option: Odoo's variants carry no value of it
                 "options": [{"name": line.attribute_id.name, "values": line.value_ids.mapped("name")}
-                            for line in template.attribute_line_ids if template.product_variant_count > 1],
+                            for line in template.attribute_line_ids
+                            if template.product_variant_count > 1 and len(line.value_ids) > 1],
                 "variants": [self._variant_row(variant, found.get(variant.id)) for variant in listed]
                 or [self._variant_row(variant, found.get(variant.id)) for variant in sellable],
             }
             if "description" in values:
                 payload["description_html"] = "<p>%s</p>" % html.escape(values["description"]) if values["description"] \
                     else ""
+            images, digest = self._changed_images(template, sellable)
+            if images:
+                payload["images"] = [{"src": image["src"], "alt": template.name} for image in images]
             made = client.set_product(payload)
             by_sku = {p.default_code: p for p in sellable}
+            extra = {"payload_digest": digest} if images else {}
             self._bind_products_apart([
-                (numeric_id(v["id"]), by_sku[v["sku"]], {"sync_state": "synced", "channel_ref": v["inventory_item_id"] or False})
+                (numeric_id(v["id"]), by_sku[v["sku"]], {"sync_state": "synced", "channel_ref": v["inventory_item_id"] or False,
+                                                         **extra})
                 for v in made["variants"] if v.get("sku") in by_sku])
         return {r.id: refused[r.res_id] for r in requests if r.res_id in refused}
+
+    def _changed_images(self, template, variants):
+        """Return (images, digest) of the template when they differ from those last sent (kept on its variants'
+        bindings), else ([], digest): unchanged images are not sent again, nor are a product's images
+        replaced when Odoo has none."""
+        images = template_images(template)
+        digest = images_digest(images)
+        if not digest:
+            return [], None
+        sent = set(self.env["retail.product.binding"].search(
+            [("backend_id", "=", self.backend_record.id), ("odoo_id", "in", variants.ids)]).mapped("payload_digest"))
+        return (images if sent != {digest} else []), digest
 
     def _variant_row(self, variant, found):
         values = self._catalog_values(variant)
@@ -488,3 +520,73 @@ class ShopifyCatalogExporter(Component):
         if not found and self.backend_record._owner_of("pricing", "product", "list_price") == "odoo":
             row["price"] = self.backend_record._channel_price(variant)["price"]
         return row
+
+
+def _remember_customer_version(component, external_id, stamp):
+    """Write the channel's update time of a customer on its binding (when newer than the one it holds)."""
+    if not external_id or not stamp:
+        return
+    binding = component.binder_for("retail.partner.binding").to_internal(external_id)
+    stamp = stamp.astimezone(timezone.utc).replace(tzinfo=None) if stamp.tzinfo else stamp
+    if binding and (not binding.external_updated_at or binding.external_updated_at < stamp):
+        binding.with_context(connector_no_export=True).external_updated_at = stamp
+
+
+class ShopifyCustomersReconciler(Component):
+    """Customers updated since the checkpoint (GraphQL ``customers(query: "updated_at:>=...")``, page after
+    page) into the inbox: the polled fallback of the ``customers/create|update`` webhooks, run by the
+    customers policy's schedule. Those whose binding already holds that version are left out."""
+
+    _name = "retail.shopify.customers.reconciler"
+    _inherit = "retail.changes.batch.importer"
+    _usage = "customers.reconciler"
+    _backend_type = "shopify"
+    _domain = "customers"
+    _topic = POLLED_CUSTOMER_TOPIC
+    _binding_model = "retail.partner.binding"
+
+    def _fetch_changes(self, since):
+        from datetime import datetime  # noqa: PLC0415
+
+        since = since.replace(tzinfo=timezone.utc) if since else datetime(2000, 1, 1, tzinfo=timezone.utc)
+        client = self.backend_record._shopify_client(max_throttle_wait=RECONCILIATION_WAIT)
+        for node in client.iter_customers_updated_since(since):
+            yield graphql_customer_to_rest(node)
+
+    def _key_of(self, data):
+        return str(data["id"]) if isinstance(data, dict) and data.get("id") else None
+
+
+class ShopifyCustomerExporter(Component):
+    """Partners of a backend whose customers Odoo owns, created or updated on the shop (``customerCreate``,
+    ``customerUpdate``; the consent with ``customerEmailMarketingConsentUpdate`` when it changed), one call a
+    customer; a partner the shop does not know yet is bound to the customer made."""
+
+    _name = "retail.shopify.customer.exporter"
+    _inherit = "retail.customer.exporter.base"
+    _backend_type = "shopify"
+    _batch_size = 50
+
+    def export(self, requests):
+        client = self.backend_record._shopify_client()
+        refused = {}
+        for partner in self._partners(requests):
+            customer = self._canonical_customer(partner)
+            if not customer.email and not customer.phone:
+                refused[partner.id] = "%s has no e-mail or phone: Shopify needs one to make a customer" % partner.display_name
+                continue
+            try:
+                node = client.save_customer(customer_input(customer), accepts_marketing=customer.accepts_marketing)
+            except ChannelValidationError as exc:
+                refused[partner.id] = str(exc)
+                continue
+            if not node:
+                continue
+            external_id = str(node.get("legacyResourceId") or numeric_id(node["id"]))
+            stamp = _customer_time({"updated_at": node.get("updatedAt")})
+            if customer.external_id:
+                _remember_customer_version(self, external_id, stamp)
+            else:
+                refused.update(self._bind_customers([(external_id, partner, {
+                    "external_updated_at": stamp.astimezone(timezone.utc).replace(tzinfo=None) if stamp else False})]))
+        return {r.id: refused[r.res_id] for r in requests if r.res_id in refused}

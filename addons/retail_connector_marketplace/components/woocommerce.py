@@ -9,13 +9,17 @@ from odoo.addons.retail_connector_base.lib.canonical import CanonicalValidationE
 from odoo.addons.retail_connector_base.lib.http import ChannelValidationError
 from odoo.addons.retail_connector_base.lib.inbound import InboundEvent, SchemaError
 
+from .catalog_media import image_url, images_digest, template_images
 from ..lib.woocommerce.client import SKUS_PER_QUERY
-from ..lib.woocommerce.mapping import customer_to_canonical, order_to_canonical, refund_to_canonical
+from ..lib.woocommerce.mapping import customer_to_canonical, customer_to_woo, order_to_canonical, refund_to_canonical
 
 ORDER_TOPICS = ("order.created", "order.updated")
 DELETED_TOPIC = "order.deleted"
 POLLED_TOPIC = "orders/polled"
 CUSTOMER_TOPICS = ("customer.created", "customer.updated")
+# customers read by the customers policy's scheduled run (REST customer shape, as the webhooks')
+POLLED_CUSTOMER_TOPIC = "customers/polled"
+CUSTOMER_READ_TOPICS = CUSTOMER_TOPICS + (POLLED_CUSTOMER_TOPIC,)
 WEBHOOK_TOPICS = ORDER_TOPICS + (DELETED_TOPIC,)
 # WooCommerce keeps one stock quantity per item: the backend's sell locations stand for it
 SHOP_LOCATION = "shop"
@@ -61,7 +65,7 @@ class WooEventParser(Component):
     _backend_type = "woocommerce"
     _aggregate_field = "id"
     _topics = dict({topic: ("orders", "order") for topic in WEBHOOK_TOPICS + (POLLED_TOPIC,)},
-                   **{topic: ("customers", "customer") for topic in CUSTOMER_TOPICS})
+                   **{topic: ("customers", "customer") for topic in CUSTOMER_READ_TOPICS})
 
     def topic_of(self, headers, resource=None, data=None):
         return (headers.get("X-WC-Webhook-Topic") or "").strip()
@@ -85,7 +89,7 @@ class WooEventParser(Component):
         if not isinstance(data, dict) or data.get("id") in (None, ""):
             raise SchemaError("a WooCommerce order webhook carries the order with its id",
                               details=[{"field": "id", "message": "is required"}])
-        if topic in CUSTOMER_TOPICS:
+        if topic in CUSTOMER_READ_TOPICS:
             try:
                 customer = customer_to_canonical(data)
             except CanonicalValidationError as exc:
@@ -115,8 +119,11 @@ class WooEventProcessor(Component):
     _backend_type = "woocommerce"
 
     def process(self, event, data):
-        if event.topic in CUSTOMER_TOPICS:
-            return self._apply_customer(customer_to_canonical(data), event)
+        if event.topic in CUSTOMER_READ_TOPICS:
+            customer = customer_to_canonical(data)
+            outcome, partner = self._apply_customer(customer, event)
+            _remember_customer_version(self, customer.external_id, event.channel_timestamp)
+            return outcome, partner
         if event.topic == DELETED_TOPIC:
             writer = self.component(usage="order.writer", model_name="retail.sale.order.binding")
             binding = self.binder_for("retail.sale.order.binding").to_internal(event.aggregate_key)
@@ -411,11 +418,16 @@ class WooPricingReconciler(Component):
 
 class WooCatalogExporter(Component):
     """Products published with ``products/batch``: created when the shop has no item of their SKU, updated
-    (name, SKU, description, weight, barcode, published or draft) when it has; bound to the shop's ids.
+    (name, SKU, description, weight, barcode, images, published or draft) when it has; bound to the shop's ids.
 
-    A variant of a variable product the shop has is updated through its product's variations batch;
-    the shop's variable products themselves are made on the shop. A price goes with a creation (an item
-    without one cannot be bought); later changes of it are the pricing policy's.
+    A template with several variants is a *variable* product: made with its attributes (one per attribute
+    line, each value an option), then its variants made in the product's ``variations/batch``, each with
+    its SKU, options, price, weight, barcode and own image; a variant added in Odoo later is made under the
+    product the shop has. A variation's binding keeps its id and its product's (``channel_ref``). The variable
+    product's name, description, images and status follow its template; an archived variant is a disabled
+    (private) variation. A price goes with a creation (an item without one cannot be bought); later changes
+    of it are the pricing policy's. Images go by URL (Odoo's, see the catalogue image controller), again only
+    when they change.
     """
 
     _name = "retail.woocommerce.catalog.exporter"
@@ -428,33 +440,179 @@ class WooCatalogExporter(Component):
         client = backend._woo_client()
         products = self.env["product.product"].with_context(active_test=False).browse(
             requests.mapped("res_id")).exists().filtered("default_code")
-        finder = self.component(usage="woocommerce.products")
-        items, _known = finder._items_of(products, client, domain="catalog")
+        items = self._catalog_items(products, client)
         updates, variations, creates, refused = [], {}, [], {}
+        parents, new_variable = {}, self.env["product.template"]
+        self._sent = []  # (products, images digest) to remember once the calls succeeded
         for product in products:
             values = self._woo_values(product)
             item = items.get(product.id)
+            template = product.product_tmpl_id
             if item and item["variation_id"]:
                 values.pop("name", None)  # a variation's name is its product's and its options'
+                values["status"] = "publish" if values["status"] == "publish" else "private"
+                values.update(self._variation_image(product))
                 variations.setdefault(item["product_id"], []).append(dict(values, id=item["variation_id"]))
+                parents.setdefault(str(item["product_id"]), template)
             elif item:
-                updates.append(dict(values, id=item["id"]))
-            elif product.product_tmpl_id.product_variant_count > 1:
-                refused[product.id] = ("%s is a variant: WooCommerce takes variations of the variable products made "
-                                       "on the shop only" % product.default_code)
+                updates.append(dict(values, **self._product_images(template, product), id=item["id"]))
+            elif template.product_variant_count > 1:
+                new_variable |= template
             else:
                 price = backend._channel_price(product)
-                creates.append((product, dict(values, type="simple", regular_price=price["compare_at_price"] or price["price"],
+                creates.append((product, dict(values, **self._product_images(template, product), type="simple",
+                                              regular_price=price["compare_at_price"] or price["price"],
                                               sale_price=price["price"] if price["compare_at_price"] else "")))
+        # a variable product's own values follow its template, once per template: when the template changed (its
+        # every variant is then requested), not for a change of one variant
+        updates += [dict(self._parent_values(template), id=int(parent_id)) for parent_id, template in parents.items()
+                    if not (template.with_context(active_test=False).product_variant_ids.filtered("default_code")
+                            - products)]
         if updates:
             client.batch_update_products(updates)
         for parent_id, rows in variations.items():
             client.batch_update_variations(parent_id, rows)
+        self._remember_images()
         if creates:
             made = client.batch_create_products([values for _product, values in creates])
-            self._bind_products_apart([(item["id"], product, {"sync_state": "synced", "channel_ref": False})
-                                       for (product, _values), item in zip(creates, made) if item.get("id")])
+            self._bind_products_apart([(item["id"], product, {"sync_state": "synced", "channel_ref": False,
+                                                              **self._digest_sent(product, values)})
+                                       for (product, values), item in zip(creates, made) if item.get("id")])
+        for template in new_variable:
+            refused.update(self._export_variable(client, template, products))
+        self._remember_images()
         return {r.id: refused[r.res_id] for r in requests if r.res_id in refused}
+
+    # ------------------------------------------------------------------ variable products
+
+    def _export_variable(self, client, template, requested):
+        """Make the template's variants the shop lacks as variations (and the variable product itself when
+        the shop has none of them); return {product id: refusal}."""
+        variants = template.with_context(active_test=False).product_variant_ids.filtered("default_code")
+        items = self._catalog_items(variants, client)
+        parent_ids = {str(item["product_id"]) for item in items.values() if item["variation_id"]}
+        simple = [p for p in variants if p.id in items and not items[p.id]["variation_id"]]
+        if simple or len(parent_ids) > 1:
+            message = ("%s: the shop sells its variants as %s; variations are made under one variable product only"
+                       % (template.name, "simple products" if simple else "variations of several products"))
+            return {p.id: message for p in requested & variants}
+        missing = variants.filtered(lambda p: p.id not in items and (p.active or p in requested))
+        if not missing:
+            return {}
+        if parent_ids:
+            parent_id = int(next(iter(parent_ids)))
+            # the new values must be options of the product before variations can use them
+            client.batch_update_products([dict(self._parent_values(template), id=parent_id)])
+        else:
+            parent_values = self._parent_values(template)
+            [parent] = client.batch_create_products([dict(parent_values, type="variable")])
+            parent_id = int(parent["id"])
+        rows = [self._variation_create_values(variant) for variant in missing]
+        refused = {}
+        try:
+            made = client.batch_create_variations(parent_id, rows)
+        except ChannelValidationError as exc:
+            made = getattr(exc, "results", None)
+            if made is None:
+                raise
+            for variant, result in zip(missing, made):
+                if not result.get("id"):
+                    refused[variant.id] = str(exc)
+        self._bind_products_apart([
+            (result["id"], variant, {"sync_state": "synced", "channel_ref": str(parent_id),
+                                     **self._digest_sent(variant, parent_values if not parent_ids else {})})
+            for variant, result in zip(missing, made) if result.get("id")])
+        return refused
+
+    def _catalog_items(self, products, client):
+        """Return {product id: shop item} as the stock and price exports find them, archived products included
+        (their bindings are archived with them: an archived product is still unpublished on the shop)."""
+        items = {}
+        for b in self.env["retail.product.binding"].with_context(active_test=False).search_read(
+                [("backend_id", "=", self.backend_record.id), ("odoo_id", "in", products.ids),
+                 ("odoo_id.active", "=", False), ("external_id", "!=", False), ("sync_state", "=", "synced")],
+                ["odoo_id", "external_id", "channel_ref"]):
+            items[b["odoo_id"][0]] = {"id": b["external_id"], "product_id": b["channel_ref"] or b["external_id"],
+                                      "variation_id": b["external_id"] if b["channel_ref"] else None}
+        rest = products.filtered(lambda p: p.id not in items)
+        if rest:
+            found, _known = self.component(usage="woocommerce.products")._items_of(rest, client, domain="catalog")
+            items.update(found)
+        return items
+
+    def _parent_values(self, template):
+        """The variable product's own values: name, description, status, attributes and images."""
+        values = {"name": template.name, "status": "publish" if template.active and template.sale_ok else "draft",
+                  # an attribute with one value tells the product's variants nothing apart: shown, not a variation's
+                  "attributes": [{"name": line.attribute_id.name, "options": line.value_ids.mapped("name"),
+                                  "visible": True, "variation": len(line.value_ids) > 1}
+                                 for line in template.attribute_line_ids if line.value_ids]}
+        if self.backend_record._owner_of("catalog", "product", "description_sale") != "channel":
+            values["description"] = template.description_sale or ""
+        if self.backend_record._owner_of("catalog", "product", "name") == "channel":
+            del values["name"]
+        variants = template.with_context(active_test=False).product_variant_ids
+        images, digest = self._images_of(template)
+        if images and self._images_changed(variants, digest):
+            values["images"] = [{"src": image["src"], "name": template.name, "alt": template.name} for image in images]
+            self._sent.append((variants, digest))
+        return values
+
+    def _variation_create_values(self, variant):
+        values = self._woo_values(variant)
+        values.pop("name", None)
+        values["status"] = "publish" if values["status"] == "publish" else "private"
+        price = self.backend_record._channel_price(variant)
+        values.update(regular_price=price["compare_at_price"] or price["price"],
+                      sale_price=price["price"] if price["compare_at_price"] else "",
+                      attributes=[{"name": o["name"], "option": o["value"]} for o in self._catalog_values(variant)["options"]])
+        values.update(self._variation_image(variant, force=True))
+        return values
+
+    # ------------------------------------------------------------------ images
+    # One digest per template (its images, see catalog_media) is kept on its variants' bindings: the
+    # images go again only when it changes.
+
+    _sent = ()
+
+    def _images_of(self, template):
+        images = template_images(template)
+        return images, images_digest(images)
+
+    def _images_changed(self, products, digest):
+        sent = set(self.env["retail.product.binding"].search(
+            [("backend_id", "=", self.backend_record.id), ("odoo_id", "in", products.ids)]).mapped("payload_digest"))
+        return sent != {digest}
+
+    def _product_images(self, template, product):
+        """``images`` of a simple product when they changed since last sent (none when Odoo has none)."""
+        images, digest = self._images_of(template)
+        if not images or not self._images_changed(product, digest):
+            return {}
+        self._sent.append((product, digest))
+        return {"images": [{"src": image["src"], "name": template.name, "alt": template.name} for image in images]}
+
+    def _variation_image(self, variant, force=False):
+        """``image`` of a variation: the variant's own image, when its template's images changed since last sent."""
+        image = image_url(self.env, "variant", variant.id)
+        _images, digest = self._images_of(variant.product_tmpl_id)
+        if not image or (not force and not self._images_changed(variant, digest)):
+            return {}
+        return {"image": {"src": image["src"], "alt": variant.display_name}}
+
+    def _remember_images(self):
+        """Keep the digest of the images sent on the bindings of the products they were sent for."""
+        for products, digest in self._sent:
+            self.env["retail.product.binding"].search(
+                [("backend_id", "=", self.backend_record.id), ("odoo_id", "in", products.ids),
+                 ("payload_digest", "!=", digest)]).write({"payload_digest": digest})
+        self._sent = []
+
+    def _digest_sent(self, product, values):
+        """Binding values of a product made with ``values``: the digest of the images they carried."""
+        if not values.get("images"):
+            return {}
+        return {"payload_digest": self._images_of(product.product_tmpl_id)[1]}
 
     def _woo_values(self, product):
         values = self._catalog_values(product)
@@ -468,3 +626,88 @@ class WooCatalogExporter(Component):
         if values.get("weight"):
             row["weight"] = "%g" % values["weight"]
         return row
+
+
+def _remember_customer_version(component, external_id, stamp):
+    """Write the shop's modification time of a customer on its binding (when newer than the one it holds)."""
+    if not external_id or not stamp:
+        return
+    binding = component.binder_for("retail.partner.binding").to_internal(external_id)
+    stamp = stamp.astimezone(timezone.utc).replace(tzinfo=None) if stamp.tzinfo else stamp
+    if binding and (not binding.external_updated_at or binding.external_updated_at < stamp):
+        binding.with_context(connector_no_export=True).external_updated_at = stamp
+
+
+class WooCustomersReconciler(Component):
+    """Registered customers modified since the checkpoint into the inbox: the polled fallback of the
+    ``customer.created|updated`` webhooks, run by the customers policy's schedule.
+
+    WooCommerce's customers endpoint has no date filter (no ``modified_after``, unlike orders): every
+    customer is read page after page and those modified before the checkpoint, or whose binding
+    already holds that version, are left out.
+    """
+
+    _name = "retail.woocommerce.customers.reconciler"
+    _inherit = "retail.changes.batch.importer"
+    _usage = "customers.reconciler"
+    _backend_type = "woocommerce"
+    _domain = "customers"
+    _topic = POLLED_CUSTOMER_TOPIC
+    _binding_model = "retail.partner.binding"
+
+    def _fetch_changes(self, since):
+        since = since.replace(tzinfo=timezone.utc) if since else None
+        for customer in self.backend_record._woo_client().iter_customers():
+            modified = _woo_time(customer.get("date_modified_gmt") or customer.get("date_created_gmt"))
+            if since is None or modified is None or modified >= since:
+                yield customer
+
+    def _key_of(self, data):
+        return str(data["id"]) if isinstance(data, dict) and data.get("id") not in (None, "") else None
+
+    def _stamp_of(self, data):
+        stamp = _woo_time(data.get("date_modified_gmt") or data.get("date_created_gmt")) if isinstance(data, dict) else None
+        return stamp.replace(tzinfo=None) if stamp else None
+
+
+class WooCustomerExporter(Component):
+    """Partners of a backend whose customers Odoo owns, created or updated with ``customers/batch`` (100 a
+    call); a partner the shop does not know yet is bound to the customer made. The consent goes in the
+    ``accepts_marketing`` meta read back from the shop's customers."""
+
+    _name = "retail.woocommerce.customer.exporter"
+    _inherit = "retail.customer.exporter.base"
+    _backend_type = "woocommerce"
+
+    def export(self, requests):
+        client = self.backend_record._woo_client()
+        creates, updates, refused = [], [], {}
+        for partner in self._partners(requests):
+            customer = self._canonical_customer(partner)
+            if not customer.email:
+                refused[partner.id] = "%s has no e-mail: WooCommerce needs one to make a customer" % partner.display_name
+                continue
+            (updates if customer.external_id else creates).append((partner, customer_to_woo(customer)))
+        try:
+            done = client.batch_customers([row for _p, row in creates], [row for _p, row in updates])
+        except ChannelValidationError as exc:
+            done = getattr(exc, "results", None)
+            if done is None:
+                raise
+            for detail in exc.details or []:
+                for partner, row in creates + updates:
+                    if (detail.get("id") and detail.get("id") == row.get("id")) or (
+                            not detail.get("id") and detail.get("email") == row.get("email")):
+                        refused[partner.id] = "WooCommerce refused the customer: %s [%s]" % (
+                            detail.get("message"), detail.get("code"))
+        made = []
+        for (partner, _row), result in zip(creates, done.get("create") or []):
+            if result.get("id"):
+                stamp = _woo_time(result.get("date_modified_gmt"))
+                made.append((str(result["id"]), partner, {"external_updated_at": stamp.replace(tzinfo=None) if stamp
+                                                          else False}))
+        refused.update(self._bind_customers(made))
+        for (_partner, _row), result in zip(updates, done.get("update") or []):
+            if result.get("id"):
+                _remember_customer_version(self, str(result["id"]), _woo_time(result.get("date_modified_gmt")))
+        return {r.id: refused[r.res_id] for r in requests if r.res_id in refused}

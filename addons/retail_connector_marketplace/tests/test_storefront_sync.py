@@ -88,11 +88,12 @@ class StorefrontChecks:
             self.assertEqual(catalog.mode, "off")
             self.assertIn("no exporter for catalog", catalog.support_note)
         customers = self.backend.policy_for("customers")
-        self.assertFalse(customers.cron_id.active, "no hourly customers run doing nothing")
-        customers.write({"mode": "off", "direction": "outbound"})
+        self.assertTrue(customers.cron_id.active, "the hourly customers run polls what the webhooks missed")
+        fulfilment = self.backend.policy_for("fulfilment")  # a storefront sends deliveries, reads none
+        fulfilment.write({"mode": "off", "direction": "inbound"})
         with self.assertRaisesRegex(ValidationError, "stays off"):
             with self.env.cr.savepoint():
-                customers.mode = "event"
+                fulfilment.mode = "event"
         if self.backend.backend_type == "shopify":  # WooCommerce takes an order's status from Odoo
             self.assertIn("Read from the channel only", self.backend.policy_for("orders").support_note)
         self._product("RC-MUG").name = "Mug, renamed"

@@ -332,8 +332,9 @@ class ShopifyClient:
 
         ``product``: ``{"id" (absent: a new product), "title", "description_html", "status" (ACTIVE,
         DRAFT, ARCHIVED), "options": [{"name", "values": [...]}], "variants": [{"id" (optional),
-        "sku", "barcode", "price", "options": {name: value}, "weight_kg"}]}``. The product's
-        variants not listed are deleted by Shopify. Returns ``{"id", "status", "variants": [{"id",
+        "sku", "barcode", "price", "options": {name: value}, "weight_kg"}], "images" (optional):
+        [{"src", "alt"}]}``. The product's variants not listed are deleted by Shopify, and so are its
+        media when ``images`` is given. Returns ``{"id", "status", "variants": [{"id",
         "sku", "inventory_item_id"}]}``.
         """
         entry = {"title": product["title"], "status": product.get("status", "ACTIVE")}
@@ -363,10 +364,53 @@ class ShopifyClient:
         if not options and variants:
             entry["productOptions"] = [{"name": "Title", "values": [{"name": "Default Title"}]}]
         entry["variants"] = variants
+        if "images" in product:
+            # declarative: the product's media become these files (fetched by Shopify from their URL)
+            entry["files"] = [{"originalSource": image["src"], "contentType": "IMAGE", "alt": image.get("alt") or ""}
+                              for image in product["images"] or []]
         made = self.execute(Q.PRODUCT_SET, {"input": entry})["productSet"]["product"]
         return {"id": made["id"], "status": made.get("status"),
                 "variants": [{"id": v["id"], "sku": v.get("sku"), "inventory_item_id": (v.get("inventoryItem") or {}).get("id")}
                              for v in _nodes(made.get("variants") or {})]}
+
+    # ----------------------------------------------------------------- customers
+
+    def iter_customers_updated_since(self, since: datetime, page_size: int = Q.CUSTOMERS_PAGE) -> Iterator[Mapping]:
+        """Yield the customers updated at or after ``since`` (oldest change first), page after page.
+
+        As for orders, the boundary is inclusive (whole seconds): a customer seen at the boundary
+        is seen again, which the idempotent inbox absorbs, rather than lost.
+        """
+        if not isinstance(since, datetime) or since.tzinfo is None or since.utcoffset() is None:
+            raise ValueError("since must be a timezone-aware datetime")
+        stamp = since.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        variables = {"first": min(page_size, Q.CUSTOMERS_PAGE), "query": f"updated_at:>='{stamp}'"}
+        yield from self.paginate(Q.CUSTOMERS_UPDATED_SINCE, variables, ("customers",))
+
+    def save_customer(self, customer: Mapping, accepts_marketing: bool | None = None) -> Mapping:
+        """Create (no ``id``) or update a customer; return its node (``CustomerFields``).
+
+        ``customer`` is a ``CustomerInput`` (``customer_input`` of the mapping). Shopify takes the
+        e-mail marketing consent with a new customer only: an existing customer's consent is changed
+        with ``customerEmailMarketingConsentUpdate``, sent only when it differs from the shop's.
+        """
+        entry = dict(customer)
+        if not entry.get("id"):
+            if accepts_marketing is not None and entry.get("email"):
+                entry["emailMarketingConsent"] = _consent(accepts_marketing)
+            return self.execute(Q.CUSTOMER_CREATE, {"input": entry})["customerCreate"]["customer"]
+        entry["id"] = to_gid("Customer", entry["id"])
+        entry.pop("addresses", None)  # addresses of an existing customer are the shop's own to keep
+        node = self.execute(Q.CUSTOMER_UPDATE, {"input": entry})["customerUpdate"]["customer"]
+        email = (node or {}).get("defaultEmailAddress") or {}
+        if accepts_marketing is not None and email.get("emailAddress") and (
+                (email.get("marketingState") == "SUBSCRIBED") != bool(accepts_marketing)):
+            if accepts_marketing or email.get("marketingState") in ("SUBSCRIBED", "PENDING"):
+                answer = self.execute(Q.CUSTOMER_CONSENT_UPDATE, {"input": {
+                    "customerId": node["id"], "emailMarketingConsent": _consent(accepts_marketing)}})
+                consent = (answer["customerEmailMarketingConsentUpdate"].get("customer") or {}).get("defaultEmailAddress")
+                node = {**node, "defaultEmailAddress": consent or email}
+        return node
 
     def update_variant_prices(self, product_id, variants: Iterable[Mapping]) -> list[Mapping]:
         """Return the variants (id, price, compareAtPrice) after updating one product's prices.
@@ -569,6 +613,13 @@ def _annotate_items(exc: ChannelValidationError, chunk: list, prefix: tuple) -> 
             index = int(path[len(prefix)])
             if index < len(chunk):
                 detail["item"] = chunk[index]
+
+
+def _consent(accepts: bool) -> dict:
+    """Return a ``CustomerEmailMarketingConsentInput`` (subscribed with a single opt-in, or unsubscribed)."""
+    if accepts:
+        return {"marketingState": "SUBSCRIBED", "marketingOptInLevel": "SINGLE_OPT_IN"}
+    return {"marketingState": "UNSUBSCRIBED"}
 
 
 def _amount(value) -> str:

@@ -511,3 +511,58 @@ def customer_to_canonical(payload: Mapping) -> Customer:
     person["accepts_marketing"] = accepts
     person["addresses"] = [a for a in (_clean_person(_rest_address(a), region) for a in addresses) if a]
     return Customer.from_dict(person)
+
+
+def graphql_customer_to_canonical(node: Mapping) -> Customer:
+    """Map a customer of the GraphQL Admin API (``CustomerFields``) to a canonical Customer.
+
+    Read as the webhook's REST customer would be, so that a polled customer and a webhook's give
+    the same canonical data; marketing consent is the default e-mail's ``marketingState``.
+    """
+    return customer_to_canonical(graphql_customer_to_rest(node))
+
+
+def graphql_customer_to_rest(node: Mapping) -> dict:
+    """Return a GraphQL customer (``CustomerFields``) in the shape of the webhooks' REST customer."""
+    if not isinstance(node, Mapping):
+        _missing("", node, "a Shopify customer is a JSON object", schema="customer")
+    email = node.get("defaultEmailAddress") if isinstance(node.get("defaultEmailAddress"), Mapping) else {}
+    phone = node.get("defaultPhoneNumber") if isinstance(node.get("defaultPhoneNumber"), Mapping) else {}
+    address = node.get("defaultAddress") if isinstance(node.get("defaultAddress"), Mapping) else None
+    rest = {
+        "id": node.get("legacyResourceId") or numeric_id(node.get("id")), "email": email.get("emailAddress"),
+        "phone": phone.get("phoneNumber"), "first_name": node.get("firstName"), "last_name": node.get("lastName"),
+        "locale": node.get("locale"), "updated_at": node.get("updatedAt"), "created_at": node.get("createdAt"),
+        "email_marketing_consent": {"state": str(email.get("marketingState") or "").lower()},
+    }
+    if address:
+        rest["default_address"] = {
+            "first_name": address.get("firstName"), "last_name": address.get("lastName"),
+            "company": address.get("company"), "address1": address.get("address1"), "address2": address.get("address2"),
+            "city": address.get("city"), "zip": address.get("zip"), "province_code": address.get("provinceCode"),
+            "country_code": address.get("countryCodeV2"), "phone": address.get("phone"),
+        }
+    return rest
+
+
+def customer_input(customer: Customer) -> dict:
+    """Return the ``CustomerInput`` of a canonical Customer (its ``external_id`` as ``id``: an update).
+
+    The consent goes apart (see ``ShopifyClient.save_customer``); the first address is the default one.
+    """
+    entry = {"email": customer.email, "phone": customer.phone, "firstName": customer.first_name,
+             "lastName": customer.last_name, "locale": customer.language}
+    entry = {k: v for k, v in entry.items() if v}
+    if customer.external_id:
+        entry["id"] = customer.external_id
+    addresses = []
+    for address in customer.addresses or []:
+        row = {"address1": address.street, "address2": address.street2, "city": address.city, "zip": address.zip,
+               "countryCode": address.country_code, "provinceCode": address.state_code, "company": address.company,
+               "firstName": address.first_name, "lastName": address.last_name, "phone": address.phone}
+        row = {k: v for k, v in row.items() if v}
+        if row:
+            addresses.append(row)
+    if addresses:
+        entry["addresses"] = addresses
+    return entry

@@ -260,6 +260,58 @@ query BalanceTransactions($query: String!, $after: String) {{
 }}
 """
 
+CUSTOMERS_PAGE = 100
+
+_CUSTOMER = """
+fragment CustomerFields on Customer {
+  id legacyResourceId firstName lastName locale createdAt updatedAt
+  defaultEmailAddress { emailAddress marketingState }
+  defaultPhoneNumber { phoneNumber }
+  defaultAddress { ...AddressFields }
+}
+"""
+
+CUSTOMERS_UPDATED_SINCE = f"""
+query CustomersUpdatedSince($first: Int!, $after: String, $query: String) {{
+  customers(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ ...CustomerFields }}
+  }}
+}}
+{_CUSTOMER}{_ADDRESS}"""
+
+CUSTOMER_CREATE = f"""
+mutation CustomerCreate($input: CustomerInput!) {{
+  customerCreate(input: $input) {{
+    customer {{ ...CustomerFields }}
+    userErrors {{ field message }}
+  }}
+}}
+{_CUSTOMER}{_ADDRESS}"""
+
+CUSTOMER_UPDATE = f"""
+mutation CustomerUpdate($input: CustomerInput!) {{
+  customerUpdate(input: $input) {{
+    customer {{ ...CustomerFields }}
+    userErrors {{ field message }}
+  }}
+}}
+{_CUSTOMER}{_ADDRESS}"""
+
+CUSTOMER_CONSENT_UPDATE = """
+mutation CustomerConsent($input: CustomerEmailMarketingConsentUpdateInput!) {
+  customerEmailMarketingConsentUpdate(input: $input) {
+    customer { id defaultEmailAddress { emailAddress marketingState } }
+    userErrors { field message code }
+  }
+}
+"""
+
+CUSTOMER_DOCUMENTS = {
+    "CUSTOMERS_UPDATED_SINCE": CUSTOMERS_UPDATED_SINCE, "CUSTOMER_CREATE": CUSTOMER_CREATE,
+    "CUSTOMER_UPDATE": CUSTOMER_UPDATE, "CUSTOMER_CONSENT_UPDATE": CUSTOMER_CONSENT_UPDATE,
+}
+
 ALL_DOCUMENTS = {
     "ORDERS_UPDATED_SINCE": ORDERS_UPDATED_SINCE, "ORDER": ORDER, "ORDER_LINES": ORDER_LINES,
     "FULFILLMENT_ORDERS": FULFILLMENT_ORDERS, "SHOP": SHOP, "LOCATIONS": LOCATIONS,
@@ -269,3 +321,4 @@ ALL_DOCUMENTS = {
     "WEBHOOK_SUBSCRIPTIONS": WEBHOOK_SUBSCRIPTIONS, "WEBHOOK_SUBSCRIPTION_CREATE": WEBHOOK_SUBSCRIPTION_CREATE,
     "PAYOUTS": PAYOUTS, "BALANCE_TRANSACTIONS": BALANCE_TRANSACTIONS,
 }
+ALL_DOCUMENTS.update(CUSTOMER_DOCUMENTS)

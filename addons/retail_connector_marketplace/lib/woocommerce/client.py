@@ -259,6 +259,85 @@ class WooCommerceClient:
         path = f"products/{int(product_id)}/variations/batch"
         return self._batch(path, updates, f"variation of product {product_id}")
 
+    def batch_create_variations(self, product_id, creates: Iterable[Mapping]) -> list[Mapping]:
+        """Return the variations created under the variable product ``product_id`` (``create`` of its
+        variations batch), in order; one the shop refuses is ``{}`` and named in the ChannelValidationError
+        raised once every chunk is sent (``results`` holds them all)."""
+        return self._batch_create(f"products/{int(product_id)}/variations/batch", creates,
+                                  f"new variations of product {product_id}")
+
+    def _batch_create(self, path, creates, what) -> list[Mapping]:
+        items = list(creates)
+        done, refused = [], []
+        for start in range(0, len(items), MAX_BATCH):
+            chunk = items[start:start + MAX_BATCH]
+            answer = self.request("POST", path, json={"create": chunk}).data
+            results = answer.get("create") if isinstance(answer, Mapping) else None
+            if not isinstance(results, list):
+                raise ChannelTransportError(f"POST /{API_PATH}{path}: the answer has no create results")
+            for sent, result in zip(chunk, results):
+                if isinstance(result, Mapping) and isinstance(result.get("error"), Mapping):
+                    refused.append({"sku": sent.get("sku"), "email": sent.get("email"), **result["error"]})
+                    done.append({})
+                else:
+                    done.append(result)
+        if refused:
+            names = "; ".join(f"{r.get('sku') or r.get('email')}: {r.get('message')} [{r.get('code')}]"
+                              for r in refused[:5])
+            error = ChannelValidationError(f"WooCommerce refused {len(refused)} of {len(items)} {what}: {names}",
+                                           details=refused)
+            error.results = done
+            raise error
+        return done
+
+    # ----------------------------------------------------------------- customers
+
+    def iter_customers(self, *, role: str = "all") -> Iterator[Mapping]:
+        """Yield every registered customer, oldest registration first, page after page.
+
+        WooCommerce's customers endpoint filters by no date (no ``modified_after``, unlike orders
+        and products): what changed is told from each customer's ``date_modified_gmt``.
+        """
+        yield from self.paginate("customers", {"role": role, "orderby": "registered_date", "order": "asc"})
+
+    def batch_customers(self, creates: Iterable[Mapping] = (), updates: Iterable[Mapping] = ()) -> dict:
+        """Create and update customers through ``customers/batch`` (100 in all per call).
+
+        Returns ``{"create": [customer or {}], "update": [customer or {}]}`` in the given order; the
+        customers the shop refuses (an e-mail another account has) do not stop the others: once every
+        chunk is sent, a ChannelValidationError names them (``results`` holds the rest).
+        """
+        creates, updates = list(creates), list(updates)
+        for item in updates:
+            if item.get("id") in (None, ""):
+                raise ValueError(f"every customer update needs an id: {item!r}")
+        done = {"create": [], "update": []}
+        refused = []
+        rows = [("create", c) for c in creates] + [("update", u) for u in updates]
+        for start in range(0, len(rows), MAX_BATCH):
+            chunk = rows[start:start + MAX_BATCH]
+            body = {group: [item for g, item in chunk if g == group] for group in ("create", "update")}
+            answer = self.request("POST", "customers/batch", json={k: v for k, v in body.items() if v}).data
+            for group, sent in body.items():
+                if not sent:
+                    continue
+                results = answer.get(group) if isinstance(answer, Mapping) else None
+                if not isinstance(results, list):
+                    raise ChannelTransportError(f"POST /{API_PATH}customers/batch: the answer has no {group} results")
+                for item, result in zip(sent, results):
+                    if isinstance(result, Mapping) and isinstance(result.get("error"), Mapping):
+                        refused.append({"id": item.get("id"), "email": item.get("email"), **result["error"]})
+                        done[group].append({})
+                    else:
+                        done[group].append(result)
+        if refused:
+            names = "; ".join(f"{r.get('email') or r.get('id')}: {r.get('message')} [{r.get('code')}]" for r in refused[:5])
+            error = ChannelValidationError(f"WooCommerce refused {len(refused)} of {len(rows)} customers: {names}",
+                                           details=refused)
+            error.results = done
+            raise error
+        return done
+
     def _batch(self, path, updates, what) -> list[Mapping]:
         items = [_stock_managed(u) for u in updates]
         for item in items:

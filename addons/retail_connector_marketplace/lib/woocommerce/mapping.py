@@ -438,3 +438,29 @@ def customer_to_canonical(payload: Mapping) -> Customer:
     person["accepts_marketing"] = str(consent).lower() in ("1", "true", "yes") if consent is not None else False
     person["addresses"] = [a for a in (_address(billing, region), _address(shipping, region)) if a]
     return Customer.from_dict(person)
+
+
+def customer_to_woo(customer: Customer) -> dict:
+    """Return the REST v3 customer (create or update, ``id`` from ``external_id``) of a canonical Customer.
+
+    The first address is the billing address (with the e-mail and phone WooCommerce keeps there) and
+    the shipping one; consent goes in the ``accepts_marketing`` meta this connector reads back.
+    """
+    row = {"email": customer.email, "first_name": customer.first_name or "", "last_name": customer.last_name or ""}
+    if customer.external_id:
+        row["id"] = int(customer.external_id) if str(customer.external_id).isdigit() else customer.external_id
+    address = (customer.addresses or [None])[0]
+    billing = {"first_name": customer.first_name or "", "last_name": customer.last_name or "",
+               "company": customer.company or "", "email": customer.email or "", "phone": customer.phone or ""}
+    if address:
+        postal = {"address_1": address.street or "", "address_2": address.street2 or "", "city": address.city or "",
+                  "postcode": address.zip or "", "state": address.state_code or "", "country": address.country_code or ""}
+        billing.update(postal)
+        row["shipping"] = {"first_name": address.first_name or customer.first_name or "",
+                           "last_name": address.last_name or customer.last_name or "",
+                           "company": address.company or customer.company or "", **postal}
+    row["billing"] = billing
+    row["meta_data"] = [{"key": "accepts_marketing", "value": "yes" if customer.accepts_marketing else "no"}]
+    if not row["email"]:
+        del row["email"]
+    return row
