@@ -7,15 +7,15 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from odoo.addons.retail_connector_base.lib.canonical import Address, Customer
-from odoo.addons.retail_connector_base.lib.http import ChannelValidationError
-from odoo.addons.retail_connector_marketplace.lib.shopify.client import ShopifyClient
-from odoo.addons.retail_connector_marketplace.lib.shopify.mapping import (
+from retail_connector_base_lib.canonical import Address, Customer
+from retail_connector_base_lib.http import ChannelValidationError
+from retail_connector_marketplace_lib.shopify.client import ShopifyClient
+from retail_connector_marketplace_lib.shopify.mapping import (
     customer_input,
     graphql_customer_to_canonical,
 )
-from odoo.addons.retail_connector_marketplace.lib.woocommerce.client import WooCommerceClient
-from odoo.addons.retail_connector_marketplace.lib.woocommerce.mapping import customer_to_canonical, customer_to_woo
+from retail_connector_marketplace_lib.woocommerce.client import WooCommerceClient
+from retail_connector_marketplace_lib.woocommerce.mapping import customer_to_canonical, customer_to_woo
 from simulators.shopify import ShopifySimulator
 from simulators.woocommerce import WooCommerceSimulator
 
