@@ -5,9 +5,11 @@ A new backend is *not live* until what its traffic needs is there. The essential
 credentials the channel type requires) are checked without calling the channel, on every
 save: a backend saved with them goes live by itself, one saved without them (a Shopify shop
 without its shop URL) stays not live, creates no export request, queues no flush and runs no
-scheduled work, and its form says why. What its channel posts meanwhile is accepted and stored,
-not applied: its events wait (a domain applied as it comes is taken as one kept for a scheduled
-run) and are applied when the backend goes live.
+scheduled work, and its form says why. Receiving needs none of what it lacks: what its channel
+posts is applied as usual. A backend held not live on purpose (created by the New channel
+assistant or not live by its creator, or taken off live by a manager) is in set-up, its mappings
+not confirmed yet: what its channel posts is accepted and stored, not applied (a domain applied
+as it comes is taken as one kept for a scheduled run), and applied when it goes live.
 
 The readiness check (a button on the backend, and run before a policy is switched on) adds
 what can only be known by asking the channel or reading Odoo: the connection test, channel
@@ -190,7 +192,7 @@ class RetailBackend(models.Model):
             else:
                 reason = self.env._(
                     "Not live: run the readiness check and go live to start sending.")
-            waiting = backend._waiting_event_count() if backend.id else 0
+            waiting = backend._waiting_event_count() if backend.id and not backend.go_live_auto else 0
             if waiting:
                 reason += "\n" + self.env._(
                     "%(count)s events received from the channel wait: they are applied when it goes live.",
@@ -235,23 +237,26 @@ class RetailBackend(models.Model):
 
     def write(self, vals):
         res = super().write(vals)
-        if "go_live_state" in vals:
-            self.env.registry.clear_cache()  # the gateway's cached view of the backend (_gateway_live)
+        if {"go_live_state", "go_live_auto"} & set(vals):
+            self.env.registry.clear_cache()  # the gateway's cached view of the backend (_gateway_applies)
         if set(vals) - GO_LIVE_FIELDS:
             self._auto_go_live()
         return res
 
     # ------------------------------------------------------------------ inbound while not live
     @ormcache("backend_id")
-    def _gateway_live(self, backend_id):
-        """Return whether a backend is live, cached for the gateway (cleared when it goes live or off)."""
+    def _gateway_applies(self, backend_id):
+        """Return whether what a backend's channel posts is applied: not when it is held not live on purpose.
+
+        Cached for the gateway, cleared when the backend goes live or off.
+        """
         backend = self.sudo().with_context(active_test=False).browse(backend_id).exists()
-        return bool(backend) and backend.go_live_state == "live"
+        return not backend or backend.go_live_state == "live" or backend.go_live_auto
 
     def _gateway_config(self, backend_id):
-        """A backend not live keeps what its channel posts: its events are stored, not applied, until it is live."""
+        """A backend held not live keeps what its channel posts: stored, not applied, until it is live."""
         config = super()._gateway_config(backend_id)
-        if config is None or self._gateway_live(backend_id):
+        if config is None or self._gateway_applies(backend_id):
             return config
         return config._replace(modes=tuple(
             (domain, "batch" if INBOUND_ACTIONS.get(mode, "apply") == "apply" else mode, off_inbound, phase)

@@ -68,7 +68,8 @@ class TestChannelAssistantTour(SignedOrders, HttpCase):
 
 @tagged("post_install", "-at_install")
 class TestNotLive(SignedOrders, HttpCase):
-    """A backend not live schedules and sends nothing, says why, and keeps what its channel posts."""
+    """A backend not live schedules and sends nothing and says why; held on purpose, it keeps what its channel
+    posts until it goes live."""
 
     @classmethod
     def setUpClass(cls):
@@ -110,6 +111,14 @@ class TestNotLive(SignedOrders, HttpCase):
         self.assertEqual(self._post_order(self.backend, "whsec-held", event_id="evt-2",
                                           external_id="G1002", name="#1002").status_code, 202)
         self.assertTrue(self.env["queue.job"].search([("identity_key", "=", key), ("state", "=", "pending")]))
+
+    def test_a_backend_only_lacking_its_endpoint_applies_what_its_channel_posts(self):
+        backend = self.env["retail.backend"].create({"name": "Webhooks only", "backend_type": "generic",
+                                                     "webhook_secret": "whsec-only", "inbound_rate_limit": 0})
+        self.assertEqual((backend.go_live_state, backend.go_live_auto), ("setup", True), "it sends nothing")
+        self.assertEqual(self._post_order(backend, "whsec-only").status_code, 202)
+        self.assertTrue(self.env["queue.job"].search([("identity_key", "=", wake_key(backend.id, "orders"))]),
+                        "receiving needs no endpoint: its orders are applied as they come")
 
     def test_taken_off_live_keeps_what_comes(self):
         self.backend.action_go_live_anyway()
