@@ -143,10 +143,6 @@ def main(argv=None):
     odoo.login()
     backends = {"%s.%s" % (d["module"], d["name"]): d["res_id"]
                 for d in odoo.search_read("ir.model.data", [("model", "=", "retail.backend")], ["module", "name", "res_id"])}
-    # a channel being set up: not live, its tax unmapped, for the readiness check
-    outlet = odoo.call("retail.backend", "create", {
-        "name": "Outlet shop (new)", "backend_type": "generic", "endpoint_url": args.generic_url,
-        "api_secret": "demo-generic-token", "go_live_state": "setup"})
 
     browser = Browser()
     try:
@@ -162,9 +158,15 @@ def main(argv=None):
         first = browser.js("document.querySelector('.o_retail_cockpit_card').dataset.backend")
         browser.click(".o_retail_cockpit_card .o_retail_cockpit_charts")
         browser.wait(".o_retail_backend_charts canvas.o_retail_chart_events")
+        browser.click(".o_retail_backend_charts .o_retail_period_hour, .o_retail_period_hour")
+        browser.wait(".o_retail_period_hour.btn-primary")
         browser.shoot(base / "backend_charts.png", settle=3)
         print("charts of", first)
 
+        # a channel being set up: not live, for the readiness check
+        outlet = odoo.call("retail.backend", "create", {
+            "name": "Outlet shop (new)", "backend_type": "generic", "endpoint_url": args.generic_url,
+            "api_secret": "demo-generic-token", "go_live_state": "setup"})
         browser.goto(action + "action_retail_backend/%d" % outlet)
         browser.click(".o_form_view .o_form_statusbar button[name=action_check_readiness]")
         browser.wait(".modal .o_retail_readiness .o_data_row")
@@ -188,12 +190,8 @@ def main(argv=None):
         time.sleep(6)  # the job runner takes the reconciliations; the list follows them
         browser.shoot(base / "progress.png")
 
-        browser.goto(action + "action_retail_event")
-        browser.wait(".o_list_view .o_data_row")
-        graph = ".o_control_panel .o_switch_view.o_graph"
-        if browser.js("!!document.querySelector(%s)" % json.dumps(graph)):
-            browser.click(graph)
-            browser.wait(".o_graph_renderer canvas")
+        browser.goto(action + "action_retail_event_analysis")
+        browser.wait(".o_graph_renderer canvas")
         browser.shoot(base / "events_graph.png")
 
         pages = {
