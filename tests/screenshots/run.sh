@@ -3,8 +3,8 @@
 # Installs the four addons with demo data into DB (kept for the next run, updated then), starts the
 # channel simulators the demo backends talk to on free ports, serves Odoo with its job runner, lets
 # orders flow for a while, then captures the pages (capture.py) into each addon's static/description.
+# VENV (the virtualenv), SRC (Odoo's source) and CACHE (its data directory's parent) come from the environment.
 set -u
-. /tmp/rc/bin/rc-env 2>/dev/null || true
 WT=$(cd "$1" && pwd); DB=$2; TRAFFIC=${3:-90}
 : "${VENV:?}" "${SRC:?}" "${CACHE:?}"
 ADDONS=retail_connector_base,retail_connector_marketplace,retail_connector_wms,retail_connector_pos
