@@ -45,6 +45,7 @@
         "wizards/retail_event_requeue_views.xml",
         "wizards/retail_trace_views.xml",
         "views/menus.xml",
+        "wizards/retail_channel_assistant_views.xml",
         "security/retail_intelligence_security.xml",
         "data/retail_intelligence_data.xml",
         "views/retail_intelligence_views.xml",

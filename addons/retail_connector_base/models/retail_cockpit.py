@@ -319,3 +319,30 @@ class RetailCockpit(models.Model):
         target = min(targets.mapped("latency_target_minutes") or [5.0]) * 60
         return {"backend_id": backend.id, "name": backend.display_name, "period": period, "labels": labels,
                 "series": series, "latency_target": target, "step_seconds": step_s}
+
+
+class RetailBackend(models.Model):
+    _inherit = "retail.backend"
+
+    sale_order_count = fields.Integer(string="Orders", compute="_compute_sale_order_count")
+
+    def _compute_sale_order_count(self):
+        counts = dict(self.env["retail.sale.order.binding"]._read_group(
+            [("backend_id", "in", self.ids)], ["backend_id"], ["__count"]))
+        for backend in self:
+            backend.sale_order_count = counts.get(backend, 0)
+
+    def action_open_sale_orders(self):
+        """Open the sale orders this backend's channel placed."""
+        check_retail_access(self, "read")
+        self.ensure_one()
+        orders = self.env["retail.sale.order.binding"].search([("backend_id", "=", self.id)]).odoo_id
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Orders of %(backend)s", backend=self.name),
+            "res_model": "sale.order",
+            "view_mode": "list,form",
+            "views": [(False, "list"), (False, "form")],
+            "domain": [("id", "in", orders.ids)],
+            "context": {"create": False},
+        }

@@ -19,6 +19,7 @@ from odoo.exceptions import UserError
 from .retail_access import GROUP_MANAGER, check_retail_access
 
 BUS_TYPE = "retail_progress"
+RECONCILED_DOMAINS = ("orders", "inventory", "pricing")
 # a step is written at most this often (seconds); the first and the last always
 MIN_INTERVAL = 0.5
 
@@ -37,7 +38,8 @@ class RetailProgress(models.Model):
     company_id = fields.Many2one("res.company", readonly=True, index=True)
     kind = fields.Selection([("reconciliation", "Reconciliation"), ("import", "Import")], required=True, readonly=True)
     state = fields.Selection(
-        [("running", "Running"), ("done", "Done"), ("cancelled", "Cancelled"), ("failed", "Failed")],
+        [("waiting", "Waiting"), ("running", "Running"), ("done", "Done"), ("cancelled", "Cancelled"),
+         ("failed", "Failed")],
         default="running", required=True, readonly=True)
     total = fields.Integer(readonly=True, help="How many objects the work has to go through (0: not known yet).")
     done = fields.Integer(readonly=True)
@@ -74,11 +76,15 @@ class RetailProgress(models.Model):
             yield self.env(cr=cr)
 
     @api.model
-    def _start(self, name, kind, backend=None, total=0, record=None):
-        """Create the progress of a piece of work, committed at once; return its id."""
+    def _start(self, name, kind, backend=None, total=0, record=None, waiting=False):
+        """Create the progress of a piece of work, committed at once; return its id.
+
+        ``waiting``: the work is queued, not started (its job says when it starts, see _run).
+        """
         now = fields.Datetime.now()
         with self._own_env() as env:
             progress = env[self._name].sudo().create({
+                "state": "waiting" if waiting else "running",
                 "name": name, "kind": kind, "backend_id": backend.id if backend else False,
                 "company_id": (backend.company_id if backend else self.env.company).id, "total": total or 0,
                 "started_at": now, "updated_at": now, "res_model": record._name if record else False,
@@ -109,6 +115,19 @@ class RetailProgress(models.Model):
             raise WorkCancelled(progress_id)
 
     @api.model
+    def _run(self, progress_id):
+        """Mark queued work as started; raise WorkCancelled if it was cancelled while it waited."""
+        with self._own_env() as env:
+            progress = env[self._name].sudo().browse(progress_id).exists()
+            if not progress:
+                return
+            if progress.cancel_requested:
+                raise WorkCancelled(progress_id)
+            now = fields.Datetime.now()
+            progress.write({"state": "running", "started_at": now, "updated_at": now})
+            progress._notify()
+
+    @api.model
     def _end(self, progress_id, state, message=None, done=None):
         _CLOCK.pop(progress_id, None)
         with self._own_env() as env:
@@ -135,8 +154,8 @@ class RetailProgress(models.Model):
     def action_cancel(self):
         """Ask the running work to stop at its next step and undo what it did."""
         check_retail_access(self, "write", GROUP_MANAGER)
-        if self.filtered(lambda p: p.state != "running"):
-            raise UserError(self.env._("Only running work can be cancelled."))
+        if self.filtered(lambda p: p.state not in ("waiting", "running")):
+            raise UserError(self.env._("Only waiting or running work can be cancelled."))
         self.sudo().write({"cancel_requested": True})
         self._notify()
         return True
@@ -178,9 +197,15 @@ class RetailBackend(models.Model):
         if self.env.context.get("retail_progress_id"):
             return super()._reconcile(domain)
         Progress = self.env["retail.progress"]
-        progress_id = Progress._start(
-            self.env._("Reconciliation of %(domain)s on %(backend)s", domain=domain, backend=self.name),
-            "reconciliation", backend=self)
+        progress_id = self.env.context.get("retail_progress_queued")
+        if progress_id:
+            try:
+                Progress._run(progress_id)
+            except WorkCancelled:
+                Progress._end(progress_id, "cancelled", self.env._("Cancelled before it started."))
+                return self.env["retail.reconciliation.run"]
+        else:
+            progress_id = Progress._start(self._reconciliation_title(domain), "reconciliation", backend=self)
         try:
             run = super(RetailBackend, self.with_context(retail_progress_id=progress_id))._reconcile(domain)
         except WorkCancelled:
@@ -201,3 +226,43 @@ class RetailBackend(models.Model):
             Progress._end(progress_id, "failed" if run.state == "failed" else "done", run.message and run.message[:200],
                           done=run.checked)
         return run
+
+    def _reconciliation_title(self, domain):
+        return self.env._("Reconciliation of %(domain)s on %(backend)s", domain=domain, backend=self.name)
+
+    def _has_reconciler(self, domain):
+        with self.work_on("retail.reconciliation.run") as work:
+            return bool(work.many_components(usage="%s.reconciler" % domain))
+
+    def action_reconcile_in_background(self):
+        """Queue the reconciliation of every domain that has a reconciler and show its progress, live."""
+        check_retail_access(self, "write", GROUP_MANAGER)
+        self.ensure_one()
+        Progress = self.env["retail.progress"]
+        queued = 0
+        for domain in RECONCILED_DOMAINS:
+            if not self._has_reconciler(domain):
+                continue
+            progress_id = Progress._start(self._reconciliation_title(domain), "reconciliation", backend=self,
+                                          waiting=True)
+            self._as_connector(self).with_delay(
+                channel="root.retail.reconciliation",
+                description="%s: reconcile %s" % (self.name, domain),
+            )._reconcile_queued(domain, progress_id)
+            queued += 1
+        if not queued:
+            raise UserError(self.env._("%(backend)s has nothing to reconcile: its channel has no reconciler.",
+                                       backend=self.name))
+        action = self.env["ir.actions.act_window"]._for_xml_id("retail_connector_base.action_retail_progress")
+        action["domain"] = [("backend_id", "=", self.id)]
+        action["name"] = self.env._("Long work of %(backend)s", backend=self.name)
+        return action
+
+    def _reconcile_queued(self, domain, progress_id):
+        """Reconcile one domain in a job, its progress created when it was queued (queue job)."""
+        self.ensure_one()
+        run = self.with_context(retail_progress_queued=progress_id)._reconcile(domain)
+        if not run:
+            return "nothing reconciled"
+        return "%s: %d checked, %d differences, %d repaired" % (run.state, run.checked, run.difference_count,
+                                                                run.repaired)

@@ -5,7 +5,11 @@ A new backend is *not live* until what its traffic needs is there. The essential
 credentials the channel type requires) are checked without calling the channel, on every
 save: a backend saved with them goes live by itself, one saved without them (a Shopify shop
 without its shop URL) stays not live, creates no export request, queues no flush and runs no
-scheduled work, and its form says why.
+scheduled work, and its form says why. Receiving needs none of what it lacks: what its channel
+posts is applied as usual. A backend held not live on purpose (created by the New channel
+assistant or not live by its creator, or taken off live by a manager) is in set-up, its mappings
+not confirmed yet: what its channel posts is accepted and stored, not applied (a domain applied
+as it comes is taken as one kept for a scheduled run), and applied when it goes live.
 
 The readiness check (a button on the backend, and run before a policy is switched on) adds
 what can only be known by asking the channel or reading Odoo: the connection test, channel
@@ -19,9 +23,11 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import ormcache
 
 from ..lib.http import ChannelError
 from .retail_access import GROUP_MANAGER, check_retail_access
+from .retail_gateway import INBOUND_ACTIONS, inbound_handling
 from .retail_value_map import MAP_TARGETS
 
 GO_LIVE_STATES = [("setup", "Not live"), ("live", "Live")]
@@ -177,15 +183,27 @@ class RetailBackend(models.Model):
             blocking = backend.readiness_item_ids.filtered(lambda i: i.severity == "blocking").mapped("name")
             reasons = list(dict.fromkeys(missing + blocking))
             if reasons:
-                backend.go_live_reason = self.env._(
+                reason = self.env._(
                     "Not live: nothing is sent to the channel and nothing is scheduled until this is fixed:\n%s",
                     "\n".join("• %s" % r for r in reasons))
             elif not backend.go_live_auto:
-                backend.go_live_reason = self.env._(
+                reason = self.env._(
                     "Not live: held by a manager until its readiness check passes and it goes live.")
             else:
-                backend.go_live_reason = self.env._(
+                reason = self.env._(
                     "Not live: run the readiness check and go live to start sending.")
+            waiting = backend._waiting_event_count() if backend.id and not backend.go_live_auto else 0
+            if waiting:
+                reason += "\n" + self.env._(
+                    "%(count)s events received from the channel wait: they are applied when it goes live.",
+                    count=waiting)
+            backend.go_live_reason = reason
+
+    def _waiting_event_count(self):
+        """Return how many events of the backend wait to be applied."""
+        self.ensure_one()
+        return self.env["retail.event"].sudo().search_count(
+            [("backend_id", "=", self.id), ("state", "in", ("received", "queued"))])
 
     # ------------------------------------------------------------------ live or not
     def _is_live(self):
@@ -219,9 +237,48 @@ class RetailBackend(models.Model):
 
     def write(self, vals):
         res = super().write(vals)
+        if {"go_live_state", "go_live_auto"} & set(vals):
+            self.env.registry.clear_cache()  # the gateway's cached view of the backend (_gateway_applies)
         if set(vals) - GO_LIVE_FIELDS:
             self._auto_go_live()
         return res
+
+    # ------------------------------------------------------------------ inbound while not live
+    @ormcache("backend_id")
+    def _gateway_applies(self, backend_id):
+        """Return whether what a backend's channel posts is applied: not when it is held not live on purpose.
+
+        Cached for the gateway, cleared when the backend goes live or off.
+        """
+        backend = self.sudo().with_context(active_test=False).browse(backend_id).exists()
+        return not backend or backend.go_live_state == "live" or backend.go_live_auto
+
+    def _gateway_config(self, backend_id):
+        """A backend held not live keeps what its channel posts: stored, not applied, until it is live."""
+        config = super()._gateway_config(backend_id)
+        if config is None or self._gateway_applies(backend_id):
+            return config
+        return config._replace(modes=tuple(
+            (domain, "batch" if INBOUND_ACTIONS.get(mode, "apply") == "apply" else mode, off_inbound, phase)
+            for domain, mode, off_inbound, phase in config.modes))
+
+    def _wake_waiting_events(self):
+        """Have the events kept while the backend was not live applied, domain by domain."""
+        self.ensure_one()
+        Event = self.env["retail.event"].sudo()
+        self.env["retail.event"].flush_model(["backend_id", "domain", "state"])
+        self.env.cr.execute(
+            "SELECT DISTINCT domain FROM retail_event WHERE backend_id = %s AND state IN ('received', 'queued')",
+            (self.id,))
+        for (domain,) in self.env.cr.fetchall():
+            if inbound_handling(self._gateway_config(self.id), domain)[0] == "apply":
+                Event._wake(self.id, domain or "orders")
+
+    def _run_scheduled_domain(self, domain):
+        if not self._is_live():
+            # a run queued before the backend was taken off live
+            return "Not live: nothing run for %s on %s" % (domain, self.name)
+        return super()._run_scheduled_domain(domain)
 
     def _auto_go_live(self):
         """Put live the backends waiting for their essentials, once they are all there."""
@@ -237,6 +294,7 @@ class RetailBackend(models.Model):
         self.env["retail.audit.log"]._log(self, "write", {self.id: "Go-live: not live → live (%s)" % why})
         self.message_post(body=self.env._("Live: %(why)s. Changes are now sent to the channel.", why=why))
         self._flush_waiting()
+        self._wake_waiting_events()
 
     # ------------------------------------------------------------------ what is checked
     def _readiness_required_fields(self):
@@ -484,6 +542,16 @@ class RetailSyncPolicy(models.Model):
         if policy and not policy.backend_id._is_live():
             return  # not live: no scheduled work
         return super()._cron_run(policy_id)
+
+    def action_run_now(self):
+        """Refuse to run a backend's policies while it is not live, saying why."""
+        check_retail_access(self, "write", GROUP_MANAGER)
+        for backend in self.backend_id.filtered(lambda b: not b._is_live()):
+            raise UserError(self.env._(
+                "%(backend)s is not live, so nothing of it runs or is sent to the channel.\n%(why)s\n"
+                "Run its readiness check and put it live first (Check readiness, then Go live on the backend).",
+                backend=backend.name, why=backend.go_live_reason or ""))
+        return super().action_run_now()
 
     def write(self, vals):
         switched_on = self.browse()

@@ -39,3 +39,5 @@ from . import test_progress
 from . import test_domain_support
 from . import test_assortment
 from . import test_channel_amounts
+from . import test_channel_assistant
+from . import test_progress_tour
