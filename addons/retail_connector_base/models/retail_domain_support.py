@@ -35,19 +35,55 @@ class RetailBackend(models.Model):
     _inherit = "retail.backend"
 
     def _components_registry(self):
-        """Return the component registry of this database; while modules load, one built for the occasion."""
+        """Return the component registry of this database; while modules load, one built for the occasion.
+
+        While modules load (an installation or an update, of one addon or of several in one go),
+        the database's registry may predate the addon being loaded (its components are missing),
+        so one is built from the components loaded so far, in the order of the addons'
+        dependencies.
+        """
         registry = _component_databases.get(self.env.cr.dbname)
-        if registry and registry.ready:
+        if registry and registry.ready and self.env.registry.ready:
             return registry
         # built once per transaction for the components loaded so far (modules load one after another)
         key = ("retail_components", tuple(sorted((m, len(c)) for m, c in MetaComponent._modules_components.items())))
         registry = self.env.cr.cache.get(key)
         if registry is None:
             registry = ComponentRegistry()
-            self.env["component.builder"].build_registry(registry, states=("installed", "to upgrade", "to install"))
+            for module in self._component_modules_in_order():
+                registry.load_components(module)
             registry.ready = True
             self.env.cr.cache[key] = registry
         return registry
+
+    def _component_modules_in_order(self):
+        """Return the addons installed or being installed whose components are loaded, dependencies first."""
+        cr = self.env.cr
+        cr.execute("SELECT name FROM ir_module_module WHERE state IN ('installed', 'to upgrade', 'to install')")
+        wanted = {name for (name,) in cr.fetchall()} & {m for m, c in MetaComponent._modules_components.items() if c}
+        cr.execute(
+            """
+            SELECT m.name, d.name FROM ir_module_module_dependency d
+            JOIN ir_module_module m ON m.id = d.module_id
+            """
+        )
+        depends = {}
+        for module, dependency in cr.fetchall():
+            depends.setdefault(module, set()).add(dependency)
+        order, seen = [], set()
+
+        def visit(module):
+            if module in seen:
+                return
+            seen.add(module)
+            for dependency in sorted(depends.get(module, ())):
+                visit(dependency)
+            if module in wanted:
+                order.append(module)
+
+        for module in sorted(wanted):
+            visit(module)
+        return order
 
     def _has_component(self, model, usage, registry=None):
         self.ensure_one()
