@@ -19,3 +19,4 @@ from . import return_writer
 from . import order_invoicer
 from . import payout_matcher
 from . import payout_importer
+from . import catalog_reader
