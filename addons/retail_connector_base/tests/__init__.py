@@ -38,3 +38,4 @@ from . import test_readiness_tour
 from . import test_progress
 from . import test_domain_support
 from . import test_assortment
+from . import test_catalog_onboarding
