@@ -808,7 +808,7 @@ class GenericChannel(Simulator):
         for item in items:
             product = self._products.get(item["sku"])
             if product is None:
-                product = self._products[item["sku"]] = {"id": f"P{len(self._products) + 1}", "sku": item["sku"]}
+                product = self._products[item["sku"]] = {"id": self._new_product_id(), "sku": item["sku"]}
             for key in ("name", "barcode", "description", "weight", "active", "options", "parent_sku"):
                 if key in item:
                     product[key] = item[key]
@@ -851,7 +851,7 @@ class GenericChannel(Simulator):
                     parent_sku: str | None = None, price=None, **fields) -> dict:
         """Return a product made on the channel's side (a merchant's, no webhook), with its price when given."""
         with self._lock:
-            product = {"id": f"P{len(self._products) + 1}", "sku": sku, "name": name, "active": True,
+            product = {"id": self._new_product_id(), "sku": sku, "name": name, "active": True,
                        "updated_at": iso_z(self.now())}
             if barcode is not None:
                 product["barcode"] = barcode
@@ -866,6 +866,11 @@ class GenericChannel(Simulator):
             product.update(fields)
             self._products[sku] = product
             return dict(product)
+
+    def _new_product_id(self) -> str:
+        # never one a deleted product had
+        self._product_seq = max(getattr(self, "_product_seq", 0), len(self._products)) + 1
+        return f"P{self._product_seq}"
 
     def edit_product(self, sku: str, **changes) -> dict:
         """Return the product after a merchant's edit on the channel (no webhook)."""

@@ -223,7 +223,10 @@ class RetailCatalogOnboarding(models.Model):
         read = self.variants_read + len(items)
         self.write({"cursor": next_cursor or False, "pages_done": self.pages_done + 1, "variants_read": read})
         if next_cursor:
-            Progress._step(self.progress_ref, read, total=total, force=True)
+            try:
+                Progress._step(self.progress_ref, read, total=total, force=True)
+            except WorkCancelled:
+                pass  # the next page stops at its first step, with this page's work kept
             return self._enqueue_page()
         self.write({"state": "done", "finished_at": fields.Datetime.now(), "message": self._summary()})
         Progress._end(self.progress_ref, "done", self.message[:200], done=read)
