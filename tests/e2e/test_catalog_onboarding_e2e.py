@@ -65,7 +65,8 @@ class WooCommerce(_Shop):
     read_path = "/wp-json/wc/v3/products"
 
     def start(self):
-        self.sim = WooCommerceSimulator(consumer_key="ck_ob", consumer_secret="cs_ob", currency="USD").start()
+        self.sim = WooCommerceSimulator(consumer_key="ck_ob", consumer_secret="cs_ob", currency="USD",
+                                        catalogue=()).start()
         self.sim.add_product(self.sku("MUG"), "9.50", name="Mug %s" % self.tag, global_unique_id=self.barcode(1),
                              notify=False)
         self.sim.add_product(self.sku("CAP"), "14.00", name="Cap %s" % self.tag, global_unique_id=self.barcode(9),
