@@ -486,7 +486,8 @@ class RetailBackend(models.Model):
         Attribute, Value = env["product.attribute"], env["product.attribute.value"]
         attributes = {}
         for name in names:
-            attributes[name] = Attribute.search([("name", "=", name)], limit=1) or Attribute.create(
+            attributes[name] = Attribute.search([("name", "=", name), ("create_variant", "=", "always")],
+                                                limit=1) or Attribute.create(
                 {"name": name, "create_variant": "always"})
         values = {}
         for name in names:
