@@ -320,8 +320,15 @@ class RetailBackend(models.Model):
         """Reconcile the catalogue too (before the other domains, whose products it may bring in)."""
         check_retail_access(self, "write", GROUP_MANAGER)
         self.ensure_one()
-        self._reconcile("catalog")
+        self.with_context(retail_reconcile_catalog=True)._reconcile("catalog")
         return super().action_reconcile_now()
+
+    def _reconcile(self, domain):
+        """The catalogue is compared when a person asks (Reconcile now), not at each scheduled catalogue run:
+        reading a whole catalogue spends much of a shop's API budget, and the exports keep it in step."""
+        if domain == "catalog" and not self.env.context.get("retail_reconcile_catalog"):
+            return None
+        return super()._reconcile(domain)
 
     def _catalog_may_create(self):
         """Return whether the channel may bring new products into Odoo (its catalogue policy reads from it, or it

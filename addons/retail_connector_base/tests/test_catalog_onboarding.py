@@ -199,17 +199,18 @@ class TestCatalogOnboarding(CatalogCase):
 
     def test_catalogue_reconciliation_repairs_by_the_system_of_record(self):
         self._let_channel_create(True)
+        self.assertIsNone(self.backend._reconcile("catalog"), "not at each scheduled catalogue run")
         self.onboarding.action_import()
         # nothing differs but the conflicting barcode of CAT-CAP
         self.channel.edit_product("CAT-CAP", barcode="5400000000028")
-        run = self.backend._reconcile("catalog")
+        run = self.backend.with_context(retail_reconcile_catalog=True)._reconcile("catalog")
         self.assertEqual((run.state, run.difference_count), ("done", 0))
         self.assertFalse(run.line_ids, "a reconciliation that finds nothing writes only its run")
         # the channel renamed a product, lost another and has a new one
         self.channel.edit_product("CAT-MUG", name="Big mug")
         self.channel.remove_product("CAT-NEW-0")
         self.channel.add_product("CAT-EXTRA", "Extra", price="3.00")
-        run = self.backend._reconcile("catalog")
+        run = self.backend.with_context(retail_reconcile_catalog=True)._reconcile("catalog")
         kinds = {(line.kind, line.key.split(":")[0], line.action) for line in run.line_ids}
         self.assertIn(("catalog_drift", "CAT-MUG", "repaired"), kinds)
         self.assertIn(("missing_on_channel", "CAT-NEW-0", "repaired"), kinds)
@@ -220,7 +221,7 @@ class TestCatalogOnboarding(CatalogCase):
         self.assertIn(self.mug.id, requests.mapped("res_id"))
         # the channel owns the catalogue: Odoo takes its values and its new product
         self.policy.write({"system_of_record": "channel"})
-        run = self.backend._reconcile("catalog")
+        run = self.backend.with_context(retail_reconcile_catalog=True)._reconcile("catalog")
         kinds = {(line.kind, line.key.split(":")[0], line.action) for line in run.line_ids}
         self.assertIn(("catalog_drift", "CAT-MUG", "repaired"), kinds)
         self.assertIn(("missing_in_odoo", "CAT-EXTRA", "repaired"), kinds)
