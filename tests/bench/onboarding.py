@@ -86,7 +86,8 @@ def _wait_done(odoo, onboarding_id, timeout, say):
 
 
 def bench_onboarding(url, db, *, login="admin", password="admin", variants=5000, per_product=5,
-                     channel="shopify", cost_limit=SHOPIFY_STANDARD, page_size=0, timeout=1800, say=print):
+                     channel="shopify", cost_limit=SHOPIFY_STANDARD, page_size=0, phases=("dry_run", "import"),
+                     timeout=1800, say=print):
     """Return the figures of a dry run and an import of a ``variants``-variant catalogue through the server at
     ``url`` (its job runner on)."""
     odoo = OdooClient(url, db, login, password, timeout=120)
@@ -114,6 +115,8 @@ def bench_onboarding(url, db, *, login="admin", password="admin", variants=5000,
         figures = {"channel": channel, "variants": variants, "products": -(-variants // per_product),
                    "cost_limit": list(cost_limit) if channel == "shopify" else None}
         for phase, method in (("dry_run", "action_dry_run"), ("import", "action_import")):
+            if phase not in phases:
+                continue
             say("onboarding: %s" % phase.replace("_", " "))
             odoo.call("retail.catalog.onboarding", method, [onboarding_id])
             row, seconds = _wait_done(odoo, onboarding_id, timeout, say)
@@ -141,12 +144,14 @@ def main(argv=None):
     parser.add_argument("--variants", type=int, default=5000)
     parser.add_argument("--per-product", type=int, default=5)
     parser.add_argument("--channel", choices=("shopify", "woocommerce", "generic"), default="shopify")
+    parser.add_argument("--phases", default="dry_run,import", help="dry_run, import or both")
     parser.add_argument("--cost-limit", default="%d,%d" % SHOPIFY_STANDARD,
                         help="Shopify's bucket: points,restored per second")
     ns = parser.parse_args(argv)
     figures = bench_onboarding(ns.url, ns.db, login=ns.login, password=ns.password, variants=ns.variants,
                                per_product=ns.per_product, channel=ns.channel,
-                               cost_limit=tuple(float(x) for x in ns.cost_limit.split(",")))
+                               cost_limit=tuple(float(x) for x in ns.cost_limit.split(",")),
+                               phases=tuple(ns.phases.split(",")))
     print(json.dumps(figures, indent=2))
     return 0
 
