@@ -206,7 +206,7 @@ def test_catalogue_reconciliation_repairs_by_the_system_of_record(shop, odoo, wa
 
     # Odoo owns the catalogue: the shop's rename is put back, and so is the barcode the onboarding left for review
     shop.rename(shop.sku("MUG"), "Renamed on the shop")
-    odoo.call("retail.backend", "action_reconcile_now", [shop.backend_id])
+    odoo.call("retail.backend", "action_reconcile_catalog", [shop.backend_id])
     run = odoo.search_read("retail.reconciliation.run", [("backend_id", "=", shop.backend_id),
                                                          ("domain", "=", "catalog")], ["id", "state"], limit=1)[0]
     assert run["state"] == "done"
@@ -220,7 +220,7 @@ def test_catalogue_reconciliation_repairs_by_the_system_of_record(shop, odoo, wa
                     what="Odoo's barcode on the shop")
 
     # nothing differs: the run is all that is written
-    odoo.call("retail.backend", "action_reconcile_now", [shop.backend_id])
+    odoo.call("retail.backend", "action_reconcile_catalog", [shop.backend_id])
     quiet = odoo.search_read("retail.reconciliation.run", [("backend_id", "=", shop.backend_id),
                                                            ("domain", "=", "catalog")], ["id", "difference_count"],
                              limit=1)[0]
@@ -230,6 +230,6 @@ def test_catalogue_reconciliation_repairs_by_the_system_of_record(shop, odoo, wa
     # the channel owns it: Odoo takes the shop's name
     odoo.call("retail.sync.policy", "write", [shop.catalog_policy], {"system_of_record": "channel"})
     shop.rename(shop.sku("MUG"), "Named by the shop %s" % shop.tag)
-    odoo.call("retail.backend", "action_reconcile_now", [shop.backend_id])
+    odoo.call("retail.backend", "action_reconcile_catalog", [shop.backend_id])
     assert odoo.search_read("product.product", [("id", "=", mug["id"])], ["name"])[0]["name"] == \
         "Named by the shop %s" % shop.tag

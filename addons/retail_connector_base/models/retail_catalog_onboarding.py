@@ -148,6 +148,12 @@ class RetailCatalogOnboarding(models.Model):
             self.write({"state": "paused"})
         return self._reopen()
 
+    def action_reconcile_catalog(self):
+        """Compare the backend's catalogue on the channel with Odoo's now (see the backend's reconciliations)."""
+        check_retail_access(self, "write", GROUP_MANAGER)
+        self.ensure_one()
+        return self.backend_id.action_reconcile_catalog()
+
     def action_open_lines(self):
         check_retail_access(self, "read")
         self.ensure_one()
@@ -316,16 +322,16 @@ class RetailBackend(models.Model):
             {"backend_id": self.id})
         return onboarding._reopen()
 
-    def action_reconcile_now(self):
-        """Reconcile the catalogue too (before the other domains, whose products it may bring in)."""
+    def action_reconcile_catalog(self):
+        """Compare the channel's catalogue with Odoo's now, repair by the system of record, and show the runs."""
         check_retail_access(self, "write", GROUP_MANAGER)
         self.ensure_one()
         self.with_context(retail_reconcile_catalog=True)._reconcile("catalog")
-        return super().action_reconcile_now()
+        return self.action_open_reconciliations()
 
     def _reconcile(self, domain):
-        """The catalogue is compared when a person asks (Reconcile now), not at each scheduled catalogue run:
-        reading a whole catalogue spends much of a shop's API budget, and the exports keep it in step."""
+        """The catalogue is compared when a person asks (Reconcile catalogue), not at each scheduled catalogue
+        run: reading a whole catalogue spends much of a shop's API budget, and the exports keep it in step."""
         if domain == "catalog" and not self.env.context.get("retail_reconcile_catalog"):
             return None
         return super()._reconcile(domain)
