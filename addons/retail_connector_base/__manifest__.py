@@ -55,6 +55,9 @@
         "wizards/retail_mapping_suggest_views.xml",
         "security/retail_migration_security.xml",
         "views/retail_migration_views.xml",
+        "security/retail_catalog_onboarding_security.xml",
+        "data/retail_catalog_onboarding_data.xml",
+        "views/retail_catalog_onboarding_views.xml",
     ],
     "demo": ["demo/retail_backend_demo.xml"],
     "assets": {

@@ -10,7 +10,7 @@ API (every call needs ``Authorization: Bearer <token>``):
 - ``POST /api/v1/stock/batch``, ``GET /api/v1/stock`` (Idempotency-Key, at most 100 items)
 - ``POST /api/v1/prices/batch``, ``GET /api/v1/prices`` (Idempotency-Key, at most 100 items)
 - ``POST /api/v1/products/batch``, ``GET /api/v1/products`` (Idempotency-Key, at most 100 items; upsert by SKU,
-  ``active: false`` archives)
+  ``active: false`` archives; ``GET`` with ``limit=&cursor=`` reads the catalogue in pages by SKU, ``next_cursor``)
 - ``POST /api/v1/shipments``                          (Idempotency-Key)
 - ``GET  /api/v1/payouts?since=&until=&limit=&cursor=`` (canonical payouts issued in [since, until))
 - ``GET  /api/v1/payouts/<external_id>``
@@ -808,7 +808,7 @@ class GenericChannel(Simulator):
         for item in items:
             product = self._products.get(item["sku"])
             if product is None:
-                product = self._products[item["sku"]] = {"id": f"P{len(self._products) + 1}", "sku": item["sku"]}
+                product = self._products[item["sku"]] = {"id": self._new_product_id(), "sku": item["sku"]}
             for key in ("name", "barcode", "description", "weight", "active", "options", "parent_sku"):
                 if key in item:
                     product[key] = item[key]
@@ -820,11 +820,68 @@ class GenericChannel(Simulator):
 
     @route("GET", "/api/v1/products")
     def api_products(self, request):
-        """Return the channel's products, optionally one ``sku``."""
+        """Return the channel's products by SKU, optionally one ``sku``; with ``limit`` (1 to MAX_PAGE) or
+        ``cursor`` a page of them, its ``next_cursor`` (null on the last page) and ``X-Total-Count``."""
         sku = request.query.get("sku")
+        paged = bool(request.query.get("limit") or request.query.get("cursor"))
+        limit, after = self.DEFAULT_PAGE, None
+        if request.query.get("limit"):
+            try:
+                limit = int(request.query["limit"])
+            except ValueError:
+                limit = 0
+            if not 1 <= limit <= self.MAX_PAGE:
+                _invalid([_problem("limit", f"must be an integer from 1 to {self.MAX_PAGE}")])
+        if request.query.get("cursor"):
+            try:
+                after = base64.urlsafe_b64decode(request.query["cursor"].encode()).decode()
+            except (binascii.Error, ValueError):
+                _invalid([_problem("cursor", "is not a cursor returned by this API")])
         with self._lock:
-            products = [dict(p) for s, p in sorted(self._products.items()) if not sku or s == sku]
-        return {"items": products}
+            keys = sorted(s for s in self._products if not sku or s == sku)
+            if not paged:
+                return {"items": [dict(self._products[s]) for s in keys]}
+            start = bisect.bisect_right(keys, after) if after is not None else 0
+            page = [dict(self._products[s]) for s in keys[start:start + limit]]
+            more = len(keys) > start + limit
+        next_cursor = base64.urlsafe_b64encode(page[-1]["sku"].encode()).decode() if more and page else None
+        return Response(200, {"items": page, "next_cursor": next_cursor}, {"X-Total-Count": str(len(keys))})
+
+    def add_product(self, sku: str, name: str, *, barcode: str | None = None, options=None,
+                    parent_sku: str | None = None, price=None, **fields) -> dict:
+        """Return a product made on the channel's side (a merchant's, no webhook), with its price when given."""
+        with self._lock:
+            product = {"id": self._new_product_id(), "sku": sku, "name": name, "active": True,
+                       "updated_at": iso_z(self.now())}
+            if barcode is not None:
+                product["barcode"] = barcode
+            if options:
+                product["options"] = [dict(o) for o in options]
+            if parent_sku:
+                product["parent_sku"] = parent_sku
+            if price is not None:
+                product["price"] = str(price)
+                self._prices[sku] = {"sku": sku, "price": str(price), "currency": self.currency,
+                                     "compare_at_price": None, "updated_at": iso_z(self.now())}
+            product.update(fields)
+            self._products[sku] = product
+            return dict(product)
+
+    def _new_product_id(self) -> str:
+        # never one a deleted product had
+        self._product_seq = max(getattr(self, "_product_seq", 0), len(self._products)) + 1
+        return f"P{self._product_seq}"
+
+    def edit_product(self, sku: str, **changes) -> dict:
+        """Return the product after a merchant's edit on the channel (no webhook)."""
+        with self._lock:
+            self._products[sku].update(changes)
+            return dict(self._products[sku])
+
+    def remove_product(self, sku: str) -> None:
+        """Delete a product on the channel's side."""
+        with self._lock:
+            self._products.pop(sku, None)
 
     def product(self, sku: str) -> dict | None:
         """Return the channel's product with ``sku`` (a copy), or None."""

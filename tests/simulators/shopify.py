@@ -523,13 +523,15 @@ _SCHEMA_SPEC = {
     "FulfillmentLineItem": "id quantity lineItem:LineItem",
     "Refund": "id legacyResourceId createdAt note totalRefundedSet:MoneyBag refundLineItems:RefundLineItem*",
     "RefundLineItem": "id quantity restockType lineItem:LineItem subtotalSet:MoneyBag totalTaxSet:MoneyBag",
-    "Product": "id legacyResourceId title handle status descriptionHtml updatedAt isGiftCard variants:ProductVariant* "
-               "media:Media*",
+    "Product": "id legacyResourceId title handle status descriptionHtml updatedAt isGiftCard vendor "
+               "options:[ProductOption] variants:ProductVariant* media:Media*",
+    "ProductOption": "id name position values",
     "Media": "id alt mediaContentType status",
     "MediaImage": "id alt mediaContentType status image:Image",
     "Image": "id url altText",
     "ProductVariant": "id legacyResourceId sku title displayName barcode price compareAtPrice inventoryQuantity "
-                      "updatedAt product:Product inventoryItem:InventoryItem",
+                      "updatedAt product:Product inventoryItem:InventoryItem selectedOptions:[SelectedOption]",
+    "SelectedOption": "name value",
     "InventoryItem": "id legacyResourceId sku tracked variant:ProductVariant inventoryLevels:InventoryLevel*",
     "InventoryLevel": "id location:Location quantities:[InventoryQuantity] item:InventoryItem",
     "InventoryQuantity": "name quantity updatedAt",
@@ -1172,8 +1174,7 @@ class ShopifySimulator(Simulator):
             "order": lambda a: one(a, "Order", self._orders, self._order_node),
             "productVariants": lambda a: self._q_variants(a, context),
             "productVariant": lambda a: one(a, "ProductVariant", self.variants, self._variant_node),
-            "products": lambda a: paginate([self._product_node(p) for p in self.products.values()], a,
-                                           key=lambda n: (n["legacyResourceId"],)),
+            "products": lambda a: self._q_products(a),
             "product": lambda a: one(a, "Product", self.products, self._product_node),
             "locations": lambda a: paginate([self._location_node(x) for x in self.locations.values()], a,
                                             key=lambda n: (n["legacyResourceId"],)),
@@ -1254,10 +1255,11 @@ class ShopifySimulator(Simulator):
 
     def add_variant(self, sku: str, price, *, compare_at_price=None, product_title: str | None = None,
                     title: str = "Default Title", barcode: str | None = None, inventory=None,
-                    product_id: int | None = None) -> dict:
+                    product_id: int | None = None, options=None) -> dict:
         """Return a new variant (with its inventory item) added to the product titled ``product_title``.
 
-        ``inventory`` is a quantity at the first location, or ``{location id or name: quantity}``.
+        ``inventory`` is a quantity at the first location, or ``{location id or name: quantity}``;
+        ``options`` the variant's ``{option name: value}`` (its title then names the values).
         """
         with self._lock:
             if any(v["sku"] == sku for v in self.variants.values()):
@@ -1274,7 +1276,10 @@ class ShopifySimulator(Simulator):
                 "id": self._new_id("ProductVariant"), "product_id": product["id"], "sku": sku, "title": title,
                 "price": _money(price), "compare_at_price": _money(compare_at_price) if compare_at_price else None,
                 "barcode": barcode, "inventory_item_id": self._new_id("InventoryItem"), "updated_at": self.now(),
+                "options": [(str(k), str(v)) for k, v in (options or {}).items()],
             }
+            if variant["options"] and title == "Default Title":
+                variant["title"] = " / ".join(v for _k, v in variant["options"])
             self.variants[variant["id"]] = variant
             self._items[variant["inventory_item_id"]] = variant["id"]
             for location in self.locations:
@@ -1534,6 +1539,29 @@ class ShopifySimulator(Simulator):
             variant["price"] = _money(price)
             variant["compare_at_price"] = _money(compare_at_price) if compare_at_price else None
             variant["updated_at"] = self.now()
+
+    def edit_variant(self, sku: str, *, product_title: str | None = None, barcode=False) -> dict:
+        """Edit a variant's product title and/or barcode shop-side (a merchant's edit; no webhook)."""
+        with self._lock:
+            variant = self._variant_by_sku(sku)
+            if product_title is not None:
+                self.products[variant["product_id"]]["title"] = product_title
+                self.products[variant["product_id"]]["updated_at"] = self.now()
+            if barcode is not False:
+                variant["barcode"] = barcode
+            variant["updated_at"] = self.now()
+            return self._variant_summary(variant)
+
+    def delete_product_of(self, sku: str) -> None:
+        """Delete the product of the variant with ``sku``, its variants and their stock (shop-side)."""
+        with self._lock:
+            product_id = self._variant_by_sku(sku)["product_id"]
+            for variant_id in [v["id"] for v in self.variants.values() if v["product_id"] == product_id]:
+                gone = self.variants.pop(variant_id)
+                self._items.pop(gone["inventory_item_id"], None)
+                for key in [k for k in self._levels if k[0] == gone["inventory_item_id"]]:
+                    del self._levels[key]
+            self.products.pop(product_id, None)
 
     # ----------------------------------------------------------------- orders: shop-side actions
 
@@ -2325,7 +2353,23 @@ class ShopifySimulator(Simulator):
             return [dict(m) for m in self.products[variant["product_id"]].get("media") or []]
 
     def _product_node(self, product: dict) -> dict:
-        variants = [v for v in self.variants.values() if v["product_id"] == product["id"]]
+        def variants():
+            return [v for v in self.variants.values() if v["product_id"] == product["id"]]
+
+        def options(_args):
+            names = []
+            for variant in variants():
+                for name, _value in variant.get("options") or ():
+                    if name not in names:
+                        names.append(name)
+            if not names:
+                return [{"id": gid("ProductOption", product["id"] * 10), "name": "Title", "position": 1,
+                         "values": ["Default Title"]}]
+            return [{"id": gid("ProductOption", product["id"] * 10 + i), "name": name, "position": i + 1,
+                     "values": list(dict.fromkeys(dict(v.get("options") or ()).get(name) for v in variants()
+                                                  if dict(v.get("options") or ()).get(name)))}
+                    for i, name in enumerate(names)]
+
         media = [{"__typename": "MediaImage", "id": gid("MediaImage", m["id"]), "alt": m["alt"],
                   "mediaContentType": "IMAGE", "status": "READY",
                   "image": {"id": gid("ImageSource", m["id"]), "url": m["src"], "altText": m["alt"]}}
@@ -2335,21 +2379,32 @@ class ShopifySimulator(Simulator):
             "id": gid("Product", product["id"]), "legacyResourceId": str(product["id"]), "title": product["title"],
             "handle": product["handle"], "status": product["status"], "updatedAt": _iso_z(product["updated_at"]),
             "descriptionHtml": product.get("description_html", ""),
-            "isGiftCard": False,
-            "variants": lambda a: paginate([self._variant_node(v) for v in variants], a,
+            "isGiftCard": False, "vendor": product.get("vendor"), "options": options,
+            "variants": lambda a: paginate([self._variant_node(v) for v in variants()], a,
                                            key=lambda n: (int(n["legacyResourceId"]),)),
         }
 
+    def _q_products(self, args: dict) -> dict:
+        """``products``: paginated by id; only the page's products are made into nodes."""
+        page = paginate(list(self.products.values()), args, key=lambda p: (p["id"],))
+        nodes = [self._product_node(p) for p in page["nodes"]]
+        return {"edges": [{"cursor": e["cursor"], "node": n} for e, n in zip(page["edges"], nodes)],
+                "nodes": nodes, "pageInfo": page["pageInfo"]}
+
     def _variant_node(self, variant: dict) -> dict:
         product = self.products[variant["product_id"]]
-        total = sum(level["available"] for (item, _), level in self._levels.items()
-                    if item == variant["inventory_item_id"])
+
+        def total(_args):
+            return sum(level["available"] for (item, _), level in self._levels.items()
+                       if item == variant["inventory_item_id"])
         return {
             "id": gid("ProductVariant", variant["id"]), "legacyResourceId": str(variant["id"]), "sku": variant["sku"],
             "title": variant["title"], "displayName": f"{product['title']} - {variant['title']}",
             "barcode": variant["barcode"], "price": _text(variant["price"]),
             "compareAtPrice": _text(variant["compare_at_price"]) if variant["compare_at_price"] is not None else None,
             "inventoryQuantity": total, "updatedAt": _iso_z(variant["updated_at"]),
+            "selectedOptions": [{"name": n, "value": v} for n, v in variant.get("options") or ()]
+            or [{"name": "Title", "value": "Default Title"}],
             "product": lambda _a: self._product_node(product),
             "inventoryItem": lambda _a: self._item_node(variant["inventory_item_id"]),
         }
@@ -2685,6 +2740,8 @@ class ShopifySimulator(Simulator):
                     for location in self.locations:
                         self._levels[(variant["inventory_item_id"], location)] = {"available": 0, "updated_at": now}
                 variant["title"] = " / ".join(names) or "Default Title"
+                variant["options"] = [(str(v.get("optionName")), str(v.get("name")))
+                                      for v in entry.get("optionValues") or [] if v.get("optionName")]
                 for key, name in (("sku", "sku"), ("barcode", "barcode")):
                     if key in entry:
                         variant[name] = entry[key] or None

@@ -601,11 +601,12 @@ class WooCommerceSimulator(Simulator):
 
     def add_product(self, sku: str, price, *, name: str | None = None, variations=None, stock=None,
                     sale_price=None, manage_stock: bool = True, attribute: str = "Size",
-                    notify: bool = True) -> dict:
+                    notify: bool = True, global_unique_id: str = "") -> dict:
         """Return a new product (REST shape): simple, or variable when ``variations`` are given.
 
-        ``variations`` are SKUs or ``{"sku", "price", "sale_price", "stock", "option"}``; a
-        variable product's own ``sku`` and ``price`` are its variations' defaults.
+        ``variations`` are SKUs or ``{"sku", "price", "sale_price", "stock", "option", "global_unique_id"}``;
+        a variable product's own ``sku`` and ``price`` are its variations' defaults. ``global_unique_id``
+        is the GTIN, UPC, EAN or ISBN (WooCommerce 9.2).
         """
         now = self.now()
         with self._lock:
@@ -620,6 +621,7 @@ class WooCommerceSimulator(Simulator):
                 "manage_stock": bool(manage_stock) and not variations,
                 "stock_quantity": stock if manage_stock and not variations else None,
                 "attribute": attribute, "variations": [], "created": now, "modified": now, "total_sales": 0,
+                "global_unique_id": "" if variations else (global_unique_id or ""),
             }
             self._products[product["id"]] = product
             options = []
@@ -638,6 +640,7 @@ class WooCommerceSimulator(Simulator):
                     "manage_stock": bool(manage_stock), "stock_quantity": quantity if manage_stock else None,
                     "attributes": [{"id": 0, "name": attribute, "option": option}],
                     "created": now, "modified": now, "total_sales": 0,
+                    "global_unique_id": spec.get("global_unique_id") or "",
                 }
                 self._products[variation["id"]] = variation
                 product["variations"].append(variation["id"])
@@ -646,6 +649,22 @@ class WooCommerceSimulator(Simulator):
         if notify:
             self._notify("product.created", product["id"])
         return rendered
+
+    def edit_product(self, sku: str, **changes) -> dict:
+        """Return the product or variation with ``sku`` after a merchant's edit (``name``, ``global_unique_id``,
+        ...; no webhook)."""
+        with self._lock:
+            item = self._by_sku(sku)
+            self._apply_product_changes(item, changes)
+            return self._render_product(item)
+
+    def remove_product(self, sku: str) -> None:
+        """Delete the product with ``sku`` (a variable one with its variations) shop-side."""
+        with self._lock:
+            item = self._by_sku(sku)
+            for variation_id in item.get("variations") or ():
+                self._products.pop(variation_id, None)
+            self._products.pop(item["id"], None)
 
     def product(self, sku: str) -> dict | None:
         """Return the product or variation with ``sku`` (REST shape), or None."""

@@ -20,3 +20,4 @@ from . import order_invoicer
 from . import payout_matcher
 from . import payout_importer
 from . import customer_exporter
+from . import catalog_reader

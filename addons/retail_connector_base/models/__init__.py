@@ -46,3 +46,4 @@ from . import retail_intelligence_cockpit
 from . import retail_failure
 from . import retail_readiness
 from . import retail_progress
+from . import retail_catalog_onboarding
