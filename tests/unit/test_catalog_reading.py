@@ -6,10 +6,10 @@ import json
 import pytest
 import requests
 
-from odoo.addons.retail_connector_marketplace.lib.shopify import catalog as shopify_catalog
-from odoo.addons.retail_connector_marketplace.lib.shopify.client import ShopifyClient
-from odoo.addons.retail_connector_marketplace.lib.woocommerce import catalog as woo_catalog
-from odoo.addons.retail_connector_marketplace.lib.woocommerce.client import WooCommerceClient
+from retail_connector_marketplace_lib.shopify import catalog as shopify_catalog
+from retail_connector_marketplace_lib.shopify.client import ShopifyClient
+from retail_connector_marketplace_lib.woocommerce import catalog as woo_catalog
+from retail_connector_marketplace_lib.woocommerce.client import WooCommerceClient
 from simulators.generic import GenericChannel
 from simulators.shopify import ShopifySimulator
 from simulators.woocommerce import WooCommerceSimulator
