@@ -103,7 +103,8 @@ class AmazonSimulator(Simulator):
 
     def __init__(self, *, client_id="amzn1.application-oa2-client.sim", client_secret="amzn-sim-secret",
                  refresh_token="Atzr|sim-refresh", seller_id="A3SIMSELLER", marketplace_id="A1PA6795UKMFR9",
-                 token_ttl=3600, rate_scale=1.0, feed_delay=1.0, sqs=True, queue_name="sp-api-notifications", **kw):
+                 token_ttl=3600, rate_scale=1.0, feed_delay=1.0, sqs=True, queue_name="sp-api-notifications",
+                 currency="EUR", **kw):
         super().__init__(**kw)
         self.client_id = client_id
         self.client_secret = client_secret
@@ -111,6 +112,7 @@ class AmazonSimulator(Simulator):
         self.seller_id = seller_id
         self.marketplace_id = marketplace_id
         self.token_ttl = token_ttl
+        self.currency = currency
         self.rate_scale = rate_scale
         self.feed_delay = feed_delay
         self.use_sqs = sqs
@@ -199,8 +201,9 @@ class AmazonSimulator(Simulator):
         self.listings[sku] = {"quantity": quantity}
 
     def add_order(self, order_id=None, *, status="Unshipped", channel="MFN", items=(("SKU-1", 1, "10.00"),),
-                  currency="EUR", shipping="0.00", buyer_email=None, name="Jane Doe", notify=True, purchase_date=None):
+                  currency=None, shipping="0.00", buyer_email=None, name="Jane Doe", notify=True, purchase_date=None):
         """Add an order of ``items`` ((sku, quantity, unit price)); return its id. Notifies unless told not to."""
+        currency = currency or self.currency
         order_id = order_id or "%03d-%07d-%07d" % (100 + next(self._seq) % 900, int(time.time()) % 10**7, next(self._seq))
         now = datetime.now(timezone.utc)
         total = sum(Decimal(price) * qty for _sku, qty, price in items) + Decimal(shipping)
@@ -246,7 +249,9 @@ class AmazonSimulator(Simulator):
         with self._lock:
             order = self.orders[order_id]
             order["OrderStatus"] = status
-            order["LastUpdateDate"] = _iso(datetime.now(timezone.utc) + timedelta(seconds=1))
+            # a change is always later than the one before, to the second (the API's precision)
+            order["LastUpdateDate"] = _iso(max(datetime.now(timezone.utc),
+                                               _parse(order["LastUpdateDate"], "LastUpdateDate") + timedelta(seconds=1)))
             for row in self.items[order_id]:
                 row.setdefault("ItemPrice", {"CurrencyCode": order["OrderTotal"]["CurrencyCode"],
                                              "Amount": order["OrderTotal"]["Amount"]})
