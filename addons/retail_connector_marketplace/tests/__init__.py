@@ -6,3 +6,4 @@ from . import test_woocommerce_flows
 from . import test_return_flows
 from . import test_stripe_flows
 from . import test_shopify_payouts
+from . import test_amazon_backend
