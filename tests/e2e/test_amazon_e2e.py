@@ -4,7 +4,8 @@ on an SQS queue served by moto, Odoo's jobs calling the SP-API and reading the q
 Orders in by notification and by polling (pending orders wait, cancellations cancel, FBA orders
 are recorded against the Amazon fulfilment warehouse), an access token expiring mid-run, a 429
 storm on getOrders, a lost notification found by polling, shipment confirmation out, quantities
-out by patchListingsItem and by a JSON_LISTINGS_FEED with one rejected message.
+out by patchListingsItem and by a JSON_LISTINGS_FEED with one rejected message, a settlement
+(financial event group) through the payout pipeline.
 """
 
 import uuid
@@ -55,6 +56,7 @@ def amazon(odoo, products):
         "amazon_lwa_token_url": sim.token_url, "amazon_marketplace_ids": MARKET, "amazon_seller_id": sim.seller_id,
         "amazon_sqs_queue_url": sim.queue_url, "amazon_aws_region": "us-east-1",
         "amazon_aws_access_key_id": "testing", "amazon_aws_secret_access_key": "testing",
+        "invoice_policy": "at_payout",
     })
     sim.backend_id, sim.warehouse = backend_id, warehouse
     yield sim
@@ -221,3 +223,30 @@ def test_quantities_out_by_listing_patch_and_by_feed_with_one_rejected_message(a
     failed = wait_for(refused, timeout=60, what="the rejected message as a failure on its product")
     assert "blocked for quantity updates" in failed["last_error"]
     assert amazon.listings["AMZ-02"]["quantity"] != expected["AMZ-02"]
+
+
+def test_settlement_through_the_payout_pipeline(amazon, odoo, wait_for):
+    order_id = amazon.add_order(items=[("AMZ-01", 2, "10.00")], shipping="4.00")
+    _read_notifications(odoo, amazon)
+    sale = _sale_of(odoo, amazon, order_id, wait_for)
+    group_id = amazon.settle([order_id], commission="0.15", service_fee="39.00", reserve="5.00")
+    policy = odoo.search_read("retail.sync.policy", [("backend_id", "=", amazon.backend_id), ("domain", "=", "finance")],
+                              ["id", "mode"])[0]
+    assert policy["mode"] == "batch"
+    odoo.call("retail.sync.policy", "action_run_now", [policy["id"]])
+
+    def imported():
+        found = odoo.search_read("retail.payout", [("backend_id", "=", amazon.backend_id), ("external_id", "=", group_id)],
+                                 ["state", "amount", "status", "line_ids"])
+        return found[0] if found and found[0]["state"] != "draft" else None
+
+    payout = wait_for(imported, timeout=90, what="the settlement as a payout in Odoo")
+    assert (payout["status"], payout["amount"]) == ("paid", pytest.approx(24 - 3 - 39 - 5, abs=0.01))
+    lines = {line["type"]: line for line in odoo.search_read(
+        "retail.payout.line", [("payout_id", "=", [payout["id"]][0])],
+        ["type", "order_external_id", "sale_order_id", "match_state", "amount", "fee", "net", "invoice_id"])}
+    charge = lines["charge"]
+    assert (charge["order_external_id"], charge["sale_order_id"][0]) == (order_id, sale["id"])
+    assert (charge["amount"], charge["fee"]) == (pytest.approx(24.0), pytest.approx(3.0))
+    assert charge["match_state"] == "matched" and charge["invoice_id"], "the settlement invoiced and matched the order"
+    assert lines["fee"]["net"] == pytest.approx(-39.0) and lines["adjustment"]["net"] == pytest.approx(-5.0)

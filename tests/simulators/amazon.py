@@ -16,6 +16,9 @@ API (the documented shapes; the SP-API endpoint and the LWA token endpoint on on
     POST /feeds/2021-06-30/feeds {"feedType", "marketplaceIds", "inputFeedDocumentId"} -> 202 {"feedId"}
     GET  /feeds/2021-06-30/feeds/{feedId}     -> {"processingStatus": IN_QUEUE|IN_PROGRESS|DONE, "resultFeedDocumentId"}
     GET  /feeds/2021-06-30/documents/{id}     -> {"feedDocumentId", "url"}
+    GET  /finances/v0/financialEventGroups?FinancialEventGroupStartedAfter[&...Before] | ?NextToken
+         -> {"payload": {"FinancialEventGroupList": [...], "NextToken"}}
+    GET  /finances/v0/financialEventGroups/{id}/financialEvents -> {"payload": {"FinancialEvents": {...}}}
 
 Every SP-API call needs ``x-amz-access-token``: a missing or unknown token answers 403
 ``Unauthorized`` (``Access to requested resource is denied.``), an expired one 403 with the
@@ -63,6 +66,8 @@ USAGE_PLANS = {
     "createFeed": (0.0083, 15),
     "getFeed": (2.0, 15),
     "getFeedDocument": (0.0222, 10),
+    "listFinancialEventGroups": (0.5, 30),
+    "listFinancialEventsByGroupId": (0.5, 30),
 }
 AWS_ACCOUNT = "123456789012"
 PII_FIELDS = ("Name", "AddressLine1", "AddressLine2", "AddressLine3", "Phone", "CompanyName")
@@ -132,6 +137,7 @@ class AmazonSimulator(Simulator):
         self.rejected_skus = {}  # sku -> reason
         self.documents = {}  # document id -> {"content": bytes, "contentType": str}
         self.feeds = {}  # feed id -> feed
+        self.event_groups = {}  # financial event group id -> (group, FinancialEvents)
         self._storms = {}  # operation -> 429s left
         self._drops = 0
         self.notifications_sent = []
@@ -582,6 +588,86 @@ class AmazonSimulator(Simulator):
         if doc.get("compression"):
             answer["compressionAlgorithm"] = doc["compression"]
         return Response(200, answer, headers)
+
+    # ----------------------------------------------------------------- finances
+
+    def settle(self, order_ids, *, commission="0.15", service_fee="0.00", reserve="0.00", transfer_date=None,
+               status="Succeeded"):
+        """Close a financial event group of the shipments of ``order_ids``; return its id.
+
+        Each order's items are charged (principal and shipping), less a commission of
+        ``commission`` (a rate) as an item fee; a subscription ``service_fee`` and a reserve held
+        (``reserve``, negative adjustment) may come with it. The group's total is what is transferred.
+        """
+        moment = transfer_date or datetime.now(timezone.utc) - timedelta(days=2)
+        shipments, total, currency = [], Decimal(0), self.currency
+        for order_id in order_ids:
+            order = self.orders[order_id]
+            currency = order["OrderTotal"]["CurrencyCode"]
+            items = []
+            for item in self.items[order_id]:
+                principal = Decimal(item["ItemPrice"]["Amount"])
+                shipping = Decimal((item.get("ShippingPrice") or {}).get("Amount") or 0)
+                fee = -(principal * Decimal(commission)).quantize(Decimal("0.01"))
+                total += principal + shipping + fee
+                items.append({"SellerSKU": item["SellerSKU"], "OrderItemId": item["OrderItemId"],
+                              "QuantityShipped": item["QuantityOrdered"],
+                              "ItemChargeList": [
+                                  {"ChargeType": "Principal", "ChargeAmount": {"CurrencyCode": currency,
+                                                                               "CurrencyAmount": float(principal)}},
+                                  {"ChargeType": "ShippingCharge", "ChargeAmount": {"CurrencyCode": currency,
+                                                                                    "CurrencyAmount": float(shipping)}}],
+                              "ItemFeeList": [{"FeeType": "Commission", "FeeAmount": {"CurrencyCode": currency,
+                                                                                      "CurrencyAmount": float(fee)}}]})
+            shipments.append({"AmazonOrderId": order_id, "SellerOrderId": order_id, "MarketplaceName": "Amazon.de",
+                              "PostedDate": _iso(moment - timedelta(days=1)), "ShipmentItemList": items})
+        events = {"ShipmentEventList": shipments, "RefundEventList": [], "ServiceFeeEventList": [],
+                  "AdjustmentEventList": []}
+        if Decimal(service_fee):
+            events["ServiceFeeEventList"].append({"FeeReason": "Subscription", "FeeList": [
+                {"FeeType": "Subscription", "FeeAmount": {"CurrencyCode": currency, "CurrencyAmount": -float(service_fee)}}]})
+            total -= Decimal(service_fee)
+        if Decimal(reserve):
+            events["AdjustmentEventList"].append({"AdjustmentType": "ReserveDebit", "PostedDate": _iso(moment),
+                                                  "AdjustmentAmount": {"CurrencyCode": currency,
+                                                                       "CurrencyAmount": -float(reserve)}})
+            total -= Decimal(reserve)
+        group_id = "sim-%s" % uuid.uuid4().hex[:20]
+        group = {"FinancialEventGroupId": group_id, "ProcessingStatus": "Closed", "FundTransferStatus": status,
+                 "OriginalTotal": {"CurrencyCode": currency, "CurrencyAmount": float(total)},
+                 "FundTransferDate": _iso(moment), "TraceId": uuid.uuid4().hex[:12].upper(), "AccountTail": "123",
+                 "BeginningBalance": {"CurrencyCode": currency, "CurrencyAmount": 0.0},
+                 "FinancialEventGroupStart": _iso(moment - timedelta(days=14)), "FinancialEventGroupEnd": _iso(moment)}
+        self.event_groups[group_id] = (group, events)
+        return group_id
+
+    @route("GET", "/finances/v0/financialEventGroups", auth=False)
+    def list_event_groups(self, request):
+        headers, _rdt = self._operation(request, "listFinancialEventGroups")
+        q = request.query
+        if q.get("NextToken"):
+            state = json.loads(bytes.fromhex(q["NextToken"]).decode())
+        else:
+            if not q.get("FinancialEventGroupStartedAfter"):
+                raise SpError(400, "InvalidInput", "FinancialEventGroupStartedAfter is required.", headers=headers)
+            state = {"after": q["FinancialEventGroupStartedAfter"], "before": q.get("FinancialEventGroupStartedBefore"),
+                     "offset": 0, "size": max(1, min(100, int(q.get("MaxResultsPerPage") or 100)))}
+        rows = [g for g, _e in self.event_groups.values()
+                if _parse(g["FinancialEventGroupStart"], "x") >= _parse(state["after"], "FinancialEventGroupStartedAfter")
+                and (not state["before"] or _parse(g["FinancialEventGroupStart"], "x") < _parse(state["before"], "x"))]
+        page = rows[state["offset"]: state["offset"] + state["size"]]
+        payload = {"FinancialEventGroupList": copy.deepcopy(page)}
+        if state["offset"] + state["size"] < len(rows):
+            payload["NextToken"] = json.dumps(dict(state, offset=state["offset"] + state["size"])).encode().hex()
+        return Response(200, {"payload": payload}, headers)
+
+    @route("GET", "/finances/v0/financialEventGroups/{group_id}/financialEvents", auth=False)
+    def list_group_events(self, request):
+        headers, _rdt = self._operation(request, "listFinancialEventsByGroupId")
+        found = self.event_groups.get(request.params["group_id"])
+        if found is None:
+            raise SpError(404, "NotFound", "Financial event group not found.", headers=headers)
+        return Response(200, {"payload": {"FinancialEvents": copy.deepcopy(found[1])}}, headers)
 
     def feed_report(self, feed_id):
         """Return the processing report of a processed feed (tests)."""

@@ -1,6 +1,7 @@
 """The Amazon protocol layer against the SP-API simulator, and the simulator against python-amazon-sp-api."""
 
 import json
+from decimal import Decimal
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -153,3 +154,18 @@ def test_python_amazon_sp_api_speaks_to_the_simulator(sim, monkeypatch):
     feed = feeds.create_feed("JSON_LISTINGS_FEED", document.payload["feedDocumentId"])
     assert feed.payload["feedId"]
     assert json.loads(json.dumps(feeds.get_feed(feed.payload["feedId"]).payload))["processingStatus"]
+
+
+def test_financial_event_group_as_a_payout(sim):
+    from odoo.addons.retail_connector_marketplace.lib.amazon.finance import group_to_canonical
+
+    order_id = sim.add_order(items=[("A", 2, "10.00")], shipping="4.00", notify=False)
+    group_id = sim.settle([order_id], commission="0.15", service_fee="39.00", reserve="5.00")
+    client = _client(sim)
+    [group] = list(client.iter_financial_event_groups(datetime.now(timezone.utc) - timedelta(days=30)))
+    payout = group_to_canonical(group, client.financial_events(group_id))
+    assert (payout.external_id, payout.status, payout.amount) == (group_id, "paid", Decimal("-23"))
+    charge, fee, reserve = payout.lines
+    assert (charge.type, charge.order_external_id, charge.amount, charge.fee) == ("charge", order_id, 24, 3)
+    assert (fee.type, fee.net, reserve.type, reserve.net) == ("fee", -39, "adjustment", -5)
+    assert sum(line.net for line in payout.lines) == payout.amount

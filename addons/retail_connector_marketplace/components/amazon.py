@@ -15,6 +15,7 @@ from odoo.addons.retail_connector_base.lib.canonical import CanonicalValidationE
 from odoo.addons.retail_connector_base.lib.http import ChannelValidationError
 from odoo.addons.retail_connector_base.lib.inbound import InboundEvent, SchemaError
 
+from ..lib.amazon.finance import group_to_canonical
 from ..lib.amazon.mapping import AFN
 from ..models.retail_backend_amazon import ORDER_TOPIC
 
@@ -227,3 +228,29 @@ class AmazonInventoryExporter(Component):
         by_product = {product.id: refused[product.default_code] for product in products
                       if product.default_code in refused}
         return {r.id: "Amazon refused %s" % by_product[r.res_id] for r in requests if r.res_id in by_product}
+
+
+class AmazonPayoutImporter(Component):
+    """Financial event groups (Finances API) as payouts: one per settlement, its shipments, refunds, fees
+    and reserves as lines; the base matches them to the orders and books them."""
+
+    _name = "retail.amazon.payout.importer"
+    _inherit = "retail.payout.importer"
+    _backend_type = "amazon"
+
+    def _fetch_payouts(self, since, until):
+        client = self.backend_record._amazon_client(max_wait=60.0)
+        # a group starts up to a few weeks before Amazon transfers it
+        start = (since or until - timedelta(days=90)) - timedelta(days=30)
+        for group in client.iter_financial_event_groups(start.replace(tzinfo=timezone.utc)):
+            if group.get("ProcessingStatus") == "Open":
+                continue  # its movements still change: the run after it closes takes it
+            yield group_to_canonical(group, client.financial_events(group["FinancialEventGroupId"]))
+
+    def _fetch_payout(self, external_id):
+        client = self.backend_record._amazon_client(max_wait=60.0)
+        start = datetime.now(timezone.utc) - timedelta(days=180)
+        for group in client.iter_financial_event_groups(start):
+            if group.get("FinancialEventGroupId") == external_id:
+                return group_to_canonical(group, client.financial_events(external_id))
+        raise ChannelValidationError("Amazon has no financial event group %s in the last 180 days" % external_id)

@@ -19,8 +19,8 @@ class TestAmazonBackend(TransactionCase):
         self.assertEqual((orders.mode, orders.interval_number, orders.interval_type), ("realtime", 10, "minutes"))
         self.assertEqual(backend.policy_for("inventory").mode, "event")
         self.assertEqual(backend.policy_for("fulfilment").mode, "event")
-        # nothing reads Amazon's finances yet: the policy says so instead of failing
-        self.assertEqual(backend.policy_for("finance").mode, "off")
+        # settlements (financial event groups) once a day after the cut-off
+        self.assertEqual(backend.policy_for("finance").mode, "batch")
 
     def test_choosing_a_region_in_the_form_sets_its_endpoint(self):
         form = Form(self.env["retail.backend"])

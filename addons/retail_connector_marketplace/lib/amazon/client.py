@@ -45,6 +45,8 @@ USAGE_PLANS = {
     "createFeed": (0.0083, 15),
     "getFeed": (2.0, 15),
     "getFeedDocument": (0.0222, 10),
+    "listFinancialEventGroups": (0.5, 30),
+    "listFinancialEventsByGroupId": (0.5, 30),
 }
 DEFAULT_PLAN = (1.0, 5)
 
@@ -265,6 +267,36 @@ class SellingPartnerClient:
             package["shippingMethod"] = shipping_method
         self.call("confirmShipment", "POST", "%s/%s/shipmentConfirmation" % (ORDERS, quote(order_id)),
                   json={"packageDetail": package, "marketplaceId": marketplace_id}, ok=(200, 204))
+
+    # ----------------------------------------------------------------- finances
+
+    def iter_financial_event_groups(self, started_after, started_before=None, page_size=100):
+        """Yield the financial event groups (settlements) started in [started_after, started_before)."""
+        params = {"FinancialEventGroupStartedAfter": amz_time(started_after), "MaxResultsPerPage": page_size}
+        if started_before:
+            params["FinancialEventGroupStartedBefore"] = amz_time(started_before)
+        while True:
+            resp = self.call("listFinancialEventGroups", "GET", "/finances/v0/financialEventGroups", params=params)
+            payload = self._payload(resp, "listFinancialEventGroups")
+            yield from payload.get("FinancialEventGroupList") or []
+            if not payload.get("NextToken"):
+                return
+            params = {"NextToken": payload["NextToken"]}
+
+    def financial_events(self, group_id, page_size=100):
+        """Return the ``FinancialEvents`` of one group, every page's event lists joined."""
+        events, params = {}, {"MaxResultsPerPage": page_size}
+        while True:
+            resp = self.call("listFinancialEventsByGroupId", "GET",
+                             "/finances/v0/financialEventGroups/%s/financialEvents" % quote(group_id, safe=""),
+                             params=params)
+            payload = self._payload(resp, "listFinancialEventsByGroupId")
+            for name, rows in (payload.get("FinancialEvents") or {}).items():
+                if isinstance(rows, list):
+                    events.setdefault(name, []).extend(rows)
+            if not payload.get("NextToken"):
+                return events
+            params = {"NextToken": payload["NextToken"]}
 
     # ----------------------------------------------------------------- listings
 
