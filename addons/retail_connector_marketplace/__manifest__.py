@@ -10,6 +10,6 @@
     "depends": ["retail_connector_base", "sale_stock", "stock_delivery"],
     "data": ["security/ir.model.access.csv", "data/retail_policy_support.xml", "views/retail_backend_views.xml",
              "data/amazon_data.xml", "views/retail_backend_amazon_views.xml"],
-    "demo": ["demo/retail_backend_demo.xml"],
+    "demo": ["demo/retail_backend_demo.xml", "demo/amazon_demo.xml"],
     "installable": True,
 }

@@ -36,15 +36,24 @@ named by ``reject_sku``) is rejected in the processing report (``issues`` of sev
 Notifications: ``start()`` also starts moto's ThreadedMotoServer and creates the queue
 ``queue_url``; a status change sends the ORDER_CHANGE notification (``NotificationVersion``
 1.0, ``Payload.OrderChangeNotification``) to it, unless ``drop_notifications(n)`` loses the next n.
+
+For the demo, from the ``tests/`` directory::
+
+    python -m simulators.amazon --port 8808 --sqs-port 8809 --sku RC-MUG --sku RC-CAP --orders 5 --trickle 60 \
+        --settle-every 300
 """
 
 from __future__ import annotations
 
+import argparse
 import copy
 import gzip
 import itertools
 import json
+import random
+import signal
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -109,7 +118,7 @@ class AmazonSimulator(Simulator):
     def __init__(self, *, client_id="amzn1.application-oa2-client.sim", client_secret="amzn-sim-secret",
                  refresh_token="Atzr|sim-refresh", seller_id="A3SIMSELLER", marketplace_id="A1PA6795UKMFR9",
                  token_ttl=3600, rate_scale=1.0, feed_delay=1.0, sqs=True, queue_name="sp-api-notifications",
-                 currency="EUR", **kw):
+                 currency="EUR", sqs_port=0, **kw):
         super().__init__(**kw)
         self.client_id = client_id
         self.client_secret = client_secret
@@ -118,6 +127,7 @@ class AmazonSimulator(Simulator):
         self.marketplace_id = marketplace_id
         self.token_ttl = token_ttl
         self.currency = currency
+        self.sqs_port = sqs_port
         self.rate_scale = rate_scale
         self.feed_delay = feed_delay
         self.use_sqs = sqs
@@ -152,10 +162,14 @@ class AmazonSimulator(Simulator):
     def start(self):
         super().start()
         if self.use_sqs and self._moto is None:
+            import logging
+
             import boto3
             from moto.server import ThreadedMotoServer
 
-            port = _free_port()
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's server logs every request
+
+            port = self.sqs_port or _free_port()
             self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
             self._moto.start()
             self.sqs_endpoint = "http://127.0.0.1:%d" % port
@@ -673,3 +687,69 @@ class AmazonSimulator(Simulator):
         """Return the processing report of a processed feed (tests)."""
         doc = self.documents[self.feeds[feed_id]["resultFeedDocumentId"]]
         return json.loads(gzip.decompress(doc["content"]))
+
+
+# --------------------------------------------------------------------------- command line (the demo)
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Amazon SP-API simulator with an SQS notifications queue (moto)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8808)
+    parser.add_argument("--sqs-port", type=int, default=8809)
+    parser.add_argument("--currency", default="EUR")
+    parser.add_argument("--sku", action="append", default=[], help="a SKU the seller lists (repeat)")
+    parser.add_argument("--orders", type=int, default=5, help="orders placed at start")
+    parser.add_argument("--trickle", type=float, default=0, help="seconds between new orders (0: none)")
+    parser.add_argument("--settle-every", type=float, default=0,
+                        help="seconds between settlements of the orders shipped since the last one (0: none)")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    sim = AmazonSimulator(host=args.host, port=args.port, sqs_port=args.sqs_port, currency=args.currency,
+                          verbose=not args.quiet)
+    skus = args.sku or ["SKU-1", "SKU-2"]
+    for sku in skus:
+        sim.add_listing(sku, 0)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_a: stopping.set())
+    rng = random.Random(7)
+
+    def place(index):
+        # mostly merchant-fulfilled orders to ship; now and then one Amazon ships, or one pending a while
+        lines = [(sku, rng.randint(1, 3), "%.2f" % rng.choice([9.9, 14.5, 19.9, 24.0]))
+                 for sku in rng.sample(skus, min(len(skus), rng.randint(1, 2)))]
+        if index % 5 == 3:
+            order_id = sim.add_order(channel="AFN", status="Shipped", items=lines)
+        elif index % 5 == 4:
+            order_id = sim.add_order(status="Pending", items=lines)
+            threading.Timer(20, lambda: sim.set_status(order_id, "Unshipped")).start()
+        else:
+            order_id = sim.add_order(items=lines, shipping="3.90")
+        print("order %s placed (%s)" % (order_id, sim.orders[order_id]["OrderStatus"]), flush=True)
+
+    with sim:
+        print("Amazon SP-API on %s (LWA %s); notifications on %s" % (sim.url, sim.token_url, sim.queue_url), flush=True)
+        for index in range(args.orders):
+            place(index)
+        count, next_order = args.orders, time.monotonic() + (args.trickle or 1e12)
+        next_settlement = time.monotonic() + (args.settle_every or 1e12)
+        settled = set()
+        while not stopping.wait(0.5):
+            now = time.monotonic()
+            if now >= next_order:
+                place(count)
+                count += 1
+                next_order = now + args.trickle
+            if now >= next_settlement:
+                shipped = [o for o, order in sim.orders.items()
+                           if order["OrderStatus"] == "Shipped" and o not in settled]
+                if shipped:
+                    group_id = sim.settle(shipped, service_fee="39.00")
+                    settled.update(shipped)
+                    print("settlement %s of %d order(s)" % (group_id, len(shipped)), flush=True)
+                next_settlement = now + args.settle_every
+    print("stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
