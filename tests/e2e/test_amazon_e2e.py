@@ -4,7 +4,7 @@ on an SQS queue served by moto, Odoo's jobs calling the SP-API and reading the q
 Orders in by notification and by polling (pending orders wait, cancellations cancel, FBA orders
 are recorded against the Amazon fulfilment warehouse), an access token expiring mid-run, a 429
 storm on getOrders, a lost notification found by polling, shipment confirmation out, quantities
-out by patchListingsItem and by a JSON_LISTINGS_FEED with one rejected message, a settlement
+out by patchListingsItem and by a JSON_LISTINGS_FEED with one rejected message, prices out, a settlement
 (financial event group) through the payout pipeline.
 """
 
@@ -250,3 +250,16 @@ def test_settlement_through_the_payout_pipeline(amazon, odoo, wait_for):
     assert (charge["amount"], charge["fee"]) == (pytest.approx(24.0), pytest.approx(3.0))
     assert charge["match_state"] == "matched" and charge["invoice_id"], "the settlement invoiced and matched the order"
     assert lines["fee"]["net"] == pytest.approx(-39.0) and lines["adjustment"]["net"] == pytest.approx(-5.0)
+
+
+def test_price_out(amazon, odoo, wait_for, products):
+    policy = odoo.search_read("retail.sync.policy", [("backend_id", "=", amazon.backend_id), ("domain", "=", "pricing")],
+                              ["id"])[0]
+    odoo.call("retail.sync.policy", "write", [policy["id"]], {"mode": "event"})
+    price = 10 + uuid.uuid4().int % 90 + 0.25
+    odoo.call("product.product", "write", [products["AMZ-03"]], {"list_price": price})
+    wait_for(lambda: amazon.listings["AMZ-03"].get("price") == "%.2f" % price, timeout=60,
+             what="the new price on Amazon")
+    body = amazon.calls_to("PATCH", "/listings/2021-08-01/items/%s/AMZ-03" % amazon.seller_id)[-1].json()
+    assert body["patches"][0]["path"] == "/attributes/purchasable_offer"
+    assert body["patches"][0]["value"][0]["marketplace_id"] == MARKET

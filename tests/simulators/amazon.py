@@ -508,6 +508,15 @@ class AmazonSimulator(Simulator):
                 for value in patch.get("value") or []:
                     if "quantity" in value:
                         self.listings[sku]["quantity"] = int(value["quantity"])
+            elif patch.get("path") == "/attributes/purchasable_offer":
+                for offer in patch.get("value") or []:
+                    try:
+                        price = offer["our_price"][0]["schedule"][0]["value_with_tax"]
+                    except (KeyError, IndexError, TypeError):
+                        return [{"code": "99022", "severity": "ERROR", "attributeNames": ["purchasable_offer"],
+                                 "message": "purchasable_offer needs our_price[0].schedule[0].value_with_tax."}]
+                    self.listings[sku]["price"] = "%.2f" % float(price)
+                    self.listings[sku]["currency"] = offer.get("currency")
         return []
 
     # ----------------------------------------------------------------- feeds

@@ -17,6 +17,7 @@ from odoo.addons.retail_connector_marketplace.lib.amazon import (
     notification_order_id,
     order_to_canonical,
 )
+from odoo.addons.retail_connector_marketplace.lib.amazon.client import price_patch
 from simulators.amazon import AmazonSimulator
 
 MARKET = "A1PA6795UKMFR9"
@@ -105,6 +106,8 @@ def test_confirm_shipment_listing_and_feed_with_a_rejected_message(sim):
     sim.reject_sku("B", "Quantity updates are blocked for this ASIN.")
     client.patch_listing_quantity(sim.seller_id, "A", [MARKET], 7)
     assert sim.listings["A"]["quantity"] == 7
+    client.patch_listing(sim.seller_id, "A", [MARKET], [price_patch(MARKET, "EUR", "19.90")])
+    assert (sim.listings["A"]["price"], sim.listings["A"]["currency"]) == ("19.90", "EUR")
     refused = client.listings_quantity_feed(sim.seller_id, [MARKET], {"A": 3, "B": 4, "C": 5}, interval=0.1)
     assert list(refused) == ["B"] and "blocked" in refused["B"]
     assert sim.listings["A"]["quantity"] == 3 and sim.listings["C"]["quantity"] == 5

@@ -15,6 +15,7 @@ from odoo.addons.retail_connector_base.lib.canonical import CanonicalValidationE
 from odoo.addons.retail_connector_base.lib.http import ChannelValidationError
 from odoo.addons.retail_connector_base.lib.inbound import InboundEvent, SchemaError
 
+from ..lib.amazon.client import price_patch, quantity_patch
 from ..lib.amazon.finance import group_to_canonical
 from ..lib.amazon.mapping import AFN
 from ..models.retail_backend_amazon import ORDER_TOPIC
@@ -193,12 +194,42 @@ class AmazonFulfilmentExporter(Component):
         )
 
 
-class AmazonInventoryExporter(Component):
-    """Merchant-fulfilled quantities: ``patchListingsItem`` for a few SKUs, a ``JSON_LISTINGS_FEED`` for more.
+class AmazonListingsExporter(Component):
+    """Listing updates: ``patchListingsItem`` for a few SKUs, one ``JSON_LISTINGS_FEED`` for more.
 
     A SKU Amazon refuses (an INVALID submission, a rejected feed message) fails alone with
     Amazon's reason, shown on its product; the others count as sent.
     """
+
+    _name = "retail.amazon.listings.exporter"
+    _inherit = "retail.exporter"
+    _usage = "amazon.listings"
+    _backend_type = "amazon"
+
+    def send(self, requests, patches_for):
+        """Send ``patches_for(product)`` of the requests' products; return {request id: reason} refused."""
+        backend = self.backend_record
+        products = self.env["product.product"].browse(requests.mapped("res_id")).exists()
+        patches = {self._require_sku(product): patches_for(product) for product in products}
+        client = backend._amazon_client()
+        seller, marketplaces = backend.amazon_seller_id, backend._amazon_marketplaces()
+        refused = {}
+        if len(patches) <= PATCH_MAX:
+            for sku, sku_patches in sorted(patches.items()):
+                try:
+                    client.patch_listing(seller, sku, marketplaces, sku_patches)
+                except ChannelValidationError as exc:
+                    refused[sku] = str(exc)
+        else:
+            refused = client.listings_feed(seller, marketplaces, patches, timeout=FEED_TIMEOUT,
+                                           interval=FEED_POLL_INTERVAL)
+        by_product = {product.id: refused[product.default_code] for product in products
+                      if product.default_code in refused}
+        return {r.id: "Amazon refused %s" % by_product[r.res_id] for r in requests if r.res_id in by_product}
+
+
+class AmazonInventoryExporter(Component):
+    """Merchant-fulfilled quantities (``fulfillment_availability``): the available to sell."""
 
     _name = "retail.amazon.inventory.exporter"
     _inherit = "retail.exporter"
@@ -207,27 +238,34 @@ class AmazonInventoryExporter(Component):
     _batch_size = 10000  # a feed takes thousands of messages
 
     def export(self, requests):
-        backend = self.backend_record
         products = self.env["product.product"].browse(requests.mapped("res_id")).exists()
-        levels = backend._available_to_sell(products)
-        quantities = {}
-        for product in products:
-            quantities[self._require_sku(product)] = max(0, int(levels.get(product.id, 0)))
-        client = backend._amazon_client()
-        seller, marketplaces = backend.amazon_seller_id, backend._amazon_marketplaces()
-        refused = {}
-        if len(quantities) <= PATCH_MAX:
-            for sku, quantity in sorted(quantities.items()):
-                try:
-                    client.patch_listing_quantity(seller, sku, marketplaces, quantity)
-                except ChannelValidationError as exc:
-                    refused[sku] = str(exc)
-        else:
-            refused = client.listings_quantity_feed(seller, marketplaces, quantities, timeout=FEED_TIMEOUT,
-                                                    interval=FEED_POLL_INTERVAL)
-        by_product = {product.id: refused[product.default_code] for product in products
-                      if product.default_code in refused}
-        return {r.id: "Amazon refused %s" % by_product[r.res_id] for r in requests if r.res_id in by_product}
+        levels = self.backend_record._available_to_sell(products)
+        return self.component(usage="amazon.listings").send(
+            requests, lambda product: [quantity_patch(max(0, int(levels.get(product.id, 0))))])
+
+
+class AmazonPricingExporter(Component):
+    """Prices (``purchasable_offer``) in each marketplace, from the backend's pricelist; a compare-at
+    price is sent as the list price."""
+
+    _name = "retail.amazon.pricing.exporter"
+    _inherit = "retail.exporter"
+    _usage = "pricing.exporter"
+    _backend_type = "amazon"
+    _batch_size = 10000
+
+    def export(self, requests):
+        backend = self.backend_record
+        currency = (backend.pricelist_id.currency_id or backend.company_id.currency_id).name
+        marketplaces = backend._amazon_marketplaces()
+
+        def patches(product):
+            price = backend._channel_price(product)
+            offer = price_patch(marketplaces[0], currency, price["price"], price["compare_at_price"])
+            offer["value"] = [dict(offer["value"][0], marketplace_id=m) for m in marketplaces]
+            return [offer]
+
+        return self.component(usage="amazon.listings").send(requests, patches)
 
 
 class AmazonPayoutImporter(Component):

@@ -300,21 +300,25 @@ class SellingPartnerClient:
 
     # ----------------------------------------------------------------- listings
 
-    def patch_listing_quantity(self, seller_id, sku, marketplace_ids, quantity, product_type="PRODUCT"):
-        """Set a merchant-fulfilled SKU's quantity (``fulfillment_availability``); return the submission.
+    def patch_listing(self, seller_id, sku, marketplace_ids, patches, product_type="PRODUCT"):
+        """Apply JSON Patch ``patches`` to a SKU's listing; return the submission.
 
         Amazon answers ``status`` ACCEPTED or INVALID with its ``issues``: an INVALID one raises
         ChannelValidationError naming them.
         """
-        body = {"productType": product_type, "patches": [quantity_patch(quantity)]}
+        body = {"productType": product_type, "patches": list(patches)}
         resp = self.call("patchListingsItem", "PATCH",
                          "/listings/2021-08-01/items/%s/%s" % (quote(seller_id, safe=""), quote(sku, safe="")),
                          params={"marketplaceIds": ",".join(marketplace_ids), "issueLocale": "en_US"}, json=body)
         data = resp.data or {}
         if data.get("status") == "INVALID":
-            raise ChannelValidationError("Amazon refused the quantity of %s: %s" % (sku, issues_text(data.get("issues"))),
+            raise ChannelValidationError("Amazon refused the listing update of %s: %s" % (sku, issues_text(data.get("issues"))),
                                          resp.status, details=data.get("issues") or [])
         return data
+
+    def patch_listing_quantity(self, seller_id, sku, marketplace_ids, quantity, product_type="PRODUCT"):
+        """Set a merchant-fulfilled SKU's quantity (``fulfillment_availability``)."""
+        return self.patch_listing(seller_id, sku, marketplace_ids, [quantity_patch(quantity)], product_type)
 
     # ----------------------------------------------------------------- feeds
 
@@ -380,14 +384,14 @@ class SellingPartnerClient:
                 raise ChannelTransportError("feed %s is still %s after %.0f s" % (feed_id, status, timeout))
             self.sleep(interval)
 
-    def listings_quantity_feed(self, seller_id, marketplace_ids, quantities, *, timeout=120.0, interval=2.0):
-        """Send ``{sku: quantity}`` as one JSON_LISTINGS_FEED and wait for it; return ``{sku: reason}`` refused.
+    def listings_feed(self, seller_id, marketplace_ids, sku_patches, *, timeout=120.0, interval=2.0):
+        """Send ``{sku: [patches]}`` as one JSON_LISTINGS_FEED and wait for it; return ``{sku: reason}`` refused.
 
         Each rejected message of the processing report (an issue of severity ERROR) is the
         refusal of its SKU; a feed Amazon could not process at all raises.
         """
-        skus = sorted(quantities)
-        document = listings_feed(seller_id, [(sku, [quantity_patch(quantities[sku])]) for sku in skus])
+        skus = sorted(sku_patches)
+        document = listings_feed(seller_id, [(sku, sku_patches[sku]) for sku in skus])
         feed_id = self.submit_feed(FEED_TYPE_LISTINGS, marketplace_ids, document)
         feed = self.wait_for_feed(feed_id, timeout=timeout, interval=interval)
         if not feed.get("resultFeedDocumentId"):
@@ -396,10 +400,24 @@ class SellingPartnerClient:
         by_message = {index + 1: sku for index, sku in enumerate(skus)}
         return {by_message.get(message_id, str(message_id)): reason for message_id, reason in report.items()}
 
+    def listings_quantity_feed(self, seller_id, marketplace_ids, quantities, *, timeout=120.0, interval=2.0):
+        """Send ``{sku: quantity}`` as one JSON_LISTINGS_FEED; return ``{sku: reason}`` refused."""
+        return self.listings_feed(seller_id, marketplace_ids, {sku: [quantity_patch(q)] for sku, q in quantities.items()},
+                                  timeout=timeout, interval=interval)
+
 
 def quantity_patch(quantity):
     return {"op": "replace", "path": "/attributes/fulfillment_availability",
             "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": max(0, int(quantity))}]}
+
+
+def price_patch(marketplace_id, currency, price, list_price=None):
+    """The ``purchasable_offer`` patch of a price (tax included as the marketplace shows it)."""
+    offer = {"marketplace_id": marketplace_id, "currency": currency,
+             "our_price": [{"schedule": [{"value_with_tax": float(price)}]}]}
+    if list_price:
+        offer["list_price"] = [{"value_with_tax": float(list_price)}]  # the struck-through price
+    return {"op": "replace", "path": "/attributes/purchasable_offer", "value": [offer]}
 
 
 def listings_feed(seller_id, sku_patches, product_type="PRODUCT"):
@@ -432,4 +450,4 @@ def issues_text(issues):
 
 
 __all__ = ["ChannelError", "ENDPOINTS", "OperationLimiter", "SellingPartnerClient", "amz_time", "listings_feed",
-           "parse_processing_report", "quantity_patch"]
+           "parse_processing_report", "price_patch", "quantity_patch"]
