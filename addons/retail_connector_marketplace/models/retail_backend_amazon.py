@@ -6,7 +6,6 @@ import json
 import logging
 import threading
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 from odoo import SUPERUSER_ID, api, fields, models
@@ -332,6 +331,3 @@ class RetailBackendAmazon(models.Model):
         self.sudo().amazon_afn_warehouse_id = warehouse
         return warehouse
 
-
-def utc_now():
-    return datetime.now(timezone.utc)
