@@ -5,3 +5,4 @@ from . import stripe
 from . import stripe_payout_importer
 from . import shopify_catalog
 from . import woocommerce_catalog
+from . import amazon

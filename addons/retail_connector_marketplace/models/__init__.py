@@ -1,1 +1,2 @@
 from . import retail_backend
+from . import retail_backend_amazon

@@ -7,3 +7,4 @@ from . import test_return_flows
 from . import test_stripe_flows
 from . import test_shopify_payouts
 from . import test_storefront_depth
+from . import test_amazon_backend
