@@ -1,10 +1,12 @@
 """Retail Connector benchmarks: figures and ratios against baselines measured in the same run.
 
-    ./setup bench [--quick] [--only 1,2,3,4,5,6] [--no-oca] [--fresh]
+    ./setup bench [--quick] [--only 1,2,3,4,5,6,7] [--no-oca] [--fresh]
 
 1. Webhook ingest: signed Shopify ``orders/create`` webhooks acknowledged per second, p50/p99,
    with the job runner off and on, against the durable floor (a bench-only route that inserts
-   the body in one row and commits, tests/bench/addons) on the same server and database.
+   the body in one row and commits, tests/bench/addons) on the same server and database. With
+   the runner on, the jobs run in a job tier beside that server (a second server with the
+   runner, two workers, at a lower CPU priority), as the README's deployment advises.
 2. Order processing: those events to confirmed sale orders per second through the job runner,
    against the ORM alone creating and confirming the same orders (the ceiling); SQL queries per
    order of both; acknowledgement to confirmed order at a steady offered rate.
@@ -22,6 +24,9 @@
    the webhook's acknowledgement to WooCommerce and the generic channel holding the lower level.
    Then store sales on a POS (Square notifications) at the same rate: p50/p95 from the
    acknowledgement of the completed order's notification to each of the three other channels.
+7. Catalogue onboarding: a Shopify shop of 5 000 variants (one in ten already in Odoo under its
+   SKU) read by the catalogue onboarding, a dry run then the import, page after page through the
+   job runner under Shopify's cost limit (tests/bench/onboarding.py); seconds and variants/s.
 
 Benchmarks 1 and 2 run also through OCA's ``shopify_connector`` installed in a second database on
 the same server, with the same Shopify payloads. One Odoo server (workers and the job runner as in
@@ -72,10 +77,10 @@ JOB_TIER_NICE = 10
 SIZES = {
     "full": {"ingest": 1000, "concurrency": 8, "orders": 100, "moves": 1200, "move_rate": 20.0, "skus": 100,
              "sales": 100, "sale_rate": 2.0, "reconcile": 10000, "reconcile_large": 50000, "reconcile_skus": 10000,
-             "steady": 100, "steady_rate": 4.0, "peak": 5000, "peak_rate": 40.0},
+             "steady": 100, "steady_rate": 4.0, "peak": 5000, "peak_rate": 40.0, "onboarding": 5000},
     "quick": {"ingest": 100, "concurrency": 4, "orders": 20, "moves": 100, "move_rate": 20.0, "skus": 10,
               "sales": 10, "sale_rate": 2.0, "reconcile": 500, "reconcile_large": 2500, "reconcile_skus": 500,
-              "steady": 20, "steady_rate": 4.0, "peak": 300, "peak_rate": 30.0},
+              "steady": 20, "steady_rate": 4.0, "peak": 300, "peak_rate": 30.0, "onboarding": 200},
 }
 TOKEN, SECRET = "shpat_bench_token", "shp-bench-app-secret"
 GENERIC_TOKEN, GENERIC_SECRET = "bench-generic-token", "bench-generic-webhook"
@@ -1035,9 +1040,19 @@ class Bench:
                     {k: v for k, v in figures[side].items() if k not in ("seconds", "peak_bytes", "channel_calls")}))
             self.results["reconcile_" + label] = figures
 
+    # ------------------------------------------------------------------ 7
+    def bench_onboarding(self):
+        """A shop's whole catalogue brought into Odoo by the catalogue onboarding (tests/bench/onboarding.py)."""
+        from bench.onboarding import bench_onboarding  # noqa: PLC0415
+
+        variants = self.size["onboarding"]
+        say("7. catalogue onboarding: a Shopify shop of %d variants, dry run then import" % variants)
+        self.results["onboarding"] = bench_onboarding("http://127.0.0.1:%d" % self.port, self.ours, variants=variants,
+                                                      say=lambda text: say("7. " + text))
+
     # ------------------------------------------------------------------ run
     def run(self):
-        only = set(self.ns.only.split(",")) if self.ns.only else {"1", "2", "3", "4", "5", "6"}
+        only = set(self.ns.only.split(",")) if self.ns.only else {"1", "2", "3", "4", "5", "6", "7"}
         self.setup()
         dbs = [self.ours] + ([] if self.ns.no_oca else [self.oca])
         self.server_log = LOG_DIR / "bench-server.log"
@@ -1049,7 +1064,7 @@ class Bench:
                     self.clear_ingest_jobs()
                     if "2" in only:
                         self.post_orders()
-            if only & {"1", "2", "3", "5", "6"}:
+            if only & {"1", "2", "3", "5", "6", "7"}:
                 offset = self.server_log.stat().st_size if self.server_log.exists() else 0
                 with Server([self.ours], self.port, env=self.env) as server:
                     if "2" in only:
@@ -1061,6 +1076,8 @@ class Bench:
                         self.bench_sale_to_channels()
                     if "5" in only:
                         self.bench_peak(server)
+                    if "7" in only:
+                        self.bench_onboarding()
             if "1" in only:
                 # the jobs of these acknowledgements go on after the measure; they run in a job tier
                 # at a lower CPU priority than the server that answers the channels (README: deployment)
@@ -1173,6 +1190,14 @@ class Bench:
                              "%.1f (naive compare)" % n["seconds"], ratio(o["seconds"], n["seconds"]), "-", "-"))
                 rows.append(("4 %s peak memory (MiB)" % kind, "%.1f" % (o["peak_bytes"] / 2**20),
                              "%.1f" % (n["peak_bytes"] / 2**20), ratio(o["peak_bytes"], n["peak_bytes"]), "-", "-"))
+        if "onboarding" in r:
+            b = r["onboarding"]
+            for phase in ("dry_run", "import"):
+                if phase in b:
+                    f = b[phase]
+                    rows.append(("7 onboarding %d Shopify variants, %s (s)" % (b["variants"], phase.replace("_", " ")),
+                                 "%.1f" % f["seconds"], "%s variants/s, %s pages" % (f["variants_per_second"], f["pages"]),
+                                 "-", "-", "-"))
         header = ("benchmark", "ours", "baseline", "ours/baseline", "OCA", "ours/OCA")
         widths = [max(len(str(row[k])) for row in rows + [header]) for k in range(len(header))]
         print()
@@ -1190,7 +1215,7 @@ class Bench:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a small size, for a smoke run")
-    parser.add_argument("--only", help="comma-separated benchmark numbers (1,2,3,4,5,6)")
+    parser.add_argument("--only", help="comma-separated benchmark numbers (1,2,3,4,5,6,7)")
     parser.add_argument("--no-oca", action="store_true", help="skip OCA's shopify_connector")
     parser.add_argument("--fresh", action="store_true", help="recreate the benchmark databases")
     parser.add_argument("--db-prefix", default=os.environ.get("RC_BENCH_DB", "rc_bench"))
