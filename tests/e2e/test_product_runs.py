@@ -33,7 +33,9 @@ def test_every_channel_type_is_offered(odoo):
 
 
 def test_a_policy_run_is_executed_by_the_job_runner(odoo, wait_for):
-    backend_id = odoo.call("retail.backend", "create", {"name": "E2E runner check", "backend_type": "generic"})
+    # put live by a manager: saved without an endpoint, a backend is not live and refuses Run now
+    backend_id = odoo.call("retail.backend", "create", {"name": "E2E runner check", "backend_type": "generic",
+                                                        "go_live_state": "live"})
     try:
         policy = odoo.search_read("retail.sync.policy", [("backend_id", "=", backend_id), ("domain", "=", "catalog")], ["id"])
         job_ids = odoo.call("retail.sync.policy", "action_run_now", [policy[0]["id"]])
