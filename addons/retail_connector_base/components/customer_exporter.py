@@ -12,6 +12,8 @@ the partner's e-mail is on Odoo's blacklist (an unsubscription recorded in Odoo)
 withdrawn. A partner the channel does not know yet is sent without consent.
 """
 
+from datetime import timezone
+
 from odoo.addons.component.core import AbstractComponent, Component
 from odoo.addons.component_event import skip_if
 
@@ -20,6 +22,21 @@ from ..lib.canonical import Address, Customer
 # partner fields a channel's customer shows
 CUSTOMER_FIELDS = {"name", "email", "phone", "street", "street2", "city", "zip", "country_id", "state_id", "lang",
                    "company_name", "parent_id"}
+
+
+
+def remember_customer_version(component, external_id, stamp):
+    """Write the channel's update time of a customer on its binding (when newer than the one it holds).
+
+    What a storefront's customer importer and its polled run share: a later read of the same
+    version is then known and skipped.
+    """
+    if not external_id or not stamp:
+        return
+    binding = component.binder_for("retail.partner.binding").to_internal(external_id)
+    stamp = stamp.astimezone(timezone.utc).replace(tzinfo=None) if stamp.tzinfo else stamp
+    if binding and (not binding.external_updated_at or binding.external_updated_at < stamp):
+        binding.with_context(connector_no_export=True).external_updated_at = stamp
 
 
 def _skip(self, record, *args, **kwargs):

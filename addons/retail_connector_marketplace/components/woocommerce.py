@@ -5,6 +5,9 @@ import hashlib
 from datetime import datetime, timezone
 
 from odoo.addons.component.core import Component
+from odoo.addons.retail_connector_base.components.customer_exporter import (
+    remember_customer_version as _remember_customer_version,
+)
 from odoo.addons.retail_connector_base.lib.canonical import CanonicalValidationError, Order
 from odoo.addons.retail_connector_base.lib.http import ChannelValidationError
 from odoo.addons.retail_connector_base.lib.inbound import InboundEvent, SchemaError
@@ -628,14 +631,6 @@ class WooCatalogExporter(Component):
         return row
 
 
-def _remember_customer_version(component, external_id, stamp):
-    """Write the shop's modification time of a customer on its binding (when newer than the one it holds)."""
-    if not external_id or not stamp:
-        return
-    binding = component.binder_for("retail.partner.binding").to_internal(external_id)
-    stamp = stamp.astimezone(timezone.utc).replace(tzinfo=None) if stamp.tzinfo else stamp
-    if binding and (not binding.external_updated_at or binding.external_updated_at < stamp):
-        binding.with_context(connector_no_export=True).external_updated_at = stamp
 
 
 class WooCustomersReconciler(Component):
