@@ -152,7 +152,9 @@ class RetailEvent(models.Model):
     _backend_key_uniq = models.Constraint(
         "UNIQUE(backend_id, idempotency_key)", "This event was already received from this backend."
     )
-    _aggregate_idx = models.Index("(backend_id, aggregate_type, aggregate_key, channel_timestamp, id)")
+    # only events read have an aggregate: a webhook's acknowledgement stores none, and adds no entry here
+    _aggregate_read_idx = models.Index(
+        "(backend_id, aggregate_type, aggregate_key, channel_timestamp, id) WHERE aggregate_key IS NOT NULL")
     # what the dispatchers claim, and what waits for a person
     _pending_idx = models.Index("(backend_id, domain, id) WHERE state IN ('received', 'queued', 'processing')")
     _attention_idx = models.Index("(state, backend_id) WHERE state IN ('failed', 'dead')")
@@ -160,6 +162,7 @@ class RetailEvent(models.Model):
     @api.private
     def init(self):
         super().init()
+        self.env.cr.execute("DROP INDEX IF EXISTS retail_event_aggregate_idx")  # the earlier full one
         _drop_full_indexes(self.env.cr, self._table, (
             "backend_id", "company_id", "topic", "domain", "aggregate_type", "aggregate_key", "state",
             "error_kind", "error_signature", "assigned_user_id", "correlation_id", "failure_class", "failure_cluster",
@@ -512,11 +515,13 @@ class RetailEvent(models.Model):
     def _dispatch_leftovers(self, backend_id, domain, handled_ids):
         """Queue another dispatcher when events are waiting that this job did not apply.
 
-        Reads in a transaction of its own (READ COMMITTED), after taking the exclusive side of the
-        domain's wake lock: every acknowledgement that relied on a dispatcher already queued has
-        committed by then, so what it stored is seen here. A job queued now or waiting to start
-        takes its snapshot later, so it sees them too. Should the lock not come within seconds,
-        another dispatcher is queued without looking.
+        Reads in a transaction of its own (READ COMMITTED). Events seen waiting at once queue the
+        next dispatcher without a lock: that one ends with the same check. Only when none is seen
+        does the check take the exclusive side of the domain's wake lock and look again: every
+        acknowledgement that relied on a dispatcher already queued has committed by then, so what
+        it stored is seen here. A job queued now or waiting to start takes its snapshot later, so
+        it sees them too. Should the lock not come within seconds, another dispatcher is queued
+        without looking.
         """
         more = True
         depth = self.env.context.get("retail_dispatch_depth", 0)
@@ -528,21 +533,14 @@ class RetailEvent(models.Model):
                 cr.execute("SET LOCAL lock_timeout = '2s'")
             try:
                 with cr.savepoint(flush=False):
-                    cr.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (wake_key(backend_id, domain),))
-                    # events another dispatcher has claimed (locked) are its own: only what nobody holds counts
-                    cr.execute(
-                        """
-                        SELECT id FROM retail_event
-                        WHERE backend_id = %s AND domain IS NOT DISTINCT FROM %s
-                          AND state IN ('received', 'queued', 'processing')
-                          AND (next_attempt_at IS NULL OR next_attempt_at <= now() at time zone 'UTC')
-                          AND NOT (id = ANY(%s))
-                        LIMIT 1
-                        FOR UPDATE SKIP LOCKED
-                        """,
-                        (backend_id, domain, list(handled_ids)),
-                    )
-                    more = bool(cr.fetchone())
+                    # Events already committed and waiting need no lock to be seen: another dispatcher
+                    # is queued for them, and that one's own check will cover the acknowledgements
+                    # still in flight. Only when nothing is seen does this check wait for those
+                    # (the lock's exclusive side), which holds new acknowledgements back meanwhile.
+                    more = self._leftover_waiting(cr, backend_id, domain, handled_ids)
+                    if not more:
+                        cr.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (wake_key(backend_id, domain),))
+                        more = self._leftover_waiting(cr, backend_id, domain, handled_ids)
             except psycopg2.errors.LockNotAvailable:
                 _logger.info("Dispatcher of %s events of backend %s: wake lock busy, another dispatcher queued",
                              domain, backend_id)
@@ -556,6 +554,27 @@ class RetailEvent(models.Model):
                     description="Apply %s events of backend %s" % (domain, backend_id),
                 )._dispatch(backend_id, domain)
         return more
+
+    @api.model
+    def _leftover_waiting(self, cr, backend_id, domain, handled_ids):
+        """Return whether an event of a backend's domain waits, that nobody has claimed, outside ``handled_ids``.
+
+        Read on ``cr`` (READ COMMITTED: each call sees what has been committed by then).
+        """
+        # events another dispatcher has claimed (locked) are its own: only what nobody holds counts
+        cr.execute(
+            """
+            SELECT id FROM retail_event
+            WHERE backend_id = %s AND domain IS NOT DISTINCT FROM %s
+              AND state IN ('received', 'queued', 'processing')
+              AND (next_attempt_at IS NULL OR next_attempt_at <= now() at time zone 'UTC')
+              AND NOT (id = ANY(%s))
+            LIMIT 1
+            FOR UPDATE SKIP LOCKED
+            """,
+            (backend_id, domain, list(handled_ids)),
+        )
+        return bool(cr.fetchone())
 
     def _read_payloads(self):
         """Read the payloads of events acknowledged before being read: their aggregate and channel time.
