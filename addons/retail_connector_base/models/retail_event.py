@@ -542,6 +542,7 @@ class RetailEvent(models.Model):
                         cr.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (wake_key(backend_id, domain),))
                         more = self._leftover_waiting(cr, backend_id, domain, handled_ids)
             except psycopg2.errors.LockNotAvailable:
+                more = True
                 _logger.info("Dispatcher of %s events of backend %s: wake lock busy, another dispatcher queued",
                              domain, backend_id)
             if more and depth < 50:

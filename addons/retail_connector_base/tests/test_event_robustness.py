@@ -13,6 +13,7 @@ from odoo.addons.connector.database import pg_try_advisory_lock
 from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..components.event_processor import GenericEventProcessor
+from ..models import retail_event as retail_event_module
 from ..lib.http import ChannelTransportError
 from ..lib.inbound import InboundEvent
 from .common import RetailCase
@@ -223,6 +224,56 @@ class TestEventRobustness(RetailCase):
                 mock.patch.object(RetailEvent, "_dispatch_channel", lambda self, _backend_id, _domain: "root.retail.orders"):
             self.assertEqual(self._wake_race("done", acknowledge=self._acknowledge), (True, 2))
             self.assertEqual(self._wake_race("started", acknowledge=self._acknowledge), (True, 2))
+
+    def _leftover_check(self, waiting):
+        """Run a dispatcher's closing check while an acknowledgement holds the shared wake lock, with an
+        event committed and waiting when ``waiting``; return (its answer, the dispatcher jobs it queued).
+
+        The check must log that the lock was busy when nothing waits, and must not when something does."""
+        from ..models.retail_event import wake_key
+
+        backend_id = self.backend.id
+        key = wake_key(backend_id, "orders")
+        RetailEvent = type(self.env["retail.event"])
+        with self.env.registry.cursor() as other, self.env.registry.cursor() as acknowledging, \
+                mock.patch.object(RetailEvent, "_connector_env_of", lambda self, _backend_id: self.env), \
+                mock.patch.object(RetailEvent, "_dispatch_channel", lambda self, _backend_id, _domain: "root.retail.orders"):
+            event_id = None
+            if waiting:
+                other.execute("SET session_replication_role = replica")  # the backend is this test's only
+                other.execute(
+                    "INSERT INTO retail_event (backend_id, company_id, source, topic, domain, idempotency_key, "
+                    "received_at, state, attempts, duplicate_count) VALUES "
+                    "(%s, %s, 'webhook', 'orders/create', 'orders', %s, now(), 'received', 0, 0) RETURNING id",
+                    (backend_id, self.backend.company_id.id, "evt-left-%s" % uuid.uuid4()))
+                event_id = other.fetchone()[0]
+                other.commit()
+            acknowledging.execute("SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 0))", (key,))
+            try:
+                with mock.patch.object(retail_event_module._logger, "info") as info:
+                    more = self.env["retail.event"].with_context(queue_job__no_delay=False)._dispatch_leftovers(
+                        backend_id, "orders", [])
+                busy = any("wake lock busy" in call.args[0] for call in info.call_args_list)
+                self.assertEqual(busy, not waiting, "the check waited for the wake lock" if waiting else
+                                 "the check did not wait for the acknowledgement in flight")
+                other.execute("SELECT count(*) FROM queue_job WHERE identity_key = %s AND state = 'pending'", (key,))
+                return more, other.fetchone()[0]
+            finally:
+                acknowledging.rollback()
+                other.execute("DELETE FROM queue_job WHERE identity_key = %s", (key,))
+                if event_id:
+                    other.execute("DELETE FROM retail_event WHERE id = %s", (event_id,))
+                other.commit()
+
+    def test_a_dispatchers_closing_check_never_holds_acknowledgements_back_while_events_wait(self):
+        """Events seen waiting queue the next dispatcher at once: the check does not wait for the
+        acknowledgements in flight (which the wake lock's exclusive side would hold back meanwhile)."""
+        self.assertEqual(self._leftover_check(waiting=True), (True, 1))
+
+    def test_a_dispatchers_closing_check_that_sees_nothing_waits_for_the_acknowledgements_in_flight(self):
+        """With nothing seen, the check takes the wake lock, so that what an acknowledgement in flight
+        stores is seen; should the lock not come, another dispatcher is queued without looking."""
+        self.assertEqual(self._leftover_check(waiting=False), (True, 1))
 
     @mute_logger("odoo.addons.retail_connector_base.models.retail_event")
     def test_a_lock_held_by_another_transaction_never_uses_up_the_events_attempts(self):
