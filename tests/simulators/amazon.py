@@ -650,7 +650,8 @@ class AmazonSimulator(Simulator):
 
     def add_return(self, order_id, sku, quantity=1, reason="NO_LONGER_NEEDED", *, rma_id=None, status="Approved",
                    requested_at=None, refunded=None, disposition="SELLABLE", comments="", in_policy="Y"):
-        """Record a customer return of ``quantity`` of ``sku`` of an order; return its Amazon RMA ID.
+        """Record a customer return of ``quantity`` of ``sku`` of an order; return its Amazon RMA ID (the license
+        plate number of an Amazon-fulfilled order's return, which has no RMA).
 
         Merchant-fulfilled orders' returns go to the flat-file returns report (rows of one
         ``rma_id`` are one return request); Amazon-fulfilled ones to the FBA customer returns report.

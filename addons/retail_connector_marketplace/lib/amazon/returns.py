@@ -18,6 +18,7 @@ documentation writes ``Merchant RMA ID`` and ``Seller RMA ID``, ``A-to-Z Claim``
 claim``). Report documents are UTF-8 in most marketplaces and Windows-1252 in some.
 """
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -193,6 +194,12 @@ def _iso(moment):
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
+def _row_id(row, order_id):
+    """An id of a row that has no readable key, the same in every report that holds the row."""
+    content = "\t".join("%s=%s" % (k, v) for k, v in sorted(row.items()) if k != "_row")
+    return "%s-row-%s" % (order_id or "unknown", hashlib.sha256(content.encode()).hexdigest()[:12])
+
+
 def _group(rows, key_of, report_type):
     """Return [(key, rows)] in the report's order; a row whose key cannot be read is a group of its own."""
     groups, errors = {}, []
@@ -200,8 +207,9 @@ def _group(rows, key_of, report_type):
         try:
             key = key_of(row)
         except _RowProblem as exc:
-            errors.append(ReportRowError("row-%d" % row["_row"], row["_row"], exc.column, exc.value, exc.message,
-                                         row.get(_key("Order ID")) or row.get("orderid"), report_type))
+            order_id = row.get(_key("Order ID")) or None
+            errors.append(ReportRowError(_row_id(row, order_id), row["_row"], exc.column, exc.value, exc.message,
+                                         order_id, report_type))
             continue
         groups.setdefault(key, []).append(row)
     return list(groups.items()), errors
