@@ -3,6 +3,7 @@ simulator, and the simulator's reports against python-amazon-sp-api's ReportsV2.
 
 import gzip
 import time
+import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -30,7 +31,9 @@ MARKET = "A1PA6795UKMFR9"
 
 @pytest.fixture
 def sim():
-    simulator = AmazonSimulator(rate_scale=100.0, report_delay=0.3, sqs=False).start()
+    # a refresh token of its own: python-amazon-sp-api keeps access tokens per credentials for the process
+    simulator = AmazonSimulator(rate_scale=100.0, report_delay=0.3, sqs=False,
+                                refresh_token="Atzr|sim-%s" % uuid.uuid4().hex).start()
     try:
         yield simulator
     finally:
@@ -147,6 +150,16 @@ def test_a_report_without_data_is_cancelled_and_reads_empty(sim):
     client = _client(sim)
     assert client.read_report(FBA_RETURNS, [MARKET], data_start_time=_hour_ago(), interval=0.1) == b""
     assert [r["processingStatus"] for r in sim.reports.values()] == ["CANCELLED"]
+
+
+def test_a_report_still_being_made_is_asked_about_again_later(sim):
+    sim.report_delay = 1.0
+    client = _client(sim)
+    report_id = client.create_report(MFN_RETURNS, [MARKET], data_start_time=_hour_ago())
+    assert client.report_when_ready(report_id, timeout=0.2, interval=0.1) is None
+    assert sim.reports[report_id]["processingStatus"] in ("IN_QUEUE", "IN_PROGRESS")
+    time.sleep(1.0)
+    assert client.report_when_ready(report_id, timeout=0.2, interval=0.1)["processingStatus"] == "CANCELLED"
 
 
 def test_a_fatal_report_raises_with_amazons_reason(sim):

@@ -23,7 +23,7 @@ from odoo.addons.retail_connector_base.lib.canonical.normalize import parse_time
 from odoo.addons.retail_connector_base.lib.http import ChannelValidationError
 from odoo.addons.retail_connector_base.lib.inbound import InboundEvent, SchemaError
 
-from ..lib.amazon.client import price_patch, quantity_patch
+from ..lib.amazon.client import amz_time, price_patch, quantity_patch
 from ..lib.amazon.finance import group_to_canonical
 from ..lib.amazon.mapping import AFN
 from ..lib.amazon.returns import ReportFormatError, ReportRowError, error_data, is_error_data, returns_of_report
@@ -34,8 +34,8 @@ PATCH_MAX = 5
 # how long a flush waits for Amazon to process its feed before trying again later
 FEED_TIMEOUT = 120.0
 FEED_POLL_INTERVAL = 2.0
-# how long a returns run waits for Amazon to make a report before trying again on a later run
-REPORT_TIMEOUT = 300.0
+# how long a returns run waits for Amazon to make a report before leaving it to the next run
+REPORT_TIMEOUT = 120.0
 REPORT_POLL_INTERVAL = 2.0
 # how far back the first returns run reads
 RETURNS_FIRST_DAYS = 30
@@ -196,7 +196,10 @@ class AmazonReturnsImporter(Component):
 
     ``createReport`` with ``dataStartTime`` the checkpoint less the overlap, ``getReport`` until
     Amazon made it, then its document: each return (RMA) an event. A return read again (the
-    overlap, a run done twice) is the same event and is not recorded twice.
+    overlap, a run done twice) is the same event and is not recorded twice. A report Amazon has
+    not made within ``REPORT_TIMEOUT`` is remembered on the backend and read by the next run
+    (no second report asked for); one that ends FATAL is noted on the backend and asked again.
+    Either way the checkpoint stays where it was.
     """
 
     _name = "retail.amazon.returns.importer"
@@ -207,15 +210,51 @@ class AmazonReturnsImporter(Component):
     _domain = "returns"
     _topic = RETURN_TOPIC
 
+    _waiting = ()
+
+    def run(self):
+        """Read the returns reports into the inbox; a report Amazon is still making is read by the next run, and
+        the checkpoint does not move meanwhile."""
+        policy = self.backend_record.policy_for(self._domain)
+        checkpoint = policy.checkpoint
+        self._waiting = []
+        summary = super().run()
+        if self._waiting:
+            policy.checkpoint = checkpoint
+            summary += "; report(s) %s not read (still being made, or FATAL): the next run reads them" % ", ".join(
+                self._waiting)
+        return summary
+
     def _fetch_changes(self, since):
         backend = self.backend_record
         client = backend._amazon_client(max_wait=60.0)
         since = (since.replace(tzinfo=timezone.utc) if since
                  else datetime.now(timezone.utc) - timedelta(days=RETURNS_FIRST_DAYS))
         marketplaces = backend._amazon_marketplaces()
+        pending = dict(backend.amazon_pending_reports or {})
         for report_type in backend._amazon_returns_reports():
-            content = client.read_report(report_type, marketplaces, data_start_time=since, timeout=REPORT_TIMEOUT,
-                                         interval=REPORT_POLL_INTERVAL)
+            report_id = (pending.get(report_type) or {}).get("id")
+            if not report_id:
+                report_id = client.create_report(report_type, marketplaces, data_start_time=since)
+                pending[report_type] = {"id": report_id, "since": amz_time(since)}
+                backend.sudo().amazon_pending_reports = dict(pending)
+            try:
+                report = client.report_when_ready(report_id, timeout=REPORT_TIMEOUT, interval=REPORT_POLL_INTERVAL)
+            except ChannelValidationError as exc:
+                # FATAL: noted, and asked again by the next run from the same checkpoint
+                pending.pop(report_type, None)
+                backend.sudo().amazon_pending_reports = dict(pending) or False
+                backend.message_post(body=self.env._("Amazon could not make its %(report)s report: %(reason)s. The "
+                                                     "next returns run asks for it again.", report=report_type,
+                                                     reason=exc))
+                self._waiting.append("%s (FATAL)" % report_id)
+                continue
+            if report is None:
+                self._waiting.append(report_id)
+                continue
+            content = client.report_content(report)
+            pending.pop(report_type, None)
+            backend.sudo().amazon_pending_reports = dict(pending) or False
             try:
                 found = returns_of_report(report_type, content)
             except ReportFormatError as exc:

@@ -135,6 +135,10 @@ class RetailBackendAmazon(models.Model):
         "stock.warehouse", string="Amazon fulfilment warehouse",
         help="Orders Amazon fulfils (FBA) are recorded against this warehouse's stock, without a delivery to ship. "
              "Made on the first such order when empty.")
+    amazon_pending_reports = fields.Json(
+        string="Reports being made", copy=False, readonly=True,
+        help="Reports asked for that Amazon had not made yet when the run gave up waiting: the next run reads "
+             "them instead of asking again ({report type: {id, since}}).")
 
     # ------------------------------------------------------------------ set-up
     @api.model_create_multi

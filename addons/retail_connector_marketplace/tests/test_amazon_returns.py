@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import json
+import time
 from datetime import datetime, timedelta, timezone
 
 from odoo import fields
@@ -124,3 +125,40 @@ class TestAmazonReturns(ChannelFlowCase):
         # read again: the same failed event, not a second one
         self._run_returns()
         self.assertEqual(len(self._events()), 2)
+
+    def _reports_created(self):
+        return [c.json() for c in self.sim.calls_to("POST", "/reports/2021-06-30/reports")]
+
+    def test_a_report_amazon_is_still_making_is_read_by_the_next_run(self):
+        order_id = self.sim.add_order(items=[("AR-MUG", 1, "12.00")], notify=False)
+        self._import_order(order_id)
+        rma = self.sim.add_return(order_id, "AR-MUG", 1)
+        self.sim.report_delay = 1.5
+        self.patch(amazon_components, "REPORT_TIMEOUT", 0.2)
+        checkpoint = self.policy.checkpoint
+        summary = self._run_returns()
+        self.assertIn("the next run reads them", summary)
+        self.assertEqual(self.policy.checkpoint, checkpoint, "nothing read: the checkpoint stays")
+        self.assertFalse(self._events())
+        report_id = self.backend.amazon_pending_reports["GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE"]["id"]
+        time.sleep(1.6)
+        self._run_returns()
+        self.assertEqual(len(self._reports_created()), 1, "the report asked for is read, no second one")
+        self.assertTrue(self.sim.calls_to("GET", "/reports/2021-06-30/reports/%s" % report_id))
+        self.assertEqual((self._events().aggregate_key, self._events().outcome), (rma, "created"))
+        self.assertFalse(self.backend.amazon_pending_reports)
+        self.assertGreater(self.policy.checkpoint, checkpoint)
+
+    def test_a_fatal_report_is_noted_and_asked_again(self):
+        order_id = self.sim.add_order(items=[("AR-CAP", 1, "8.00")], notify=False)
+        self._import_order(order_id)
+        rma = self.sim.add_return(order_id, "AR-CAP", 1)
+        self.sim.fail_reports(1)
+        checkpoint = self.policy.checkpoint
+        self.assertIn("FATAL", self._run_returns())
+        self.assertEqual(self.policy.checkpoint, checkpoint)
+        self.assertIn("could not make", self.backend.message_ids[0].body)
+        self.assertFalse(self.backend.amazon_pending_reports)
+        self._run_returns()
+        self.assertEqual(len(self._reports_created()), 2)
+        self.assertEqual(self.env["retail.return"].search([("external_id", "=", rma)]).state, "open")

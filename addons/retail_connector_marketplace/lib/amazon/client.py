@@ -464,11 +464,11 @@ class SellingPartnerClient:
                 raise ChannelTransportError("%s: not a valid GZIP document (%s)" % (what, exc)) from None
         return content
 
-    def wait_for_report(self, report_id, *, timeout=120.0, interval=2.0):
-        """Poll ``getReport`` until the report is DONE or CANCELLED; return it.
+    def report_when_ready(self, report_id, *, timeout=120.0, interval=2.0):
+        """Poll ``getReport`` until the report is DONE or CANCELLED and return it; None while Amazon is still
+        making it after ``timeout`` (ask again later, with the same id).
 
-        FATAL raises ChannelValidationError with what Amazon wrote in its document, if any; a
-        report still processing past ``timeout`` raises ChannelTransportError (retried later).
+        FATAL raises ChannelValidationError with what Amazon wrote in its document, if any.
         """
         deadline = time.monotonic() + timeout
         while True:
@@ -486,8 +486,21 @@ class SellingPartnerClient:
                 raise ChannelValidationError("report %s (%s) ended FATAL %s" % (
                     report_id, report.get("reportType") or "?", detail), 400)
             if time.monotonic() + interval > deadline:
-                raise ChannelTransportError("report %s is still %s after %.0f s" % (report_id, status, timeout))
+                return None
             self.sleep(interval)
+
+    def wait_for_report(self, report_id, *, timeout=120.0, interval=2.0):
+        """Return the report once DONE or CANCELLED; raise ChannelTransportError (retried later) past ``timeout``."""
+        report = self.report_when_ready(report_id, timeout=timeout, interval=interval)
+        if report is None:
+            raise ChannelTransportError("report %s is still being made after %.0f s" % (report_id, timeout))
+        return report
+
+    def report_content(self, report):
+        """Return the document (bytes) of a report DONE; ``b""`` when Amazon cancelled it for want of data."""
+        if report.get("processingStatus") == REPORT_CANCELLED or not report.get("reportDocumentId"):
+            return b""
+        return self.get_report_document(report["reportDocumentId"])
 
     def read_report(self, report_type, marketplace_ids, *, data_start_time=None, data_end_time=None, timeout=120.0,
                     interval=2.0):
@@ -495,10 +508,7 @@ class SellingPartnerClient:
         cancelled it for want of data."""
         report_id = self.create_report(report_type, marketplace_ids, data_start_time=data_start_time,
                                        data_end_time=data_end_time)
-        report = self.wait_for_report(report_id, timeout=timeout, interval=interval)
-        if report.get("processingStatus") == REPORT_CANCELLED or not report.get("reportDocumentId"):
-            return b""
-        return self.get_report_document(report["reportDocumentId"])
+        return self.report_content(self.wait_for_report(report_id, timeout=timeout, interval=interval))
 
 
 def quantity_patch(quantity):
