@@ -162,3 +162,17 @@ class TestAmazonReturns(ChannelFlowCase):
         self._run_returns()
         self.assertEqual(len(self._reports_created()), 2)
         self.assertEqual(self.env["retail.return"].search([("external_id", "=", rma)]).state, "open")
+
+    def test_an_amazon_fulfilled_return_comes_from_the_fba_customer_returns_report(self):
+        order_id = self.sim.add_order(channel="AFN", status="Shipped", items=[("AR-MUG", 2, "12.00")], notify=False)
+        sale = self._import_order(order_id)
+        self.assertTrue(self.backend.amazon_afn_warehouse_id, "an Amazon-fulfilled order made the AFN warehouse")
+        self.sim.add_return(order_id, "AR-MUG", 1, "UNWANTED_ITEM", disposition="SELLABLE")
+        self._run_returns()
+        types = [r["reportType"] for r in self._reports_created()]
+        self.assertEqual(sorted(types), ["GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA",
+                                         "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE"])
+        ret = self.env["retail.return"].search([("backend_id", "=", self.backend.id)])
+        self.assertEqual((ret.sale_order_id, ret.state), (sale, "open"))
+        self.assertTrue(ret.external_id.startswith("FBA-%s-" % order_id))
+        self.assertEqual((ret.line_ids.quantity, ret.line_ids.disposition), (1.0, "restock"))
