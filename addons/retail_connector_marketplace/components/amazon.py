@@ -94,7 +94,6 @@ class AmazonEventParser(Component):
                             idempotency_key="amz:" + hashlib.sha256(version.encode()).hexdigest(),
                             channel_timestamp=stamp)
 
-
     def _parse_return(self, topic, domain, data):
         """A return of a returns report (canonical), or a report row that could not be read (kept to fail with
         its reason)."""
