@@ -5,7 +5,9 @@ Orders in by notification and by polling (pending orders wait, cancellations can
 are recorded against the Amazon fulfilment warehouse), an access token expiring mid-run, a 429
 storm on getOrders, a lost notification found by polling, shipment confirmation out, quantities
 out by patchListingsItem and by a JSON_LISTINGS_FEED with one rejected message, prices out, a settlement
-(financial event group) through the payout pipeline.
+(financial event group) through the payout pipeline, customer returns from the returns report
+(Reports API) authorised once through the base's returns workflow, one of an order not imported
+yet waiting for it.
 """
 
 import uuid
@@ -43,7 +45,7 @@ def amazon(odoo, products):
     # the documented usage plans, sixty times faster: getOrders one a second, burst 20
     # orders in the company's currency (an EUR marketplace's orders need EUR active with a pricelist)
     currency = odoo.search_read("res.company", [], ["currency_id"], limit=1)[0]["currency_id"][1]
-    sim = AmazonSimulator(rate_scale=60.0, feed_delay=1.5, currency=currency).start()
+    sim = AmazonSimulator(rate_scale=60.0, feed_delay=1.5, report_delay=1.5, report_gzip=True, currency=currency).start()
     for sku in SKUS:
         sim.add_listing(sku, 0)
     warehouse = odoo.search_read("stock.warehouse", [("code", "!=", "AFN")], ["id", "lot_stock_id"], limit=1)[0]
@@ -263,3 +265,75 @@ def test_price_out(amazon, odoo, wait_for, products):
     body = amazon.calls_to("PATCH", "/listings/2021-08-01/items/%s/AMZ-03" % amazon.seller_id)[-1].json()
     assert body["patches"][0]["path"] == "/attributes/purchasable_offer"
     assert body["patches"][0]["value"][0]["marketplace_id"] == MARKET
+
+
+def _run_returns_policy(odoo, amazon, wait_for):
+    """Run the returns policy now and wait for its run (the report read into the inbox) to end."""
+    policy = odoo.search_read("retail.sync.policy", [("backend_id", "=", amazon.backend_id), ("domain", "=", "returns")],
+                              ["id", "mode"])[0]
+    assert policy["mode"] != "off"
+    job_ids = odoo.call("retail.sync.policy", "action_run_now", [policy["id"]])
+
+    def ended():
+        jobs = odoo.search_read("queue.job", [("id", "in", job_ids)], ["state", "result", "exc_info"])
+        return jobs if jobs and all(j["state"] in ("done", "failed") for j in jobs) else None
+
+    jobs = wait_for(ended, timeout=90, what="the returns policy's run")
+    assert all(j["state"] == "done" for j in jobs), jobs
+    return jobs[0]["result"] or ""
+
+
+def _returns_reports_created(amazon):
+    return [c.json() for c in amazon.calls_to("POST", "/reports/2021-06-30/reports")
+            if c.json()["reportType"] == "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE"]
+
+
+def _returns_of(odoo, amazon, rma):
+    return odoo.search_read("retail.return", [("backend_id", "=", amazon.backend_id), ("external_id", "=", rma)],
+                            ["state", "origin", "sale_order_id", "line_ids"])
+
+
+def test_customer_return_from_the_returns_report_authorised_once(amazon, odoo, wait_for, products):
+    order_id = amazon.add_order(items=[("AMZ-05", 2, "9.00"), ("AMZ-06", 1, "4.00")])
+    _read_notifications(odoo, amazon)
+    sale = _sale_of(odoo, amazon, order_id, wait_for)
+    rma = amazon.add_return(order_id, "AMZ-05", 1, "DEFECTIVE", refunded="9.00")
+    result = _run_returns_policy(odoo, amazon, wait_for)
+    assert "returns: 1 new" in result
+    ret = wait_for(lambda: [r for r in _returns_of(odoo, amazon, rma) if r["state"] == "open"], timeout=60,
+                   what="the Amazon return authorised in Odoo")[0]
+    assert (ret["origin"], ret["sale_order_id"][0]) == ("channel", sale["id"])
+    [line] = odoo.search_read("retail.return.line", [("id", "in", ret["line_ids"])],
+                              ["sale_line_id", "product_id", "quantity"])
+    sale_line = odoo.search_read("sale.order.line", [("id", "=", line["sale_line_id"][0])], ["order_id", "product_id"])[0]
+    assert (sale_line["order_id"][0], line["product_id"][0], line["quantity"]) == (sale["id"], products["AMZ-05"], 1)
+    # the report came gzipped through createReport / getReport / getReportDocument, from the policy's watermark
+    created = _returns_reports_created(amazon)[-1]
+    assert created["marketplaceIds"] == [MARKET] and created["dataStartTime"]
+    # read twice: the same report rows again, still one return and one event
+    result = _run_returns_policy(odoo, amazon, wait_for)
+    assert "0 new, 1 already known" in result
+    second = _returns_reports_created(amazon)[-1]
+    assert second["dataStartTime"] > created["dataStartTime"], "the second read starts from the watermark"
+    assert len(_returns_of(odoo, amazon, rma)) == 1
+    assert len(odoo.search_read("retail.event", [("backend_id", "=", amazon.backend_id),
+                                                 ("aggregate_key", "=", rma)], ["id"])) == 1
+
+
+def test_return_of_an_order_not_imported_yet_waits_for_the_order(amazon, odoo, wait_for):
+    order_id = amazon.add_order(items=[("AMZ-07", 1, "11.00")], notify=False)
+    rma = amazon.add_return(order_id, "AMZ-07", 1, "NO_LONGER_NEEDED")
+    _run_returns_policy(odoo, amazon, wait_for)
+
+    def waiting():
+        events = odoo.search_read("retail.event", [("backend_id", "=", amazon.backend_id), ("aggregate_key", "=", rma)],
+                                  ["state", "last_error"])
+        return events if events and events[0]["last_error"] else None
+
+    [event] = wait_for(waiting, timeout=60, what="the return's event waiting for its order")
+    assert event["state"] == "queued" and "not imported" in event["last_error"]
+    assert not _returns_of(odoo, amazon, rma)
+    _run_orders_policy(odoo, amazon)  # the order comes by polling
+    _sale_of(odoo, amazon, order_id, wait_for, timeout=90)
+    wait_for(lambda: [r for r in _returns_of(odoo, amazon, rma) if r["state"] == "open"], timeout=150,
+             what="the waiting return recorded once its order is in")

@@ -1,4 +1,4 @@
-"""Amazon Selling Partner API simulator: LWA, Orders v0, Tokens, Listings Items and Feeds on loopback,
+"""Amazon Selling Partner API simulator: LWA, Orders v0, Tokens, Listings Items, Feeds and Reports on loopback,
 with ORDER_CHANGE notifications on an SQS queue served by moto in server mode.
 
 API (the documented shapes; the SP-API endpoint and the LWA token endpoint on one server)::
@@ -19,6 +19,10 @@ API (the documented shapes; the SP-API endpoint and the LWA token endpoint on on
     GET  /finances/v0/financialEventGroups?FinancialEventGroupStartedAfter[&...Before] | ?NextToken
          -> {"payload": {"FinancialEventGroupList": [...], "NextToken"}}
     GET  /finances/v0/financialEventGroups/{id}/financialEvents -> {"payload": {"FinancialEvents": {...}}}
+    POST /reports/2021-06-30/reports {"reportType", "marketplaceIds", "dataStartTime"[, "dataEndTime"]} -> 202 {"reportId"}
+    GET  /reports/2021-06-30/reports/{reportId} -> {"reportId", "reportType", "processingStatus": IN_QUEUE|IN_PROGRESS|
+         DONE|CANCELLED|FATAL, "dataStartTime", "dataEndTime", "createdTime", "reportDocumentId" (DONE)}
+    GET  /reports/2021-06-30/documents/{id}   -> {"reportDocumentId", "url"[, "compressionAlgorithm": "GZIP"]}
 
 Every SP-API call needs ``x-amz-access-token``: a missing or unknown token answers 403
 ``Unauthorized`` (``Access to requested resource is denied.``), an expired one 403 with the
@@ -32,6 +36,14 @@ scaled by ``rate_scale`` for tests); answers carry ``x-amzn-RateLimit-Limit`` an
 Feeds are processed ``feed_delay`` seconds after their creation: a JSON_LISTINGS_FEED's PATCH
 messages set the SKUs' quantities, and a message of a SKU the seller has no listing of (or one
 named by ``reject_sku``) is rejected in the processing report (``issues`` of severity ERROR).
+
+Reports are processed ``report_delay`` seconds after their creation. The returns reports
+(``GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE`` for merchant-fulfilled orders,
+``GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA`` for Amazon-fulfilled ones) are tab-separated
+flat files with the documented header, of the returns ``add_return`` made whose request date is
+within [dataStartTime, dataEndTime or the report's creation]; a report with no row ends
+CANCELLED, as Amazon cancels a report without data. ``report_gzip`` serves the documents
+gzipped (``compressionAlgorithm`` GZIP); ``fail_reports(n)`` makes the next n reports FATAL.
 
 Notifications: ``start()`` also starts moto's ThreadedMotoServer and creates the queue
 ``queue_url``; a status change sends the ORDER_CHANGE notification (``NotificationVersion``
@@ -77,7 +89,24 @@ USAGE_PLANS = {
     "getFeedDocument": (0.0222, 10),
     "listFinancialEventGroups": (0.5, 30),
     "listFinancialEventsByGroupId": (0.5, 30),
+    "createReport": (0.0167, 15),
+    "getReport": (2.0, 15),
+    "getReportDocument": (0.0167, 15),
 }
+MFN_RETURNS = "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE"
+FBA_RETURNS = "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA"
+MFN_RETURN_COLUMNS = (
+    "Order ID", "Order date", "Return request date", "Return request status", "Amazon RMA ID", "Merchant RMA ID",
+    "Label type", "Label cost", "Currency code", "Return carrier", "Tracking ID", "Label to be paid by",
+    "A-to-Z Claim", "Is prime", "ASIN", "Merchant SKU", "Item Name", "Return quantity", "Return Reason", "In policy",
+    "Return type", "Resolution", "Invoice number", "Return delivery date", "Order Amount", "Order quantity",
+    "SafeT Action reason", "SafeT claim id", "SafeT claim state", "SafeT claim creation time",
+    "SafeT claim reimbursement amount", "Refunded Amount",
+)
+FBA_RETURN_COLUMNS = (
+    "return-date", "order-id", "sku", "asin", "fnsku", "product-name", "quantity", "fulfillment-center-id",
+    "detailed-disposition", "reason", "status", "license-plate-number", "customer-comments",
+)
 AWS_ACCOUNT = "123456789012"
 PII_FIELDS = ("Name", "AddressLine1", "AddressLine2", "AddressLine3", "Phone", "CompanyName")
 
@@ -118,7 +147,7 @@ class AmazonSimulator(Simulator):
     def __init__(self, *, client_id="amzn1.application-oa2-client.sim", client_secret="amzn-sim-secret",
                  refresh_token="Atzr|sim-refresh", seller_id="A3SIMSELLER", marketplace_id="A1PA6795UKMFR9",
                  token_ttl=3600, rate_scale=1.0, feed_delay=1.0, sqs=True, queue_name="sp-api-notifications",
-                 currency="EUR", sqs_port=0, **kw):
+                 currency="EUR", sqs_port=0, report_delay=1.0, report_gzip=False, **kw):
         super().__init__(**kw)
         self.client_id = client_id
         self.client_secret = client_secret
@@ -130,6 +159,8 @@ class AmazonSimulator(Simulator):
         self.sqs_port = sqs_port
         self.rate_scale = rate_scale
         self.feed_delay = feed_delay
+        self.report_delay = report_delay
+        self.report_gzip = report_gzip
         self.use_sqs = sqs
         self.queue_name = queue_name
         self.queue_url = None
@@ -148,6 +179,9 @@ class AmazonSimulator(Simulator):
         self.documents = {}  # document id -> {"content": bytes, "contentType": str}
         self.feeds = {}  # feed id -> feed
         self.event_groups = {}  # financial event group id -> (group, FinancialEvents)
+        self.returns = []  # report rows of the returns made by add_return: {"fba": bool, "at": datetime, "row": {...}}
+        self.reports = {}  # report id -> report
+        self._fatal_reports = 0
         self._storms = {}  # operation -> 429s left
         self._drops = 0
         self.notifications_sent = []
@@ -608,6 +642,140 @@ class AmazonSimulator(Simulator):
         if doc is None:
             raise SpError(404, "NotFound", "Document not found.", headers=headers)
         answer = {"feedDocumentId": doc_id, "url": "%s/downloads/%s" % (self.url, doc_id)}
+        if doc.get("compression"):
+            answer["compressionAlgorithm"] = doc["compression"]
+        return Response(200, answer, headers)
+
+    # ----------------------------------------------------------------- returns reports
+
+    def add_return(self, order_id, sku, quantity=1, reason="NO_LONGER_NEEDED", *, rma_id=None, status="Approved",
+                   requested_at=None, refunded=None, disposition="SELLABLE", comments="", in_policy="Y"):
+        """Record a customer return of ``quantity`` of ``sku`` of an order; return its Amazon RMA ID (the license
+        plate number of an Amazon-fulfilled order's return, which has no RMA).
+
+        Merchant-fulfilled orders' returns go to the flat-file returns report (rows of one
+        ``rma_id`` are one return request); Amazon-fulfilled ones to the FBA customer returns report.
+        """
+        order = self._lookup(order_id)
+        item = next((i for i in self.items[order_id] if i["SellerSKU"] == sku), None)
+        moment = (requested_at or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        fba = order["FulfillmentChannel"] == "AFN"
+        rma_id = rma_id or "D%s" % uuid.uuid4().hex[:8].upper()
+        currency = order["OrderTotal"]["CurrencyCode"]
+        if fba:
+            row = {"return-date": moment.strftime("%Y-%m-%dT%H:%M:%S+00:00"), "order-id": order_id, "sku": sku,
+                   "asin": (item or {}).get("ASIN", ""), "fnsku": "X00%07d" % (abs(hash(sku)) % 10**7),
+                   "product-name": (item or {}).get("Title", sku), "quantity": str(quantity),
+                   "fulfillment-center-id": "LEJ1", "detailed-disposition": disposition, "reason": reason,
+                   "status": "Unit returned to inventory" if disposition == "SELLABLE" else "Reimbursed",
+                   "license-plate-number": "LPN%s" % uuid.uuid4().hex[:10].upper(), "customer-comments": comments}
+        else:
+            row = dict.fromkeys(MFN_RETURN_COLUMNS, "")
+            row.update({
+                "Order ID": order_id, "Order date": order["PurchaseDate"].replace("Z", "+00:00"),
+                "Return request date": moment.strftime("%Y-%m-%dT%H:%M:%S+00:00"), "Return request status": status,
+                "Amazon RMA ID": rma_id, "Label type": "AmazonUnPaidLabel", "Label cost": "0.00",
+                "Currency code": currency, "Return carrier": "DHL", "Tracking ID": "JJD%012d" % next(self._seq),
+                "Label to be paid by": "Customer", "A-to-Z Claim": "N", "Is prime": "N",
+                "ASIN": (item or {}).get("ASIN", ""), "Merchant SKU": sku, "Item Name": (item or {}).get("Title", sku),
+                "Return quantity": str(quantity), "Return Reason": reason, "In policy": in_policy,
+                "Return type": "C-Returns", "Resolution": "StandardRefund", "Order Amount": order["OrderTotal"]["Amount"],
+                "Order quantity": str((item or {}).get("QuantityOrdered", "")),
+                "Refunded Amount": refunded if refunded is not None else "",
+            })
+        with self._lock:
+            self.returns.append({"fba": fba, "at": moment, "row": row})
+        return rma_id if not fba else row["license-plate-number"]
+
+    def add_return_row(self, row, *, fba=False, requested_at=None):
+        """Put a raw row (column -> text) in a returns report, as it is (tests of rows Amazon gets wrong)."""
+        with self._lock:
+            self.returns.append({"fba": fba, "at": requested_at or datetime.now(timezone.utc), "row": dict(row)})
+
+    def fail_reports(self, count=1):
+        """The next ``count`` reports end FATAL."""
+        with self._lock:
+            self._fatal_reports += count
+
+    def _report_document(self, report):
+        fba = report["reportType"] == FBA_RETURNS
+        columns = FBA_RETURN_COLUMNS if fba else MFN_RETURN_COLUMNS
+        rows = [r["row"] for r in self.returns if r["fba"] == fba and report["_start"] <= r["at"] <= report["_end"]]
+        if not rows:
+            return None
+        lines = ["\t".join(columns)] + ["\t".join(str(row.get(c, "")) for c in columns) for row in rows]
+        return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+    def _process_report(self, report):
+        if report["processingStatus"] in ("DONE", "CANCELLED", "FATAL"):
+            return
+        age = time.time() - report["_created"]
+        if age < self.report_delay:
+            if age >= self.report_delay / 2:
+                report["processingStatus"] = "IN_PROGRESS"
+                report.setdefault("processingStartTime", _iso(datetime.now(timezone.utc)))
+            return
+        report.setdefault("processingStartTime", report["createdTime"])
+        report["processingEndTime"] = _iso(datetime.now(timezone.utc))
+        if self._fatal_reports:
+            self._fatal_reports -= 1
+            report["processingStatus"] = "FATAL"
+            doc_id = "amzn1.spdoc.1.4.eu.%s" % uuid.uuid4()
+            self.documents[doc_id] = {"content": json.dumps({"errorDetails": "The report could not be generated."})
+                                      .encode(), "contentType": "application/json"}
+            report["reportDocumentId"] = doc_id
+            return
+        content = self._report_document(report)
+        if content is None:
+            report["processingStatus"] = "CANCELLED"  # no data for the period
+            return
+        doc_id = "amzn1.spdoc.1.4.eu.%s" % uuid.uuid4()
+        doc = {"content": content, "contentType": "text/plain; charset=UTF-8"}
+        if self.report_gzip:
+            doc.update(content=gzip.compress(content), compression="GZIP")
+        self.documents[doc_id] = doc
+        report.update(processingStatus="DONE", reportDocumentId=doc_id)
+
+    @route("POST", "/reports/2021-06-30/reports", auth=False)
+    def create_report(self, request):
+        headers, _rdt = self._operation(request, "createReport")
+        body = request.json() or {}
+        if not body.get("reportType") or not isinstance(body.get("marketplaceIds"), list) or not body["marketplaceIds"]:
+            raise SpError(400, "InvalidInput", "reportType and marketplaceIds are required.", headers=headers)
+        if body["reportType"] not in (MFN_RETURNS, FBA_RETURNS):
+            raise SpError(400, "InvalidInput", "Report type %s is not supported." % body["reportType"], headers=headers)
+        now = datetime.now(timezone.utc)
+        start = _parse(body["dataStartTime"], "dataStartTime") if body.get("dataStartTime") else now
+        end = _parse(body["dataEndTime"], "dataEndTime") if body.get("dataEndTime") else now
+        if start > now or end > now + timedelta(seconds=1) or start > end:
+            raise SpError(400, "InvalidInput", "dataStartTime and dataEndTime must not be in the future, "
+                          "dataStartTime before dataEndTime.", headers=headers)
+        report_id = str(60000000000 + next(self._seq))
+        with self._lock:
+            self.reports[report_id] = {
+                "reportId": report_id, "reportType": body["reportType"], "marketplaceIds": body["marketplaceIds"],
+                "dataStartTime": _iso(start), "dataEndTime": _iso(end), "createdTime": _iso(now),
+                "processingStatus": "IN_QUEUE", "_created": time.time(), "_start": start, "_end": end}
+        return Response(202, {"reportId": report_id}, headers)
+
+    @route("GET", "/reports/2021-06-30/reports/{report_id}", auth=False)
+    def get_report(self, request):
+        headers, _rdt = self._operation(request, "getReport")
+        report = self.reports.get(request.params["report_id"])
+        if report is None:
+            raise SpError(404, "NotFound", "Report not found.", headers=headers)
+        with self._lock:
+            self._process_report(report)
+        return Response(200, {k: v for k, v in report.items() if not k.startswith("_")}, headers)
+
+    @route("GET", "/reports/2021-06-30/documents/{doc_id}", auth=False)
+    def get_report_document(self, request):
+        headers, _rdt = self._operation(request, "getReportDocument")
+        doc_id = request.params["doc_id"]
+        doc = self.documents.get(doc_id)
+        if doc is None or not doc_id.startswith("amzn1.spdoc."):
+            raise SpError(404, "NotFound", "Report document not found.", headers=headers)
+        answer = {"reportDocumentId": doc_id, "url": "%s/downloads/%s" % (self.url, doc_id)}
         if doc.get("compression"):
             answer["compressionAlgorithm"] = doc["compression"]
         return Response(200, answer, headers)

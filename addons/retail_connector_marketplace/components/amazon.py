@@ -5,26 +5,40 @@ Orders come in two ways into the same inbox: ORDER_CHANGE notifications read fro
 queue (the backend's scheduled read and the orders policy's run), and ``getOrders`` by
 ``LastUpdatedAfter`` (the orders reconciliation). Either way an event holds the canonical order
 read from the SP-API.
+
+Returns come from the returns reports (Reports API), read on the returns policy's run from its
+checkpoint: each return (an RMA) is an event of the inbox holding the canonical return, which
+the shared return writer records and authorises; a report row that cannot be read is an event
+that fails with the row, the column and the value at fault.
 """
 
 import hashlib
 from datetime import datetime, timedelta, timezone
 
 from odoo.addons.component.core import Component
-from odoo.addons.retail_connector_base.lib.canonical import CanonicalValidationError, Order
+from odoo.addons.retail_connector_base.components.errors import RetailMappingError
+from odoo.addons.retail_connector_base.lib.canonical import CanonicalValidationError, Order, Return
+from odoo.addons.retail_connector_base.lib.canonical.errors import RuleError
+from odoo.addons.retail_connector_base.lib.canonical.normalize import parse_timestamp
 from odoo.addons.retail_connector_base.lib.http import ChannelValidationError
 from odoo.addons.retail_connector_base.lib.inbound import InboundEvent, SchemaError
 
-from ..lib.amazon.client import price_patch, quantity_patch
+from ..lib.amazon.client import amz_time, price_patch, quantity_patch
 from ..lib.amazon.finance import group_to_canonical
 from ..lib.amazon.mapping import AFN
-from ..models.retail_backend_amazon import ORDER_TOPIC
+from ..lib.amazon.returns import ReportFormatError, ReportRowError, error_data, is_error_data, returns_of_report
+from ..models.retail_backend_amazon import ORDER_TOPIC, RETURN_TOPIC
 
 # a few SKUs go through patchListingsItem one by one; more in one JSON_LISTINGS_FEED
 PATCH_MAX = 5
 # how long a flush waits for Amazon to process its feed before trying again later
 FEED_TIMEOUT = 120.0
 FEED_POLL_INTERVAL = 2.0
+# how long a returns run waits for Amazon to make a report before leaving it to the next run
+REPORT_TIMEOUT = 120.0
+REPORT_POLL_INTERVAL = 2.0
+# how far back the first returns run reads
+RETURNS_FIRST_DAYS = 30
 
 
 class AmazonConnectionTester(Component):
@@ -51,7 +65,7 @@ class AmazonEventParser(Component):
     _name = "retail.amazon.event.parser"
     _inherit = "retail.event.parser"
     _backend_type = "amazon"
-    _topics = {ORDER_TOPIC: ("orders", "order")}
+    _topics = {ORDER_TOPIC: ("orders", "order"), RETURN_TOPIC: ("returns", "return")}
 
     def topic_of(self, headers, resource=None, data=None):
         return ORDER_TOPIC
@@ -70,11 +84,31 @@ class AmazonEventParser(Component):
 
     def parse(self, topic, headers, data, body):
         domain, aggregate_type = self._domain_and_type(topic)
+        if aggregate_type == "return":
+            return self._parse_return(topic, domain, data)
         order = self._order(data)
         stamp = order.updated_at or order.created_at
         # two changes within a second (the API's precision) differ by the status they bring
         version = "order|%s|%s|%s" % (order.external_id, stamp, (order.extra or {}).get("amazon_status"))
         return InboundEvent(topic=topic, domain=domain, aggregate_type=aggregate_type, aggregate_key=order.external_id,
+                            idempotency_key="amz:" + hashlib.sha256(version.encode()).hexdigest(),
+                            channel_timestamp=stamp)
+
+    def _parse_return(self, topic, domain, data):
+        """A return of a returns report (canonical), or a report row that could not be read (kept to fail with
+        its reason)."""
+        if not isinstance(data, dict) or not data.get("external_id"):
+            raise SchemaError("an Amazon return event carries the canonical return with its external_id",
+                              details=[{"field": "external_id", "message": "is required"}])
+        stamp = None
+        if not is_error_data(data):
+            try:
+                stamp = Return.from_dict(data).created_at
+            except CanonicalValidationError as exc:
+                raise SchemaError(str(exc), details=[{"field": e.path, "message": e.message}
+                                                     for e in exc.errors]) from None
+        version = "return|%s|%s" % (data["external_id"], stamp)
+        return InboundEvent(topic=topic, domain=domain, aggregate_type="return", aggregate_key=str(data["external_id"]),
                             idempotency_key="amz:" + hashlib.sha256(version.encode()).hexdigest(),
                             channel_timestamp=stamp)
 
@@ -88,12 +122,27 @@ class AmazonEventProcessor(Component):
     _backend_type = "amazon"
 
     def process(self, event, data):
+        if event.aggregate_type == "return":
+            return self._apply_report_return(data, event)
         order = Order.from_dict(data)
         if order.payment_state == "pending" and order.status == "open":
             return "deferred: the order is pending on Amazon", None
         if (order.extra or {}).get("fulfillment_channel") != AFN:
             return self._apply_order(order, event)
         return self._apply_afn_order(order, event)
+
+    def _apply_report_return(self, data, event):
+        """A return of a returns report through the shared return writer; a row that could not be read fails
+        here, for good, saying what to look at."""
+        if is_error_data(data):
+            error = data["report_error"]
+            raise RetailMappingError(self.env._(
+                "Amazon %(report)s, row %(row)s (order %(order)s): %(field)s %(value)s %(message)s. Check the return in "
+                "Seller Central; the return is not recorded.",
+                report=error.get("report_type") or "returns report", row=error.get("row"),
+                order=data.get("order_external_id") or "?", field=error.get("field"),
+                value=repr(error.get("value")), message=error.get("message")), kind="invalid_report_row")
+        return self._apply_return(Return.from_dict(data), event)
 
     def _apply_afn_order(self, order, event):
         backend = self.backend_record
@@ -139,6 +188,88 @@ class AmazonOrdersReconciler(Component):
             data = backend._amazon_order_data(client, order)
             if data is not None:
                 yield data
+
+
+class AmazonReturnsImporter(Component):
+    """The returns reports (Reports API) from the returns policy's checkpoint into the inbox, on the policy's run.
+
+    ``createReport`` with ``dataStartTime`` the checkpoint less the overlap, ``getReport`` until
+    Amazon made it, then its document: each return (RMA) an event. A return read again (the
+    overlap, a run done twice) is the same event and is not recorded twice. A report Amazon has
+    not made within ``REPORT_TIMEOUT`` is remembered on the backend and read by the next run
+    (no second report asked for); one that ends FATAL is noted on the backend and asked again.
+    Either way the checkpoint stays where it was.
+    """
+
+    _name = "retail.amazon.returns.importer"
+    _inherit = "retail.changes.batch.importer"
+    _usage = "returns.batch"
+    _apply_on = "retail.backend"
+    _backend_type = "amazon"
+    _domain = "returns"
+    _topic = RETURN_TOPIC
+
+    _waiting = ()
+
+    def run(self):
+        """Read the returns reports into the inbox; a report Amazon is still making is read by the next run, and
+        the checkpoint does not move meanwhile."""
+        policy = self.backend_record.policy_for(self._domain)
+        checkpoint = policy.checkpoint
+        self._waiting = []
+        summary = super().run()
+        if self._waiting:
+            policy.checkpoint = checkpoint
+            summary += "; report(s) %s not read (still being made, or FATAL): the next run reads them" % ", ".join(
+                self._waiting)
+        return summary
+
+    def _fetch_changes(self, since):
+        backend = self.backend_record
+        client = backend._amazon_client(max_wait=60.0)
+        since = (since.replace(tzinfo=timezone.utc) if since
+                 else datetime.now(timezone.utc) - timedelta(days=RETURNS_FIRST_DAYS))
+        marketplaces = backend._amazon_marketplaces()
+        pending = dict(backend.amazon_pending_reports or {})
+        for report_type in backend._amazon_returns_reports():
+            report_id = (pending.get(report_type) or {}).get("id")
+            if not report_id:
+                report_id = client.create_report(report_type, marketplaces, data_start_time=since)
+                pending[report_type] = {"id": report_id, "since": amz_time(since)}
+                backend.sudo().amazon_pending_reports = dict(pending)
+            try:
+                report = client.report_when_ready(report_id, timeout=REPORT_TIMEOUT, interval=REPORT_POLL_INTERVAL)
+            except ChannelValidationError as exc:
+                # FATAL: noted, and asked again by the next run from the same checkpoint
+                pending.pop(report_type, None)
+                backend.sudo().amazon_pending_reports = dict(pending) or False
+                backend.message_post(body=self.env._("Amazon could not make its %(report)s report: %(reason)s. The "
+                                                     "next returns run asks for it again.", report=report_type,
+                                                     reason=exc))
+                self._waiting.append("%s (FATAL)" % report_id)
+                continue
+            if report is None:
+                self._waiting.append(report_id)
+                continue
+            content = client.report_content(report)
+            pending.pop(report_type, None)
+            backend.sudo().amazon_pending_reports = dict(pending) or False
+            try:
+                found = returns_of_report(report_type, content)
+            except ReportFormatError as exc:
+                raise ChannelValidationError("Amazon's %s report cannot be read: %s" % (report_type, exc)) from None
+            for item in found:
+                yield error_data(item) if isinstance(item, ReportRowError) else item.to_dict()
+
+    def _stamp_of(self, data):
+        """A return's time is its request date (the report's date column): the checkpoint follows it."""
+        value = data.get("created_at") if isinstance(data, dict) else None
+        if not value:
+            return None
+        try:
+            return parse_timestamp(value).replace(tzinfo=None)
+        except (ValueError, TypeError, RuleError):
+            return None
 
 
 class AmazonNotificationsBatch(Component):

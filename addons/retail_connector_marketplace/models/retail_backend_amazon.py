@@ -20,11 +20,13 @@ from odoo.addons.retail_connector_base.models.retail_event import new_correlatio
 from ..lib.amazon.auth import LWA_TOKEN_URL, AccessToken, LwaAuth
 from ..lib.amazon.client import ENDPOINTS, OperationLimiter, SellingPartnerClient
 from ..lib.amazon.mapping import WAITING, needs_personal_data, notification_order_id, order_status, order_to_canonical
+from ..lib.amazon.returns import FBA_RETURNS, MFN_RETURNS
 
 _logger = logging.getLogger(__name__)
 
 MANAGER_GROUP = "retail_connector_base.group_retail_manager"
 ORDER_TOPIC = "amazon/order"
+RETURN_TOPIC = "amazon/return"
 AFN_WAREHOUSE_CODE = "AFN"
 # the operation buckets of one process, per database and backend: every client of a backend shares them
 _LIMITERS = {}
@@ -133,6 +135,10 @@ class RetailBackendAmazon(models.Model):
         "stock.warehouse", string="Amazon fulfilment warehouse",
         help="Orders Amazon fulfils (FBA) are recorded against this warehouse's stock, without a delivery to ship. "
              "Made on the first such order when empty.")
+    amazon_pending_reports = fields.Json(
+        string="Reports being made", copy=False, readonly=True,
+        help="Reports asked for that Amazon had not made yet when the run gave up waiting: the next run reads "
+             "them instead of asking again ({report type: {id, since}}).")
 
     # ------------------------------------------------------------------ set-up
     @api.model_create_multi
@@ -164,6 +170,10 @@ class RetailBackendAmazon(models.Model):
                     vals.update(interval_number=10, interval_type="minutes")
                 elif vals["domain"] == "inventory":
                     vals.update(interval_number=30, interval_type="minutes")
+                elif vals["domain"] == "returns":
+                    # the returns reports, hourly; a day read again each time for the rows Amazon adds late
+                    # (a return already read is known by its RMA and not recorded twice)
+                    vals.update(interval_number=1, interval_type="hours", overlap_minutes=24 * 60)
         return values
 
     def _amazon_marketplaces(self):
@@ -316,6 +326,13 @@ class RetailBackendAmazon(models.Model):
             except (ChannelError, UserError) as exc:
                 _logger.warning("Amazon notifications of %s not read: %s", backend.name, exc)
             self.env.cr.commit()
+
+    # ------------------------------------------------------------------ returns
+    def _amazon_returns_reports(self):
+        """Return the returns reports to read: the merchant-fulfilled one, and the FBA customer returns once the
+        backend has Amazon-fulfilled orders (its Amazon fulfilment warehouse)."""
+        self.ensure_one()
+        return [MFN_RETURNS, FBA_RETURNS] if self.amazon_afn_warehouse_id else [MFN_RETURNS]
 
     # ------------------------------------------------------------------ Amazon-fulfilled orders
     def _amazon_afn_warehouse(self):

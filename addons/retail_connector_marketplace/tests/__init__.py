@@ -8,3 +8,4 @@ from . import test_stripe_flows
 from . import test_shopify_payouts
 from . import test_storefront_depth
 from . import test_amazon_backend
+from . import test_amazon_returns

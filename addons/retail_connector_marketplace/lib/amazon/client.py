@@ -1,4 +1,4 @@
-"""Client of the Amazon Selling Partner API: Orders v0, Tokens, Listings Items and Feeds.
+"""Client of the Amazon Selling Partner API: Orders v0, Tokens, Listings Items, Feeds and Reports.
 
 Every call names its SP-API operation, which has its own usage plan (rate per second and
 burst). The client paces each operation with a token bucket, learns the rate from the
@@ -47,6 +47,9 @@ USAGE_PLANS = {
     "getFeedDocument": (0.0222, 10),
     "listFinancialEventGroups": (0.5, 30),
     "listFinancialEventsByGroupId": (0.5, 30),
+    "createReport": (0.0167, 15),
+    "getReport": (2.0, 15),
+    "getReportDocument": (0.0167, 15),
 }
 DEFAULT_PLAN = (1.0, 5)
 
@@ -55,6 +58,11 @@ FEED_TYPE_LISTINGS = "JSON_LISTINGS_FEED"
 FEED_CONTENT_TYPE = "application/json; charset=UTF-8"
 FEED_DONE = "DONE"
 FEED_FAILED = ("CANCELLED", "FATAL")
+REPORTS = "/reports/2021-06-30"
+REPORT_DONE = "DONE"
+# Amazon cancels a report that has no data for its period: nothing to read, not a failure
+REPORT_CANCELLED = "CANCELLED"
+REPORT_FATAL = "FATAL"
 
 
 def amz_time(moment):
@@ -404,6 +412,103 @@ class SellingPartnerClient:
         """Send ``{sku: quantity}`` as one JSON_LISTINGS_FEED; return ``{sku: reason}`` refused."""
         return self.listings_feed(seller_id, marketplace_ids, {sku: [quantity_patch(q)] for sku, q in quantities.items()},
                                   timeout=timeout, interval=interval)
+
+
+    # ----------------------------------------------------------------- reports
+
+    def create_report(self, report_type, marketplace_ids, *, data_start_time=None, data_end_time=None, options=None):
+        """Ask for a report (``createReport``); return its ``reportId``."""
+        body = {"reportType": report_type, "marketplaceIds": list(marketplace_ids)}
+        if data_start_time:
+            body["dataStartTime"] = amz_time(data_start_time)
+        if data_end_time:
+            body["dataEndTime"] = amz_time(data_end_time)
+        if options:
+            body["reportOptions"] = dict(options)
+        resp = self.call("createReport", "POST", REPORTS + "/reports", json=body)
+        report_id = (resp.data or {}).get("reportId") if isinstance(resp.data, Mapping) else None
+        if not report_id:
+            raise ChannelTransportError("createReport: no reportId in the answer", resp.status)
+        return str(report_id)
+
+    def get_report(self, report_id):
+        """Return a report's details (``processingStatus``, ``reportDocumentId`` once DONE)."""
+        resp = self.call("getReport", "GET", "%s/reports/%s" % (REPORTS, quote(str(report_id), safe="")))
+        if not isinstance(resp.data, Mapping):
+            raise ChannelTransportError("getReport: the answer is not a JSON object", resp.status)
+        return resp.data
+
+    def get_report_document(self, document_id):
+        """Return a report document's content (bytes), downloaded from its URL and unzipped when GZIP."""
+        resp = self.call("getReportDocument", "GET", "%s/documents/%s" % (REPORTS, quote(str(document_id), safe="")))
+        meta = resp.data if isinstance(resp.data, Mapping) else {}
+        if not meta.get("url"):
+            raise ChannelTransportError("getReportDocument %s: no url in the answer" % document_id, resp.status)
+        return self._download(meta["url"], meta.get("compressionAlgorithm"), "report document %s" % document_id)
+
+    def _download(self, url, compression, what):
+        """GET a pre-signed document URL (no SP-API headers); return its content, gunzipped when ``compression`` says GZIP."""
+        try:
+            resp = self.http.session.get(url, timeout=self.http.timeout)
+        except requests.RequestException as exc:
+            raise ChannelTransportError("%s: cannot download it (%s)" % (what, type(exc).__name__)) from None
+        if resp.status_code != 200:
+            raise ChannelTransportError("%s: the download answered %s" % (what, resp.status_code), resp.status_code)
+        content = resp.content
+        if compression:
+            if str(compression).upper() != "GZIP":
+                raise ChannelTransportError("%s: unknown compressionAlgorithm %s" % (what, compression))
+            try:
+                content = gzip.decompress(content)
+            except (OSError, EOFError) as exc:
+                raise ChannelTransportError("%s: not a valid GZIP document (%s)" % (what, exc)) from None
+        return content
+
+    def report_when_ready(self, report_id, *, timeout=120.0, interval=2.0):
+        """Poll ``getReport`` until the report is DONE or CANCELLED and return it; None while Amazon is still
+        making it after ``timeout`` (ask again later, with the same id).
+
+        FATAL raises ChannelValidationError with what Amazon wrote in its document, if any.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            report = self.get_report(report_id)
+            status = report.get("processingStatus")
+            if status in (REPORT_DONE, REPORT_CANCELLED):
+                return report
+            if status == REPORT_FATAL:
+                detail = ""
+                if report.get("reportDocumentId"):
+                    try:
+                        detail = self.get_report_document(report["reportDocumentId"]).decode("utf-8", "replace")[:300]
+                    except ChannelError:
+                        detail = ""
+                raise ChannelValidationError("report %s (%s) ended FATAL %s" % (
+                    report_id, report.get("reportType") or "?", detail), 400)
+            if time.monotonic() + interval > deadline:
+                return None
+            self.sleep(interval)
+
+    def wait_for_report(self, report_id, *, timeout=120.0, interval=2.0):
+        """Return the report once DONE or CANCELLED; raise ChannelTransportError (retried later) past ``timeout``."""
+        report = self.report_when_ready(report_id, timeout=timeout, interval=interval)
+        if report is None:
+            raise ChannelTransportError("report %s is still being made after %.0f s" % (report_id, timeout))
+        return report
+
+    def report_content(self, report):
+        """Return the document (bytes) of a report DONE; ``b""`` when Amazon cancelled it for want of data."""
+        if report.get("processingStatus") == REPORT_CANCELLED or not report.get("reportDocumentId"):
+            return b""
+        return self.get_report_document(report["reportDocumentId"])
+
+    def read_report(self, report_type, marketplace_ids, *, data_start_time=None, data_end_time=None, timeout=120.0,
+                    interval=2.0):
+        """Create a report, wait for it and return its document's content (bytes); ``b""`` when Amazon
+        cancelled it for want of data."""
+        report_id = self.create_report(report_type, marketplace_ids, data_start_time=data_start_time,
+                                       data_end_time=data_end_time)
+        return self.report_content(self.wait_for_report(report_id, timeout=timeout, interval=interval))
 
 
 def quantity_patch(quantity):
