@@ -1,4 +1,5 @@
-"""Client of the WooCommerce REST API v3: orders, notes, refunds, catalogue batches, webhooks.
+"""Client of the WooCommerce REST API v3: orders, notes, refunds, catalogue batches, webhooks, and the
+shop settings orders name (tax rates, payment gateways, shipping methods).
 
 Failures become the connector's channel errors as ChannelHttpClient maps them, with one
 WooCommerce twist: some errors come back as HTTP 500 although retrying cannot help (WooCommerce
@@ -418,6 +419,25 @@ class WooCommerceClient:
                 if not missing:
                     break
         return found
+
+    # ----------------------------------------------------------------- shop settings
+
+    def tax_rates(self) -> list[Mapping]:
+        """Return every tax rate of the shop (``id``, ``name``, ``rate`` a percent text, ``country``,
+        ``class``...), all classes and pages."""
+        return list(self.paginate("taxes"))
+
+    def payment_gateways(self, *, enabled_only: bool = True) -> list[Mapping]:
+        """Return the shop's payment gateways (``id``, ``title``, ``enabled``), the enabled ones by
+        default. WooCommerce returns them all in one answer (the list is not paginated)."""
+        gateways, _headers = self._get_list("payment_gateways", {})
+        return [g for g in gateways if isinstance(g, Mapping) and (g.get("enabled") is True or not enabled_only)]
+
+    def shipping_methods(self) -> list[Mapping]:
+        """Return the shipping methods the shop offers (``id`` as orders name it in ``method_id``,
+        ``title``); not paginated either."""
+        methods, _headers = self._get_list("shipping_methods", {})
+        return [m for m in methods if isinstance(m, Mapping)]
 
     # ----------------------------------------------------------------- webhooks
 
