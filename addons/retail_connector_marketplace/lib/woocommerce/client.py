@@ -135,8 +135,8 @@ class WooCommerceClient:
 
     # ----------------------------------------------------------------- orders
 
-    def iter_orders_modified_after(self, since: datetime, *,
-                                   statuses: Iterable[str] | None = None) -> Iterator[Mapping]:
+    def iter_orders_modified_after(self, since: datetime, *, statuses: Iterable[str] | None = None,
+                                   on_total=None) -> Iterator[Mapping]:
         """Yield the orders modified at or after ``since`` (oldest change first), each once per
         version (``id``, ``date_modified_gmt``).
 
@@ -147,6 +147,8 @@ class WooCommerceClient:
         zone before comparing it with the GMT column. Pages are re-anchored at the last order's
         modification time, because an order modified during the walk moves to the end of the
         list and page numbers alone would then skip the order that slid into its place.
+        ``on_total`` is called once with the first answer's ``X-WP-Total`` (how many orders
+        changed since ``since``), when the shop sends it.
         """
         if not isinstance(since, datetime) or since.tzinfo is None or since.utcoffset() is None:
             raise ValueError("since must be a timezone-aware datetime")
@@ -158,6 +160,10 @@ class WooCommerceClient:
             params = {"modified_after": cursor.strftime("%Y-%m-%dT%H:%M:%S"), "dates_are_gmt": True,
                       "orderby": "modified", "order": "asc", "per_page": self.per_page, "page": page, "status": status}
             orders, headers = self._get_list("orders", params)
+            total = _int_header(headers, "X-WP-Total")
+            if on_total is not None and total is not None:
+                on_total(total)
+                on_total = None
             for order in orders:
                 key = (order.get("id"), order.get("date_modified_gmt"))
                 if key not in seen:
