@@ -129,8 +129,9 @@ class ChangesBatchImporter(AbstractComponent):
     def _known_total(self, page):
         """Return how many objects the run compares as far as known while it runs: the channel's count when
         its protocol gives one, else those read so far and one more page while pages come full."""
-        known = self._checked + (self._page_size if len(page) >= self._page_size else 0)
-        return max(self._channel_total or 0, known)
+        if self._channel_total is not None:
+            return max(self._channel_total, self._checked)  # changes made during the walk add to it
+        return self._checked + (self._page_size if len(page) >= self._page_size else 0)
 
     def _key_of(self, data):
         """Return the channel object's external id, as its binding holds it (canonical data)."""
