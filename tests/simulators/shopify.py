@@ -15,6 +15,7 @@ Root fields: ``shop``, ``orders(first, after, last, before, query, sortKey, reve
 ``order(id)`` (with ``fulfillmentOrders``), ``productVariants(first, query: "sku:A OR sku:B")``,
 ``productVariant(id)``, ``products``, ``product(id)``, ``locations``, ``location(id)``,
 ``fulfillmentOrder(id)``, ``inventoryItem(id)``, ``webhookSubscriptions``,
+``carrierServices(first, after, query: "active:true")`` (the shop's third-party carrier services),
 ``shopifyPaymentsAccount { payouts balanceTransactions(query: "payments_transfer_id:<id>") }``;
 mutations ``inventorySetQuantities``, ``productVariantsBulkUpdate``, ``fulfillmentCreate``,
 ``refundCreate``, ``webhookSubscriptionCreate`` and ``webhookSubscriptionDelete``, answering
@@ -109,7 +110,7 @@ _ID_BASES = {
     "Refund": 9_200_000_000_000, "RefundLineItem": 5_400_000_000_000, "Customer": 7_600_000_000_000,
     "WebhookSubscription": 1_400_000_000_000, "MediaImage": 30_100_000_000_000, "ShopifyPaymentsPayout": 88_000_000,
     "ShopifyPaymentsBalanceTransaction": 612_000_000, "InventoryAdjustmentGroup": 3_300_000_000_000,
-    "OrderTransaction": 6_800_000_000_000,
+    "OrderTransaction": 6_800_000_000_000, "DeliveryCarrierService": 61_000_000_000,
 }
 
 
@@ -452,7 +453,7 @@ _SCHEMA_SPEC = {
                  "productVariant:ProductVariant products:Product* product:Product locations:Location* "
                  "location:Location fulfillmentOrder:FulfillmentOrder inventoryItem:InventoryItem "
                  "webhookSubscriptions:WebhookSubscription* shopifyPaymentsAccount:ShopifyPaymentsAccount "
-                 "customers:Customer* customer:Customer",
+                 "customers:Customer* customer:Customer carrierServices:DeliveryCarrierService*",
     "Mutation": "inventorySetQuantities:InventorySetQuantitiesPayload "
                 "productVariantsBulkUpdate:ProductVariantsBulkUpdatePayload "
                 "productSet:ProductSetPayload "
@@ -569,6 +570,7 @@ _SCHEMA_SPEC = {
     "WebhookSubscriptionCreatePayload": "webhookSubscription:WebhookSubscription userErrors:[UserError]",
     "WebhookSubscriptionDeletePayload": "deletedWebhookSubscriptionId userErrors:[UserError]",
     "UserError": "field message",
+    "DeliveryCarrierService": "id name formattedName active callbackUrl supportsServiceDiscovery",
     "PageInfo": "hasNextPage hasPreviousPage startCursor endCursor",
 }
 
@@ -1019,6 +1021,7 @@ class ShopifySimulator(Simulator):
         self._fulfillment_orders: dict[int, dict] = {}
         self.fulfillments: list[dict] = []
         self.subscriptions: dict[int, dict] = {}
+        self.carrier_services: dict[int, dict] = {}
         self.customers: dict[int, dict] = {}
         self.product_sets: list[dict] = []
         self.payouts: dict[int, dict] = {}
@@ -1186,6 +1189,7 @@ class ShopifySimulator(Simulator):
             "shopifyPaymentsAccount": lambda a: self._payments_account_node(context),
             "customers": lambda a: self._q_customers(a, context),
             "customer": lambda a: one(a, "Customer", self.customers, self._shop_customer_node),
+            "carrierServices": lambda a: self._q_carrier_services(a, context),
         }
 
     @staticmethod
@@ -1252,6 +1256,30 @@ class ShopifySimulator(Simulator):
             for item in self._items:
                 self._levels[(item, number)] = {"available": 0, "updated_at": self.now()}
             return dict(location)
+
+    def add_carrier_service(self, name: str, *, active: bool = True,
+                            callback_url: str = "https://carrier.example.com/rates") -> dict:
+        """Return a new third-party carrier service (what ``carrierServiceCreate`` makes). Its rates
+        name it in their shipping lines' ``source``, with a ``carrier_identifier``."""
+        with self._lock:
+            number = self._new_id("DeliveryCarrierService")
+            service = {"id": number, "name": name, "active": active, "callback_url": callback_url,
+                       "supports_service_discovery": True}
+            self.carrier_services[number] = service
+            return dict(service)
+
+    def _q_carrier_services(self, args: dict, context: dict) -> dict:
+        fields = {
+            "active": lambda c, op, v: c["active"] == (v.lower() == "true"),
+            "id": lambda c, op, v: _compare(c["id"], op, int(v)) if v.isdigit() else False,
+            "default": lambda c, w: w.lower() in c["name"].lower(),
+        }
+        matches = self._search(args.get("query"), fields, context, "carrierServices")
+        nodes = [{"id": gid("DeliveryCarrierService", c["id"]), "name": c["name"],
+                  "formattedName": f"{c['name']} (Rates provided by app)", "active": c["active"],
+                  "callbackUrl": c["callback_url"], "supportsServiceDiscovery": c["supports_service_discovery"]}
+                 for c in self.carrier_services.values() if matches(c)]
+        return paginate(nodes, args, key=lambda n: (parse_gid(n["id"]),))
 
     def add_variant(self, sku: str, price, *, compare_at_price=None, product_title: str | None = None,
                     title: str = "Default Title", barcode: str | None = None, inventory=None,

@@ -12,6 +12,9 @@ API (the URL shapes of a real shop, under ``/wp-json/wc/v3/``)::
     GET  products/<id>/variations, GET/PUT products/<id>/variations/<id>
     POST products/<id>/variations/batch
     GET/POST webhooks           GET/PUT/POST/PATCH/DELETE webhooks/<id>
+    GET  taxes                  class, page, per_page; GET taxes/<id> (the shop's tax rates)
+    GET  payment_gateways       every gateway, enabled or not (not paginated); GET payment_gateways/<id>
+    GET  shipping_methods       the shipping methods the shop offers (not paginated); GET shipping_methods/<id>
 
 Authentication as WooCommerce does it: HTTP Basic or ``consumer_key``/``consumer_secret``
 query parameters (which WooCommerce accepts over HTTPS only; this loopback simulator stands in
@@ -104,6 +107,18 @@ PAYMENT_METHODS = {
     "bacs": "Direct bank transfer",
     "cheque": "Check payments",
     "cod": "Cash on delivery",
+}
+VAT_COUNTRIES = frozenset("AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MC MT NL NO PL PT RO SE SI SK "
+                          "IM".split())
+# gateways enabled in a new shop (the others are installed, switched off)
+ENABLED_GATEWAYS = ("stripe", "ppcp-gateway")
+# WooCommerce's shipping methods (``WC_Shipping::get_shipping_methods``): id -> (title, description)
+SHIPPING_METHODS = {
+    "flat_rate": ("Flat rate", "Lets you charge a fixed rate for shipping."),
+    "free_shipping": ("Free shipping", "Free shipping is a special method which can be triggered with coupons "
+                                       "and minimum spends."),
+    "local_pickup": ("Local pickup", "Allow customers to pick up orders themselves. By default, when using local "
+                                     "pickup store base taxes will apply regardless of customer address."),
 }
 # gateways whose plugin implements automatic refunds (``supports('refunds')``)
 REFUND_GATEWAYS = ("stripe", "ppcp-gateway", "woocommerce_payments")
@@ -316,11 +331,14 @@ class WooCommerceSimulator(Simulator):
                  utc_offset: timedelta = timedelta(hours=1), catalogue=DEFAULT_CATALOGUE,
                  stock: int = 100, coupons=None, refund_gateways=REFUND_GATEWAYS,
                  max_delivery_failures: int = 5, home_url: str | None = None, seed: int | None = None,
-                 clock=None, first_id: int = 100, webhook_retries: int = 0, **options):
+                 clock=None, first_id: int = 100, webhook_retries: int = 0, enabled_gateways=ENABLED_GATEWAYS,
+                 shipping_methods=None, **options):
         """Create the shop; ``options`` go to Simulator (port, webhook_url, webhook_async, ...).
 
-        ``tax_rates`` (a list of ``{"label", "rate_code", "percent"}``) replaces the single
-        ``tax_rate`` percent; ``clock`` returns the current aware datetime; ``home_url`` pins
+        ``tax_rates`` (a list of ``{"label", "rate_code", "percent"}``, optionally ``country``,
+        ``state``, ``priority``, ``class``, ``shipping``) replaces the single ``tax_rate``
+        percent; ``enabled_gateways`` are the payment gateways (ids of ``PAYMENT_METHODS``, or
+        others) switched on; ``shipping_methods`` (``{id: title}``) replaces WooCommerce's own; ``clock`` returns the current aware datetime; ``home_url`` pins
         the site URL OAuth signatures are computed over (default: the request's Host).
         ``webhook_url``/``webhook_secret`` register order.created/updated/deleted webhooks.
         WooCommerce does not retry deliveries, hence ``webhook_retries=0``.
@@ -338,6 +356,13 @@ class WooCommerceSimulator(Simulator):
         self.stock_default = stock
         self.coupons = {k.lower(): dict(v) for k, v in (coupons or DEFAULT_COUPONS).items()}
         self.tax_rates = self._make_rates(tax_rates, tax_rate, tax_label)
+        self.gateways = {gid: {"title": title, "enabled": gid in enabled_gateways}
+                         for gid, title in PAYMENT_METHODS.items()}
+        for gid in enabled_gateways:
+            self.gateways.setdefault(gid, {"title": gid, "enabled": True})
+        self.shipping_methods = ({mid: {"title": title, "description": ""} for mid, title in shipping_methods.items()}
+                                 if shipping_methods is not None else
+                                 {mid: {"title": t, "description": d} for mid, (t, d) in SHIPPING_METHODS.items()})
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._rng = random.Random(seed)
         self._lock = threading.RLock()
@@ -374,12 +399,16 @@ class WooCommerceSimulator(Simulator):
         for index, spec in enumerate(specs, start=1):
             percent = Decimal(str(spec["percent"]))
             rates.append({
-                "id": index, "label": spec.get("label") or "Tax", "percent": percent, "rate": percent / 100,
+                # a rate without a name is labelled "VAT" in the EU, "Tax" elsewhere (WC_Countries::tax_or_vat)
+                "id": index, "name": spec.get("label") or "", "percent": percent, "rate": percent / 100,
+                "label": spec.get("label") or ("VAT" if spec.get("country", "BE") in VAT_COUNTRIES else "Tax"),
                 # WooCommerce's code: COUNTRY-STATE-NAME-PRIORITY, empty parts left out
                 "rate_code": spec.get("rate_code") or "-".join(
                     p for p in (spec.get("country", "BE"), spec.get("state", ""), (spec.get("label") or "TAX").upper(),
                                 str(spec.get("priority", 1))) if p),
-                "shipping": spec.get("shipping", True),
+                "shipping": spec.get("shipping", True), "country": spec.get("country", "BE"),
+                "state": spec.get("state", ""), "priority": int(spec.get("priority", 1)),
+                "class": spec.get("class", "standard"),
             })
         return rates
 
@@ -1994,6 +2023,87 @@ class WooCommerceSimulator(Simulator):
                 customer["meta_data"] = kept + [{"id": self._item_id(), "key": meta["key"], "value": meta.get("value")}]
         customer["modified"] = now
         return customer
+
+    # ----------------------------------------------------------------- settings: taxes, gateways, shipping
+
+    def _render_tax_rate(self, rate: dict) -> dict:
+        site = self._site()
+        return {
+            "id": rate["id"], "country": rate["country"], "state": rate["state"], "postcode": "", "city": "",
+            "postcodes": [], "cities": [], "rate": f"{rate['percent']:.4f}", "name": rate["name"],
+            "priority": rate["priority"], "compound": False, "shipping": rate["shipping"], "order": rate["id"] - 1,
+            "class": rate["class"],
+            "_links": {"self": [{"href": f"{site}{API}/taxes/{rate['id']}"}],
+                       "collection": [{"href": f"{site}{API}/taxes"}]},
+        }
+
+    def _render_gateway(self, order: int, gateway_id: str) -> dict:
+        gateway = self.gateways[gateway_id]
+        site = self._site()
+        return {
+            "id": gateway_id, "title": gateway["title"], "description": "", "order": order,
+            "enabled": gateway["enabled"], "method_title": gateway["title"], "method_description": "",
+            "method_supports": ["products", "refunds"] if gateway_id in self.refund_gateways else ["products"],
+            "settings": {"title": {"id": "title", "label": "Title", "description": "", "type": "text",
+                                   "value": gateway["title"], "default": gateway["title"], "tip": "",
+                                   "placeholder": ""}},
+            "_links": {"self": [{"href": f"{site}{API}/payment_gateways/{gateway_id}"}],
+                       "collection": [{"href": f"{site}{API}/payment_gateways"}]},
+        }
+
+    def _render_shipping_method(self, method_id: str) -> dict:
+        method = self.shipping_methods[method_id]
+        site = self._site()
+        return {"id": method_id, "title": method["title"], "description": method["description"],
+                "_links": {"self": [{"href": f"{site}{API}/shipping_methods/{method_id}"}],
+                           "collection": [{"href": f"{site}{API}/shipping_methods"}]}}
+
+    @wc_route("GET", "taxes", "list")
+    def api_list_taxes(self, request):
+        """Return a page of tax rates (``class`` filters), in their order."""
+        params = self._params(request)
+        page, per_page, offset = self._page_args(params)
+        wanted = params.get("class")
+        with self._lock:
+            rates = [r for r in self.tax_rates if not wanted or r["class"] == wanted]
+            return self._paged(request, rates, page, per_page, offset, self._render_tax_rate)
+
+    @wc_route("GET", r"taxes/(?P<id>\d+)", "view")
+    def api_get_tax(self, request):
+        """Return one tax rate."""
+        rate = next((r for r in self.tax_rates if r["id"] == int(request.params["id"])), None)
+        if rate is None:
+            raise WooError("woocommerce_rest_invalid_id", "Invalid resource ID.", {"status": 404})
+        return _json(200, self._render_tax_rate(rate))
+
+    @wc_route("GET", "payment_gateways", "list")
+    def api_list_gateways(self, request):
+        """Return every payment gateway, enabled or not, in one answer."""
+        with self._lock:
+            return _json(200, [self._render_gateway(i, g) for i, g in enumerate(self.gateways)])
+
+    @wc_route("GET", r"payment_gateways/(?P<id>[\w-]+)", "view")
+    def api_get_gateway(self, request):
+        """Return one payment gateway."""
+        with self._lock:
+            order = list(self.gateways).index(request.params["id"]) if request.params["id"] in self.gateways else -1
+            if order < 0:
+                raise WooError("woocommerce_rest_payment_gateway_invalid", "Invalid payment gateway ID.",
+                               {"status": 404})
+            return _json(200, self._render_gateway(order, request.params["id"]))
+
+    @wc_route("GET", "shipping_methods", "list")
+    def api_list_shipping_methods(self, request):
+        """Return the shipping methods the shop offers, in one answer."""
+        with self._lock:
+            return _json(200, [self._render_shipping_method(m) for m in self.shipping_methods])
+
+    @wc_route("GET", r"shipping_methods/(?P<id>[\w-]+)", "view")
+    def api_get_shipping_method(self, request):
+        """Return one shipping method."""
+        if request.params["id"] not in self.shipping_methods:
+            raise WooError("woocommerce_rest_shipping_method_invalid", "Resource does not exist.", {"status": 404})
+        return _json(200, self._render_shipping_method(request.params["id"]))
 
     @wc_route("GET", "webhooks", "list")
     def api_list_webhooks(self, request):

@@ -427,3 +427,12 @@ def test_a_customer_webhook_maps_to_a_canonical_customer():
     assert [a.city for a in customer.addresses] == ["London"]
     with pytest.raises(CanonicalValidationError):
         customer_to_canonical({"email": "x@example.com"})
+
+
+def test_orders_modified_after_tells_the_shops_count_once(shop, client):
+    for _ in range(5):
+        shop.place_order(notify=False)
+    totals = []
+    orders = list(client.iter_orders_modified_after(EPOCH, on_total=totals.append))
+    assert len(orders) == 5
+    assert totals == [5], "X-WP-Total of the first page, told once however many pages follow"

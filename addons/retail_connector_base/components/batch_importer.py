@@ -29,6 +29,7 @@ class ChangesBatchImporter(AbstractComponent):
     _binding_model = None  # where imported objects are bound, to tell missing from outdated
     _run = None
     _checked = 0
+    _channel_total = None  # how many changed objects the channel says it holds, when its protocol tells
 
     def reconcile(self, run):
         """Import what the channel changed since the checkpoint, recording each repair on ``run``.
@@ -61,6 +62,7 @@ class ChangesBatchImporter(AbstractComponent):
         # domain to wake its dispatcher with (it applies every waiting event of the domain)
         new, known, rejected, newest, wake = 0, 0, [], None, {}
         self._checked = 0
+        self._channel_total = None
         with backend.work_on("retail.event") as work:
             parser = work.component(usage="event.parser")
             for page in self._pages(self._fetch_changes(since)):
@@ -70,7 +72,7 @@ class ChangesBatchImporter(AbstractComponent):
                 if self._run is not None:
                     page, differing = self._differing(page, stamps)
                     self._checked += differing
-                    self._run._progress(self._checked)
+                    self._run._progress(self._checked, self._known_total(page))
                 for data in page:
                     body = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
                     try:
@@ -116,6 +118,20 @@ class ChangesBatchImporter(AbstractComponent):
                 page = []
         if page:
             yield page
+
+    def _found_total(self, count):
+        """Record how many changed objects the channel holds, as its protocol counts them (a total header)."""
+        try:
+            self._channel_total = max(int(count), 0)
+        except (TypeError, ValueError):
+            pass
+
+    def _known_total(self, page):
+        """Return how many objects the run compares as far as known while it runs: the channel's count when
+        its protocol gives one, else those read so far and one more page while pages come full."""
+        if self._channel_total is not None:
+            return max(self._channel_total, self._checked)  # changes made during the walk add to it
+        return self._checked + (self._page_size if len(page) >= self._page_size else 0)
 
     def _key_of(self, data):
         """Return the channel object's external id, as its binding holds it (canonical data)."""
@@ -201,7 +217,11 @@ class GenericOrdersBatchImporter(Component):
         if since:
             params["updated_since"] = since.strftime("%Y-%m-%dT%H:%M:%SZ")
         while True:
-            page = client.request("GET", "/api/v1/orders", headers=headers, params=params).data or {}
+            resp = client.request("GET", "/api/v1/orders", headers=headers, params=params)
+            if "cursor" not in params:
+                # the first page counts every order changed since: the run's total
+                self._found_total(next((v for k, v in resp.headers.items() if k.lower() == "x-total-count"), None))
+            page = resp.data or {}
             yield from page.get("orders", [])
             if not page.get("next_cursor"):
                 return

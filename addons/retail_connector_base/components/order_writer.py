@@ -267,7 +267,16 @@ class OrderWriter(Component):
         if "carrier_id" not in self.env["sale.order"]._fields:
             return None
         for ship in order.shipping_lines:
-            carrier = self.backend_record._mapped("carrier", ship.carrier or ship.code or ship.name, "delivery.carrier")
+            carrier = self._mapped_carrier(ship)
+            if carrier:
+                return carrier
+        return None
+
+    def _mapped_carrier(self, ship, key=None):
+        """Return the delivery carrier mapped to a shipping line's carrier, else to its method (code or name)."""
+        backend = self.backend_record
+        for value in dict.fromkeys(v for v in (ship.carrier, key or ship.code or ship.name) if v):
+            carrier = backend._mapped("carrier", value, "delivery.carrier")
             if carrier:
                 return carrier
         return None
@@ -331,7 +340,7 @@ class OrderWriter(Component):
         for ship in order.shipping_lines:
             key = ship.code or ship.name
             shipping = backend._mapped("shipping", key, "product.product")
-            if not shipping and backend.strict_mappings and not backend._mapped("carrier", ship.carrier or key, "delivery.carrier"):
+            if not shipping and backend.strict_mappings and not self._mapped_carrier(ship, key):
                 raise self._missing_mapping(self.env._("Shipping method"), key, order.name or order.external_id,
                                             map_kind="shipping")
             shipping = shipping or default_shipping

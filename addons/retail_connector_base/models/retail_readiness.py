@@ -316,18 +316,23 @@ class RetailBackend(models.Model):
                 })
         return items
 
-    def _readiness_channel_values(self):
+    def _readiness_channel_values(self, unreadable=None):
         """Return {value map kind: {channel value: details}} the channel names (taxes, gateways, carriers).
 
         Read from the channel by its ``channel.settings`` component when it has one (a tax's details
         give its ``rate``, a fraction), and from what its failed events named without a mapping (a
-        tax's ``percent``).
+        tax's ``percent``). A component that could read only part of them lists what it could not
+        under ``errors`` (``[{"what", "error"}]``): those are added to ``unreadable``.
         """
         self.ensure_one()
         values = {}
         with self.work_on(self._name) as work:
             for component in work.many_components(usage="channel.settings"):
-                for key, found in (component.read_settings() or {}).items():
+                settings = dict(component.read_settings() or {})
+                for problem in settings.pop("errors", None) or ():
+                    if unreadable is not None:
+                        unreadable.append(problem)
+                for key, found in settings.items():
                     kind = CHANNEL_VALUE_KINDS.get(key, key)
                     for item in found or ():
                         details = dict(item) if isinstance(item, dict) else {"code": item}
@@ -374,14 +379,22 @@ class RetailBackend(models.Model):
                     "fix_label": self.env._("Test again"),
                 })
             else:
+                unreadable = []
                 try:
-                    channel_values = self._readiness_channel_values()
+                    channel_values = self._readiness_channel_values(unreadable)
                 except (ChannelError, UserError) as exc:
                     channel_values = {}
                     items.append({
                         "check": "connection", "severity": "warning", "sequence": 3,
                         "name": self.env._("The channel's settings could not be read: %(error)s",
                                            error=exc.args[0] if exc.args else exc),
+                        "fix_label": self.env._("Test again"),
+                    })
+                for problem in unreadable:
+                    items.append({
+                        "check": "connection", "severity": "warning", "sequence": 3,
+                        "name": self.env._("The channel's %(what)s could not be read, so they are not checked: "
+                                           "%(error)s", what=problem.get("what"), error=problem.get("error")),
                         "fix_label": self.env._("Test again"),
                     })
                 labels = dict(self.env["retail.value.map"]._fields["kind"].selection)

@@ -1,8 +1,10 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from unittest import SkipTest
+from unittest.mock import patch
 
 from odoo.tests import tagged
 
+from ..components.batch_importer import ChangesBatchImporter
 from .common import RetailCase
 from .simulators import load_simulators
 
@@ -91,3 +93,33 @@ class TestPolling(RetailCase):
         summary = self.backend._run_scheduled_domain("orders")
         self.assertIn("230 checked, 230 differences, 230 repaired", summary)
         self.assertEqual(len(self.channel.calls_to("GET", "/api/v1/orders")), 3)
+
+    def _progress_while_reconciling(self):
+        """Reconcile the orders in pages of 3; return the progress rows' (done, total, percent) at each step."""
+        seen = []
+        Progress = type(self.env["retail.progress"])
+        original = Progress._step
+
+        def step(model, progress_id, done, total=None, force=False):
+            result = original(model, progress_id, done, total=total, force=force)
+            progress = model.browse(progress_id)
+            seen.append((progress.state, progress.done, progress.total, progress.percent))
+            return result
+
+        with patch.object(Progress, "_step", step), patch.object(ChangesBatchImporter, "_page_size", 3):
+            run = self.backend.with_context(retail_progress_every_step=True)._reconcile("orders")
+        self.assertEqual((run.state, run.checked), ("done", 7))
+        self.assertEqual((run.progress_id.state, run.progress_id.done, run.progress_id.total), ("done", 7, 7))
+        return seen
+
+    def test_the_orders_reconciliation_has_the_channels_count_as_total_while_it_runs(self):
+        self.channel.add_orders(7)
+        seen = self._progress_while_reconciling()
+        self.assertEqual(seen, [("running", 3, 7, 300 / 7), ("running", 6, 7, 600 / 7), ("running", 7, 7, 100.0)])
+
+    def test_without_a_count_the_total_is_the_pages_known_so_far(self):
+        self.channel.add_orders(7)
+        with patch.object(ChangesBatchImporter, "_found_total", lambda importer, count: None):
+            seen = self._progress_while_reconciling()
+        # a full page announces one more: the total grows as the pages come, and is never 0
+        self.assertEqual([(done, total) for _state, done, total, _percent in seen], [(3, 6), (6, 9), (7, 7)])

@@ -6,3 +6,4 @@ from . import stripe_payout_importer
 from . import shopify_catalog
 from . import woocommerce_catalog
 from . import amazon
+from . import channel_settings

@@ -188,7 +188,8 @@ class WooOrdersReconciler(Component):
 
     def _fetch_changes(self, since):
         since = since.replace(tzinfo=timezone.utc) if since else datetime(2000, 1, 1, tzinfo=timezone.utc)
-        for payload in self.backend_record._woo_client().iter_orders_modified_after(since):
+        client = self.backend_record._woo_client()
+        for payload in client.iter_orders_modified_after(since, on_total=self._found_total):
             yield order_to_canonical(payload).to_dict()
 
 

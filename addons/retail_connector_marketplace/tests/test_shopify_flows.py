@@ -54,6 +54,26 @@ class TestShopifyFlows(ChannelFlowCase):
         tracking = [f["tracking_number"] for f in shopify_order.get("fulfillments", [])]
         self.assertEqual(tracking, ["1Z999AA10123456784"])
 
+    def test_a_carrier_service_rate_maps_to_its_carrier_before_its_method(self):
+        """A rate computed by a carrier service names it in its source: the carrier mapped to that service
+        is the sale order's; a line of Shopify's own rates keeps the carrier mapped to its code."""
+        product = self.env.ref("retail_connector_base.product_channel_shipping")
+        by_service, by_code = self.env["delivery.carrier"].create(
+            [{"name": "Parcel Express", "product_id": product.id}, {"name": "Courier by code", "product_id": product.id}])
+        self.env["retail.value.map"].create([
+            {"backend_id": self.backend.id, "kind": "carrier", "external_value": "Parcel Express",
+             "odoo_ref": "delivery.carrier,%d" % by_service.id},
+            {"backend_id": self.backend.id, "kind": "carrier", "external_value": "PE-24",
+             "odoo_ref": "delivery.carrier,%d" % by_code.id},
+        ])
+        line = {"code": "PE-24", "title": "Parcel Express 24h", "price": "7.50"}
+        computed = self.shop.place_order(line_items=[{"sku": "RC-MUG", "quantity": 1}], shipping_lines=[
+            dict(line, source="Parcel Express", carrier_identifier="c7a1e0f3b2")])
+        own = self.shop.place_order(line_items=[{"sku": "RC-MUG", "quantity": 1}], shipping_lines=[line])
+        perform_pending_jobs(self.env)
+        self.assertEqual(self._sale(computed).carrier_id, by_service)
+        self.assertEqual(self._sale(own).carrier_id, by_code)
+
     def test_a_replayed_old_order_update_under_a_new_webhook_id_changes_nothing(self):
         """The order writer applies no order version older than the one it holds, whatever the delivery id."""
         order = self.shop.place_order(line_items=[{"sku": "RC-MUG", "quantity": 1}])

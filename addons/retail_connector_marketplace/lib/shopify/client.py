@@ -529,6 +529,19 @@ class ShopifyClient:
             result["created"][topic] = data["webhookSubscriptionCreate"]["webhookSubscription"]["id"]
         return result
 
+    # ----------------------------------------------------------------- what orders name
+
+    def recent_order_settings(self, count: int = Q.SETTINGS_ORDERS) -> list[Mapping]:
+        """Return the newest ``count`` orders' payment gateway names, tax lines and shipping lines
+        (one query: ``paymentGatewayNames``, ``taxLines``, ``shippingLines``)."""
+        data = self.execute(Q.RECENT_ORDER_SETTINGS, {"first": max(1, min(int(count), Q.SETTINGS_ORDERS))})
+        return list(_nodes((data.get("orders") or {})))
+
+    def carrier_services(self) -> list[Mapping]:
+        """Return the shop's carrier services (``id``, ``name``, ``formattedName``, ``active``);
+        needs the ``read_shipping`` scope."""
+        return list(self.paginate(Q.CARRIER_SERVICES, {}, ("carrierServices",)))
+
     # ----------------------------------------------------------------- Shopify Payments
 
     def payouts(self, since: date | datetime | None = None) -> list[Mapping]:

@@ -316,6 +316,7 @@ def _rest_shipping(line):
         discount = _sum(a.get("amount") for a in line.get("discount_allocations") or [])
     return {
         "external_id": numeric_id(line.get("id")), "code": line.get("code"), "name": line.get("title"),
+        "carrier": _carrier(line.get("carrier_identifier"), line.get("source")),
         "price": price, "discount_amount": discount,
         "tax_lines": [_tax(t.get("title"), t.get("rate"), t.get("price")) for t in line.get("tax_lines") or []],
         "extra": {"source": line.get("source")},
@@ -378,6 +379,7 @@ def _gql_shipping(line):
         discount = _sum(_gql_money(a.get("allocatedAmountSet")) for a in line.get("discountAllocations") or [])
     return {
         "external_id": numeric_id(line.get("id")), "code": line.get("code"), "name": line.get("title"),
+        "carrier": _carrier(line.get("carrierIdentifier"), line.get("source")),
         "price": price, "discount_amount": discount,
         "tax_lines": _gql_taxes(line),
         "extra": {"source": line.get("source")},
@@ -395,6 +397,11 @@ def _nodes(connection):
 
 
 # --------------------------------------------------------------------------- small helpers
+
+def _carrier(identifier, source):
+    # a rate computed by a third-party carrier service names that service in its source
+    return (source or None) if identifier else None
+
 
 def _tax(title, rate, amount):
     # Shopify sends rates as JSON numbers (0.21); text keeps them exact for the canonical reader

@@ -63,7 +63,7 @@ fragment OrderFields on Order {{
   }}
   shippingLines(first: {SHIPPING_LINES_PER_ORDER}) {{
     nodes {{
-      id code title source
+      id code title source carrierIdentifier
       originalPriceSet {{ {_MONEY} }}
       discountedPriceSet {{ {_MONEY} }}
       taxLines {{ title rate priceSet {{ {_MONEY} }} }}
@@ -307,6 +307,33 @@ mutation CustomerConsent($input: CustomerEmailMarketingConsentUpdateInput!) {
 }
 """
 
+# what recent orders name (Shopify keeps no list of tax rates or gateways an app can read):
+# 50 orders of 3 shipping lines cost 2 + 50 x 10 = 502 points
+SETTINGS_ORDERS = 50
+RECENT_ORDER_SETTINGS = f"""
+query RecentOrderSettings($first: Int!) {{
+  orders(first: $first, sortKey: CREATED_AT, reverse: true) {{
+    nodes {{
+      paymentGatewayNames
+      taxLines {{ title rate }}
+      shippingLines(first: {SHIPPING_LINES_PER_ORDER}) {{
+        nodes {{ code title source carrierIdentifier taxLines {{ title rate }} }}
+      }}
+    }}
+  }}
+}}
+"""
+
+CARRIER_SERVICES_PAGE = 50
+CARRIER_SERVICES = f"""
+query CarrierServices($after: String) {{
+  carrierServices(first: {CARRIER_SERVICES_PAGE}, after: $after) {{
+    nodes {{ id name formattedName active }}
+    pageInfo {{ hasNextPage endCursor }}
+  }}
+}}
+"""
+
 CUSTOMER_DOCUMENTS = {
     "CUSTOMERS_UPDATED_SINCE": CUSTOMERS_UPDATED_SINCE, "CUSTOMER_CREATE": CUSTOMER_CREATE,
     "CUSTOMER_UPDATE": CUSTOMER_UPDATE, "CUSTOMER_CONSENT_UPDATE": CUSTOMER_CONSENT_UPDATE,
@@ -320,5 +347,6 @@ ALL_DOCUMENTS = {
     "ORDER_REFUNDS": ORDER_REFUNDS, "REFUND_CREATE": REFUND_CREATE,
     "WEBHOOK_SUBSCRIPTIONS": WEBHOOK_SUBSCRIPTIONS, "WEBHOOK_SUBSCRIPTION_CREATE": WEBHOOK_SUBSCRIPTION_CREATE,
     "PAYOUTS": PAYOUTS, "BALANCE_TRANSACTIONS": BALANCE_TRANSACTIONS,
+    "RECENT_ORDER_SETTINGS": RECENT_ORDER_SETTINGS, "CARRIER_SERVICES": CARRIER_SERVICES,
 }
 ALL_DOCUMENTS.update(CUSTOMER_DOCUMENTS)

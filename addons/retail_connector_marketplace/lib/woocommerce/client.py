@@ -1,4 +1,5 @@
-"""Client of the WooCommerce REST API v3: orders, notes, refunds, catalogue batches, webhooks.
+"""Client of the WooCommerce REST API v3: orders, notes, refunds, catalogue batches, webhooks, and the
+shop settings orders name (tax rates, payment gateways, shipping methods).
 
 Failures become the connector's channel errors as ChannelHttpClient maps them, with one
 WooCommerce twist: some errors come back as HTTP 500 although retrying cannot help (WooCommerce
@@ -134,8 +135,8 @@ class WooCommerceClient:
 
     # ----------------------------------------------------------------- orders
 
-    def iter_orders_modified_after(self, since: datetime, *,
-                                   statuses: Iterable[str] | None = None) -> Iterator[Mapping]:
+    def iter_orders_modified_after(self, since: datetime, *, statuses: Iterable[str] | None = None,
+                                   on_total=None) -> Iterator[Mapping]:
         """Yield the orders modified at or after ``since`` (oldest change first), each once per
         version (``id``, ``date_modified_gmt``).
 
@@ -146,6 +147,8 @@ class WooCommerceClient:
         zone before comparing it with the GMT column. Pages are re-anchored at the last order's
         modification time, because an order modified during the walk moves to the end of the
         list and page numbers alone would then skip the order that slid into its place.
+        ``on_total`` is called once with the first answer's ``X-WP-Total`` (how many orders
+        changed since ``since``), when the shop sends it.
         """
         if not isinstance(since, datetime) or since.tzinfo is None or since.utcoffset() is None:
             raise ValueError("since must be a timezone-aware datetime")
@@ -157,6 +160,10 @@ class WooCommerceClient:
             params = {"modified_after": cursor.strftime("%Y-%m-%dT%H:%M:%S"), "dates_are_gmt": True,
                       "orderby": "modified", "order": "asc", "per_page": self.per_page, "page": page, "status": status}
             orders, headers = self._get_list("orders", params)
+            total = _int_header(headers, "X-WP-Total")
+            if on_total is not None and total is not None:
+                on_total(total)
+                on_total = None
             for order in orders:
                 key = (order.get("id"), order.get("date_modified_gmt"))
                 if key not in seen:
@@ -418,6 +425,25 @@ class WooCommerceClient:
                 if not missing:
                     break
         return found
+
+    # ----------------------------------------------------------------- shop settings
+
+    def tax_rates(self) -> list[Mapping]:
+        """Return every tax rate of the shop (``id``, ``name``, ``rate`` a percent text, ``country``,
+        ``class``...), all classes and pages."""
+        return list(self.paginate("taxes"))
+
+    def payment_gateways(self, *, enabled_only: bool = True) -> list[Mapping]:
+        """Return the shop's payment gateways (``id``, ``title``, ``enabled``), the enabled ones by
+        default. WooCommerce returns them all in one answer (the list is not paginated)."""
+        gateways, _headers = self._get_list("payment_gateways", {})
+        return [g for g in gateways if isinstance(g, Mapping) and (g.get("enabled") is True or not enabled_only)]
+
+    def shipping_methods(self) -> list[Mapping]:
+        """Return the shipping methods the shop offers (``id`` as orders name it in ``method_id``,
+        ``title``); not paginated either."""
+        methods, _headers = self._get_list("shipping_methods", {})
+        return [m for m in methods if isinstance(m, Mapping)]
 
     # ----------------------------------------------------------------- webhooks
 
