@@ -539,7 +539,8 @@ class RetailEvent(models.Model):
                     # (the lock's exclusive side), which holds new acknowledgements back meanwhile.
                     more = self._leftover_waiting(cr, backend_id, domain, handled_ids)
                     if not more:
-                        cr.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (wake_key(backend_id, domain),))
+                        cr.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (wake_key(backend_id, domain),),
+                                   log_exceptions=False)  # a lock not coming is expected, and handled below
                         more = self._leftover_waiting(cr, backend_id, domain, handled_ids)
             except psycopg2.errors.LockNotAvailable:
                 more = True
