@@ -192,7 +192,9 @@ class ShopifyOrdersReconciler(Component):
         from datetime import datetime, timezone  # noqa: PLC0415
 
         since = since.replace(tzinfo=timezone.utc) if since else datetime(2000, 1, 1, tzinfo=timezone.utc)
-        for node in self.backend_record._shopify_client().iter_orders_updated_since(since):
+        # a background read: a page of orders costs most of the shop's bucket, and may wait for it to refill
+        client = self.backend_record._shopify_client(max_throttle_wait=RECONCILIATION_WAIT)
+        for node in client.iter_orders_updated_since(since):
             yield graphql_order_to_canonical(node).to_dict()
 
 
@@ -389,7 +391,7 @@ class ShopifyPayoutImporter(Component):
     _backend_type = "shopify"
 
     def _fetch_payouts(self, since, until):
-        client = self.backend_record._shopify_client()
+        client = self.backend_record._shopify_client(max_throttle_wait=RECONCILIATION_WAIT)
         bound = until.replace(tzinfo=timezone.utc) if until else None
         for node in client.payouts(since.replace(tzinfo=timezone.utc) if since else None):
             if bound and parse_timestamp(node["issuedAt"]) >= bound:
@@ -397,7 +399,7 @@ class ShopifyPayoutImporter(Component):
             yield payout_to_canonical(node, client.balance_transactions(node["id"]))
 
     def _fetch_payout(self, external_id):
-        client = self.backend_record._shopify_client()
+        client = self.backend_record._shopify_client(max_throttle_wait=RECONCILIATION_WAIT)
         for node in client.payouts():
             if numeric_id(node.get("legacyResourceId") or node["id"]) == str(external_id):
                 return payout_to_canonical(node, client.balance_transactions(node["id"]))

@@ -290,6 +290,16 @@ class TestShopifyFlows(ChannelFlowCase):
         perform_pending_jobs(self.env)
         self.assertEqual(self._sale(order).state, "sale")
 
+    def test_the_orders_reconciliation_waits_for_the_shops_cost_bucket(self):
+        self.shop.drop_webhooks(count=5)
+        order = self.shop.place_order(line_items=[{"sku": "RC-CAP", "quantity": 1}])
+        # other calls of the app emptied the bucket: a page of orders waits seconds before the shop can take it
+        self.shop.set_cost_limit(1000, 250, available=0)
+        run = self.backend._reconcile("orders")
+        self.assertEqual((run.state, run.repaired), ("done", 1), run.message)
+        perform_pending_jobs(self.env)
+        self.assertEqual(self._sale(order).state, "sale")
+
     def test_a_product_the_shop_does_not_sell_fails_alone(self):
         tote = self.env["product.product"].create({"name": "Tote", "default_code": "RC-TOTE", "type": "consu", "is_storable": True})
         self.env["retail.export.request"]._request(self.backend, "inventory", self.products[:1] | tote)

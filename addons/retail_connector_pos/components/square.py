@@ -239,9 +239,11 @@ class SquareCatalogExporter(Component):
         for product in products:
             sku = self._require_sku(product)
             price = backend._channel_price(product)
+            # the name the register shows: the product's with its variant's values, not its internal reference
+            name = product.with_context(display_default_code=False).display_name
             neutral.append({
-                "sku": sku, "name": product.display_name, "archived": not (product.active and product.sale_ok),
-                "variations": [{"sku": sku, "name": product.display_name, "price": price["price"],
+                "sku": sku, "name": name, "archived": not (product.active and product.sale_ok),
+                "variations": [{"sku": sku, "name": name, "price": price["price"],
                                 "currency": price["currency"], "barcode": product.barcode or None,
                                 "id": bound.get(product.id), "location_prices": self._store_prices(product, price)}],
             })
