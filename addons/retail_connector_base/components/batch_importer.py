@@ -23,6 +23,8 @@ class ChangesBatchImporter(AbstractComponent):
 
     _name = "retail.changes.batch.importer"
     _inherit = "retail.base"
+    # the canonical field saying when an object changed: the checkpoint follows it
+    _stamp_field = "updated_at"
     _apply_on = ["retail.backend", "retail.reconciliation.run"]
     _domain = None  # the sync policy domain this batch serves
     _topic = None  # the topic given to polled changes
@@ -139,8 +141,11 @@ class ChangesBatchImporter(AbstractComponent):
         return str(value) if value not in (None, "") else None
 
     def _stamp_of(self, data):
-        """Return the channel object's update time (naive UTC), or None when it has none or it is unreadable."""
-        value = data.get("updated_at") if isinstance(data, dict) else None
+        """Return the channel object's update time (naive UTC), or None when it has none or it is unreadable.
+
+        Read from ``_stamp_field`` of the canonical data (``updated_at`` unless a channel's objects say
+        when they changed in another field)."""
+        value = data.get(self._stamp_field) if isinstance(data, dict) else None
         if not value:
             return None
         try:

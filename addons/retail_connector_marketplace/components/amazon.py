@@ -18,8 +18,6 @@ from datetime import datetime, timedelta, timezone
 from odoo.addons.component.core import Component
 from odoo.addons.retail_connector_base.components.errors import RetailMappingError
 from odoo.addons.retail_connector_base.lib.canonical import CanonicalValidationError, Order, Return
-from odoo.addons.retail_connector_base.lib.canonical.errors import RuleError
-from odoo.addons.retail_connector_base.lib.canonical.normalize import parse_timestamp
 from odoo.addons.retail_connector_base.lib.http import ChannelValidationError
 from odoo.addons.retail_connector_base.lib.inbound import InboundEvent, SchemaError
 
@@ -208,6 +206,8 @@ class AmazonReturnsImporter(Component):
     _backend_type = "amazon"
     _domain = "returns"
     _topic = RETURN_TOPIC
+    # a return's time is its request date (the report's date column): the checkpoint follows it
+    _stamp_field = "created_at"
 
     _waiting = ()
 
@@ -261,15 +261,6 @@ class AmazonReturnsImporter(Component):
             for item in found:
                 yield error_data(item) if isinstance(item, ReportRowError) else item.to_dict()
 
-    def _stamp_of(self, data):
-        """A return's time is its request date (the report's date column): the checkpoint follows it."""
-        value = data.get("created_at") if isinstance(data, dict) else None
-        if not value:
-            return None
-        try:
-            return parse_timestamp(value).replace(tzinfo=None)
-        except (ValueError, TypeError, RuleError):
-            return None
 
 
 class AmazonNotificationsBatch(Component):
