@@ -150,7 +150,7 @@ def task_moves(env, args):
     stock = warehouse.lot_stock_id
     client = items = location = None
     if args["naive"]:
-        client = backend._shopify_client()
+        client = backend._channel_client()
         found = client.find_variants_by_sku({sku: True for sku in args["skus"]})
         items = {sku: v["inventory_item_id"] for sku, v in found.items()}
         location = backend._shopify_locations()[0][0]
@@ -312,7 +312,7 @@ def task_reconcile(env, args):
                 "differences": run.difference_count, "kinds": kinds}
 
     def naive():
-        client = backend._http_client()
+        client = backend._channel_client()
         headers = {"Authorization": "Bearer " + (backend.sudo().api_secret or "")}
         Binding = env["retail.sale.order.binding"]
         params, compared, missing, outdated = {"limit": 100}, 0, 0, 0
@@ -388,7 +388,7 @@ def task_reconcile_catalogue(env, args):
     def naive():
         headers = {"Authorization": "Bearer " + (backend.sudo().api_secret or "")}
         path = "/api/v1/stock" if kind == "inventory" else "/api/v1/prices"
-        items = backend._http_client().request("GET", path, headers=headers).data.get("items", [])
+        items = backend._channel_client().request("GET", path, headers=headers).data.get("items", [])
         Product = env["product.product"]
         locations = dict(backend._channel_locations())
         compared = different = 0

@@ -1,4 +1,5 @@
 from . import core
+from . import adapter
 from . import binder
 from . import connection_tester
 from . import customer_resolver
@@ -8,6 +9,7 @@ from . import order_writer
 from . import webhook_authenticator
 from . import event_parser
 from . import event_processor
+from . import storefront
 from . import batch_importer
 from . import exporter
 from . import listeners

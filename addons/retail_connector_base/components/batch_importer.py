@@ -215,19 +215,13 @@ class GenericOrdersBatchImporter(Component):
     _topic = "orders/updated"
 
     def _fetch_changes(self, since):
-        backend = self.backend_record
-        client = backend._http_client()
-        headers = {"Authorization": "Bearer " + (backend.sudo().api_secret or "")}
         params = {"limit": 100}
         if since:
             params["updated_since"] = since.strftime("%Y-%m-%dT%H:%M:%SZ")
-        while True:
-            resp = client.request("GET", "/api/v1/orders", headers=headers, params=params)
-            if "cursor" not in params:
-                # the first page counts every order changed since: the run's total
-                self._found_total(next((v for k, v in resp.headers.items() if k.lower() == "x-total-count"), None))
-            page = resp.data or {}
+
+        def count(resp):
+            # the first page counts every order changed since: the run's total
+            self._found_total(next((v for k, v in resp.headers.items() if k.lower() == "x-total-count"), None))
+
+        for page in self.component(usage="backend.adapter").iter_pages("/api/v1/orders", params, on_first=count):
             yield from page.get("orders", [])
-            if not page.get("next_cursor"):
-                return
-            params = {"limit": 100, "cursor": page["next_cursor"]}

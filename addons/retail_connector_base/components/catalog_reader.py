@@ -47,12 +47,10 @@ class GenericCatalogReader(Component):
     _page_size = 100
 
     def read_page(self, cursor=None, page_size=None):
-        backend = self.backend_record
-        headers = {"Authorization": "Bearer " + (backend.sudo().api_secret or "")}
         params = {"limit": page_size or self._page_size}
         if cursor:
             params["cursor"] = cursor
-        answer = backend._http_client().request("GET", "/api/v1/products", headers=headers, params=params)
+        answer = self.component(usage="backend.adapter").request("GET", "/api/v1/products", params=params)
         data = answer.data or {}
         if not isinstance(data, dict) or not isinstance(data.get("items"), list):
             raise ChannelValidationError("GET /api/v1/products: the answer has no list of items")
@@ -80,24 +78,15 @@ class CatalogReconciler(AbstractComponent):
     _domain = "catalog"
 
     def reconcile(self, run):
-        reader = self.component(usage="catalog.reader")
-        bound = self._bound_skus()
-        seen = set()
-        checked = total = 0
-        for page in reader.iter_pages():
-            channel = {}
-            for item in page:
-                if item.get("sku") and item["sku"] not in seen:
-                    channel.setdefault(item["sku"], item)
-            skus = set(channel)
-            seen |= skus
-            total = max(total, len(seen | bound))
-            run._progress(checked, total)
-            checked += self._compare_catalog(run, channel, skus)
-        run._progress(checked, max(total, checked))
-        checked += self._compare_catalog(run, {}, bound - seen)
-        run._progress(checked, checked)
-        return checked
+        def pages():
+            for page in self.component(usage="catalog.reader").iter_pages():
+                channel = {}
+                for item in page:
+                    if item.get("sku"):
+                        channel.setdefault(item["sku"], item)  # the first item of a SKU stands for it
+                yield channel, set(channel)
+
+        return self._compare_pages(run, pages(), self._compare_catalog)
 
     def _compare_catalog(self, run, channel, skus):
         backend = self.backend_record

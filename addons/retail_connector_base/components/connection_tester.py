@@ -14,8 +14,7 @@ class GenericConnectionTester(Component):
     def test_connection(self):
         """Return a readable success message; raise ChannelError when the channel refuses."""
         backend = self.backend_record
-        token = backend.sudo().api_secret or ""
-        resp = backend._http_client().request("GET", "/api/v1/ping", headers={"Authorization": "Bearer " + token})
+        resp = self.component(usage="backend.adapter").request("GET", "/api/v1/ping")
         data = resp.data if isinstance(resp.data, dict) else {}
         return self.env._(
             "Connected to %(name)s (API version %(version)s) in %(ms)d ms.",
@@ -42,10 +41,8 @@ class GenericChannelSettings(Component):
     def read_settings(self):
         from ..lib.http import ChannelNotFound  # noqa: PLC0415
 
-        backend = self.backend_record
-        token = backend.sudo().api_secret or ""
         try:
-            resp = backend._http_client().request("GET", "/api/v1/settings", headers={"Authorization": "Bearer " + token})
+            resp = self.component(usage="backend.adapter").request("GET", "/api/v1/settings")
         except ChannelNotFound:
             return {}
         data = resp.data if isinstance(resp.data, dict) else {}

@@ -7,6 +7,12 @@ from ..lib.canonical import CanonicalValidationError, Order, Payout, Return
 from ..lib.inbound import PAYOUT_AGGREGATE, InboundEvent, SchemaError, UnknownTopic
 
 
+def schema_error(exc):
+    """Return the SchemaError of a payload the canonical mapping refused (CanonicalValidationError), naming each
+    field at fault."""
+    return SchemaError(str(exc), details=[{"field": e.path, "message": e.message} for e in exc.errors])
+
+
 class EventParser(AbstractComponent):
     """Reads a channel's request into an InboundEvent: topic, idempotency key, aggregate, time."""
 
@@ -59,6 +65,15 @@ class EventParser(AbstractComponent):
     def _digest_key(body):
         return "sha256:" + hashlib.sha256(body).hexdigest()
 
+    @staticmethod
+    def _canonical(build, data):
+        """Return ``build(data)``, a canonical object; a payload the mapping refuses is a SchemaError naming its
+        fields."""
+        try:
+            return build(data)
+        except CanonicalValidationError as exc:
+            raise schema_error(exc) from None
+
 
 class GenericEventParser(Component):
     """The generic channel: canonical JSON objects, topic in ``X-Retail-Topic``."""
@@ -93,10 +108,7 @@ class GenericEventParser(Component):
     def parse(self, topic, headers, data, body):
         domain, aggregate_type = self._domain_and_type(topic)
         canonical = {"return": Return, PAYOUT_AGGREGATE: Payout}.get(aggregate_type, Order)
-        try:
-            obj = canonical.from_dict(data if isinstance(data, dict) else {"": data})
-        except CanonicalValidationError as exc:
-            raise SchemaError(str(exc), details=[{"field": e.path, "message": e.message} for e in exc.errors]) from None
+        obj = self._canonical(canonical.from_dict, data if isinstance(data, dict) else {"": data})
         if not obj.external_id:
             # a return is recorded once per channel by its id: without one, a repeat would be a second return
             raise SchemaError("a %s carries its external_id" % aggregate_type,

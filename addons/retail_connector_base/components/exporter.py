@@ -38,6 +38,8 @@ class RetailExporter(AbstractComponent):
     _inherit = "retail.base"
     _apply_on = "retail.export.request"
     _batch_size = 100
+    # what the channel sells a SKU as, named when it has none of a product's (``_refuse_unsold``)
+    _sold_item = "product"
 
     def batches(self, requests):
         """Yield the requests in groups of at most the channel's bulk size."""
@@ -51,6 +53,23 @@ class RetailExporter(AbstractComponent):
         fail with the reason and the others count as sent.
         """
         raise NotImplementedError
+
+    def _products_of(self, requests, archived=False):
+        """Return the products of product export requests that still exist (``archived`` ones too, if asked)."""
+        Product = self.env["product.product"]
+        if archived:
+            Product = Product.with_context(active_test=False)
+        return Product.browse(requests.mapped("res_id")).exists()
+
+    def _refuse_unsold(self, requests, products, sold_ids):
+        """Return {request id: refusal} for the requests of ``products`` the channel sells nothing of (their ids
+        not in ``sold_ids``)."""
+        return {
+            r.id: "No %s has the SKU %s: the shop does not sell this product"
+            % (self._sold_item, products.browse(r.res_id).default_code or products.browse(r.res_id).display_name)
+            for r in requests
+            if r.res_id in products.ids and r.res_id not in sold_ids
+        }
 
     def record_failure(self, requests, message):
         """Keep the channel's refusal on the bindings of the exported records."""
@@ -172,10 +191,6 @@ class RetailExporter(AbstractComponent):
                 missed.clear()
             missed.update(dict.fromkeys(products.ids, now))
 
-    def _headers(self, key):
-        backend = self.backend_record
-        return {"Authorization": "Bearer " + (backend.sudo().api_secret or ""), "Idempotency-Key": key}
-
     def _require_sku(self, product):
         if not product.default_code:
             raise ChannelValidationError(
@@ -187,26 +202,45 @@ class RetailExporter(AbstractComponent):
         return product.default_code
 
 
+class InventoryExporter(AbstractComponent):
+    """Odoo's available to sell in each of the channel's locations; channels send it with ``_send_levels``."""
+
+    _name = "retail.inventory.exporter.base"
+    _inherit = "retail.exporter"
+    _usage = "inventory.exporter"
+
+    def export(self, requests):
+        products = self._products_of(requests)
+        backend = self.backend_record
+        levels = [(location_id, backend._available_to_sell(products, locations))
+                  for location_id, locations in self._locations()]
+        return self._send_levels(requests, products, levels)
+
+    def _locations(self):
+        """Return [(channel location id, Odoo locations)] the levels are sent for."""
+        return self.backend_record._channel_locations()
+
+    def _send_levels(self, requests, products, levels):
+        """Send ``levels``, [(channel location id, {product id: units to offer})]; return what ``export`` returns."""
+        raise NotImplementedError
+
+
 class GenericInventoryExporter(Component):
     """Available-to-sell per channel location: ``POST /api/v1/stock/batch``, 100 items a call."""
 
     _name = "retail.generic.inventory.exporter"
-    _inherit = "retail.exporter"
-    _usage = "inventory.exporter"
+    _inherit = "retail.inventory.exporter.base"
     _backend_type = "generic"
 
-    def export(self, requests):
-        backend = self.backend_record
-        products = self.env["product.product"].browse([r.res_id for r in requests]).exists()
-        items = []
-        for location_id, locations in backend._channel_locations():
-            levels = backend._available_to_sell(products, locations)
-            items += [{"sku": self._require_sku(p), "location_id": location_id, "quantity": levels[p.id]} for p in products]
-        client = backend._http_client()
+    def _send_levels(self, requests, products, levels):
+        items = [{"sku": self._require_sku(p), "location_id": location_id, "quantity": level[p.id]}
+                 for location_id, level in levels for p in products]
+        adapter = self.component(usage="backend.adapter")
+        client = adapter.client()
         for start in range(0, len(items), 100):
             chunk = items[start : start + 100]
-            client.request("POST", "/api/v1/stock/batch", json={"items": chunk},
-                           headers=self._headers(idempotency_key("stock", requests.ids, chunk)))
+            adapter.request("POST", "/api/v1/stock/batch", json={"items": chunk}, client=client,
+                            idempotency_key=idempotency_key("stock", requests.ids, chunk))
 
 
 class CatalogExporterMixin(AbstractComponent):
@@ -248,15 +282,13 @@ class GenericCatalogExporter(Component):
     _backend_type = "generic"
 
     def export(self, requests):
-        backend = self.backend_record
-        products = self.env["product.product"].with_context(active_test=False).browse(
-            [r.res_id for r in requests]).exists()
+        products = self._products_of(requests, archived=True)
         items = [self._catalog_values(p) for p in products if self._require_sku(p)]
         if not items:
             return
-        answer = backend._http_client().request(
+        answer = self.component(usage="backend.adapter").request(
             "POST", "/api/v1/products/batch", json={"items": items},
-            headers=self._headers(idempotency_key("products", requests.ids, items)))
+            idempotency_key=idempotency_key("products", requests.ids, items))
         by_sku = {p.default_code: p for p in products}
         self._bind_products_apart([(item["id"], by_sku[item["sku"]], {"sync_state": "synced"})
                                    for item in (answer.data or {}).get("items", []) if item.get("sku") in by_sku])
@@ -273,10 +305,10 @@ class GenericPricingExporter(Component):
 
     def export(self, requests):
         backend = self.backend_record
-        products = self.env["product.product"].browse([r.res_id for r in requests]).exists()
+        products = self._products_of(requests)
         items = [dict(backend._channel_price(p), sku=self._require_sku(p)) for p in products]
-        backend._http_client().request(
-            "POST", "/api/v1/prices/batch", json={"items": items}, headers=self._headers(idempotency_key("prices", requests.ids, items))
+        self.component(usage="backend.adapter").request(
+            "POST", "/api/v1/prices/batch", json={"items": items}, idempotency_key=idempotency_key("prices", requests.ids, items)
         )
 
 
@@ -302,8 +334,8 @@ class GenericFulfilmentExporter(Component):
             "lines": [{"sku": sku, "quantity": qty} for sku, qty in sorted(lines.items())],
         }
         # one key per picking: a resend after a lost answer is recognised, never a second shipment
-        backend._http_client().request(
-            "POST", "/api/v1/shipments", json=body, headers=self._headers("picking-%d-%d" % (backend.id, picking.id))
+        self.component(usage="backend.adapter").request(
+            "POST", "/api/v1/shipments", json=body, idempotency_key="picking-%d-%d" % (backend.id, picking.id)
         )
 
 
@@ -341,7 +373,7 @@ class GenericOrderStatusExporter(Component):
 
     def _cancel_on_channel(self, binding):
         backend = self.backend_record
-        backend._http_client().request(
+        self.component(usage="backend.adapter").request(
             "POST", "/api/v1/orders/%s/cancel" % binding.external_id, json={"reason": "cancelled in Odoo"},
-            headers=self._headers("cancel-%d-%s" % (backend.id, binding.external_id)),
+            idempotency_key="cancel-%d-%s" % (backend.id, binding.external_id),
         )

@@ -197,22 +197,13 @@ class GenericPayoutImporter(Component):
     _inherit = "retail.payout.importer"
     _backend_type = "generic"
 
-    def _get(self, path, params=None):
-        backend = self.backend_record
-        headers = {"Authorization": "Bearer " + (backend.sudo().api_secret or "")}
-        return backend._http_client().request("GET", path, headers=headers, params=params).data or {}
-
     def _fetch_payouts(self, since, until):
         params = {"until": until.strftime("%Y-%m-%dT%H:%M:%SZ"), "limit": 100}
         if since:
             params["since"] = since.strftime("%Y-%m-%dT%H:%M:%SZ")
-        while True:
-            page = self._get("/api/v1/payouts", params)
+        for page in self.component(usage="backend.adapter").iter_pages("/api/v1/payouts", params):
             for data in page.get("payouts", []):
                 yield Payout.from_dict(data)
-            if not page.get("next_cursor"):
-                return
-            params = {"limit": 100, "cursor": page["next_cursor"]}
 
     def _fetch_payout(self, external_id):
-        return Payout.from_dict(self._get("/api/v1/payouts/%s" % external_id))
+        return Payout.from_dict(self.component(usage="backend.adapter").get_data("/api/v1/payouts/%s" % external_id))

@@ -45,6 +45,29 @@ class RetailReconciler(AbstractComponent):
         bound = self.env["retail.product.binding"].search([("backend_id", "=", self.backend_record.id)]).odoo_id
         return set(bound.filtered("default_code").mapped("default_code"))
 
+    def _compare_pages(self, run, pages, compare, per_sku=1):
+        """Compare the channel's pages, then the bound SKUs no page named; return how many comparisons were made.
+
+        ``pages`` yields (channel, skus): a page's values by key and the SKUs it names (a SKU
+        named again on a later page is compared once). ``compare(run, channel, skus)`` settles
+        the differences and returns how many it checked; ``per_sku`` is how many comparisons one
+        SKU makes (one per location for stock), for the progress shown.
+        """
+        bound = self._bound_skus()
+        seen = set()
+        checked = total = 0
+        for channel, skus in pages:
+            skus = skus - seen
+            seen |= skus
+            # what is known to compare so far: the SKUs read and those bound (pages come one by one)
+            total = max(total, len(seen | bound) * per_sku)
+            run._progress(checked, total)
+            checked += compare(run, channel, skus)
+        run._progress(checked, max(total, checked))
+        checked += compare(run, {}, bound - seen)
+        run._progress(checked, checked)
+        return checked
+
     def _repair_export(self, run, kind, key, odoo_value, channel_value, product, field_name=None, field_label=None,
                        channel_raw=None):
         """Settle one difference by its owner, record it on ``run`` and, for a value both sides hold, as a conflict.
@@ -121,21 +144,14 @@ class InventoryReconciler(AbstractComponent):
 
     def reconcile(self, run):
         locations = self._locations()
-        bound = self._bound_skus()
-        seen = set()
-        checked = total = 0
-        for page in self._channel_stock_pages():
-            channel = {(i["sku"], str(i["location_id"])): i["quantity"] for i in page if i.get("sku")}
-            skus = {sku for sku, _loc in channel} - seen
-            seen |= skus
-            # what is known to compare so far: the SKUs read and those bound (pages come one by one)
-            total = max(total, len(seen | bound) * len(locations))
-            run._progress(checked, total)
-            checked += self._compare_stock(run, channel, skus, locations)
-        run._progress(checked, max(total, checked))
-        checked += self._compare_stock(run, {}, bound - seen, locations)
-        run._progress(checked, checked)
-        return checked
+
+        def pages():
+            for page in self._channel_stock_pages():
+                channel = {(i["sku"], str(i["location_id"])): i["quantity"] for i in page if i.get("sku")}
+                yield channel, {sku for sku, _loc in channel}
+
+        return self._compare_pages(run, pages(), lambda run, channel, skus: self._compare_stock(
+            run, channel, skus, locations), per_sku=len(locations))
 
     def _compare_stock(self, run, channel, skus, locations):
         backend = self.backend_record
@@ -176,20 +192,8 @@ class PricingReconciler(AbstractComponent):
         raise NotImplementedError
 
     def reconcile(self, run):
-        bound = self._bound_skus()
-        seen = set()
-        checked = total = 0
-        for page in self._channel_price_pages():
-            channel = {i["sku"]: i for i in page if i.get("sku")}
-            skus = set(channel) - seen
-            seen |= skus
-            total = max(total, len(seen | bound))
-            run._progress(checked, total)
-            checked += self._compare_prices(run, channel, skus)
-        run._progress(checked, max(total, checked))
-        checked += self._compare_prices(run, {}, bound - seen)
-        run._progress(checked, checked)
-        return checked
+        pages = ({i["sku"]: i for i in page if i.get("sku")} for page in self._channel_price_pages())
+        return self._compare_pages(run, ((channel, set(channel)) for channel in pages), self._compare_prices)
 
     def _compare_prices(self, run, channel, skus):
         backend = self.backend_record
@@ -245,9 +249,7 @@ class GenericInventoryReconciler(Component):
     _backend_type = "generic"
 
     def _channel_stock_pages(self):
-        backend = self.backend_record
-        headers = {"Authorization": "Bearer " + (backend.sudo().api_secret or "")}
-        yield backend._http_client().request("GET", "/api/v1/stock", headers=headers).data.get("items", [])
+        yield self.component(usage="backend.adapter").request("GET", "/api/v1/stock").data.get("items", [])
 
 
 class GenericPricingReconciler(Component):
@@ -259,6 +261,4 @@ class GenericPricingReconciler(Component):
     _backend_type = "generic"
 
     def _channel_price_pages(self):
-        backend = self.backend_record
-        headers = {"Authorization": "Bearer " + (backend.sudo().api_secret or "")}
-        yield backend._http_client().request("GET", "/api/v1/prices", headers=headers).data.get("items", [])
+        yield self.component(usage="backend.adapter").request("GET", "/api/v1/prices").data.get("items", [])

@@ -51,9 +51,28 @@ class RefundExporter(AbstractComponent):
     def refund(self, ret, binding):
         """Refund ``ret`` (retail.return) on the channel order of ``binding``; return a dict with its ``external_id``.
 
-        Called again after a transient failure: an implementation first looks for a refund it
-        already made for this return (the return's name is in its reason or note).
+        Called again after a transient failure: a refund already made for this return (found by
+        ``_find_refund``) is returned with ``found`` instead of made twice.
         """
+        found = self._find_refund(ret, binding)
+        if found is not None:
+            return dict(found, found=True)
+        return self._make_refund(ret, binding)
+
+    def _find_refund(self, ret, binding):
+        """Return the result of a refund the channel order already has for ``ret`` (its reason or note starts
+        with the return's name), or None."""
+        for reason, result in self._channel_refunds(binding):
+            if (reason or "").startswith(ret.name):
+                return result
+        return None
+
+    def _channel_refunds(self, binding):
+        """Yield (reason or note, result dict) of the refunds made on the channel order of ``binding``."""
+        return ()
+
+    def _make_refund(self, ret, binding):
+        """Refund ``ret`` on the channel, its reason starting with the return's name; return the result dict."""
         raise NotImplementedError
 
     def _reason(self, ret):

@@ -656,22 +656,12 @@ class RetailBackend(models.Model):
             },
         }
 
-    def _http_client(self, throttled=True):
-        """Return an HTTP client for this backend's API, with its timeouts and credentials."""
-        from ..lib.http import ChannelHttpClient
-
+    def _channel_client(self, **options):
+        """Return this backend's channel client, made by its ``backend.adapter`` component (for code outside
+        components); ``options`` are the channel client's own."""
         self.ensure_one()
-        if not self.endpoint_url:
-            raise UserError(
-                self.env._("Backend %(name)s has no endpoint URL: set it in the backend form.", name=self.name)
-            )
-        return ChannelHttpClient(
-            self.endpoint_url,
-            timeout=self.timeout,
-            user_agent="RetailConnector/%s (backend %s)" % (self._module_version(), self.id),
-            before_request=self._throttle_outbound if throttled else None,
-            after_response=self._observe_outcome,
-        )
+        with self.work_on(self._name) as work:
+            return work.component(usage="backend.adapter").client(**options)
 
     def _module_version(self):
         return self.env.ref("base.module_retail_connector_base").sudo().latest_version or "19.0"

@@ -45,7 +45,3 @@ class RetailBackend(models.Model):
         # every channel client calls this before each request: the last point before a request leaves
         self._check_channel_calls_allowed()
         return super()._throttle_outbound(method, path)
-
-    def _http_client(self, throttled=True):
-        self._check_channel_calls_allowed()
-        return super()._http_client(throttled=throttled)

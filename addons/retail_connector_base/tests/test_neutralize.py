@@ -72,7 +72,7 @@ class TestNeutralize(RetailCase):
         # even a backend a person activates again calls nothing
         self.backend.active = True
         with self.assertRaises(NeutralizedDatabase):
-            self.backend._http_client()
+            self.backend._channel_client()
         with self.assertRaises(NeutralizedDatabase):
             self.backend._throttle_outbound("GET", "/api/v1/ping")
         self.backend.action_test_connection()

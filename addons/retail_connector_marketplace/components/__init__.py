@@ -1,4 +1,6 @@
+from . import adapter
 from . import webhook_authenticator
+from . import shop
 from . import shopify
 from . import woocommerce
 from . import stripe

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 
 from odoo.addons.component.core import Component
 from odoo.addons.retail_connector_base.components.errors import RetailMappingError
-from odoo.addons.retail_connector_base.lib.canonical import CanonicalValidationError, Order, Return
+from odoo.addons.retail_connector_base.lib.canonical import Order, Return
 from odoo.addons.retail_connector_base.lib.http import ChannelValidationError
 from odoo.addons.retail_connector_base.lib.inbound import InboundEvent, SchemaError
 
@@ -48,7 +48,7 @@ class AmazonConnectionTester(Component):
 
     def test_connection(self):
         backend = self.backend_record
-        client = backend._amazon_client(max_wait=5.0)
+        client = self.component(usage="backend.adapter").client(max_wait=5.0)
         since = datetime.now(timezone.utc) - timedelta(days=1)
         orders = client.iter_orders(backend._amazon_marketplaces(), last_updated_after=since, page_size=1)
         first = next(orders, None)
@@ -72,10 +72,7 @@ class AmazonEventParser(Component):
         if not isinstance(data, dict) or not data.get("external_id"):
             raise SchemaError("an Amazon order event carries the canonical order with its external_id",
                               details=[{"field": "external_id", "message": "is required"}])
-        try:
-            return Order.from_dict(data)
-        except CanonicalValidationError as exc:
-            raise SchemaError(str(exc), details=[{"field": e.path, "message": e.message} for e in exc.errors]) from None
+        return self._canonical(Order.from_dict, data)
 
     def envelope(self, topic, headers, data, body):
         return self.parse(topic, headers, data, body)
@@ -100,11 +97,7 @@ class AmazonEventParser(Component):
                               details=[{"field": "external_id", "message": "is required"}])
         stamp = None
         if not is_error_data(data):
-            try:
-                stamp = Return.from_dict(data).created_at
-            except CanonicalValidationError as exc:
-                raise SchemaError(str(exc), details=[{"field": e.path, "message": e.message}
-                                                     for e in exc.errors]) from None
+            stamp = self._canonical(Return.from_dict, data).created_at
         version = "return|%s|%s" % (data["external_id"], stamp)
         return InboundEvent(topic=topic, domain=domain, aggregate_type="return", aggregate_key=str(data["external_id"]),
                             idempotency_key="amz:" + hashlib.sha256(version.encode()).hexdigest(),
@@ -180,7 +173,7 @@ class AmazonOrdersReconciler(Component):
     def _fetch_changes(self, since):
         backend = self.backend_record
         # a background read: it may wait longer for the operations' rates than an export
-        client = backend._amazon_client(max_wait=60.0)
+        client = self.component(usage="backend.adapter").client(max_wait=60.0)
         since = since.replace(tzinfo=timezone.utc) if since else datetime.now(timezone.utc) - timedelta(days=30)
         for order in client.iter_orders(backend._amazon_marketplaces(), last_updated_after=since):
             data = backend._amazon_order_data(client, order)
@@ -226,7 +219,7 @@ class AmazonReturnsImporter(Component):
 
     def _fetch_changes(self, since):
         backend = self.backend_record
-        client = backend._amazon_client(max_wait=60.0)
+        client = self.component(usage="backend.adapter").client(max_wait=60.0)
         since = (since.replace(tzinfo=timezone.utc) if since
                  else datetime.now(timezone.utc) - timedelta(days=RETURNS_FIRST_DAYS))
         marketplaces = backend._amazon_marketplaces()
@@ -293,7 +286,7 @@ class AmazonFulfilmentExporter(Component):
         afn = backend.amazon_afn_warehouse_id
         if afn and picking.location_id.warehouse_id == afn:
             return  # Amazon shipped it
-        client = backend._amazon_client()
+        client = self.component(usage="backend.adapter").client()
         order_id = binding.external_id
         items = client.get_order_items(order_id)
         rows, left = [], dict(quantities)
@@ -331,9 +324,9 @@ class AmazonListingsExporter(Component):
     def send(self, requests, patches_for):
         """Send ``patches_for(product)`` of the requests' products; return {request id: reason} refused."""
         backend = self.backend_record
-        products = self.env["product.product"].browse(requests.mapped("res_id")).exists()
+        products = self._products_of(requests)
         patches = {self._require_sku(product): patches_for(product) for product in products}
-        client = backend._amazon_client()
+        client = self.component(usage="backend.adapter").client()
         seller, marketplaces = backend.amazon_seller_id, backend._amazon_marketplaces()
         refused = {}
         if len(patches) <= PATCH_MAX:
@@ -354,16 +347,18 @@ class AmazonInventoryExporter(Component):
     """Merchant-fulfilled quantities (``fulfillment_availability``): the available to sell."""
 
     _name = "retail.amazon.inventory.exporter"
-    _inherit = "retail.exporter"
-    _usage = "inventory.exporter"
+    _inherit = "retail.inventory.exporter.base"
     _backend_type = "amazon"
     _batch_size = 10000  # a feed takes thousands of messages
 
-    def export(self, requests):
-        products = self.env["product.product"].browse(requests.mapped("res_id")).exists()
-        levels = self.backend_record._available_to_sell(products)
+    def _locations(self):
+        # one merchant-fulfilled quantity per SKU: the backend's sell locations stand for it
+        return [("merchant", self.backend_record._sell_locations())]
+
+    def _send_levels(self, requests, products, levels):
+        [(_merchant, level)] = levels
         return self.component(usage="amazon.listings").send(
-            requests, lambda product: [quantity_patch(max(0, int(levels.get(product.id, 0))))])
+            requests, lambda product: [quantity_patch(max(0, int(level.get(product.id, 0))))])
 
 
 class AmazonPricingExporter(Component):
@@ -399,7 +394,7 @@ class AmazonPayoutImporter(Component):
     _backend_type = "amazon"
 
     def _fetch_payouts(self, since, until):
-        client = self.backend_record._amazon_client(max_wait=60.0)
+        client = self.component(usage="backend.adapter").client(max_wait=60.0)
         # a group starts up to a few weeks before Amazon transfers it
         start = (since or until - timedelta(days=90)) - timedelta(days=30)
         for group in client.iter_financial_event_groups(start.replace(tzinfo=timezone.utc)):
@@ -408,7 +403,7 @@ class AmazonPayoutImporter(Component):
             yield group_to_canonical(group, client.financial_events(group["FinancialEventGroupId"]))
 
     def _fetch_payout(self, external_id):
-        client = self.backend_record._amazon_client(max_wait=60.0)
+        client = self.component(usage="backend.adapter").client(max_wait=60.0)
         start = datetime.now(timezone.utc) - timedelta(days=180)
         for group in client.iter_financial_event_groups(start):
             if group.get("FinancialEventGroupId") == external_id:

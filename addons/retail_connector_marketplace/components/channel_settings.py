@@ -58,7 +58,7 @@ class WooChannelSettings(Component):
     _backend_type = "woocommerce"
 
     def _parts(self):
-        client = self.backend_record._woo_client()
+        client = self.component(usage="backend.adapter").client()
         return [("tax_rates", client.tax_rates), ("payment_gateways", client.payment_gateways),
                 ("shipping_methods", client.shipping_methods)]
 
@@ -74,7 +74,7 @@ class ShopifyChannelSettings(Component):
     _backend_type = "shopify"
 
     def _parts(self):
-        client = self.backend_record._shopify_client()
+        client = self.component(usage="backend.adapter").client()
         return [("recent_orders", client.recent_order_settings), ("carrier_services", client.carrier_services)]
 
     def _settings(self, found):

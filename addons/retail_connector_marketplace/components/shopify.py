@@ -8,7 +8,7 @@ from odoo.addons.component.core import Component
 from odoo.addons.retail_connector_base.components.customer_exporter import (
     remember_customer_version as _remember_customer_version,
 )
-from odoo.addons.retail_connector_base.lib.canonical import CanonicalValidationError, Order, parse_timestamp
+from odoo.addons.retail_connector_base.lib.canonical import parse_timestamp
 from odoo.addons.retail_connector_base.lib.http import ChannelNotFound
 from odoo.addons.retail_connector_base.lib.http import ChannelValidationError
 from odoo.addons.retail_connector_base.lib.inbound import InboundEvent, SchemaError
@@ -40,10 +40,6 @@ CUSTOMER_READ_TOPICS = CUSTOMER_TOPICS + (POLLED_CUSTOMER_TOPIC,)
 RECONCILIATION_WAIT = 30.0
 
 
-def _schema_error(exc):
-    return SchemaError(str(exc), details=[{"field": e.path, "message": e.message} for e in exc.errors])
-
-
 def _refund_time(data):
     """Return when a refund was made, so that it is applied after the order version before it."""
     try:
@@ -67,7 +63,7 @@ class ShopifyConnectionTester(Component):
     _backend_type = "shopify"
 
     def test_connection(self):
-        shop = self.backend_record._shopify_client().shop()
+        shop = self.component(usage="backend.adapter").client().shop()
         return self.env._("Connected to %(name)s (%(currency)s), Admin API %(version)s.",
                           name=shop.get("name"), currency=shop.get("currencyCode"), version=self.backend_record.api_version)
 
@@ -76,9 +72,10 @@ class ShopifyEventParser(Component):
     """Shopify webhooks: ``X-Shopify-Topic``, the REST order shape, ``X-Shopify-Webhook-Id``."""
 
     _name = "retail.shopify.event.parser"
-    _inherit = "retail.event.parser"
+    _inherit = "retail.storefront.event.parser"
     _backend_type = "shopify"
     _aggregate_field = "id"
+    _polled_topic = POLLED_TOPIC
     _topics = dict(
         {topic: ("orders", "order") for topic in ORDER_TOPICS},
         **{"refunds/create": ("returns", "order"), POLLED_TOPIC: ("orders", "order")},
@@ -91,47 +88,43 @@ class ShopifyEventParser(Component):
     def topic_of(self, headers, resource=None, data=None):
         return (headers.get("X-Shopify-Topic") or "").strip()
 
-    def envelope(self, topic, headers, data, body):
+    @staticmethod
+    def _delivery_id(headers):
         # the webhook id is the same on every retry of one delivery
-        return self._header_envelope(topic, headers.get("X-Shopify-Webhook-Id") or headers.get("X-Shopify-Event-Id"), body)
+        return headers.get("X-Shopify-Webhook-Id") or headers.get("X-Shopify-Event-Id")
+
+    def envelope(self, topic, headers, data, body):
+        return self._header_envelope(topic, self._delivery_id(headers), body)
+
+    def _map_order(self, data):
+        return order_to_canonical(data)
 
     def parse(self, topic, headers, data, body):
         domain, aggregate_type = self._domain_and_type(topic)
         if not isinstance(data, dict):
             raise SchemaError("a Shopify webhook body is a JSON object", details=[{"field": "", "message": "not an object"}])
+        stamp = None
         if topic in COMPLIANCE_TOPICS:
             customer = data.get("customer") if isinstance(data.get("customer"), dict) else {}
             key = numeric_id(customer.get("id")) or str(data.get("shop_id") or data.get("shop_domain") or "shop")
-            delivery = (headers.get("X-Shopify-Webhook-Id") or headers.get("X-Shopify-Event-Id") or "").strip()
-            return InboundEvent(topic=topic, domain=domain, aggregate_type=aggregate_type, aggregate_key=key,
-                                idempotency_key=delivery or self._digest_key(body), channel_timestamp=None)
-        try:
-            if topic in CUSTOMER_READ_TOPICS:
-                customer = customer_to_canonical(data)
-                delivery = (headers.get("X-Shopify-Webhook-Id") or headers.get("X-Shopify-Event-Id") or "").strip()
-                return InboundEvent(topic=topic, domain=domain, aggregate_type=aggregate_type,
-                                    aggregate_key=customer.external_id, idempotency_key=delivery or self._digest_key(body),
-                                    channel_timestamp=_customer_time(data))
-            if topic == "refunds/create":
-                order_id = numeric_id(data.get("order_id"))
-                if not order_id:
-                    raise SchemaError("refund without order_id", details=[{"field": "order_id", "message": "is required"}])
-                key, stamp = order_id, _refund_time(data)
-            else:
-                order = Order.from_dict(data) if topic == POLLED_TOPIC else order_to_canonical(data)
-                key, stamp = order.external_id, order.updated_at or order.created_at
-        except CanonicalValidationError as exc:
-            raise _schema_error(exc) from None
-        delivery = (headers.get("X-Shopify-Webhook-Id") or headers.get("X-Shopify-Event-Id") or "").strip()
+        elif topic in CUSTOMER_READ_TOPICS:
+            key, stamp = self._canonical(customer_to_canonical, data).external_id, _customer_time(data)
+        elif topic == "refunds/create":
+            key, stamp = numeric_id(data.get("order_id")), _refund_time(data)
+            if not key:
+                raise SchemaError("refund without order_id", details=[{"field": "order_id", "message": "is required"}])
+        else:
+            key, stamp = self._order_key(topic, data)
         return InboundEvent(topic=topic, domain=domain, aggregate_type=aggregate_type, aggregate_key=key,
-                            idempotency_key=delivery or self._digest_key(body), channel_timestamp=stamp)
+                            idempotency_key=(self._delivery_id(headers) or "").strip() or self._digest_key(body),
+                            channel_timestamp=stamp)
 
 
 class ShopifyEventProcessor(Component):
     """Orders by the backend's import rule; refunds through the shared refund writer."""
 
     _name = "retail.shopify.event.processor"
-    _inherit = "retail.event.processor"
+    _inherit = "retail.shop.event.processor"
     _backend_type = "shopify"
 
     def process(self, event, data):
@@ -141,10 +134,7 @@ class ShopifyEventProcessor(Component):
             return self._compliance(event, data)
         if event.topic == "refunds/create":
             return self._record_refund(event, data)
-        order = Order.from_dict(data) if event.topic == POLLED_TOPIC else order_to_canonical(data)
-        if not self.backend_record._import_rule_allows(order):
-            return "deferred: payment %s" % order.payment_state, None
-        return self._apply_order(order, event)
+        return self._process_order(event, data)
 
     def _apply_channel_customer(self, customer, event):
         """Apply a customer through the shared resolver; its binding remembers the version applied, so a
@@ -193,7 +183,7 @@ class ShopifyOrdersReconciler(Component):
 
         since = since.replace(tzinfo=timezone.utc) if since else datetime(2000, 1, 1, tzinfo=timezone.utc)
         # a background read: a page of orders costs most of the shop's bucket, and may wait for it to refill
-        client = self.backend_record._shopify_client(max_throttle_wait=RECONCILIATION_WAIT)
+        client = self.component(usage="backend.adapter").client(max_throttle_wait=RECONCILIATION_WAIT)
         for node in client.iter_orders_updated_since(since):
             yield graphql_order_to_canonical(node).to_dict()
 
@@ -208,7 +198,7 @@ class ShopifyVariantsMixin(Component):
 
     def variants_of(self, products):
         """Return {product id: {variant_id, product_id, inventory_item_id}} for products the shop has."""
-        client = self.backend_record._shopify_client()
+        client = self.component(usage="backend.adapter").client()
         skus = {p.default_code: p for p in products if p.default_code}
         found = client.find_variants_by_sku(skus)
         result = {}
@@ -264,24 +254,24 @@ class ShopifyInventoryExporter(Component):
     """
 
     _name = "retail.shopify.inventory.exporter"
-    _inherit = "retail.exporter"
-    _usage = "inventory.exporter"
+    _inherit = "retail.inventory.exporter.base"
     _backend_type = "shopify"
+    _sold_item = "Shopify variant"
     _batch_size = 250
 
-    def export(self, requests):
-        backend = self.backend_record
-        products = self.env["product.product"].browse(requests.mapped("res_id")).exists()
+    def _locations(self):
+        return self.backend_record._shopify_locations()
+
+    def _send_levels(self, requests, products, levels):
         variants = self.component(usage="shopify.variants")
         items, remembered = variants.inventory_items_of(products)
-        levels = {location_id: backend._available_to_sell(products, locations)
-                  for location_id, locations in backend._shopify_locations()}
+        levels = dict(levels)
 
         def quantities():
             return [{"inventory_item_id": items[p.id], "location_id": location_id, "quantity": level[p.id]}
                     for location_id, level in levels.items() for p in products if p.id in items]
 
-        client = backend._shopify_client()
+        client = self.component(usage="backend.adapter").client()
         if items:
             try:
                 client.set_inventory(quantities(), reason="correction")
@@ -291,13 +281,7 @@ class ShopifyInventoryExporter(Component):
                 items, _remembered = variants.inventory_items_of(products, refresh=True)
                 if items:
                     client.set_inventory(quantities(), reason="correction")
-        return {
-            request.id: "No Shopify variant has the SKU %s: the shop does not sell this product" % (
-                products.browse(request.res_id).default_code or products.browse(request.res_id).display_name
-            )
-            for request in requests
-            if request.res_id in products.ids and request.res_id not in items
-        }
+        return self._refuse_unsold(requests, products, items)
 
 
 class ShopifyPricingExporter(Component):
@@ -310,7 +294,7 @@ class ShopifyPricingExporter(Component):
 
     def export(self, requests):
         backend = self.backend_record
-        products = self.env["product.product"].browse(requests.mapped("res_id")).exists()
+        products = self._products_of(requests)
         variants = self.component(usage="shopify.variants").variants_of(products)
         by_product = {}
         for product in products.filtered(lambda p: p.id in variants):
@@ -319,7 +303,7 @@ class ShopifyPricingExporter(Component):
             by_product.setdefault(variant["product_id"], []).append(
                 {"id": variant["variant_id"], "price": price["price"], "compare_at_price": price["compare_at_price"]}
             )
-        client = backend._shopify_client()
+        client = self.component(usage="backend.adapter").client()
         for product_id, rows in by_product.items():
             client.update_variant_prices(product_id, rows)
 
@@ -338,11 +322,10 @@ class ShopifyFulfilmentExporter(Component):
     _batch_size = 1
 
     def export(self, requests):
-        backend = self.backend_record
         picking, binding, quantities = self._fulfilment_of(requests)
         if not picking:
             return
-        backend._shopify_client().fulfill(
+        self.component(usage="backend.adapter").client().fulfill(
             binding.external_id,
             quantities,
             tracking_number=picking.carrier_tracking_ref or None,
@@ -363,12 +346,13 @@ class ShopifyRefundExporter(Component):
     _inherit = "retail.refund.exporter"
     _backend_type = "shopify"
 
-    def refund(self, ret, binding):
-        client = self.backend_record._shopify_client()
-        for existing in client.order_refunds(binding.external_id):
-            if (existing.get("note") or "").startswith(ret.name):
-                return {"external_id": existing["legacyResourceId"], "found": True,
-                        "amount": existing["totalRefundedSet"]["shopMoney"]["amount"]}
+    def _channel_refunds(self, binding):
+        for existing in self.component(usage="backend.adapter").client().order_refunds(binding.external_id):
+            yield existing.get("note"), {"external_id": existing["legacyResourceId"],
+                                         "amount": existing["totalRefundedSet"]["shopMoney"]["amount"]}
+
+    def _make_refund(self, ret, binding):
+        client = self.component(usage="backend.adapter").client()
         order = client.get_order(binding.external_id)
         if order is None:
             raise ChannelNotFound("Shopify has no order %s for return %s" % (binding.external_id, ret.name))
@@ -391,7 +375,7 @@ class ShopifyPayoutImporter(Component):
     _backend_type = "shopify"
 
     def _fetch_payouts(self, since, until):
-        client = self.backend_record._shopify_client(max_throttle_wait=RECONCILIATION_WAIT)
+        client = self.component(usage="backend.adapter").client(max_throttle_wait=RECONCILIATION_WAIT)
         bound = until.replace(tzinfo=timezone.utc) if until else None
         for node in client.payouts(since.replace(tzinfo=timezone.utc) if since else None):
             if bound and parse_timestamp(node["issuedAt"]) >= bound:
@@ -399,7 +383,7 @@ class ShopifyPayoutImporter(Component):
             yield payout_to_canonical(node, client.balance_transactions(node["id"]))
 
     def _fetch_payout(self, external_id):
-        client = self.backend_record._shopify_client(max_throttle_wait=RECONCILIATION_WAIT)
+        client = self.component(usage="backend.adapter").client(max_throttle_wait=RECONCILIATION_WAIT)
         for node in client.payouts():
             if numeric_id(node.get("legacyResourceId") or node["id"]) == str(external_id):
                 return payout_to_canonical(node, client.balance_transactions(node["id"]))
@@ -420,7 +404,7 @@ class ShopifyInventoryReconciler(Component):
 
     def _channel_stock_pages(self):
         mapped = {str(location_id) for location_id, _locations in self._locations()}
-        for page in self.backend_record._shopify_client(max_throttle_wait=RECONCILIATION_WAIT).iter_variant_pages():
+        for page in self.component(usage="backend.adapter").client(max_throttle_wait=RECONCILIATION_WAIT).iter_variant_pages():
             yield [{"sku": v["sku"], "location_id": location_id, "quantity": quantity}
                    for v in page if v["sku"] for location_id, quantity in v["levels"].items()
                    if str(location_id) in mapped]
@@ -438,7 +422,7 @@ class ShopifyPricingReconciler(Component):
         backend = self.backend_record
         # variant prices are in the shop's currency, which the exporter takes to be the pricelist's
         currency = (backend.pricelist_id.currency_id or backend.company_id.currency_id).name
-        for page in backend._shopify_client(max_throttle_wait=RECONCILIATION_WAIT).iter_variant_pages():
+        for page in self.component(usage="backend.adapter").client(max_throttle_wait=RECONCILIATION_WAIT).iter_variant_pages():
             yield [{"sku": v["sku"], "price": v["price"], "currency": currency} for v in page if v["sku"] and v["price"]]
 
 
@@ -460,10 +444,8 @@ class ShopifyCatalogExporter(Component):
     _batch_size = 50
 
     def export(self, requests):
-        backend = self.backend_record
-        Product = self.env["product.product"].with_context(active_test=False)
-        products = Product.browse(requests.mapped("res_id")).exists()
-        client = backend._shopify_client()
+        products = self._products_of(requests, archived=True)
+        client = self.component(usage="backend.adapter").client()
         finder = self.component(usage="shopify.variants")
         refused = {}
         for template in products.product_tmpl_id:
@@ -546,7 +528,7 @@ class ShopifyCustomersReconciler(Component):
         from datetime import datetime  # noqa: PLC0415
 
         since = since.replace(tzinfo=timezone.utc) if since else datetime(2000, 1, 1, tzinfo=timezone.utc)
-        client = self.backend_record._shopify_client(max_throttle_wait=RECONCILIATION_WAIT)
+        client = self.component(usage="backend.adapter").client(max_throttle_wait=RECONCILIATION_WAIT)
         for node in client.iter_customers_updated_since(since):
             yield graphql_customer_to_rest(node)
 
@@ -565,7 +547,7 @@ class ShopifyCustomerExporter(Component):
     _batch_size = 50
 
     def export(self, requests):
-        client = self.backend_record._shopify_client()
+        client = self.component(usage="backend.adapter").client()
         refused = {}
         for partner in self._partners(requests):
             customer = self._canonical_customer(partner)

@@ -22,7 +22,7 @@ class StripeConnectionTester(Component):
     _backend_type = "stripe"
 
     def test_connection(self):
-        balance = self.backend_record._stripe_client().balance()
+        balance = self.component(usage="backend.adapter").client().balance()
         available = ", ".join(
             "%s %s" % (to_decimal(b.get("amount") or 0, b.get("currency") or "usd"), (b.get("currency") or "").upper())
             for b in balance.get("available") or []
@@ -73,7 +73,7 @@ class StripeEventProcessor(Component):
         if canonical_topic(event.topic) != "dispute":
             raise NotImplementedError("no processing for Stripe %s events" % event.topic)
         dispute = data["data"]["object"]
-        client = self.backend_record._stripe_client()
+        client = self.component(usage="backend.adapter").client()
         charge_id = dispute.get("charge")
         charge = client.get_charge(charge_id) if isinstance(charge_id, str) else (charge_id or {})
         order_id = (charge.get("metadata") or {}).get("order_id")

@@ -14,14 +14,14 @@ class StripePayoutImporter(Component):
     _backend_type = "stripe"
 
     def _fetch_payouts(self, since, until):
-        client = self.backend_record._stripe_client()
+        client = self.component(usage="backend.adapter").client()
         # by arrival date: the payout's date, what the cut-off compares
         arrival_to = (until - timedelta(seconds=1)) if until else None
         for payout in client.iter_payouts(arrival_from=since, arrival_to=arrival_to):
             yield self._canonical(client, payout)
 
     def _fetch_payout(self, external_id):
-        client = self.backend_record._stripe_client()
+        client = self.component(usage="backend.adapter").client()
         return self._canonical(client, client.get_payout(external_id))
 
     def _canonical(self, client, payout):

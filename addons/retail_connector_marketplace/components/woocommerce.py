@@ -8,7 +8,6 @@ from odoo.addons.component.core import Component
 from odoo.addons.retail_connector_base.components.customer_exporter import (
     remember_customer_version as _remember_customer_version,
 )
-from odoo.addons.retail_connector_base.lib.canonical import CanonicalValidationError, Order
 from odoo.addons.retail_connector_base.lib.http import ChannelValidationError
 from odoo.addons.retail_connector_base.lib.inbound import InboundEvent, SchemaError
 
@@ -36,7 +35,7 @@ class WooConnectionTester(Component):
     _backend_type = "woocommerce"
 
     def test_connection(self):
-        resp = self.backend_record._woo_client().request("GET", "orders", params={"per_page": 1})
+        resp = self.component(usage="backend.adapter").client().request("GET", "orders", params={"per_page": 1})
         return self.env._("Connected to %(site)s: %(count)s orders.", site=self.backend_record.endpoint_url,
                           count=resp.headers.get("X-WP-Total", "?"))
 
@@ -64,9 +63,10 @@ class WooEventParser(Component):
     """
 
     _name = "retail.woocommerce.event.parser"
-    _inherit = "retail.event.parser"
+    _inherit = "retail.storefront.event.parser"
     _backend_type = "woocommerce"
     _aggregate_field = "id"
+    _polled_topic = POLLED_TOPIC
     _topics = dict({topic: ("orders", "order") for topic in WEBHOOK_TOPICS + (POLLED_TOPIC,)},
                    **{topic: ("customers", "customer") for topic in CUSTOMER_READ_TOPICS})
 
@@ -87,16 +87,16 @@ class WooEventParser(Component):
         return InboundEvent(topic=topic, domain=domain, aggregate_type=aggregate_type, aggregate_key=None,
                             idempotency_key="wc:" + hashlib.sha256(version.encode()).hexdigest())
 
+    def _map_order(self, data):
+        return order_to_canonical(data)
+
     def parse(self, topic, headers, data, body):
         domain, aggregate_type = self._domain_and_type(topic)
         if not isinstance(data, dict) or data.get("id") in (None, ""):
             raise SchemaError("a WooCommerce order webhook carries the order with its id",
                               details=[{"field": "id", "message": "is required"}])
         if topic in CUSTOMER_READ_TOPICS:
-            try:
-                customer = customer_to_canonical(data)
-            except CanonicalValidationError as exc:
-                raise SchemaError(str(exc), details=[{"field": e.path, "message": e.message} for e in exc.errors]) from None
+            customer = self._canonical(customer_to_canonical, data)
             stamp = _woo_time(data.get("date_modified_gmt") or data.get("date_created_gmt"))
             version = _customer_version(data, body)
             return InboundEvent(topic=topic, domain=domain, aggregate_type=aggregate_type,
@@ -106,11 +106,7 @@ class WooEventParser(Component):
         if topic == DELETED_TOPIC:
             key, stamp = str(data["id"]), None
         else:
-            try:
-                order = Order.from_dict(data) if topic == POLLED_TOPIC else order_to_canonical(data)
-            except CanonicalValidationError as exc:
-                raise SchemaError(str(exc), details=[{"field": e.path, "message": e.message} for e in exc.errors]) from None
-            key, stamp = order.external_id, order.updated_at or order.created_at
+            key, stamp = self._order_key(topic, data)
         version = "%s|%s|%s" % (topic if topic == DELETED_TOPIC else "order", key, stamp)
         return InboundEvent(topic=topic, domain=domain, aggregate_type=aggregate_type, aggregate_key=key,
                             idempotency_key="wc:" + hashlib.sha256(version.encode()).hexdigest(), channel_timestamp=stamp)
@@ -118,7 +114,7 @@ class WooEventParser(Component):
 
 class WooEventProcessor(Component):
     _name = "retail.woocommerce.event.processor"
-    _inherit = "retail.event.processor"
+    _inherit = "retail.shop.event.processor"
     _backend_type = "woocommerce"
 
     def process(self, event, data):
@@ -134,10 +130,9 @@ class WooEventProcessor(Component):
                 return "unknown order", None
             writer.cancel_binding(binding)
             return "cancelled", binding.odoo_id
-        order = Order.from_dict(data) if event.topic == POLLED_TOPIC else order_to_canonical(data)
-        if not self.backend_record._import_rule_allows(order):
-            return "deferred: payment %s" % order.payment_state, None
-        outcome, sale = self._apply_order(order, event)
+        return self._process_order(event, data)
+
+    def _after_order(self, order, outcome, sale):
         if not sale:  # created with the other new orders of its batch (it lists no refund)
             return outcome, sale
         refunded = self._apply_new_refunds(order, sale)
@@ -155,7 +150,7 @@ class WooEventProcessor(Component):
         new = [p.external_id for p in order.payments if p.kind == "refund" and p.external_id and p.external_id not in known]
         if not new:
             return ""
-        client = self.backend_record._woo_client()
+        client = self.component(usage="backend.adapter").client()
         writer = self.component(usage="refund.writer", model_name="retail.refund")
         for refund_id in sorted(new, key=lambda value: (len(value), value)):
             payload = client.get_refund(order.external_id, refund_id)
@@ -177,7 +172,7 @@ class WooOrdersReconciler(Component):
     def reconcile(self, run):
         backend = self.backend_record
         # WooCommerce disables a webhook silently after repeated failed deliveries
-        result = backend._woo_client().ensure_webhooks(backend.webhook_endpoint, backend.sudo().webhook_secret, WEBHOOK_TOPICS)
+        result = self.component(usage="backend.adapter").client().ensure_webhooks(backend.webhook_endpoint, backend.sudo().webhook_secret, WEBHOOK_TOPICS)
         for topic, hook_id in result.get("reactivated", {}).items():
             run._add("webhook_disabled", topic, "active", "disabled", action="repaired",
                      message=self.env._("webhook %(id)s re-enabled", id=hook_id))
@@ -188,7 +183,7 @@ class WooOrdersReconciler(Component):
 
     def _fetch_changes(self, since):
         since = since.replace(tzinfo=timezone.utc) if since else datetime(2000, 1, 1, tzinfo=timezone.utc)
-        client = self.backend_record._woo_client()
+        client = self.component(usage="backend.adapter").client()
         for payload in client.iter_orders_modified_after(since, on_total=self._found_total):
             yield order_to_canonical(payload).to_dict()
 
@@ -206,6 +201,7 @@ class WooProductsExporter(Component):
     _inherit = "retail.exporter"
     _backend_type = "woocommerce"
     _usage = "woocommerce.products"
+    _sold_item = "WooCommerce product"
 
     def _items_of(self, products, client, refresh=False, domain=None):
         """Return ({product id: {id, product_id, variation_id}}, product ids whose item came from a binding).
@@ -266,8 +262,8 @@ class WooProductsExporter(Component):
 
     def send(self, requests, values_for):
         """Batch-update the shop's items of ``requests`` with ``values_for(product)``; return refusals."""
-        client = self.backend_record._woo_client()
-        products = self.env["product.product"].browse(requests.mapped("res_id")).exists()
+        client = self.component(usage="backend.adapter").client()
+        products = self._products_of(requests)
         items, remembered = self._items_of(products, client, domain=requests[:1].domain)
         try:
             self._send_items(client, products, items, values_for)
@@ -289,26 +285,21 @@ class WooProductsExporter(Component):
             self._send_items(client, stale, items, values_for)
             if refused - stale_ids:
                 raise  # the shop refused other items for other reasons
-        return {
-            r.id: "No WooCommerce product has the SKU %s: the shop does not sell this product"
-            % (products.browse(r.res_id).default_code or products.browse(r.res_id).display_name)
-            for r in requests
-            if r.res_id in products.ids and r.res_id not in items
-        }
+        return self._refuse_unsold(requests, products, items)
 
 
 class WooInventoryExporter(Component):
     _name = "retail.woocommerce.inventory.exporter"
-    _inherit = "retail.exporter"
-    _usage = "inventory.exporter"
+    _inherit = "retail.inventory.exporter.base"
     _backend_type = "woocommerce"
 
-    def export(self, requests):
-        backend = self.backend_record
-        products = self.env["product.product"].browse(requests.mapped("res_id")).exists()
-        levels = backend._available_to_sell(products)
+    def _locations(self):
+        return [(SHOP_LOCATION, self.backend_record._sell_locations())]
+
+    def _send_levels(self, requests, products, levels):
+        [(_shop, level)] = levels
         return self.component(usage="woocommerce.products").send(
-            requests, lambda p: {"stock_quantity": levels[p.id], "manage_stock": True}
+            requests, lambda p: {"stock_quantity": level[p.id], "manage_stock": True}
         )
 
 
@@ -343,7 +334,7 @@ class WooFulfilmentExporter(Component):
         picking, binding, quantities = self._fulfilment_of(requests)
         if not picking:
             return
-        client = self.backend_record._woo_client()
+        client = self.component(usage="backend.adapter").client()
         note = self.env._("Shipped %(items)s", items=", ".join("%s x %s" % (q, sku) for sku, q in sorted(quantities.items())))
         if picking.carrier_tracking_ref:
             note += self.env._(" with %(carrier)s, tracking %(ref)s",
@@ -361,7 +352,7 @@ class WooOrderStatusExporter(Component):
     _backend_type = "woocommerce"
 
     def _cancel_on_channel(self, binding):
-        self.backend_record._woo_client().set_order_status(binding.external_id, "cancelled")
+        self.component(usage="backend.adapter").client().set_order_status(binding.external_id, "cancelled")
 
 
 class WooRefundExporter(Component):
@@ -376,13 +367,14 @@ class WooRefundExporter(Component):
     _inherit = "retail.refund.exporter"
     _backend_type = "woocommerce"
 
-    def refund(self, ret, binding):
-        client = self.backend_record._woo_client()
-        reason = self._reason(ret)
-        for existing in client.list_refunds(binding.external_id):
-            if (existing.get("reason") or "").startswith(ret.name):
-                return {"external_id": existing["id"], "amount": existing.get("amount"), "found": True}
-        made = client.create_refund(binding.external_id, ret.currency_id._channel_amount(ret.amount), reason, api_refund=False, restock=False)
+    def _channel_refunds(self, binding):
+        for existing in self.component(usage="backend.adapter").client().list_refunds(binding.external_id):
+            yield existing.get("reason"), {"external_id": existing["id"], "amount": existing.get("amount")}
+
+    def _make_refund(self, ret, binding):
+        made = self.component(usage="backend.adapter").client().create_refund(
+            binding.external_id, ret.currency_id._channel_amount(ret.amount), self._reason(ret), api_refund=False,
+            restock=False)
         return {"external_id": made["id"], "amount": made.get("amount")}
 
 
@@ -398,7 +390,7 @@ class WooInventoryReconciler(Component):
         return [(SHOP_LOCATION, self.backend_record._sell_locations())]
 
     def _channel_stock_pages(self):
-        for page in self.backend_record._woo_client().iter_item_pages():
+        for page in self.component(usage="backend.adapter").client().iter_item_pages():
             # an item whose stock the shop does not manage has no level: missing, its level is sent again
             yield [{"sku": i["sku"], "location_id": SHOP_LOCATION, "quantity": i["stock_quantity"]}
                    for i in page if i["sku"] and i["manage_stock"] and i["stock_quantity"] is not None]
@@ -416,7 +408,7 @@ class WooPricingReconciler(Component):
         backend = self.backend_record
         # the shop's prices are in its currency, which the exporter takes to be the pricelist's
         currency = (backend.pricelist_id.currency_id or backend.company_id.currency_id).name
-        for page in backend._woo_client().iter_item_pages():
+        for page in self.component(usage="backend.adapter").client().iter_item_pages():
             yield [{"sku": i["sku"], "price": i["price"], "currency": currency} for i in page if i["sku"] and i["price"]]
 
 
@@ -441,9 +433,8 @@ class WooCatalogExporter(Component):
 
     def export(self, requests):
         backend = self.backend_record
-        client = backend._woo_client()
-        products = self.env["product.product"].with_context(active_test=False).browse(
-            requests.mapped("res_id")).exists().filtered("default_code")
+        client = self.component(usage="backend.adapter").client()
+        products = self._products_of(requests, archived=True).filtered("default_code")
         items = self._catalog_items(products, client)
         updates, variations, creates, refused = [], {}, [], {}
         parents, new_variable = {}, self.env["product.template"]
@@ -653,7 +644,7 @@ class WooCustomersReconciler(Component):
 
     def _fetch_changes(self, since):
         since = since.replace(tzinfo=timezone.utc) if since else None
-        for customer in self.backend_record._woo_client().iter_customers():
+        for customer in self.component(usage="backend.adapter").client().iter_customers():
             modified = _woo_time(customer.get("date_modified_gmt") or customer.get("date_created_gmt"))
             if since is None or modified is None or modified >= since:
                 yield customer
@@ -676,7 +667,7 @@ class WooCustomerExporter(Component):
     _backend_type = "woocommerce"
 
     def export(self, requests):
-        client = self.backend_record._woo_client()
+        client = self.component(usage="backend.adapter").client()
         creates, updates, refused = [], [], {}
         for partner in self._partners(requests):
             customer = self._canonical_customer(partner)

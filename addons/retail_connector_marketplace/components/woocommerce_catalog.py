@@ -14,7 +14,7 @@ class WooCatalogReader(Component):
     _backend_type = "woocommerce"
 
     def read_page(self, cursor=None, page_size=None):
-        items, next_cursor, _products = read_catalog_page(self.backend_record._woo_client(), cursor, page_size)
+        items, next_cursor, _products = read_catalog_page(self.component(usage="backend.adapter").client(), cursor, page_size)
         # the shop counts products, not variants: the total is known at the end
         return items, next_cursor, None
 

@@ -4,11 +4,8 @@ from odoo.exceptions import UserError
 
 from odoo.addons.retail_connector_base.models.retail_access import GROUP_MANAGER, check_retail_access
 
-from ..lib.shopify.client import ShopifyClient
 from ..lib.shopify.ids import numeric_id
 from ..lib.stripe.client import DEFAULT_API_BASE as STRIPE_API_BASE
-from ..lib.stripe.client import StripeClient
-from ..lib.woocommerce.client import WooCommerceClient
 
 SHOPIFY_API_VERSION = "2025-10"
 WOOCOMMERCE_API_VERSION = "wc/v3"
@@ -57,56 +54,13 @@ class RetailBackend(models.Model):
             return order.payment_state in ("authorized", "paid", "partially_paid", "partially_refunded", "refunded")
         return True
 
-    def _shopify_client(self, max_throttle_wait=2.0):
-        """Return a Shopify Admin API client paced by this backend's rate limiter and circuit breaker.
-
-        A query the shop's cost bucket cannot take yet waits up to ``max_throttle_wait`` seconds (a
-        background read, such as a reconciliation, waits longer), else the call is given up."""
-        self.ensure_one()
-        if not self.endpoint_url:
-            raise UserError(self.env._("Backend %(name)s has no shop URL.", name=self.name))
-        return ShopifyClient(
-            self.endpoint_url,
-            self.sudo().api_secret,
-            api_version=self.api_version or SHOPIFY_API_VERSION,
-            timeout=self.timeout,
-            before_request=self._throttle_outbound,
-            after_response=self._observe_outcome,
-            max_throttle_wait=max_throttle_wait,
-        )
-
-    def _woo_client(self):
-        """Return a WooCommerce REST client paced by this backend's rate limiter and circuit breaker."""
-        self.ensure_one()
-        if not self.endpoint_url:
-            raise UserError(self.env._("Backend %(name)s has no site URL.", name=self.name))
-        return WooCommerceClient(
-            self.endpoint_url, self.sudo().api_key, self.sudo().api_secret, timeout=self.timeout,
-            before_request=self._throttle_outbound, after_response=self._observe_outcome,
-        )
-
-    def _stripe_client(self):
-        """Return a Stripe API client with the secret key, paced by the rate limiter and circuit breaker.
-
-        The endpoint URL is the API base (``https://api.stripe.com``); the API version, when set,
-        is sent as ``Stripe-Version``, else the stripe package's own version applies.
-        """
-        self.ensure_one()
-        if not self.sudo().api_secret:
-            raise UserError(self.env._("Backend %(name)s has no Stripe secret key: set it as the API secret.",
-                                       name=self.name))
-        return StripeClient(
-            self.sudo().api_secret, api_base=self.endpoint_url or STRIPE_API_BASE, stripe_version=self.api_version or None,
-            timeout=self.timeout, before_request=self._throttle_outbound, after_response=self._observe_outcome,
-        )
-
     def action_woo_ensure_webhooks(self):
         """Create, update or re-enable the shop's order webhooks and say what was done."""
         check_retail_access(self, "write", GROUP_MANAGER)
         self.ensure_one()
-        result = self._woo_client().ensure_webhooks(self.webhook_endpoint, self.sudo().webhook_secret,
-                                                    ["order.created", "order.updated", "order.deleted",
-                                                     "customer.created", "customer.updated"])
+        result = self._channel_client().ensure_webhooks(self.webhook_endpoint, self.sudo().webhook_secret,
+                                                        ["order.created", "order.updated", "order.deleted",
+                                                         "customer.created", "customer.updated"])
         message = "; ".join("%s: %s" % (k, ", ".join(v) or "none") for k, v in result.items())
         self.message_post(body=self.env._("WooCommerce webhooks: %(result)s", result=message))
         return {"type": "ir.actions.client", "tag": "display_notification",
@@ -116,7 +70,7 @@ class RetailBackend(models.Model):
         """Return [(Shopify location id, Odoo locations)]; maps the shop's first location by default."""
         self.ensure_one()
         if not self.location_map_ids:
-            shop_locations = [loc for loc in self._shopify_client().locations() if loc.get("isActive", True)]
+            shop_locations = [loc for loc in self._channel_client().locations() if loc.get("isActive", True)]
             if not shop_locations:
                 raise UserError(self.env._("The shop has no active location to receive stock levels."))
             first = shop_locations[0]
@@ -132,7 +86,7 @@ class RetailBackend(models.Model):
         """Create the webhook subscriptions the shop lacks and say what was done."""
         check_retail_access(self, "write", GROUP_MANAGER)
         self.ensure_one()
-        result = self._shopify_client().ensure_webhooks(self.webhook_endpoint, ["orders/create", "orders/updated",
+        result = self._channel_client().ensure_webhooks(self.webhook_endpoint, ["orders/create", "orders/updated",
                                                                                 "orders/paid", "orders/cancelled",
                                                                                 "refunds/create", "customers/create",
                                                                                 "customers/update"])

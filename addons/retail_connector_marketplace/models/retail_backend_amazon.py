@@ -11,14 +11,14 @@ from urllib.parse import urlsplit
 from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import UserError
 
-from odoo.addons.retail_connector_base.lib.http import ChannelError, ChannelRateLimited
+from odoo.addons.retail_connector_base.lib.http import ChannelError
 from odoo.addons.retail_connector_base.lib.inbound import InboundError
 from odoo.addons.retail_connector_base.models.fields_secret import SecretChar
 from odoo.addons.retail_connector_base.models.retail_access import GROUP_MANAGER, check_retail_access
 from odoo.addons.retail_connector_base.models.retail_event import new_correlation_id
 
-from ..lib.amazon.auth import LWA_TOKEN_URL, AccessToken, LwaAuth
-from ..lib.amazon.client import ENDPOINTS, OperationLimiter, SellingPartnerClient
+from ..lib.amazon.auth import LWA_TOKEN_URL, AccessToken
+from ..lib.amazon.client import ENDPOINTS
 from ..lib.amazon.mapping import WAITING, needs_personal_data, notification_order_id, order_status, order_to_canonical
 from ..lib.amazon.returns import FBA_RETURNS, MFN_RETURNS
 
@@ -184,25 +184,6 @@ class RetailBackendAmazon(models.Model):
         return ids
 
     # ------------------------------------------------------------------ clients
-    def _amazon_client(self, max_wait=20.0):
-        """Return an SP-API client with the shared access token, its operations paced per process."""
-        self.ensure_one()
-        backend = self.sudo()
-        auth = LwaAuth(backend.api_key, backend.api_secret, backend.amazon_refresh_token,
-                       token_url=backend.amazon_lwa_token_url or LWA_TOKEN_URL, store=_DatabaseTokenStore(self),
-                       timeout=self.timeout)
-        with _LIMITERS_LOCK:
-            limiter = _LIMITERS.setdefault((self.env.cr.dbname, self.id), OperationLimiter())
-        return SellingPartnerClient(self.endpoint_url or ENDPOINTS[self.amazon_region or "eu"], auth, limiter=limiter,
-                                    timeout=self.timeout, before_request=self._throttle_outbound,
-                                    after_response=self._amazon_observe_outcome, max_wait=max_wait)
-
-    def _amazon_observe_outcome(self, outcome):
-        # a 429 is one operation's: the client waits for that operation alone, the other operations go on
-        if isinstance(outcome, ChannelRateLimited):
-            return
-        self._observe_outcome(outcome)
-
     def _amazon_sqs(self):
         """Return a boto3 SQS client of the notifications queue's endpoint."""
         self.ensure_one()
@@ -244,7 +225,7 @@ class RetailBackendAmazon(models.Model):
             return "no notifications queue"
         sqs = self._amazon_sqs()
         queue_url = self.sudo().amazon_sqs_queue_url
-        client = self._amazon_client()
+        client = self._channel_client()
         Event = self.env["retail.event"]
         correlation_id = new_correlation_id()
         with self.work_on("retail.event") as work:

@@ -40,7 +40,7 @@ class TestAmazonReturns(ChannelFlowCase):
         self.patch(amazon_components, "REPORT_POLL_INTERVAL", 0.1)
 
     def _import_order(self, order_id):
-        client = self.backend._amazon_client()
+        client = self.backend._channel_client()
         data = self.backend._amazon_order_data(client, client.get_order(order_id))
         with self.backend.work_on("retail.event") as work:
             parser = work.component(usage="event.parser")

@@ -99,7 +99,7 @@ class TestWooCommerceFlows(ChannelFlowCase):
         self.assertEqual(sale.state, "cancel")
         hook = next(h for h in self.shop.webhook_subscriptions if h["topic"] == "order.created")
         # what WooCommerce does by itself after repeated failed deliveries
-        self.backend._woo_client().request("PUT", "webhooks/%d" % hook["id"], json={"status": "disabled"})
+        self.backend._channel_client().request("PUT", "webhooks/%d" % hook["id"], json={"status": "disabled"})
         self.assertEqual(self.shop.webhook(hook["id"])["status"], "disabled")
         run = self.backend._reconcile("orders")
         self.assertIn("webhook_disabled", run.line_ids.mapped("kind"))

@@ -40,7 +40,7 @@ class SquareConnectionTester(Component):
     _backend_type = "square"
 
     def test_connection(self):
-        locations = self.backend_record._square_client().list_locations()
+        locations = self.component(usage="backend.adapter").client().list_locations()
         return self.env._("Connected: %(count)s location(s): %(names)s.", count=len(locations),
                           names=", ".join(str(loc.get("name")) for loc in locations))
 
@@ -85,7 +85,7 @@ class SquareEventProcessor(Component):
     def process(self, event, data):
         topic = data.get("type") or event.topic
         writer = self.component(usage="pos.order.writer", model_name="retail.pos.order.binding")
-        client = self.backend_record._square_client()
+        client = self.component(usage="backend.adapter").client()
         if topic in ORDER_TYPES:
             state = square_mapping.order_state_of(data)
             if state != "COMPLETED":
@@ -172,7 +172,7 @@ class SquareDayCloser(Component):
     _backend_type = "square"
 
     def _fetch_day_orders(self, store, start, end):
-        client = self.backend_record._square_client()
+        client = self.component(usage="backend.adapter").client()
         binder = self.binder_for("retail.pos.order.binding")
         utc = timezone.utc
         for order in client.search_orders([store.external_id], closed_at_start=start.replace(tzinfo=utc),
@@ -205,7 +205,7 @@ class SquareStockSnapshot(Component):
         ids = [b.external_id for b in variations if b.external_id]
         if not ids:
             return []
-        counts = backend._square_client().batch_retrieve_inventory_counts(
+        counts = self.component(usage="backend.adapter").client().batch_retrieve_inventory_counts(
             ids, location_ids=backend.pos_store_ids.mapped("external_id"))
         skus = {b.external_id: b.odoo_id.default_code for b in variations}
         return [StockLevel.from_dict({"sku": skus[c["catalog_object_id"]], "location_external_id": c["location_id"],
@@ -230,8 +230,7 @@ class SquareCatalogExporter(Component):
 
     def export(self, requests):
         backend = self.backend_record
-        products = self.env["product.product"].with_context(active_test=False).browse(
-            [r.res_id for r in requests]).exists()
+        products = self._products_of(requests, archived=True)
         binder = self.binder_for("retail.product.binding")
         bound = {b.odoo_id.id: b.external_id for b in self.env["retail.product.binding"].with_context(
             active_test=False).search([("backend_id", "=", backend.id), ("odoo_id", "in", products.ids)])}
@@ -249,7 +248,7 @@ class SquareCatalogExporter(Component):
             })
         objects = square_mapping.catalog_objects_for(neutral)
         key = hashlib.sha256(json.dumps(objects, sort_keys=True, default=str).encode()).hexdigest()
-        result = backend._square_client().batch_upsert_catalog(objects, idempotency_key=key)
+        result = self.component(usage="backend.adapter").client().batch_upsert_catalog(objects, idempotency_key=key)
         variation_ids = square_mapping.variation_ids_by_sku(result, objects)
         for product in products:
             variation = variation_ids.get(product.default_code)
@@ -274,13 +273,14 @@ class SquareInventoryExporter(Component):
     """Odoo's available quantity of each store as physical counts, 100 changes a call."""
 
     _name = "retail.square.inventory.exporter"
-    _inherit = "retail.exporter"
-    _usage = "inventory.exporter"
+    _inherit = "retail.inventory.exporter.base"
     _backend_type = "square"
 
-    def export(self, requests):
+    def _locations(self):
+        return [(store.external_id, store.location_id) for store in self.backend_record.pos_store_ids]
+
+    def _send_levels(self, requests, products, levels):
         backend = self.backend_record
-        products = self.env["product.product"].browse([r.res_id for r in requests]).exists()
         bindings = self.env["retail.product.binding"].search([("backend_id", "=", backend.id),
                                                               ("odoo_id", "in", products.ids)])
         variation_of = {b.odoo_id.id: b.external_id for b in bindings}
@@ -288,16 +288,12 @@ class SquareInventoryExporter(Component):
         for request in requests:
             if request.res_id not in variation_of:
                 refused[request.id] = self.env._("not on the POS catalogue yet: export the catalogue first")
-        levels = []
         now = datetime.now(timezone.utc)
-        for store in backend.pos_store_ids:
-            available = backend._available_to_sell(products, store.location_id)
-            for product in products:
-                if product.id in variation_of:
-                    levels.append({"catalog_object_id": variation_of[product.id], "location_id": store.external_id,
-                                   "quantity": available[product.id]})
-        changes = square_mapping.inventory_changes(levels, occurred_at=now)
-        client = backend._square_client()
+        counts = [{"catalog_object_id": variation_of[product.id], "location_id": location_id,
+                   "quantity": available[product.id]}
+                  for location_id, available in levels for product in products if product.id in variation_of]
+        changes = square_mapping.inventory_changes(counts, occurred_at=now)
+        client = self.component(usage="backend.adapter").client()
         for start in range(0, len(changes), 100):
             chunk = changes[start:start + 100]
             key = hashlib.sha256(json.dumps(chunk, sort_keys=True, default=str).encode()).hexdigest()

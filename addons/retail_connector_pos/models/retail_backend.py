@@ -1,6 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from odoo import api, fields, models
-from odoo.exceptions import UserError
 
 SQUARE_API_VERSION = "2025-10-16"
 
@@ -56,17 +55,6 @@ class RetailBackend(models.Model):
         ]
 
     # ------------------------------------------------------------------ Square
-    def _square_client(self):
-        """Return a Square API client paced by this backend's rate limiter and circuit breaker."""
-        self.ensure_one()
-        from ..lib.squarepos import SquareClient  # noqa: PLC0415
-
-        if not self.endpoint_url:
-            raise UserError(self.env._("Backend %(name)s has no API URL.", name=self.name))
-        return SquareClient(self.endpoint_url, self.sudo().api_secret or "", square_version=self.api_version,
-                            timeout=self.timeout, before_request=self._throttle_outbound,
-                            after_response=self._observe_outcome)
-
     def _square_skus_of_variations(self, variation_ids):
         """Return {Square variation id: SKU} for the variations bound to Odoo products."""
         self.ensure_one()

@@ -1,2 +1,3 @@
 from . import threepl
+from . import adapter
 from . import x12

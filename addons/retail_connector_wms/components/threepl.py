@@ -28,7 +28,7 @@ class ThreePLConnectionTester(Component):
     _backend_type = "wms_rest"
 
     def test_connection(self):
-        centers = self.backend_record._threepl_client().list_fulfillment_centers()
+        centers = self.component(usage="backend.adapter").client().list_fulfillment_centers()
         return self.env._("Connected: %(count)s fulfillment center(s): %(names)s.", count=len(centers),
                           names=", ".join(str(c.get("name")) for c in centers))
 
@@ -166,7 +166,7 @@ class ThreePLReleaseExporter(Component):
     _backend_type = "wms_rest"
 
     def _release(self, picking, document):
-        client = self.backend_record._threepl_client()
+        client = self.component(usage="backend.adapter").client()
         try:
             if document["kind"] == "outgoing":
                 body = threepl_mapping.order_body({
@@ -191,7 +191,7 @@ class ThreePLReleaseExporter(Component):
         external = binding.external_id or ""
         if not external.startswith(ORDER_PREFIX):
             return False
-        client = self.backend_record._threepl_client()
+        client = self.component(usage="backend.adapter").client()
         try:
             body = threepl_mapping.address_update_body(document["party"], document["reference"])
         except threepl_mapping.ThreePLMappingError as exc:
@@ -211,7 +211,7 @@ class ThreePLReleaseExporter(Component):
         return int(centers[0]["id"])
 
     def _cancel_release(self, binding):
-        client = self.backend_record._threepl_client()
+        client = self.component(usage="backend.adapter").client()
         external = binding.external_id or ""
         if external.startswith(RECEIVING_PREFIX):
             client.cancel_receiving_order(external[len(RECEIVING_PREFIX):])
@@ -232,7 +232,7 @@ class ThreePLSnapshot(Component):
     _backend_type = "wms_rest"
 
     def _fetch_snapshot(self):
-        for row in self.backend_record._threepl_client().inventory_snapshot():
+        for row in self.component(usage="backend.adapter").client().inventory_snapshot():
             yield StockLevel.from_dict({"sku": row["sku"], "location_external_id": row["location"],
                                         "quantity": row["on_hand"], "available": row.get("available")})
 
@@ -245,5 +245,5 @@ class ThreePLWaveRelease(Component):
 
 def ensure_webhooks(backend):
     """Subscribe the backend's webhook URL to the topics the warehouse flows need; return the result."""
-    return backend._threepl_client().ensure_webhook_subscription(
+    return backend._channel_client().ensure_webhook_subscription(
         backend.webhook_endpoint, DEFAULT_TOPICS, secret=backend.sudo().webhook_secret or None)

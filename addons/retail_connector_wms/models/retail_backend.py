@@ -173,18 +173,6 @@ class RetailBackend(models.Model):
                                                  "are read.", file=document.filename)}}
 
     # ------------------------------------------------------------------ REST/JSON 3PL
-    def _threepl_client(self):
-        """Return a client of the 3PL's REST API paced by this backend's rate limiter and circuit breaker."""
-        self.ensure_one()
-        from ..lib.threepl import ThreePLClient  # noqa: PLC0415
-
-        if not self.endpoint_url:
-            raise UserError(self.env._("Backend %(name)s has no API URL.", name=self.name))
-        return ThreePLClient(
-            self.endpoint_url, self.sudo().api_secret or "", channel_id=self.sudo().api_key or None,
-            timeout=self.timeout, before_request=self._throttle_outbound, after_response=self._observe_outcome,
-        )
-
     def action_threepl_ensure_webhooks(self):
         """Subscribe this backend's webhook URL to the warehouse's shipment and receiving topics."""
         check_retail_access(self, "write", GROUP_MANAGER)
