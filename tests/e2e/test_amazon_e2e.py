@@ -34,14 +34,8 @@ def products(odoo):
     return found
 
 
-def _set_on_hand(odoo, product_id, location_id, quantity):
-    quant = odoo.call("stock.quant", "create", {"product_id": product_id, "location_id": location_id,
-                                                "inventory_quantity": quantity}, context={"inventory_mode": True})
-    odoo.call("stock.quant", "action_apply_inventory", [quant])
-
-
 @pytest.fixture(scope="module")
-def amazon(odoo, products):
+def amazon(odoo, products, set_on_hand, channel_backend):
     # the documented usage plans, sixty times faster: getOrders one a second, burst 20
     # orders in the company's currency (an EUR marketplace's orders need EUR active with a pricelist)
     currency = odoo.search_read("res.company", [], ["currency_id"], limit=1)[0]["currency_id"][1]
@@ -50,20 +44,19 @@ def amazon(odoo, products):
         sim.add_listing(sku, 0)
     warehouse = odoo.search_read("stock.warehouse", [("code", "!=", "AFN")], ["id", "lot_stock_id"], limit=1)[0]
     for product_id in products.values():
-        _set_on_hand(odoo, product_id, warehouse["lot_stock_id"][0], 40)
-    backend_id = odoo.call("retail.backend", "create", {
-        "name": "E2E Amazon %s" % uuid.uuid4().hex[:6], "backend_type": "amazon", "endpoint_url": sim.url,
-        "warehouse_id": warehouse["id"], "inbound_rate_limit": 0, "rate_limit_rps": 50, "rate_limit_burst": 50,
-        "api_key": sim.client_id, "api_secret": sim.client_secret, "amazon_refresh_token": sim.refresh_token,
-        "amazon_lwa_token_url": sim.token_url, "amazon_marketplace_ids": MARKET, "amazon_seller_id": sim.seller_id,
-        "amazon_sqs_queue_url": sim.queue_url, "amazon_aws_region": "us-east-1",
-        "amazon_aws_access_key_id": "testing", "amazon_aws_secret_access_key": "testing",
-        "invoice_policy": "at_payout",
-    })
-    sim.backend_id, sim.warehouse = backend_id, warehouse
-    yield sim
-    odoo.call("retail.backend", "write", [backend_id], {"active": False})
-    sim.stop()
+        set_on_hand(product_id, warehouse["lot_stock_id"][0], 40)
+    try:
+        with channel_backend(
+            "E2E Amazon", backend_type="amazon", endpoint_url=sim.url, warehouse_id=warehouse["id"], rate_limit_rps=50,
+            rate_limit_burst=50, api_key=sim.client_id, api_secret=sim.client_secret,
+            amazon_refresh_token=sim.refresh_token, amazon_lwa_token_url=sim.token_url, amazon_marketplace_ids=MARKET,
+            amazon_seller_id=sim.seller_id, amazon_sqs_queue_url=sim.queue_url, amazon_aws_region="us-east-1",
+            amazon_aws_access_key_id="testing", amazon_aws_secret_access_key="testing", invoice_policy="at_payout",
+        ) as backend_id:
+            sim.backend_id, sim.warehouse = backend_id, warehouse
+            yield sim
+    finally:
+        sim.stop()
 
 
 def _read_notifications(odoo, amazon):
@@ -189,7 +182,8 @@ def test_shipment_confirmation_out(amazon, odoo, wait_for):
     assert amazon.orders[order_id]["OrderStatus"] == "Shipped"
 
 
-def test_quantities_out_by_listing_patch_and_by_feed_with_one_rejected_message(amazon, odoo, wait_for, products):
+def test_quantities_out_by_listing_patch_and_by_feed_with_one_rejected_message(
+        amazon, odoo, wait_for, products, set_on_hand):
     location = amazon.warehouse["lot_stock_id"][0]
 
     def free(sku):
@@ -197,7 +191,7 @@ def test_quantities_out_by_listing_patch_and_by_feed_with_one_rejected_message(a
                              context={"location": location})[0]["free_qty"])
 
     # one SKU: patchListingsItem
-    _set_on_hand(odoo, products["AMZ-08"], location, 40 + 3)
+    set_on_hand(products["AMZ-08"], location, 40 + 3)
     wait_for(lambda: amazon.listings["AMZ-08"]["quantity"] == free("AMZ-08"), timeout=60,
              what="the listing's quantity on Amazon")
     assert amazon.calls_to("PATCH", "/listings/2021-08-01/items/%s/AMZ-08" % amazon.seller_id)
@@ -208,7 +202,7 @@ def test_quantities_out_by_listing_patch_and_by_feed_with_one_rejected_message(a
     odoo.call("retail.sync.policy", "action_pause", [policy])
     amazon.reject_sku("AMZ-02", "The listing is blocked for quantity updates.")
     for index, sku in enumerate(SKUS):
-        _set_on_hand(odoo, products[sku], location, 50 + index)
+        set_on_hand(products[sku], location, 50 + index)
     odoo.call("retail.sync.policy", "action_resume", [policy])
     expected = {sku: free(sku) for sku in SKUS}
     wait_for(lambda: all(amazon.listings[sku]["quantity"] == expected[sku] for sku in SKUS if sku != "AMZ-02"),

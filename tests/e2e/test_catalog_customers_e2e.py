@@ -8,42 +8,22 @@ import pytest
 
 from odoo_client import OdooRPCError
 from simulators.generic import GenericChannel
-from test_storefront_flows import SKUS, Shopify, WooCommerce, _set_on_hand
+from test_storefront_flows import SKUS, Shopify, WooCommerce
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def storefront_products(odoo):
+def storefront_products(storable_products):
     """Return {sku: product id} of the storable products the shops sell."""
-    found = {p["default_code"]: p["id"] for p in odoo.search_read("product.product", [("default_code", "in", SKUS)],
-                                                                  ["default_code"])}
-    odoo.call("product.product", "write", list(found.values()), {"is_storable": True})
-    for sku in SKUS:
-        if sku not in found:
-            found[sku] = odoo.call("product.product", "create",
-                                   {"name": sku, "default_code": sku, "type": "consu", "is_storable": True,
-                                    "list_price": 10, "taxes_id": [(5, 0, 0)]})
-    return found
+    return storable_products(SKUS)
 
 
 @pytest.fixture(params=[Shopify, WooCommerce], ids=["shopify", "woocommerce"])
-def shop(request, odoo, odoo_url, storefront_products):
-    odoo.call("ir.config_parameter", "set_param", "web.base.url", odoo_url)
-    channel = request.param(odoo_url)
-    warehouse = odoo.search_read("stock.warehouse", [], ["id", "lot_stock_id"], limit=1)[0]
-    for product_id in storefront_products.values():
-        _set_on_hand(odoo, product_id, warehouse["lot_stock_id"][0], 40)
-    backend_id = odoo.call("retail.backend", "create", {
-        "name": "E2E domains %s %s" % (channel.backend_type, uuid.uuid4().hex[:6]),
-        "backend_type": channel.backend_type, "endpoint_url": "http://127.0.0.1:9", "warehouse_id": warehouse["id"],
-        "inbound_rate_limit": 0, "rate_limit_rps": 50, "rate_limit_burst": 50, **channel.backend_values(),
-    })
-    channel.start(odoo, backend_id)
-    channel.backend_id, channel.warehouse = backend_id, warehouse
-    yield channel
-    odoo.call("retail.backend", "write", [backend_id], {"active": False})
-    channel.sim.stop()
+def shop(request, public_url, storefront_products, storefront):
+    with storefront(request.param(public_url), "E2E domains",
+                    on_hand=dict.fromkeys(storefront_products.values(), 40)) as channel:
+        yield channel
 
 
 def _policy(odoo, backend_id, domain, fields=("id", "mode", "support_note", "cron_id")):
@@ -65,13 +45,13 @@ def test_a_domain_without_its_component_stays_off_and_says_why(shop, odoo):
     assert _policy(odoo, shop.backend_id, "fulfilment")["mode"] == "off"
 
 
-def test_stock_and_price_reconciliation_puts_odoo_values_back(shop, odoo, wait_for, storefront_products):
+def test_stock_and_price_reconciliation_puts_odoo_values_back(shop, odoo, wait_for, storefront_products, set_on_hand):
     pricing = _policy(odoo, shop.backend_id, "pricing")
     odoo.call("retail.sync.policy", "write", [pricing["id"]], {"mode": "event"})
     location = shop.warehouse["lot_stock_id"][0]
     before = odoo.call("product.product", "read", [storefront_products["RC-MUG"]], ["qty_available", "free_qty"],
                        context={"location": location})[0]
-    _set_on_hand(odoo, storefront_products["RC-MUG"], location, before["qty_available"] + 3)
+    set_on_hand(storefront_products["RC-MUG"], location, before["qty_available"] + 3)
     expected = int(before["free_qty"] + 3)
     assert wait_for(lambda: shop.stock_of("RC-MUG") == expected, timeout=60, what="the stock on the shop")
     price = "%.2f" % (10 + uuid.uuid4().int % 50 + 0.5)
@@ -132,16 +112,15 @@ def generic_channel():
         yield sim
 
 
-def test_a_product_joining_the_assortment_is_published_before_its_stock(odoo, generic_channel, wait_for):
-    warehouse = odoo.search_read("stock.warehouse", [], ["id", "code", "lot_stock_id"], limit=1)[0]
+def test_a_product_joining_the_assortment_is_published_before_its_stock(
+        odoo, generic_channel, wait_for, set_on_hand, main_warehouse, channel_backend):
+    warehouse = main_warehouse
     tag = uuid.uuid4().hex[:6]
     category = odoo.call("product.category", "create", {"name": "E2E online %s" % tag})
-    backend_id = odoo.call("retail.backend", "create", {
-        "name": "E2E assortment %s" % tag, "backend_type": "generic", "endpoint_url": generic_channel.url,
-        "api_secret": "e2e-assortment", "warehouse_id": warehouse["id"], "inbound_rate_limit": 0,
-        "assortment_scope": "defined", "assortment_categ_ids": [(6, 0, [category])],
-    })
-    try:
+    with channel_backend(
+        "E2E assortment", backend_type="generic", endpoint_url=generic_channel.url, api_secret="e2e-assortment",
+        warehouse_id=warehouse["id"], assortment_scope="defined", assortment_categ_ids=[(6, 0, [category])],
+    ) as backend_id:
         catalog = _policy(odoo, backend_id, "catalog")
         assert catalog["mode"] == "batch" and not catalog["support_note"], "the generic channel takes a catalogue"
         odoo.call("retail.sync.policy", "write", [catalog["id"]], {"mode": "event"})
@@ -150,8 +129,8 @@ def test_a_product_joining_the_assortment_is_published_before_its_stock(odoo, ge
         sold = odoo.call("product.product", "create", {"name": "Sold %s" % tag, "default_code": "SOLD-%s" % tag,
                                                        "type": "consu", "is_storable": True, "list_price": 12})
         odoo.call("product.product", "write", [sold], {"categ_id": category})
-        _set_on_hand(odoo, sold, warehouse["lot_stock_id"][0], 6)
-        _set_on_hand(odoo, outside, warehouse["lot_stock_id"][0], 6)
+        set_on_hand(sold, warehouse["lot_stock_id"][0], 6)
+        set_on_hand(outside, warehouse["lot_stock_id"][0], 6)
         assert wait_for(lambda: generic_channel.stock_level("SOLD-%s" % tag, warehouse["code"]) == 6, timeout=60,
                         what="the new product's stock on the channel")
         published = generic_channel.product("SOLD-%s" % tag)
@@ -176,5 +155,3 @@ def test_a_product_joining_the_assortment_is_published_before_its_stock(odoo, ge
                         timeout=60, what="the barcode on the channel")
         [call] = generic_channel.calls_to("POST", "/api/v1/products/batch")[before:]
         assert [i["sku"] for i in call.json()["items"]] == ["SOLD-%s" % tag]
-    finally:
-        odoo.call("retail.backend", "write", [backend_id], {"active": False})

@@ -23,7 +23,6 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from simulators.base import json_bytes, retail_signature
-from simulators.generic import GenericChannel
 from e2e_policies import webhooks_only
 
 pytestmark = pytest.mark.e2e
@@ -44,31 +43,18 @@ FINAL_STATES = ("done", "duplicate", "stale", "failed", "dead", "ignored")
 # --------------------------------------------------------------------------- fixtures
 
 @pytest.fixture(scope="module")
-def channel():
-    # order numbers drawn at random so that names stay unique in a database kept between runs;
-    # no tax lines: the order lines take the products' own taxes, whatever the chart of accounts
-    first = random.SystemRandom().randrange(10**7, 10**8) * 10
-    with GenericChannel(token=TOKEN, webhook_secret=SECRET, currency="USD", tax_rate="0",
-                        first_order_number=first) as sim:
+def channel(webhook_channel):
+    with webhook_channel(TOKEN, SECRET) as sim:
         yield sim
 
 
 @pytest.fixture(scope="module")
-def backend(odoo, odoo_url, channel, products):
+def backend(odoo, channel, products, webhook_backend):
     """Return the id of a generic backend the simulator sends its webhooks to."""
-    backend_id = odoo.call("retail.backend", "create", {
-        "name": "E2E inbound gateway %s" % uuid.uuid4().hex[:6],
-        "backend_type": "generic",
-        "webhook_secret": SECRET,
-        "inbound_rate_limit": 0,
-        "endpoint_url": channel.url,
-        "api_secret": TOKEN,
-    })
-    # no scheduled polling of the channel: here orders arrive by webhook only
-    webhooks_only(odoo, backend_id)
-    channel.webhook_url = f"{odoo_url}/retail/webhook/{backend_id}"
-    yield backend_id
-    odoo.call("retail.backend", "write", [backend_id], {"active": False})
+    with webhook_backend(channel, "E2E inbound gateway", TOKEN, SECRET) as backend_id:
+        # no scheduled polling of the channel: here orders arrive by webhook only
+        webhooks_only(odoo, backend_id)
+        yield backend_id
 
 
 @pytest.fixture

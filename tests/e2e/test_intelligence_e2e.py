@@ -7,16 +7,13 @@ last hour fell to a fifth of its usual orders raises an anomaly and an alert wit
 and the observed, and the capacity forecast samples the real inbox.
 """
 
-import random
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
 
 from odoo_client import OdooRPCError
-from simulators.generic import DEFAULT_CATALOGUE, GenericChannel
 
 pytestmark = pytest.mark.e2e
 
@@ -28,33 +25,24 @@ USUAL_PER_HOUR = 40
 
 
 @pytest.fixture(scope="module")
-def channel():
-    first = random.SystemRandom().randrange(10**7, 10**8) * 10
-    with GenericChannel(token=TOKEN, webhook_secret=SECRET, currency="USD", tax_rate="0",
-                        first_order_number=first) as sim:
+def channel(webhook_channel):
+    with webhook_channel(TOKEN, SECRET) as sim:
         yield sim
 
 
 @pytest.fixture(scope="module")
-def backend(odoo, odoo_url, channel):
-    skus = [item["sku"] for item in DEFAULT_CATALOGUE]
-    found = {p["default_code"] for p in odoo.search_read("product.product", [("default_code", "in", skus)],
-                                                         ["default_code"])}
-    for item in DEFAULT_CATALOGUE:
-        if item["sku"] not in found:
-            odoo.call("product.product", "create", {"name": item["name"], "default_code": item["sku"], "type": "consu",
-                                                    "list_price": float(item["price"])})
-    backend_id = odoo.call("retail.backend", "create", {
-        "name": "E2E intelligence %s" % uuid.uuid4().hex[:6], "backend_type": "generic", "webhook_secret": SECRET,
-        "inbound_rate_limit": 0, "endpoint_url": channel.url, "api_secret": TOKEN})
+def backend(odoo, channel, products, webhook_backend):
+    with webhook_backend(channel, "E2E intelligence", TOKEN, SECRET) as backend_id:
+        _orders_only(odoo, backend_id)
+        yield backend_id
+
+
+def _orders_only(odoo, backend_id):
     policies = odoo.search_read("retail.sync.policy", [("backend_id", "=", backend_id)], ["id", "domain"])
     odoo.call("retail.sync.policy", "write", [p["id"] for p in policies if p["domain"] != "orders"], {"mode": "off"})
     # orders stay on (webhooks), their scheduled run a day away; the forecast's latency target is theirs
     odoo.call("retail.sync.policy", "write", [p["id"] for p in policies if p["domain"] == "orders"],
               {"mode": "realtime", "interval_number": 1, "interval_type": "days", "latency_target_minutes": 5})
-    channel.webhook_url = f"{odoo_url}/retail/webhook/{backend_id}"
-    yield backend_id
-    odoo.call("retail.backend", "write", [backend_id], {"active": False})
 
 
 def run_cron(odoo, xmlid):

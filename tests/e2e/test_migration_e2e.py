@@ -9,7 +9,6 @@ and no order is created twice.
 
 import base64
 import os
-import random
 import subprocess
 import sys
 import time
@@ -33,10 +32,8 @@ WAIT = 90
 
 
 @pytest.fixture(scope="module")
-def channel():
-    first = random.SystemRandom().randrange(10**7, 10**8) * 10
-    with GenericChannel(token=TOKEN, webhook_secret=SECRET, currency="USD", tax_rate="0",
-                        first_order_number=first) as sim:
+def channel(webhook_channel):
+    with webhook_channel(TOKEN, SECRET) as sim:
         yield sim
 
 
@@ -47,21 +44,16 @@ def legacy():
 
 
 @pytest.fixture(scope="module")
-def backend(odoo, odoo_url, channel, legacy, products):
+def backend(odoo, channel, legacy, products, webhook_backend):
     # untaxed products and shipping: the channel's totals (no tax) are Odoo's, as in a real estate whose
     # mappings are complete
     shipping = odoo.search_read("product.product", [("default_code", "=", "RC-SHIPPING")], ["id"])
     ids = [p["id"] for p in odoo.search_read("product.product", [("default_code", "in", products)], ["id"])]
     odoo.call("product.product", "write", ids + [p["id"] for p in shipping], {"taxes_id": [(5, 0, 0)]})
-    backend_id = odoo.call("retail.backend", "create", {
-        "name": "E2E migration %s" % uuid.uuid4().hex[:6], "backend_type": "generic", "webhook_secret": SECRET,
-        "inbound_rate_limit": 0, "endpoint_url": channel.url, "api_secret": TOKEN,
-        "legacy_endpoint_url": legacy.url + "/hooks", "shadow_agreement_threshold": 90,
-    })
-    webhooks_only(odoo, backend_id)
-    channel.webhook_url = f"{odoo_url}/retail/webhook/{backend_id}"
-    yield backend_id
-    odoo.call("retail.backend", "write", [backend_id], {"active": False})
+    with webhook_backend(channel, "E2E migration", TOKEN, SECRET, legacy_endpoint_url=legacy.url + "/hooks",
+                         shadow_agreement_threshold=90) as backend_id:
+        webhooks_only(odoo, backend_id)
+        yield backend_id
 
 
 def _policy(odoo, backend_id):

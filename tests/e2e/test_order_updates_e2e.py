@@ -6,51 +6,31 @@ the test reads over JSON-RPC that both reached the sale order and its delivery.
 """
 
 import re
-import uuid
 
 import pytest
 
-from simulators.shopify import ShopifySimulator
+from test_storefront_flows import Shopify
 
 pytestmark = pytest.mark.e2e
 
 SKUS = ("RC-MUG", "RC-CAP")
 
 
+class UpdatedShop(Shopify):
+    token, secret = "shpat_e2e_upd", "shp-e2e-upd"
+
+
 @pytest.fixture(scope="module")
-def products(odoo):
+def products(storable_products):
     """Return {sku: product id}: storable products the shop sells, with stock at the main warehouse."""
-    found = {p["default_code"]: p["id"] for p in odoo.search_read("product.product", [("default_code", "in", SKUS)],
-                                                                  ["default_code"])}
-    odoo.call("product.product", "write", list(found.values()), {"is_storable": True})
-    for sku in SKUS:
-        if sku not in found:
-            found[sku] = odoo.call("product.product", "create",
-                                   {"name": sku, "default_code": sku, "type": "consu", "is_storable": True,
-                                    "list_price": 10, "taxes_id": [(5, 0, 0)]})
-    return found
+    return storable_products(SKUS)
 
 
 @pytest.fixture(scope="module")
-def shop(odoo, odoo_url, products):
-    """Return (simulator, backend id, warehouse) of a Shopify shop selling from Odoo's main warehouse."""
-    odoo.call("ir.config_parameter", "set_param", "web.base.url", odoo_url)
-    warehouse = odoo.search_read("stock.warehouse", [], ["id", "lot_stock_id"], limit=1)[0]
-    for product_id in products.values():
-        quant = odoo.call("stock.quant", "create", {"product_id": product_id, "location_id": warehouse["lot_stock_id"][0],
-                                                    "inventory_quantity": 40}, context={"inventory_mode": True})
-        odoo.call("stock.quant", "action_apply_inventory", [quant])
-    backend_id = odoo.call("retail.backend", "create", {
-        "name": "E2E order updates %s" % uuid.uuid4().hex[:6], "backend_type": "shopify",
-        "endpoint_url": "http://127.0.0.1:9", "warehouse_id": warehouse["id"], "inbound_rate_limit": 0,
-        "rate_limit_rps": 50, "rate_limit_burst": 50, "api_secret": "shpat_e2e_upd", "webhook_secret": "shp-e2e-upd",
-    })
-    sim = ShopifySimulator(token="shpat_e2e_upd", webhook_secret="shp-e2e-upd", currency="USD", tax_rate="0",
-                           webhook_url="%s/retail/webhook/%d" % (odoo_url, backend_id)).start()
-    odoo.call("retail.backend", "write", [backend_id], {"endpoint_url": sim.url})
-    yield sim, backend_id
-    odoo.call("retail.backend", "write", [backend_id], {"active": False})
-    sim.stop()
+def shop(public_url, products, storefront):
+    """Return (simulator, backend id) of a Shopify shop selling from Odoo's main warehouse."""
+    with storefront(UpdatedShop(public_url), "E2E order updates", on_hand=dict.fromkeys(products.values(), 40)) as shop:
+        yield shop.sim, shop.backend_id
 
 
 def _text(html):

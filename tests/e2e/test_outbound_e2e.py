@@ -18,22 +18,10 @@ def channel():
 
 
 @pytest.fixture
-def backend(odoo, channel):
-    warehouse = odoo.search_read("stock.warehouse", [], ["id", "code"], limit=1)[0]
-    backend_id = odoo.call(
-        "retail.backend",
-        "create",
-        {
-            "name": "E2E outbound %s" % uuid.uuid4().hex[:6],
-            "backend_type": "generic",
-            "endpoint_url": channel.url,
-            "api_secret": "e2e-out-token",
-            "warehouse_id": warehouse["id"],
-            "inbound_rate_limit": 0,
-        },
-    )
-    yield {"id": backend_id, "warehouse": warehouse}
-    odoo.call("retail.backend", "write", [backend_id], {"active": False})
+def backend(channel, main_warehouse, channel_backend):
+    with channel_backend("E2E outbound", backend_type="generic", endpoint_url=channel.url, api_secret="e2e-out-token",
+                         warehouse_id=main_warehouse["id"]) as backend_id:
+        yield {"id": backend_id, "warehouse": main_warehouse}
 
 
 def test_token_bucket_holds_across_two_workers(odoo_url, odoo):

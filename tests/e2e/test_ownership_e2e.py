@@ -26,12 +26,14 @@ def channel(currency):
 
 
 @pytest.fixture
-def shop(odoo, channel):
-    warehouse = odoo.search_read("stock.warehouse", [], ["id", "code"], limit=1)[0]
-    backend_id = odoo.call("retail.backend", "create", {
-        "name": "E2E ownership %s" % uuid.uuid4().hex[:6], "backend_type": "generic", "endpoint_url": channel.url,
-        "api_secret": "e2e-own-token", "warehouse_id": warehouse["id"], "inbound_rate_limit": 0,
-    })
+def shop(odoo, channel, main_warehouse, channel_backend):
+    with channel_backend("E2E ownership", backend_type="generic", endpoint_url=channel.url,
+                         api_secret="e2e-own-token", warehouse_id=main_warehouse["id"]) as backend_id:
+        yield _owned_product(odoo, backend_id)
+
+
+def _owned_product(odoo, backend_id):
+    """Return the shop's test data: a product the backend sells, its pricing policy sending prices by event."""
     pricing = odoo.search_read("retail.sync.policy", [("backend_id", "=", backend_id), ("domain", "=", "pricing")],
                                ["id", "system_of_record"])[0]
     # prices are sent after the debounce, not at the next scheduled batch
@@ -39,8 +41,7 @@ def shop(odoo, channel):
     sku = "E2E-OWN-%s" % uuid.uuid4().hex[:6]
     product_id = odoo.call("product.product", "create", {"name": "Owned " + sku, "default_code": sku, "type": "consu",
                                                           "list_price": 10, "taxes_id": [(5, 0, 0)]})
-    yield {"id": backend_id, "pricing": pricing, "sku": sku, "product_id": product_id}
-    odoo.call("retail.backend", "write", [backend_id], {"active": False})
+    return {"id": backend_id, "pricing": pricing, "sku": sku, "product_id": product_id}
 
 
 def _conflicts(odoo, backend_id, **domain):

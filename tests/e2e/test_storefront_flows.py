@@ -20,18 +20,19 @@ SKUS = ("RC-MUG", "RC-CAP", "RC-HOODIE-M", "RC-TSHIRT-M")
 
 class Shopify:
     backend_type = "shopify"
+    token, secret = "shpat_e2e", "shp-e2e"
 
     def __init__(self, odoo_url):
         self.odoo_url = odoo_url
         self.sim = None
 
     def start(self, odoo, backend_id):
-        self.sim = ShopifySimulator(token="shpat_e2e", webhook_secret="shp-e2e", currency="USD", tax_rate="0",
+        self.sim = ShopifySimulator(token=self.token, webhook_secret=self.secret, currency="USD", tax_rate="0",
                                     webhook_url="%s/retail/webhook/%d" % (self.odoo_url, backend_id)).start()
         odoo.call("retail.backend", "write", [backend_id], {"endpoint_url": self.sim.url})
 
     def backend_values(self):
-        return {"api_secret": "shpat_e2e", "webhook_secret": "shp-e2e"}
+        return {"api_secret": self.token, "webhook_secret": self.secret}
 
     def place_order(self, lines):
         return self.sim.place_order(line_items=[{"sku": sku, "quantity": qty} for sku, qty in lines])
@@ -82,49 +83,15 @@ class WooCommerce(Shopify):
 
 
 @pytest.fixture(scope="module")
-def products(odoo):
+def products(storable_products):
     """Return {sku: product id}, creating the storable products the shops sell."""
-    found = {p["default_code"]: p["id"] for p in odoo.search_read("product.product", [("default_code", "in", SKUS)],
-                                                                  ["default_code"])}
-    # other suites may have made these SKUs as plain consumables: the shops' stock needs them storable
-    odoo.call("product.product", "write", list(found.values()), {"is_storable": True})
-    for sku in SKUS:
-        if sku not in found:
-            found[sku] = odoo.call("product.product", "create",
-                                   {"name": sku, "default_code": sku, "type": "consu", "is_storable": True,
-                                    "list_price": 10, "taxes_id": [(5, 0, 0)]})
-    return found
-
-
-@pytest.fixture(scope="module")
-def public_url(odoo, odoo_url):
-    """Give the server its public address, as a deployment does: channels register webhooks to it."""
-    odoo.call("ir.config_parameter", "set_param", "web.base.url", odoo_url)
-    return odoo_url
+    return storable_products(SKUS)
 
 
 @pytest.fixture(params=[Shopify, WooCommerce], ids=["shopify", "woocommerce"])
-def shop(request, odoo, public_url, products):
-    channel = request.param(public_url)
-    warehouse = odoo.search_read("stock.warehouse", [], ["id", "lot_stock_id"], limit=1)[0]
-    for product_id in products.values():
-        _set_on_hand(odoo, product_id, warehouse["lot_stock_id"][0], 40)
-    backend_id = odoo.call("retail.backend", "create", {
-        "name": "E2E %s %s" % (channel.backend_type, uuid.uuid4().hex[:6]), "backend_type": channel.backend_type,
-        "endpoint_url": "http://127.0.0.1:9", "warehouse_id": warehouse["id"], "inbound_rate_limit": 0,
-        "rate_limit_rps": 50, "rate_limit_burst": 50, **channel.backend_values(),
-    })
-    channel.start(odoo, backend_id)
-    channel.backend_id, channel.warehouse = backend_id, warehouse
-    yield channel
-    odoo.call("retail.backend", "write", [backend_id], {"active": False})
-    channel.sim.stop()
-
-
-def _set_on_hand(odoo, product_id, location_id, quantity):
-    quant = odoo.call("stock.quant", "create", {"product_id": product_id, "location_id": location_id,
-                                                "inventory_quantity": quantity}, context={"inventory_mode": True})
-    odoo.call("stock.quant", "action_apply_inventory", [quant])
+def shop(request, public_url, products, storefront):
+    with storefront(request.param(public_url), "E2E", on_hand=dict.fromkeys(products.values(), 40)) as channel:
+        yield channel
 
 
 def _sale_of(odoo, shop, order, wait_for, state="sale"):
@@ -164,13 +131,13 @@ def test_fulfilment_with_tracking_out(shop, odoo, wait_for):
     assert wait_for(lambda: tracking in shop.tracking_numbers(order), timeout=60, what="the tracking number on the shop")
 
 
-def test_stock_out(shop, odoo, wait_for, products):
+def test_stock_out(shop, odoo, wait_for, products, set_on_hand):
     location = shop.warehouse["lot_stock_id"][0]
     product = products["RC-TSHIRT-M"]
     # other orders of this database may hold some: the shop is offered what is free
     before = odoo.call("product.product", "read", [product], ["qty_available", "free_qty"],
                        context={"location": location})[0]
-    _set_on_hand(odoo, product, location, before["qty_available"] + 7)
+    set_on_hand(product, location, before["qty_available"] + 7)
     expected = int(before["free_qty"] + 7)
     assert wait_for(lambda: shop.stock_of("RC-TSHIRT-M") == expected, timeout=60, what="the new stock on the shop")
 

@@ -20,12 +20,6 @@ WHSEC = "whsec_e2e_%s" % uuid.uuid4().hex[:8]
 
 
 @pytest.fixture(scope="module")
-def public_url(odoo, odoo_url):
-    odoo.call("ir.config_parameter", "set_param", "web.base.url", odoo_url)
-    return odoo_url
-
-
-@pytest.fixture(scope="module")
 def outlet(odoo, public_url):
     """Return (shop simulator, Stripe simulator, WooCommerce backend id, Stripe backend id)."""
     for sku in ("RC-MUG", "RC-CAP"):

@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from simulators.generic import GenericChannel
-from test_storefront_flows import Shopify, WooCommerce, _set_on_hand
+from test_storefront_flows import Shopify, WooCommerce
 
 pytestmark = pytest.mark.e2e
 
@@ -68,34 +68,17 @@ class WooShop(WooCommerce):
 
 
 @pytest.fixture(scope="module")
-def products(odoo):
-    found = {p["default_code"]: p["id"] for p in odoo.search_read("product.product", [("default_code", "in", SKUS)],
-                                                                  ["default_code"])}
-    odoo.call("product.product", "write", list(found.values()), {"is_storable": True})
-    for sku in SKUS:
-        if sku not in found:
-            found[sku] = odoo.call("product.product", "create", {"name": sku, "default_code": sku, "type": "consu",
-                                                                 "is_storable": True, "list_price": 10})
-    return found
+def products(storable_products):
+    return storable_products(SKUS, taxes_id=None)
 
 
 @pytest.fixture(params=[ShopifyShop, WooShop, Generic], ids=["shopify", "woocommerce", "generic"])
-def shop(request, odoo, odoo_url, products):
-    odoo.call("ir.config_parameter", "set_param", "web.base.url", odoo_url)
-    channel = request.param(odoo_url)
-    warehouse = odoo.search_read("stock.warehouse", [], ["id", "code", "lot_stock_id"], limit=1)[0]
-    backend_id = odoo.call("retail.backend", "create", {
-        "name": "E2E modes %s %s" % (channel.backend_type, uuid.uuid4().hex[:6]), "backend_type": channel.backend_type,
-        "endpoint_url": "http://127.0.0.1:9", "warehouse_id": warehouse["id"], "inbound_rate_limit": 0,
-        "rate_limit_rps": 50, "rate_limit_burst": 50, **channel.backend_values(),
-    })
-    channel.warehouse, channel.backend_id = warehouse, backend_id
-    channel.start(odoo, backend_id)
-    channel.policies = {p["domain"]: p["id"] for p in odoo.search_read(
-        "retail.sync.policy", [("backend_id", "=", backend_id), ("domain", "in", ("pricing", "inventory"))], ["domain"])}
-    yield channel
-    odoo.call("retail.backend", "write", [backend_id], {"active": False})
-    channel.sim.stop()
+def shop(request, odoo, public_url, products, storefront):
+    with storefront(request.param(public_url), "E2E modes") as channel:
+        channel.policies = {p["domain"]: p["id"] for p in odoo.search_read(
+            "retail.sync.policy", [("backend_id", "=", channel.backend_id), ("domain", "in", ("pricing", "inventory"))],
+            ["domain"])}
+        yield channel
 
 
 def _set_mode(odoo, shop, mode):
@@ -109,7 +92,7 @@ def _change_prices(odoo, products, skus):
     return {sku: "%.2f" % price for sku, price in prices.items()}
 
 
-def _change_stock(odoo, shop, products, skus):
+def _change_stock(odoo, set_on_hand, shop, products, skus):
     """Add stock to each SKU; return {sku: the available to sell the channel must show}."""
     location = shop.warehouse["lot_stock_id"][0]
     expected = {}
@@ -117,7 +100,7 @@ def _change_stock(odoo, shop, products, skus):
         before = odoo.call("product.product", "read", [products[sku]], ["qty_available", "free_qty"],
                            context={"location": location})[0]
         added = 3 + uuid.uuid4().int % 5
-        _set_on_hand(odoo, products[sku], location, before["qty_available"] + added)
+        set_on_hand(products[sku], location, before["qty_available"] + added)
         expected[sku] = int(before["free_qty"] + added)
     return expected
 
@@ -127,21 +110,21 @@ def _reached(shop, prices, stock):
         shop.stock_of(sku) == level for sku, level in stock.items())
 
 
-def test_real_time_reaches_the_channel_within_two_seconds(shop, odoo, products, wait_for):
+def test_real_time_reaches_the_channel_within_two_seconds(shop, odoo, products, wait_for, set_on_hand):
     _set_mode(odoo, shop, "realtime")
     for kind in ("pricing", "inventory"):
         before = len(shop.writes(kind))
         if kind == "pricing":
             prices, stock = _change_prices(odoo, products, ["RC-MUG"]), {}
         else:
-            prices, stock = {}, _change_stock(odoo, shop, products, ["RC-MUG"])
+            prices, stock = {}, _change_stock(odoo, set_on_hand, shop, products, ["RC-MUG"])
         changed_at = time.time()  # the change is committed when its call returns (a retried write included)
         wait_for(lambda p=prices, s=stock: _reached(shop, p, s), timeout=90, what="the %s change on the channel" % kind)
         first = shop.writes(kind)[before][0]
         assert first - changed_at <= 2.0, "%s reached the channel %.1f s after the change" % (kind, first - changed_at)
 
 
-def test_event_driven_gathers_a_burst_into_bulk_calls(shop, odoo, products, wait_for):
+def test_event_driven_gathers_a_burst_into_bulk_calls(shop, odoo, products, wait_for, set_on_hand):
     _set_mode(odoo, shop, "event")
     rounds = 5
     for kind in ("pricing", "inventory"):
@@ -153,18 +136,19 @@ def test_event_driven_gathers_a_burst_into_bulk_calls(shop, odoo, products, wait
                 odoo.call("product.product", "write", [products[sku] for sku in SKUS], {"list_price": price})
                 prices = {sku: "%.2f" % price for sku in SKUS}
             else:
-                stock = _change_stock(odoo, shop, products, SKUS)
+                stock = _change_stock(odoo, set_on_hand, shop, products, SKUS)
         wait_for(lambda p=prices, s=stock: _reached(shop, p, s), timeout=90, what="the %s burst on the channel" % kind)
         time.sleep(1)
         calls, changes = len(shop.writes(kind)) - before, rounds * len(SKUS)
         assert 1 <= calls < changes, "%d calls for %d %s changes" % (calls, changes, kind)
 
 
-def test_a_scheduled_batch_sends_nothing_until_its_run_then_everything_in_one_pass(shop, odoo, products, wait_for):
+def test_a_scheduled_batch_sends_nothing_until_its_run_then_everything_in_one_pass(
+        shop, odoo, products, wait_for, set_on_hand):
     _set_mode(odoo, shop, "batch")
     before = {kind: len(shop.writes(kind)) for kind in ("pricing", "inventory")}
     prices = _change_prices(odoo, products, SKUS)
-    stock = _change_stock(odoo, shop, products, SKUS)
+    stock = _change_stock(odoo, set_on_hand, shop, products, SKUS)
     time.sleep(QUIET_SECONDS)
     assert {kind: len(shop.writes(kind)) for kind in before} == before, "nothing before the run"
     waiting = odoo.call("retail.export.request", "search_count", [("backend_id", "=", shop.backend_id),
@@ -179,11 +163,11 @@ def test_a_scheduled_batch_sends_nothing_until_its_run_then_everything_in_one_pa
         assert targets and len(targets) == len(set(targets)), (kind, targets)
 
 
-def test_off_sends_nothing(shop, odoo, products):
+def test_off_sends_nothing(shop, odoo, products, set_on_hand):
     _set_mode(odoo, shop, "off")
     before = {kind: len(shop.writes(kind)) for kind in ("pricing", "inventory")}
     _change_prices(odoo, products, SKUS[:2])
-    _change_stock(odoo, shop, products, SKUS[:2])
+    _change_stock(odoo, set_on_hand, shop, products, SKUS[:2])
     time.sleep(QUIET_SECONDS)
     assert {kind: len(shop.writes(kind)) for kind in before} == before
     assert not odoo.call("retail.export.request", "search_count", [("backend_id", "=", shop.backend_id)])

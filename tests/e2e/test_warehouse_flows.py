@@ -18,12 +18,6 @@ SECRET = "whsec_ZTJlLTNwbC13ZWJob29rLXNlY3JldA=="
 
 
 @pytest.fixture(scope="module")
-def public_url(odoo, odoo_url):
-    odoo.call("ir.config_parameter", "set_param", "web.base.url", odoo_url)
-    return odoo_url
-
-
-@pytest.fixture(scope="module")
 def mug(odoo):
     found = odoo.search_read("product.product", [("default_code", "=", "RC-MUG")], ["id"], limit=1)
     if found:

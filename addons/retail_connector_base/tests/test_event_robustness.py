@@ -16,23 +16,15 @@ from ..components.event_processor import GenericEventProcessor
 from ..models import retail_event as retail_event_module
 from ..lib.http import ChannelTransportError
 from ..lib.inbound import InboundEvent
-from .common import RetailCase
+from .common import OrderCase
 from .test_order_import import ORDER
 
 UNSTORABLE = "\x00\ud800"
 
 
 @tagged("post_install", "-at_install")
-class TestEventRobustness(RetailCase):
+class TestEventRobustness(OrderCase):
     """An event always reaches a recorded end, whatever text its channel sent, and contention costs it nothing."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.backend.company_id.currency_id = cls.env.ref("base.USD")
-        Product = cls.env["product.product"]
-        Product.create({"name": "Mug", "default_code": "RC-MUG", "type": "consu"})
-        Product.create({"name": "Cap", "default_code": "RC-CAP", "type": "consu"})
 
     def _event(self, data, key="G1001"):
         return self.env["retail.event"].create({

@@ -9,7 +9,7 @@ from odoo.tools import mute_logger
 
 from ..components.errors import RetailMappingError
 from ..lib.canonical import CanonicalValidationError, Order
-from .common import RetailCase
+from .common import MUG_AND_CAP, OrderCase
 
 ORDER = {
     "schema_version": 1,
@@ -52,18 +52,9 @@ ORDER = {
 
 
 @tagged("post_install", "-at_install")
-class TestOrderImport(RetailCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.backend.company_id.currency_id = cls.env.ref("base.USD")
-        Product = cls.env["product.product"]
-        cls.mug = Product.create({"name": "Mug", "default_code": "RC-MUG", "list_price": 9, "type": "consu", "is_storable": True})
-        cls.cap = Product.create({"name": "Cap", "default_code": "RC-CAP", "list_price": 15, "type": "consu", "is_storable": True})
-
-    def _apply(self, data):
-        with self.backend.work_on("retail.sale.order.binding") as work:
-            return work.component(usage="order.writer").apply(Order.from_dict(data))
+class TestOrderImport(OrderCase):
+    SKUS = MUG_AND_CAP
+    PRODUCT = {"type": "consu", "is_storable": True}
 
     def _order(self, **changes):
         data = copy.deepcopy(ORDER)
@@ -211,16 +202,13 @@ class TestOrderImport(RetailCase):
 
 
 @tagged("post_install", "-at_install")
-class TestOrderMappings(RetailCase):
+class TestOrderMappings(OrderCase):
     """Channel names map to Odoo records; with strict mappings an unmapped one is a fixable error."""
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.backend.company_id.currency_id = cls.env.ref("base.USD")
         Product = cls.env["product.product"]
-        Product.create({"name": "Mug", "default_code": "RC-MUG", "type": "consu"})
-        Product.create({"name": "Cap", "default_code": "RC-CAP", "type": "consu"})
         cls.express = Product.create({"name": "Express delivery", "default_code": "SHIP-EXP", "type": "service"})
         cls.state_tax = cls.env["account.tax"].create(
             {"name": "CA State", "amount": 7.25, "amount_type": "percent", "type_tax_use": "sale"}
@@ -237,10 +225,6 @@ class TestOrderMappings(RetailCase):
         for line in data["lines"]:
             line["tax_lines"] = [{"name": "CA State", "rate": "0.0725", "amount": "1.00"}]
         return data
-
-    def _apply(self, data):
-        with self.backend.work_on("retail.sale.order.binding") as work:
-            return work.component(usage="order.writer").apply(Order.from_dict(data))
 
     def _map(self, kind, value, record):
         self.env["retail.value.map"].create(
@@ -275,16 +259,10 @@ class TestOrderMappings(RetailCase):
 
 
 @tagged("post_install", "-at_install")
-class TestOrderBatches(RetailCase):
+class TestOrderBatches(OrderCase):
     """A dispatcher creates the new orders of its batch together, and one bad order fails alone."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.backend.company_id.currency_id = cls.env.ref("base.USD")
-        Product = cls.env["product.product"]
-        Product.create({"name": "Mug", "default_code": "RC-MUG", "type": "consu", "is_storable": True})
-        Product.create({"name": "Cap", "default_code": "RC-CAP", "type": "consu", "is_storable": True})
+    PRODUCT = {"type": "consu", "is_storable": True}
 
     def _queue(self, *orders, topic="orders/create"):
         events = self.env["retail.event"]

@@ -4,8 +4,7 @@ import copy
 from odoo.tests import tagged
 from odoo.tools import html2plaintext
 
-from ..lib.canonical import Order
-from .common import RetailCase
+from .common import OrderCase
 from .test_order_import import ORDER
 
 NEW_ADDRESS = {"first_name": "Jane", "last_name": "Doe", "street": "77 Geary St", "street2": "Floor 3",
@@ -13,21 +12,10 @@ NEW_ADDRESS = {"first_name": "Jane", "last_name": "Doe", "street": "77 Geary St"
 
 
 @tagged("post_install", "-at_install")
-class TestOrderUpdates(RetailCase):
+class TestOrderUpdates(OrderCase):
     """An update of a confirmed order applies what the channel may still change, and says what it changed."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.backend.company_id.currency_id = cls.env.ref("base.USD")
-        Product = cls.env["product.product"]
-        cls.mug = Product.create({"name": "Mug", "default_code": "RC-MUG", "type": "consu", "is_storable": True})
-        cls.cap = Product.create({"name": "Cap", "default_code": "RC-CAP", "type": "consu", "is_storable": True})
-        cls.stock = cls.env.ref("stock.stock_location_stock")
-
-    def _apply(self, data):
-        with self.backend.work_on("retail.sale.order.binding") as work:
-            return work.component(usage="order.writer").apply(Order.from_dict(data))
+    PRODUCT = {"type": "consu", "is_storable": True}
 
     def _order(self, hour=10, **changes):
         data = copy.deepcopy(ORDER)
@@ -48,13 +36,7 @@ class TestOrderUpdates(RetailCase):
     def _ship(self, sale):
         for product in (self.mug, self.cap):
             self.env["stock.quant"]._update_available_quantity(product, self.stock, 10)
-        picking = sale.picking_ids
-        picking.action_assign()
-        for move in picking.move_ids:
-            move.quantity = move.product_uom_qty
-        picking.button_validate()
-        self.assertEqual(picking.state, "done")
-        return picking
+        return super()._ship(sale)
 
     def test_a_note_changed_on_the_channel_reaches_the_confirmed_order(self):
         binding, sale = self._created(note="Leave at the door")

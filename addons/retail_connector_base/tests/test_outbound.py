@@ -1,52 +1,25 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from datetime import datetime
-from unittest import SkipTest
 
-from odoo.tests import TransactionCase, tagged
+from odoo.tests import tagged
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
+from .flows import GenericChannelCase, numbered_catalogue
 from .jobs import perform_pending_jobs
-from .simulators import load_simulators
 
 
-class OutboundCase(TransactionCase):
+class OutboundCase(GenericChannelCase):
     """A generic channel's simulator, a backend selling 100 products from the main warehouse."""
+
+    SKUS = numbered_catalogue("OUT-%03d", "Item %03d", 100)
+    TOKEN = "out-token"
+    BACKEND = {"name": "Outbound test", "failure_threshold": 3}
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        if load_simulators() is None:
-            raise SkipTest("the channel simulators are not beside this addon")
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
-        cls.warehouse = cls.env.ref("stock.warehouse0")
-        cls.stock = cls.warehouse.lot_stock_id
         cls.supplier = cls.env.ref("stock.stock_location_suppliers")
-        cls.products = cls.env["product.product"].create(
-            [
-                {"name": "Item %03d" % i, "default_code": "OUT-%03d" % i, "type": "consu", "is_storable": True, "list_price": 10 + i}
-                for i in range(100)
-            ]
-        )
-
-    def setUp(self):
-        super().setUp()
-        from simulators.generic import GenericChannel  # noqa: PLC0415
-
-        self.channel = GenericChannel(token="out-token", currency="USD").start()
-        self.addCleanup(self.channel.stop)
-        self.backend = self.env["retail.backend"].create(
-            {
-                "name": "Outbound test",
-                "backend_type": "generic",
-                "endpoint_url": self.channel.url,
-                "api_secret": "out-token",
-                "warehouse_id": self.warehouse.id,
-                "rate_limit_rps": 1000,
-                "rate_limit_burst": 1000,
-                "failure_threshold": 3,
-            }
-        )
 
     def _receive(self, moves_per_product, products=None):
         """Receive goods into stock with one done move per unit (a burst of stock changes)."""

@@ -1,41 +1,29 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-from unittest import SkipTest
-
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import TransactionCase, new_test_user, tagged
+from odoo.tests import new_test_user, tagged
 
+from .flows import GenericChannelCase, numbered_catalogue
 from .jobs import perform_pending_jobs
-from .simulators import load_simulators
 
 
 @tagged("post_install", "-at_install")
-class TestOwnership(TransactionCase):
+class TestOwnership(GenericChannelCase):
     """The sync policies' system of record is enforced: the owner's value wins, and every disagreement is a conflict."""
+
+    SKUS = numbered_catalogue("OWN-%02d", "Owned %02d", 4)
+    TOKEN = "own-token"
+    BACKEND = {"name": "Ownership shop"}
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        if load_simulators() is None:
-            raise SkipTest("the channel simulators are not beside this addon")
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
-        cls.warehouse = cls.env.ref("stock.warehouse0")
-        cls.products = cls.env["product.product"].create(
-            [{"name": "Owned %02d" % i, "default_code": "OWN-%02d" % i, "type": "consu", "is_storable": True,
-              "list_price": 10 + i} for i in range(4)]
-        )
         cls.currency = cls.env.company.currency_id.name
+
+    def _channel_currency(self):
+        return self.currency
 
     def setUp(self):
         super().setUp()
-        from simulators.generic import GenericChannel  # noqa: PLC0415
-
-        self.channel = GenericChannel(token="own-token", currency=self.currency).start()
-        self.addCleanup(self.channel.stop)
-        self.backend = self.env["retail.backend"].create({
-            "name": "Ownership shop", "backend_type": "generic", "endpoint_url": self.channel.url,
-            "api_secret": "own-token", "warehouse_id": self.warehouse.id, "rate_limit_rps": 1000,
-            "rate_limit_burst": 1000,
-        })
         self.pricing = self.backend.policy_for("pricing")
         self.pricing.mode = "event"  # repairs sent as they are made, not kept for a scheduled run
         # the channel sells the products at Odoo's prices to begin with

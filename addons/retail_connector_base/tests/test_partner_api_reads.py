@@ -3,37 +3,33 @@
 
 import copy
 import json
-from unittest import SkipTest
 
-from odoo.tests import HttpCase, tagged
+from odoo.tests import tagged
 
+from .flows import ChannelFlowCase
 from .jobs import perform_pending_jobs
-from .simulators import load_simulators
 from .test_order_import import ORDER
 
 AVAILABILITY = "/retail/api/v1/availability"
 
 
 @tagged("post_install", "-at_install")
-class TestPartnerApiReads(HttpCase):
+class TestPartnerApiReads(ChannelFlowCase):
+    SKUS = {"API-MUG": {"name": "API mug", "list_price": 12.5}, "API-CAP": {"name": "API cap", "list_price": 20}}
+    NAMED_PRODUCTS = {"mug": "API-MUG", "cap": "API-CAP"}
+    PRODUCT = {"type": "consu", "is_storable": True, "taxes_id": [(5, 0, 0)]}
+    PRICELIST = None
+    COMPANY_CURRENCY = "base.USD"
+    STOCK = 0
+    ALLOW_ALL_REQUESTS = False  # the partner calls Odoo through url_open
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        if load_simulators() is None:
-            raise SkipTest("the channel simulators are not beside this addon")
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
-        cls.env.company.currency_id = cls.env.ref("base.USD")
-        cls.warehouse = cls.env.ref("stock.warehouse0")
-        cls.stock = cls.warehouse.lot_stock_id
         cls.backroom = cls.env["stock.location"].create(
             {"name": "Backroom", "usage": "internal", "location_id": cls.warehouse.view_location_id.id})
         cls.supplier = cls.env.ref("stock.stock_location_suppliers")
         cls.customers = cls.env.ref("stock.stock_location_customers")
-        Product = cls.env["product.product"]
-        cls.mug = Product.create({"name": "API mug", "default_code": "API-MUG", "type": "consu", "is_storable": True,
-                                  "list_price": 12.5, "taxes_id": [(5, 0, 0)]})
-        cls.cap = Product.create({"name": "API cap", "default_code": "API-CAP", "type": "consu", "is_storable": True,
-                                  "list_price": 20, "taxes_id": [(5, 0, 0)]})
 
     def setUp(self):
         super().setUp()
@@ -42,16 +38,13 @@ class TestPartnerApiReads(HttpCase):
         from ..controllers import gateway  # noqa: PLC0415
 
         gateway.REFUSALS._seen.clear()  # refusals of earlier tests from this address
-        self.channel = GenericChannel(token="reads-token", currency="USD", tax_rate="0").start()
-        self.addCleanup(self.channel.stop)
-        self.backend = self.env["retail.backend"].create({
-            "name": "Partner API reads", "backend_type": "generic", "endpoint_url": self.channel.url,
-            "api_secret": "reads-token", "webhook_secret": "whsec-reads", "warehouse_id": self.warehouse.id,
-            "inbound_rate_limit": 0,
-            "rate_limit_rps": 1000, "rate_limit_burst": 1000,
+        self.channel = self._start(GenericChannel(token="reads-token", currency="USD", tax_rate="0"))
+        self.backend = self._channel_backend(
+            name="Partner API reads", backend_type="generic", endpoint_url=self.channel.url,
+            api_secret="reads-token", webhook_secret="whsec-reads", rate_limit_rps=1000, rate_limit_burst=1000,
             # what the channel is offered: one unit kept back, at most 8 a product
-            "stock_buffer": 1, "stock_max_qty": 8,
-        })
+            stock_buffer=1, stock_max_qty=8,
+        )
         self.key_record = self.env["retail.api.key"].create(
             {"name": "Reader", "backend_id": self.backend.id, "scopes": "availability:read orders:read orders:write"})
         self.key = self.key_record._generate_secret()

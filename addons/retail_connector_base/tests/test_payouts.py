@@ -2,16 +2,15 @@
 import copy
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
-from unittest import SkipTest
 from unittest.mock import patch
 
 from odoo.exceptions import UserError
-from odoo.tests import HttpCase, tagged
+from odoo.tests import tagged
 
 from ..lib.canonical import Order, Payout, Refund
-from .common import RetailCase
+from .common import INVOICED, OrderCase
+from .flows import ChannelFlowCase
 from .jobs import perform_pending_jobs
-from .simulators import load_simulators
 from .test_order_import import ORDER
 
 
@@ -25,25 +24,21 @@ def payout(external_id="PO-1", day="2026-11-25", lines=(), status="paid"):
 
 
 @tagged("post_install", "-at_install")
-class PayoutCase(RetailCase):
+class PayoutCase(OrderCase):
+    PRODUCT = dict(INVOICED, list_price=9)
+    STOCK = 50
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.company = cls.backend.company_id
-        cls.company.currency_id = cls.env.ref("base.USD")
         cls.company.partner_id.tz = "UTC"
-        Product = cls.env["product.product"]
-        for sku, name in (("RC-MUG", "Mug"), ("RC-CAP", "Cap")):
-            product = Product.create({"name": name, "default_code": sku, "list_price": 9, "type": "consu",
-                                      "is_storable": True, "invoice_policy": "order", "taxes_id": [(5, 0, 0)]})
-            cls.env["stock.quant"]._update_available_quantity(product, cls.env.ref("stock.stock_location_stock"), 50)
         cls.backend.strict_mappings = False
 
     def _sale(self, external_id="G1001", **changes):
         data = copy.deepcopy(ORDER)
         data.update(external_id=external_id, name="#" + external_id, shipping_lines=[], **changes)
-        with self.backend.work_on("retail.sale.order.binding") as work:
-            binding, _ = work.component(usage="order.writer").apply(Order.from_dict(data))
+        binding, _ = self._apply(data)
         return binding.odoo_id
 
     def _invoice(self, sale):
@@ -333,36 +328,28 @@ class TestPayoutEvents(PayoutCase):
 
 
 @tagged("post_install", "-at_install")
-class TestGenericPayoutsOverHttp(HttpCase):
+class TestGenericPayoutsOverHttp(ChannelFlowCase):
     """The generic channel's payouts, read by the finance run and announced by webhook, over real HTTP."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        if load_simulators() is None:
-            raise SkipTest("the channel simulators are not beside this addon")
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
-        cls.env.company.currency_id = cls.env.ref("base.USD")
-        cls.products = cls.env["product.product"].create([
-            {"name": sku, "default_code": sku, "type": "consu", "list_price": 10, "invoice_policy": "order",
-             "taxes_id": [(5, 0, 0)]} for sku in ("RC-PAY-A", "RC-PAY-B")
-        ])
+    SKUS = ("RC-PAY-A", "RC-PAY-B")
+    PRODUCT = {"type": "consu", "list_price": 10, "invoice_policy": "order", "taxes_id": [(5, 0, 0)]}
+    PRICELIST = None
+    COMPANY_CURRENCY = "base.USD"
+    STOCK = 0
 
     def setUp(self):
         super().setUp()
         from simulators.generic import GenericChannel  # noqa: PLC0415
 
-        self.enterContext(self.allow_requests(all_requests=True))
-        self.backend = self.env["retail.backend"].create({
-            "name": "Generic payouts", "backend_type": "generic", "api_secret": "pay-token",
-            "webhook_secret": "pay-secret", "inbound_rate_limit": 0, "invoice_policy": "at_payout",
-        })
+        self.backend = self._channel_backend(
+            name="Generic payouts", backend_type="generic", api_secret="pay-token", webhook_secret="pay-secret",
+            invoice_policy="at_payout", warehouse_id=False,
+        )
         catalogue = [{"sku": p.default_code, "name": p.name, "price": "10.00"} for p in self.products]
-        self.channel = GenericChannel(
+        self.channel = self._start(GenericChannel(
             token="pay-token", currency="USD", tax_rate="0", catalogue=catalogue,
-            webhook_url=self.base_url() + "/retail/webhook/%d" % self.backend.id, webhook_secret="pay-secret",
-        ).start()
-        self.addCleanup(self.channel.stop)
+            webhook_url=self._webhook_url(self.backend), webhook_secret="pay-secret",
+        ))
         self.backend.endpoint_url = self.channel.url
         self.backend.policy_for("finance").cutoff_hour = 0
 

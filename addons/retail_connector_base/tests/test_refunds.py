@@ -5,31 +5,22 @@ from odoo.tests import tagged
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
-from ..lib.canonical import Order, Refund
-from .common import RetailCase
+from ..lib.canonical import Refund
+from .common import INVOICED, MUG_AND_CAP, OrderCase
 from .test_order_import import ORDER
 
 
 @tagged("post_install", "-at_install")
-class TestRefunds(RetailCase):
+class TestRefunds(OrderCase):
     """Channel refunds applied by the returns policy: credit note, return, both, or review."""
+
+    SKUS = MUG_AND_CAP
+    PRODUCT = INVOICED
+    STOCK = 20
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.backend.company_id.currency_id = cls.env.ref("base.USD")
-        Product = cls.env["product.product"]
-        cls.mug = Product.create(
-            {"name": "Mug", "default_code": "RC-MUG", "list_price": 9, "type": "consu", "is_storable": True,
-             "invoice_policy": "order", "taxes_id": [(5, 0, 0)]}
-        )
-        cls.cap = Product.create(
-            {"name": "Cap", "default_code": "RC-CAP", "list_price": 15, "type": "consu", "is_storable": True,
-             "invoice_policy": "order", "taxes_id": [(5, 0, 0)]}
-        )
-        stock = cls.env.ref("stock.stock_location_stock")
-        cls.env["stock.quant"]._update_available_quantity(cls.mug, stock, 20)
-        cls.env["stock.quant"]._update_available_quantity(cls.cap, stock, 20)
         cls.policy = cls.backend.policy_for("returns")
         if not cls.policy:
             cls.policy = cls.env["retail.sync.policy"].create({"backend_id": cls.backend.id, "domain": "returns"})
@@ -37,8 +28,7 @@ class TestRefunds(RetailCase):
     def _sale(self):
         data = copy.deepcopy(ORDER)
         data["shipping_lines"] = []
-        with self.backend.work_on("retail.sale.order.binding") as work:
-            binding, _ = work.component(usage="order.writer").apply(Order.from_dict(data))
+        binding, _ = self._apply(data)
         return binding.odoo_id
 
     def _refund(self, refund_id="R1", amount="12.50", lines=None, order="G1001"):
@@ -48,15 +38,6 @@ class TestRefunds(RetailCase):
         )
         with self.backend.work_on("retail.refund") as work:
             return work.component(usage="refund.writer").apply(refund)
-
-    def _ship(self, sale):
-        picking = sale.picking_ids
-        picking.action_assign()
-        for move in picking.move_ids:
-            move.quantity = move.product_uom_qty
-        picking.button_validate()
-        self.assertEqual(picking.state, "done")
-        return picking
 
     def _invoice(self, sale):
         invoice = sale._create_invoices()
@@ -124,8 +105,7 @@ class TestRefunds(RetailCase):
     def _sale_for(self, external_id):
         data = copy.deepcopy(ORDER)
         data.update(external_id=external_id, name="#%s" % external_id, shipping_lines=[])
-        with self.backend.work_on("retail.sale.order.binding") as work:
-            binding, _ = work.component(usage="order.writer").apply(Order.from_dict(data))
+        binding, _ = self._apply(data)
         return binding.odoo_id
 
     def test_goods_not_restocked_do_not_come_back(self):

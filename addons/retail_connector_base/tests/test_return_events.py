@@ -6,18 +6,26 @@ from odoo.tests import HttpCase, tagged
 
 from ..lib.canonical import Order
 from ..lib.signatures import sign_retail
+from .common import INVOICED, MUG_AND_CAP
+from .flows import CatalogueMixin
 from .jobs import perform_pending_jobs
 from .test_order_import import ORDER
 
 
 @tagged("post_install", "-at_install")
-class TestChannelReturnEvents(HttpCase):
+class TestChannelReturnEvents(CatalogueMixin, HttpCase):
     """A channel's return arrives through the signed webhook and the inbox, and starts its workflow."""
+
+    SKUS = MUG_AND_CAP
+    NAMED_PRODUCTS = {"mug": "RC-MUG", "cap": "RC-CAP"}
+    PRODUCT = INVOICED
+    PRICELIST = None
+    COMPANY_CURRENCY = "base.USD"
+    STOCK = 20
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
         cls.backend = cls.env["retail.backend"].create({
             "name": "Returns partner", "backend_type": "generic", "endpoint_url": "http://127.0.0.1:9",
             "api_secret": "token", "webhook_secret": "whsec-ret", "inbound_rate_limit": 0,
@@ -25,15 +33,6 @@ class TestChannelReturnEvents(HttpCase):
         # orders and returns come in; nothing goes out
         cls.backend.policy_ids.filtered(lambda p: p.domain not in ("orders", "returns")).write({"mode": "off"})
         cls.backend.policy_for("returns").write({"mode": "event", "direction": "inbound"})
-        cls.backend.company_id.currency_id = cls.env.ref("base.USD")
-        Product = cls.env["product.product"]
-        cls.mug = Product.create({"name": "Mug", "default_code": "RC-MUG", "list_price": 9, "type": "consu",
-                                  "is_storable": True, "invoice_policy": "order", "taxes_id": [(5, 0, 0)]})
-        cls.cap = Product.create({"name": "Cap", "default_code": "RC-CAP", "list_price": 15, "type": "consu",
-                                  "is_storable": True, "invoice_policy": "order", "taxes_id": [(5, 0, 0)]})
-        stock = cls.env.ref("stock.stock_location_stock")
-        for product in (cls.mug, cls.cap):
-            cls.env["stock.quant"]._update_available_quantity(product, stock, 20)
 
     def _post(self, data, event_id, topic="returns/create"):
         body = json.dumps(data).encode()
@@ -48,9 +47,7 @@ class TestChannelReturnEvents(HttpCase):
             sale = work.component(usage="order.writer").apply(Order.from_dict(data))[0].odoo_id
         picking = sale.picking_ids
         picking.action_assign()
-        for move in picking.move_ids:
-            move.quantity = move.product_uom_qty
-        picking.button_validate()
+        self._validate(picking)
         ret_data = {"external_id": "RMA-77", "order_external_id": "G1001", "status": "approved", "note": "too big",
                     "lines": [{"sku": "RC-MUG", "quantity": "1", "restock": True}]}
         self.assertEqual(self._post(ret_data, "ret-evt-1").status_code, 202)

@@ -6,50 +6,32 @@ import time
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
-from ..lib.canonical import Order
-from .common import RetailCase
+from .common import INVOICED, MUG_AND_CAP, OrderCase
 from .jobs import perform_pending_jobs
 from .test_order_import import ORDER
 
 _logger = logging.getLogger(__name__)
 
 
-class WorkflowCase(RetailCase):
+class WorkflowCase(OrderCase):
+    SKUS = MUG_AND_CAP
+    PRODUCT = INVOICED
+    STOCK = 20
+    CONTEXT = {"tracking_disable": True, "queue_job__no_delay": False}
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env = cls.env(context=dict(cls.env.context, queue_job__no_delay=False))
         cls.backend = cls.backend.with_env(cls.env)
-        cls.backend.company_id.currency_id = cls.env.ref("base.USD")
-        Product = cls.env["product.product"]
-        cls.mug = Product.create({"name": "Mug", "default_code": "RC-MUG", "list_price": 9, "type": "consu",
-                                  "is_storable": True, "invoice_policy": "order", "taxes_id": [(5, 0, 0)]})
-        cls.cap = Product.create({"name": "Cap", "default_code": "RC-CAP", "list_price": 15, "type": "consu",
-                                  "is_storable": True, "invoice_policy": "order", "taxes_id": [(5, 0, 0)]})
-        cls.stock = cls.env.ref("stock.stock_location_stock")
-        cls.env["stock.quant"]._update_available_quantity(cls.mug, cls.stock, 20)
-        cls.env["stock.quant"]._update_available_quantity(cls.cap, cls.stock, 20)
 
     def _sale(self, external_id="G1001", **changes):
         data = copy.deepcopy(ORDER)
         data.update(external_id=external_id, shipping_lines=[], **changes)
-        with self.backend.work_on("retail.sale.order.binding") as work:
-            binding, _ = work.component(usage="order.writer").apply(Order.from_dict(data))
+        binding, _ = self._apply(data)
         return binding.odoo_id
 
-    def _ship(self, sale):
-        picking = sale.picking_ids.filtered(lambda p: p.picking_type_code == "outgoing")
-        picking.action_assign()
-        for move in picking.move_ids:
-            move.quantity = move.product_uom_qty
-        picking.button_validate()
-        self.assertEqual(picking.state, "done")
-        return picking
-
     def _receive(self, picking):
-        for move in picking.move_ids:
-            move.quantity = move.product_uom_qty
-        picking.button_validate()
+        self._validate(picking)
         self.assertEqual(picking.state, "done")
 
     def _steps(self, record):
@@ -67,6 +49,18 @@ class TestReturns(WorkflowCase):
         ret.line_ids.filtered(lambda l: l.product_id == self.mug).quantity = 1
         ret.line_ids.filtered(lambda l: l.product_id == self.cap).disposition = "scrap"
         return ret
+
+    def _paused_return(self):
+        """Return (sale, return): the return received, its refund paused as the sale has no invoice."""
+        sale = self._sale()
+        self._ship(sale)
+        ret = self._return(sale)
+        ret.action_authorise()
+        perform_pending_jobs(self.env, method="_advance")
+        self._receive(ret.return_picking_id)
+        perform_pending_jobs(self.env, method="_advance")
+        self.assertEqual(ret.workflow_state, "paused")
+        return sale, ret
 
     def test_return_from_receipt_to_refund(self):
         sale = self._sale()
@@ -101,14 +95,7 @@ class TestReturns(WorkflowCase):
         self.assertEqual(ret.payment_id.payment_type, "outbound")
 
     def test_failed_refund_pauses_and_resumes_without_redoing_the_picking(self):
-        sale = self._sale()
-        self._ship(sale)
-        ret = self._return(sale)
-        ret.action_authorise()
-        perform_pending_jobs(self.env, method="_advance")
-        self._receive(ret.return_picking_id)
-        perform_pending_jobs(self.env, method="_advance")
-        self.assertEqual(ret.workflow_state, "paused")
+        sale, ret = self._paused_return()
         failed = ret.step_ids.filtered(lambda s: s.code == "refund_odoo")
         self.assertEqual((failed.state, failed.error_class), ("failed", "UserError"))
         self.assertIn("no posted invoice", failed.error_message)
@@ -126,14 +113,7 @@ class TestReturns(WorkflowCase):
         self.assertEqual(attempts["receive"], 2, "waited once, then received")
 
     def test_a_retail_user_resumes_a_paused_return(self):
-        sale = self._sale()
-        self._ship(sale)
-        ret = self._return(sale)
-        ret.action_authorise()
-        perform_pending_jobs(self.env, method="_advance")
-        self._receive(ret.return_picking_id)
-        perform_pending_jobs(self.env, method="_advance")
-        self.assertEqual(ret.workflow_state, "paused")
+        sale, ret = self._paused_return()
         sale._create_invoices().action_post()
         clerk = new_test_user(self.env, login="returns-clerk", name="Clerk",
                               groups="base.group_user,retail_connector_base.group_retail_user")

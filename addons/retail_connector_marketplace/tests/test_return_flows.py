@@ -2,42 +2,29 @@
 from odoo.tests import tagged
 
 from odoo.addons.retail_connector_base.lib.canonical import Return
-from odoo.addons.retail_connector_base.tests.flows import ChannelFlowCase
 from odoo.addons.retail_connector_base.tests.jobs import perform_pending_jobs
+
+from .common import ShopifyFlowCase, WooFlowCase
 
 SKUS = ("RC-MUG", "RC-CAP")
 REFUND_ERROR = {"code": "woocommerce_rest_cannot_create_order_refund", "message": "Refund failed.", "data": 500}
 
 
 @tagged("post_install", "-at_install")
-class TestWooReturnFlows(ChannelFlowCase):
+class TestWooReturnFlows(WooFlowCase):
     """A return across the shop, the warehouse and accounting, over real HTTP to the WooCommerce simulator."""
 
     SKUS = SKUS
-    PRICELIST = "Woo EUR"
-    TAX = {"name": "TVA 21%", "amount": 21}
-    PRODUCT = dict(ChannelFlowCase.PRODUCT, invoice_policy="order")
-
-    def setUp(self):
-        super().setUp()
-        from simulators.woocommerce import WooCommerceSimulator  # noqa: PLC0415
-
-        self.backend = self._channel_backend(
-            name="Woo returns", backend_type="woocommerce", api_key="ck_test", api_secret="cs_test",
-            webhook_secret="wc-secret",
-        )
-        self.shop = self._start(WooCommerceSimulator(consumer_key="ck_test", consumer_secret="cs_test", seed=7))
-        self.backend.endpoint_url = self.shop.url
-        self.backend.action_woo_ensure_webhooks()
+    PRODUCT = dict(WooFlowCase.PRODUCT, invoice_policy="order")
+    BACKEND = {"name": "Woo returns"}
+    SEED = 7
 
     def _delivered_and_invoiced_order(self):
         order = self.shop.place_order(lines=[{"sku": "RC-MUG", "quantity": 2}, {"sku": "RC-CAP", "quantity": 1}])
         perform_pending_jobs(self.env)
         sale = self._sale(order)
         picking = sale.picking_ids
-        for move in picking.move_ids:
-            move.quantity = move.product_uom_qty
-        picking.button_validate()
+        self._validate(picking)
         perform_pending_jobs(self.env)
         self.assertEqual(self.shop.get_order(order["id"])["status"], "completed")
         sale._create_invoices().action_post()
@@ -74,9 +61,7 @@ class TestWooReturnFlows(ChannelFlowCase):
         mug = self.products.filtered(lambda p: p.default_code == "RC-MUG")
         stock_before = mug.qty_available
         # received and inspected at the warehouse (run in Odoo here)
-        for move in picking.move_ids:
-            move.quantity = move.product_uom_qty
-        picking.button_validate()
+        self._validate(picking)
         perform_pending_jobs(self.env)
         self.assertEqual(ret.workflow_state, "paused")
         step = ret.step_ids.filtered(lambda s: s.code == "refund_channel")
@@ -142,33 +127,20 @@ class TestWooReturnFlows(ChannelFlowCase):
 
 
 @tagged("post_install", "-at_install")
-class TestShopifyReturnFlows(ChannelFlowCase):
+class TestShopifyReturnFlows(ShopifyFlowCase):
     """A return refunded on Shopify with ``refundCreate``, over real HTTP to the Shopify simulator."""
 
     SKUS = SKUS
-    PRICELIST = "Shopify EUR"
-    TAX = {"name": "BE VAT 21% incl.", "amount": 21, "price_include_override": "tax_included"}
-    PRODUCT = dict(ChannelFlowCase.PRODUCT, invoice_policy="order")
-
-    def setUp(self):
-        super().setUp()
-        from simulators.shopify import ShopifySimulator  # noqa: PLC0415
-
-        self.backend = self._channel_backend(
-            name="Shopify returns", backend_type="shopify", api_secret="shpat_test", webhook_secret="shp-secret",
-        )
-        self.shop = self._start(ShopifySimulator(token="shpat_test", webhook_secret="shp-secret", seed=5,
-                                                 webhook_url=self.base_url() + "/retail/webhook/%d" % self.backend.id))
-        self.backend.endpoint_url = self.shop.url
+    PRODUCT = dict(ShopifyFlowCase.PRODUCT, invoice_policy="order")
+    BACKEND = {"name": "Shopify returns"}
+    SEED = 5
 
     def test_return_refunded_on_shopify_once_after_a_transient_failure(self):
         order = self.shop.place_order(line_items=[{"sku": "RC-MUG", "quantity": 2}, {"sku": "RC-CAP", "quantity": 1}])
         perform_pending_jobs(self.env)
         sale = self._sale(order)
         picking = sale.picking_ids
-        for move in picking.move_ids:
-            move.quantity = move.product_uom_qty
-        picking.button_validate()
+        self._validate(picking)
         perform_pending_jobs(self.env)
         sale._create_invoices().action_post()
         action = sale.action_new_retail_return()

@@ -10,31 +10,19 @@ import requests
 from odoo.tests import tagged
 from odoo.tools import html2plaintext
 
-from odoo.addons.retail_connector_base.tests.flows import ChannelFlowCase
 from odoo.addons.retail_connector_base.tests.jobs import perform_pending_jobs
+
+from .common import ShopifyFlowCase
 
 SKUS = ("RC-TSHIRT-S", "RC-TSHIRT-M", "RC-TSHIRT-L", "RC-MUG", "RC-CAP", "RC-HOODIE-M")
 
 
 @tagged("post_install", "-at_install")
-class TestShopifyFlows(ChannelFlowCase):
+class TestShopifyFlows(ShopifyFlowCase):
     """Each Shopify flow over real HTTP both ways, through the shared pipeline."""
 
     SKUS = SKUS
-    PRICELIST = "Shopify EUR"
-    TAX = {"name": "BE VAT 21% incl.", "amount": 21, "price_include_override": "tax_included"}
     STOCK = 50
-
-    def setUp(self):
-        super().setUp()
-        from simulators.shopify import ShopifySimulator  # noqa: PLC0415
-
-        self.backend = self._channel_backend(
-            name="Shopify test", backend_type="shopify", api_secret="shpat_test", webhook_secret="shp-secret",
-        )
-        self.shop = self._start(ShopifySimulator(token="shpat_test", webhook_secret="shp-secret", seed=3,
-                                                 webhook_url=self.base_url() + "/retail/webhook/%d" % self.backend.id))
-        self.backend.endpoint_url = self.shop.url
 
     def test_order_in_then_fulfilment_with_tracking_out(self):
         order = self.shop.place_order(line_items=[{"sku": "RC-MUG", "quantity": 2}, {"sku": "RC-CAP", "quantity": 1}])
@@ -45,9 +33,7 @@ class TestShopifyFlows(ChannelFlowCase):
         self.assertAlmostEqual(sale.amount_total, float(order["total_price"]), places=2)
         picking = sale.picking_ids
         picking.carrier_tracking_ref = "1Z999AA10123456784"
-        for move in picking.move_ids:
-            move.quantity = move.product_uom_qty
-        picking.button_validate()
+        self._validate(picking)
         perform_pending_jobs(self.env)
         shopify_order = self.shop.get_order(order["id"])
         self.assertEqual(shopify_order["fulfillment_status"], "fulfilled")
@@ -94,7 +80,7 @@ class TestShopifyFlows(ChannelFlowCase):
                    "X-Shopify-Hmac-Sha256": base64.b64encode(
                        hmac.new(b"shp-secret", captured.body, hashlib.sha256).digest()).decode()}
         # from outside the test, as the shop posts (the test lock is already released)
-        resp = requests.post(self.base_url() + "/retail/webhook/%d" % self.backend.id, data=captured.body,
+        resp = requests.post(self._webhook_url(self.backend), data=captured.body,
                              headers=headers, timeout=30)
         self.assertEqual(resp.status_code, 202, resp.text)
         perform_pending_jobs(self.env)
@@ -149,9 +135,7 @@ class TestShopifyFlows(ChannelFlowCase):
         self.assertEqual(len(sale.message_ids), count, "no message when nothing changed")
 
         # once the goods left, a new address is not applied: the order says it came too late
-        for move in picking.move_ids:
-            move.quantity = move.product_uom_qty
-        picking.button_validate()
+        self._validate(picking)
         perform_pending_jobs(self.env)
         self.shop.update_order(order["id"], shipping_address={"address1": "1 Grote Markt", "city": "Brussel",
                                                               "zip": "1000", "country_code": "BE"})
@@ -253,9 +237,7 @@ class TestShopifyFlows(ChannelFlowCase):
         perform_pending_jobs(self.env)
         sale = self._sale(order)
         picking = sale.picking_ids
-        for move in picking.move_ids:
-            move.quantity = move.product_uom_qty
-        picking.button_validate()
+        self._validate(picking)
         sale._create_invoices().action_post()
         perform_pending_jobs(self.env)
         shopify_refund = self.shop.refund_order(order["id"], line_items=[{"sku": "RC-MUG", "quantity": 1}],

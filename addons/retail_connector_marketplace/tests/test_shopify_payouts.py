@@ -3,20 +3,20 @@ from datetime import datetime, timedelta, timezone
 
 from odoo.tests import tagged
 
-from odoo.addons.retail_connector_base.tests.flows import ChannelFlowCase
 from odoo.addons.retail_connector_base.tests.jobs import perform_pending_jobs
 
+from .common import ShopifyFlowCase
 from .test_shopify_flows import SKUS
 
 
 @tagged("post_install", "-at_install")
-class TestShopifyPayouts(ChannelFlowCase):
+class TestShopifyPayouts(ShopifyFlowCase):
     """Shopify Payments payouts read over HTTP from the shop and settled against the imported orders."""
 
     SKUS = SKUS
-    PRICELIST = "Shopify EUR"
-    TAX = {"name": "BE VAT 21% incl.", "amount": 21, "price_include_override": "tax_included"}
     STOCK = 50
+    BACKEND = {"name": "Shopify payouts", "invoice_policy": "on_import"}
+    SEED = 5
 
     def _add_payout(self, **kw):
         """A payout issued a minute ago: the batch takes what was issued before it starts."""
@@ -25,15 +25,6 @@ class TestShopifyPayouts(ChannelFlowCase):
 
     def setUp(self):
         super().setUp()
-        from simulators.shopify import ShopifySimulator  # noqa: PLC0415
-
-        self.backend = self._channel_backend(
-            name="Shopify payouts", backend_type="shopify", api_secret="shpat_test", webhook_secret="shp-secret",
-            invoice_policy="on_import",
-        )
-        self.shop = self._start(ShopifySimulator(token="shpat_test", webhook_secret="shp-secret", seed=5,
-                                                 webhook_url=self.base_url() + "/retail/webhook/%d" % self.backend.id))
-        self.backend.endpoint_url = self.shop.url
         self.backend.policy_for("finance").cutoff_hour = 0  # no cut-off: everything issued until now
         self.dispute_account = self.env["account.account"].search(
             [("account_type", "=", "expense"), ("company_ids", "in", self.backend.company_id.id)], limit=1)

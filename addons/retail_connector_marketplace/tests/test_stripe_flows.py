@@ -37,9 +37,9 @@ class TestStripeFlows(ChannelFlowCase):
         self.woo = self._channel_backend(
             name="Outlet", backend_type="woocommerce", api_key="ck_pay", api_secret="cs_pay", webhook_secret="wc-pay",
         )
-        self.stripe = self.env["retail.backend"].create(
-            {"name": "Stripe (outlet)", "backend_type": "stripe", "api_secret": KEY, "webhook_secret": WHSEC,
-             "inbound_rate_limit": 0, "rate_limit_rps": 100, "rate_limit_burst": 100}
+        self.stripe = self._channel_backend(
+            name="Stripe (outlet)", backend_type="stripe", api_secret=KEY, webhook_secret=WHSEC, warehouse_id=False,
+            pricelist_id=False,
         )
         self.stripe.orders_backend_id = self.woo
         self.shop = self._start(WooCommerceSimulator(consumer_key="ck_pay", consumer_secret="cs_pay", seed=9))
@@ -47,7 +47,7 @@ class TestStripeFlows(ChannelFlowCase):
         self.woo.action_woo_ensure_webhooks()
         self.account = self._start(StripeSimulator(
             secret_key=KEY, webhook_secret=WHSEC, site_url=self.shop.url, webhook_retries=0, seed=4,
-            webhook_url="%s/retail/webhook/%d" % (self.base_url(), self.stripe.id),
+            webhook_url=self._webhook_url(self.stripe),
         ))
         self.stripe.endpoint_url = self.account.url
 

@@ -1,31 +1,18 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from odoo.tests import tagged
 
-from odoo.addons.retail_connector_base.tests.flows import ChannelFlowCase
 from odoo.addons.retail_connector_base.tests.jobs import perform_pending_jobs
+
+from .common import WooFlowCase
 
 SKUS = ("RC-TSHIRT-S", "RC-TSHIRT-M", "RC-TSHIRT-L", "RC-MUG", "RC-CAP", "RC-HOODIE-M", "RC-TOTE")
 
 
 @tagged("post_install", "-at_install")
-class TestWooCommerceFlows(ChannelFlowCase):
+class TestWooCommerceFlows(WooFlowCase):
     """Each WooCommerce flow over real HTTP both ways, through the shared pipeline."""
 
     SKUS = SKUS
-    PRICELIST = "Woo EUR"
-    TAX = {"name": "TVA 21%", "amount": 21}
-
-    def setUp(self):
-        super().setUp()
-        from simulators.woocommerce import WooCommerceSimulator  # noqa: PLC0415
-
-        self.backend = self._channel_backend(
-            name="Woo test", backend_type="woocommerce", api_key="ck_test", api_secret="cs_test",
-            webhook_secret="wc-secret",
-        )
-        self.shop = self._start(WooCommerceSimulator(consumer_key="ck_test", consumer_secret="cs_test", seed=5))
-        self.backend.endpoint_url = self.shop.url
-        self.backend.action_woo_ensure_webhooks()
 
     def test_order_in_then_completed_with_tracking_note(self):
         order = self.shop.place_order(lines=[{"sku": "RC-MUG", "quantity": 2}, {"sku": "RC-TSHIRT-M", "quantity": 1}])
@@ -35,9 +22,7 @@ class TestWooCommerceFlows(ChannelFlowCase):
         self.assertAlmostEqual(sale.amount_total, float(order["total"]), places=2)
         picking = sale.picking_ids
         picking.carrier_tracking_ref = "BE123456789"
-        for move in picking.move_ids:
-            move.quantity = move.product_uom_qty
-        picking.button_validate()
+        self._validate(picking)
         perform_pending_jobs(self.env)
         self.assertEqual(self.shop.get_order(order["id"])["status"], "completed")
         self.assertIn("BE123456789", " ".join(n["note"] for n in self.shop.notes(order["id"])))

@@ -3,7 +3,7 @@ from datetime import datetime
 
 from odoo.tests import tagged
 
-from .test_store_sales import StoreCase
+from .common import StoreCase
 
 
 @tagged("post_install", "-at_install")

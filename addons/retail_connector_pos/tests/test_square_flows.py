@@ -6,16 +6,15 @@ import json
 import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from unittest import SkipTest
 
 import requests
 
-from odoo.tests import HttpCase, tagged
+from odoo.tests import tagged
 
+from odoo.addons.retail_connector_base.tests.flows import ChannelFlowCase
 from odoo.addons.retail_connector_base.tests.jobs import perform_pending_jobs
-from odoo.addons.retail_connector_base.tests.simulators import load_simulators
 
-from .test_store_sales import StoreCase
+from .common import StoreMixin
 
 LOCATIONS = ({"id": "LOC-BXL", "name": "Brussels", "timezone": "Europe/Brussels", "currency": "USD"},
              {"id": "LOC-ANT", "name": "Antwerp", "timezone": "Europe/Brussels", "currency": "USD"})
@@ -23,25 +22,16 @@ CATALOGUE = (("POS-MUG", "Mug", "10.00"), ("POS-CAP", "Cap", "15.00"))
 
 
 @tagged("post_install", "-at_install")
-class TestSquareFlows(StoreCase, HttpCase):
+class TestSquareFlows(StoreMixin, ChannelFlowCase):
     """A store POS on Square's APIs: every flow over real HTTP both ways."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        if load_simulators() is None:
-            raise SkipTest("the channel simulators are not beside this addon")
 
     def setUp(self):
         super().setUp()
         from simulators.square_pos import SquarePOS  # noqa: PLC0415
 
-        self.enterContext(self.allow_requests(all_requests=True))
-        self.pos = SquarePOS(token="sq-token", signature_key="sq-key", locations=LOCATIONS, catalogue=CATALOGUE,
-                             webhook_url=self.base_url() + "/retail/webhook/%d" % self.backend.id).start()
-        self.addCleanup(self.pos.stop)
-        self.backend.write({"endpoint_url": self.pos.url, "inbound_rate_limit": 0, "rate_limit_rps": 100,
-                            "rate_limit_burst": 100})
+        self.pos = self._start(SquarePOS(token="sq-token", signature_key="sq-key", locations=LOCATIONS,
+                                         catalogue=CATALOGUE, webhook_url=self._webhook_url(self.backend)))
+        self.backend.endpoint_url = self.pos.url
         self.backend.policy_for("catalog").mode = "event"
         self.env["retail.export.request"]._request(self.backend, "catalog", self.mug | self.cap)
         perform_pending_jobs(self.env)

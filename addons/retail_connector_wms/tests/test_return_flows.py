@@ -1,56 +1,28 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import copy
-from unittest import SkipTest
 
-from odoo.tests import HttpCase, tagged
+from odoo.tests import tagged
 
 from odoo.addons.retail_connector_base.lib.canonical import Order
+from odoo.addons.retail_connector_base.tests.flows import ChannelFlowCase
 from odoo.addons.retail_connector_base.tests.jobs import perform_pending_jobs
-from odoo.addons.retail_connector_base.tests.simulators import load_simulators
 from odoo.addons.retail_connector_base.tests.test_order_import import ORDER
 
 from .common import WarehouseFlowMixin
 
-SECRET = "whsec_dGVzdC0zcGwtd2ViaG9vay1zZWNyZXQ="
-
 
 @tagged("post_install", "-at_install")
-class TestThreePLReturnFlow(WarehouseFlowMixin, HttpCase):
+class TestThreePLReturnFlow(WarehouseFlowMixin, ChannelFlowCase):
     """A return received by a 3PL: announced as a receiving order, validated by the 3PL's receipt."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        if load_simulators() is None:
-            raise SkipTest("the channel simulators are not beside this addon")
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
-        cls.warehouse = cls.env["stock.warehouse"].create({"name": "3PL Returns", "code": "3PLR"})
-        cls.stock = cls.warehouse.lot_stock_id
-        cls.mug = cls._product("RC-MUG", "Mug")
-        cls.cap = cls._product("RC-CAP", "Cap")
-        (cls.mug | cls.cap).write({"invoice_policy": "order", "taxes_id": [(5, 0, 0)]})
-        for product in (cls.mug, cls.cap):
-            cls.env["stock.quant"]._update_available_quantity(product, cls.stock, 10)
-        cls.env.company.currency_id = cls.env.ref("base.USD")
+    WAREHOUSE = {"name": "3PL Returns", "code": "3PLR"}
+    PRODUCT = dict(WarehouseFlowMixin.PRODUCT, invoice_policy="order", taxes_id=[(5, 0, 0)])
+    COMPANY_CURRENCY = "base.USD"
 
     def setUp(self):
         super().setUp()
-        from simulators.threepl import ThreePLSimulator  # noqa: PLC0415
-
-        self.enterContext(self.allow_requests(all_requests=True))
-        self.backend = self.env["retail.backend"].create({
-            "name": "ShipBob returns", "backend_type": "wms_rest", "api_secret": "pat_test", "webhook_secret": SECRET,
-            "inbound_rate_limit": 0, "rate_limit_rps": 100, "rate_limit_burst": 100,
-        })
-        self.env["retail.warehouse.route"].create({"backend_id": self.backend.id, "warehouse_id": self.warehouse.id})
-        self.wms = ThreePLSimulator(token="pat_test", webhook_url=self.base_url() + "/retail/webhook/%d" % self.backend.id,
-                                    webhook_secret=SECRET, seed=11).start()
-        self.addCleanup(self.wms.stop)
-        self.backend.endpoint_url = self.wms.url
-        self.channel = self.env["retail.backend"].create({
-            "name": "Generic shop", "backend_type": "generic", "endpoint_url": "http://127.0.0.1:9",
-            "api_secret": "token", "webhook_secret": "whsec", "warehouse_id": self.warehouse.id,
-        })
+        self._threepl("ShipBob returns", seed=11)
+        self.channel = self._unreachable_shop("Generic shop", "token", "whsec")
         # the shop hears of nothing here: only its orders come in
         self.channel.policy_ids.filtered(lambda p: p.domain != "orders").write({"mode": "off"})
 

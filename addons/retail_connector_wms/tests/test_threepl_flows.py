@@ -1,33 +1,23 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-from unittest import SkipTest
 from unittest.mock import patch
 
-from odoo.tests import HttpCase, tagged
+from odoo.tests import tagged
 
+from odoo.addons.retail_connector_base.tests.flows import ChannelFlowCase
 from odoo.addons.retail_connector_base.tests.jobs import perform_pending_jobs
-from odoo.addons.retail_connector_base.tests.simulators import load_simulators
 
 from .common import NEW_ADDRESS, WarehouseFlowMixin
 
-SECRET = "whsec_dGVzdC0zcGwtd2ViaG9vay1zZWNyZXQ="
-
 
 @tagged("post_install", "-at_install")
-class TestThreePLFlows(WarehouseFlowMixin, HttpCase):
+class TestThreePLFlows(WarehouseFlowMixin, ChannelFlowCase):
     """A 3PL on the ShipBob API runs a warehouse: each flow over real HTTP both ways."""
+
+    WAREHOUSE = {"name": "3PL Chicago", "code": "3PLC"}
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        if load_simulators() is None:
-            raise SkipTest("the channel simulators are not beside this addon")
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
-        cls.warehouse = cls.env["stock.warehouse"].create({"name": "3PL Chicago", "code": "3PLC"})
-        cls.stock = cls.warehouse.lot_stock_id
-        cls.mug = cls._product("RC-MUG", "Mug")
-        cls.cap = cls._product("RC-CAP", "Cap")
-        for product in (cls.mug, cls.cap):
-            cls.env["stock.quant"]._update_available_quantity(product, cls.stock, 10)
         cls.customer = cls.env["res.partner"].create({
             "name": "Jane Roe", "street": "1 Main St", "city": "Springfield", "zip": "62701",
             "state_id": cls.env.ref("base.state_us_13").id, "country_id": cls.env.ref("base.us").id,
@@ -36,18 +26,7 @@ class TestThreePLFlows(WarehouseFlowMixin, HttpCase):
 
     def setUp(self):
         super().setUp()
-        from simulators.threepl import ThreePLSimulator  # noqa: PLC0415
-
-        self.enterContext(self.allow_requests(all_requests=True))
-        self.backend = self.env["retail.backend"].create({
-            "name": "ShipBob test", "backend_type": "wms_rest", "api_secret": "pat_test", "webhook_secret": SECRET,
-            "inbound_rate_limit": 0, "rate_limit_rps": 100, "rate_limit_burst": 100,
-        })
-        self.env["retail.warehouse.route"].create({"backend_id": self.backend.id, "warehouse_id": self.warehouse.id})
-        self.wms = ThreePLSimulator(token="pat_test", webhook_url=self.base_url() + "/retail/webhook/%d" % self.backend.id,
-                                    webhook_secret=SECRET, seed=7).start()
-        self.addCleanup(self.wms.stop)
-        self.backend.endpoint_url = self.wms.url
+        self._threepl("ShipBob test", seed=7)
 
     def test_release_partial_shipment_backorder_then_the_rest(self):
         picking = self._delivery([(self.mug, 3), (self.cap, 1)])

@@ -1,36 +1,29 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from datetime import timedelta
-from unittest import SkipTest
 
 import psycopg2.errors
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import TransactionCase, new_test_user, tagged
+from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.retail_connector_base.tests.flows import ChannelTransactionCase
 from odoo.addons.retail_connector_base.tests.jobs import perform_pending_jobs
-from odoo.addons.retail_connector_base.tests.simulators import load_simulators
 
 from .common import NEW_ADDRESS, WarehouseFlowMixin
 
 
 @tagged("post_install", "-at_install")
-class TestX12Flows(WarehouseFlowMixin, TransactionCase):
+class TestX12Flows(WarehouseFlowMixin, ChannelTransactionCase):
     """A warehouse speaking X12 over a real SFTP server on loopback: every message type."""
+
+    WAREHOUSE = {"name": "EDI Reno", "code": "EDIR"}
+    STOCK = 20
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        if load_simulators() is None:
-            raise SkipTest("the channel simulators are not beside this addon")
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True))
-        cls.warehouse = cls.env["stock.warehouse"].create({"name": "EDI Reno", "code": "EDIR"})
-        cls.stock = cls.warehouse.lot_stock_id
-        cls.mug = cls._product("RC-MUG", "Mug")
-        cls.cap = cls._product("RC-CAP", "Cap")
-        for product in (cls.mug, cls.cap):
-            cls.env["stock.quant"]._update_available_quantity(product, cls.stock, 20)
         cls.customer = cls.env["res.partner"].create({
             "name": "John Doe", "street": "9 Elm St", "city": "Reno", "zip": "89501",
             "country_id": cls.env.ref("base.us").id,
@@ -40,15 +33,13 @@ class TestX12Flows(WarehouseFlowMixin, TransactionCase):
         super().setUp()
         from simulators.x12_warehouse import X12Warehouse  # noqa: PLC0415
 
-        self.wh = X12Warehouse(warehouse_id="3PLWHSE", partner_id="RETAILCO",
-                               stock={"RC-MUG": 100, "RC-CAP": 100}).start()
-        self.addCleanup(self.wh.stop)
-        self.backend = self.env["retail.backend"].create({
-            "name": "EDI 3PL test", "backend_type": "wms_x12", "sftp_host": self.wh.host, "sftp_port": self.wh.port,
-            "api_key": self.wh.username, "api_secret": self.wh.password, "sftp_host_key": self.wh.host_key_fingerprint,
-            "x12_sender_id": "RETAILCO", "x12_receiver_id": "3PLWHSE",
-        })
-        self.env["retail.warehouse.route"].create({"backend_id": self.backend.id, "warehouse_id": self.warehouse.id})
+        self.wh = self._start(X12Warehouse(warehouse_id="3PLWHSE", partner_id="RETAILCO",
+                                           stock={"RC-MUG": 100, "RC-CAP": 100}))
+        self.backend = self._warehouse_backend(
+            name="EDI 3PL test", backend_type="wms_x12", sftp_host=self.wh.host, sftp_port=self.wh.port,
+            api_key=self.wh.username, api_secret=self.wh.password, sftp_host_key=self.wh.host_key_fingerprint,
+            x12_sender_id="RETAILCO", x12_receiver_id="3PLWHSE",
+        )
 
     def _poll(self):
         with self.backend.work_on("retail.backend") as work:
