@@ -8,6 +8,7 @@ from . import retail_sync_policy
 from . import retail_binding
 from . import bindings
 from . import retail_rate_bucket
+from . import retail_retry_policy
 from . import retail_event
 from . import retail_rejected_request
 from . import retail_api_key

@@ -1,7 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import logging
-import math
-import random
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -155,11 +153,12 @@ class RetailExportRequest(models.Model):
                             # this failure opened the circuit breaker: the requests wait for the probe,
                             # which sends them when the channel answers again; the job is not a failure
                             return "%s: %d sent, the rest waits, backend degraded: %s" % (domain, sent, exc)
-                        # jitter: workers that failed together do not retry together
-                        delay = math.ceil(exc.retry_after or 10) + random.randint(0, 5)
-                        # a 429 is the channel saying when to come back, not a failed attempt
-                        raise RetryableJobError(str(exc), seconds=delay,
-                                                ignore_retry=isinstance(exc, ChannelRateLimited)) from None
+                        # a 429 is the channel saying when to come back, not a failed attempt; jitter:
+                        # workers that failed together do not retry together
+                        limited = isinstance(exc, ChannelRateLimited)
+                        Policy = self.env["retail.retry.policy"]
+                        delay = Policy._delay(Policy._job_attempt(), exc.retry_after, rate_limited=limited, jitter=5)
+                        raise RetryableJobError(str(exc), seconds=delay, ignore_retry=limited) from None
                     # an exporter may refuse single records (e.g. unknown on the channel) and send the rest
                     for request in batch.filtered(lambda r: r.id in refused):
                         self._settle([request.id], "failed", refused[request.id])
