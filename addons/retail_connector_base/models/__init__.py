@@ -1,6 +1,7 @@
 from . import res_company
 from . import res_currency
 from . import retail_audit
+from . import retail_circuit_breaker
 from . import retail_backend
 from . import retail_gateway
 from . import ir_http

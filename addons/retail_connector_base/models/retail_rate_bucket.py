@@ -6,6 +6,8 @@ from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
 from odoo import api, fields, models
 from odoo.sql_db import Cursor
 
+from odoo.addons.queue_job.exception import RetryableJobError
+
 from .retail_access import GROUP_MANAGER, check_retail_access
 
 
@@ -59,6 +61,20 @@ class RetailRateBucket(models.Model):
         if granted:
             return 0.0
         return (1.0 - tokens) / rate if rate > 0 else 60.0
+
+    @api.model
+    def _throttle(self, key, rate, burst, label):
+        """Take one token; when none is left, give the worker back instead of waiting for it.
+
+        Raises a ``RetryableJobError`` that asks the job queue to run the job again when the next
+        token is due, without counting a failed try: no worker sleeps on a rate limit.
+        """
+        wait = self._take(key, rate, burst)
+        if wait:
+            raise RetryableJobError(
+                "Rate limit of %s: next request in %.1f s" % (label, wait), seconds=max(1, math.ceil(wait)),
+                ignore_retry=True,
+            )
 
     @api.model
     def _drain(self, key, seconds, rate):
