@@ -9,6 +9,7 @@ from . import webhook_authenticator
 from . import event_parser
 from . import event_processor
 from . import batch_importer
+from . import availability
 from . import exporter
 from . import listeners
 from . import reconciler

@@ -198,9 +198,10 @@ class GenericInventoryExporter(Component):
     def export(self, requests):
         backend = self.backend_record
         products = self.env["product.product"].browse([r.res_id for r in requests]).exists()
+        availability = self.component(usage="availability")
         items = []
-        for location_id, locations in backend._channel_locations():
-            levels = backend._available_to_sell(products, locations)
+        for location_id, locations in availability.channel_locations():
+            levels = availability.available_to_sell(products, locations)
             items += [{"sku": self._require_sku(p), "location_id": location_id, "quantity": levels[p.id]} for p in products]
         client = backend._http_client()
         for start in range(0, len(items), 100):
@@ -274,7 +275,8 @@ class GenericPricingExporter(Component):
     def export(self, requests):
         backend = self.backend_record
         products = self.env["product.product"].browse([r.res_id for r in requests]).exists()
-        items = [dict(backend._channel_price(p), sku=self._require_sku(p)) for p in products]
+        pricing = self.component(usage="pricing")
+        items = [dict(pricing.channel_price(p), sku=self._require_sku(p)) for p in products]
         backend._http_client().request(
             "POST", "/api/v1/prices/batch", json={"items": items}, headers=self._headers(idempotency_key("prices", requests.ids, items))
         )

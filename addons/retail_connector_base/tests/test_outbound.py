@@ -129,7 +129,8 @@ class TestOutbound(OutboundCase):
     def test_available_to_sell_keeps_buffer_and_caps(self):
         product = self.products[0]
         self._receive(20, product)
-        ats = self.backend._available_to_sell
+        with self.backend.work_on("retail.backend") as work:
+            ats = work.component(usage="availability").available_to_sell
         self.assertEqual(ats(product)[product.id], 20)
         self.backend.stock_buffer = 3
         self.assertEqual(ats(product)[product.id], 17)

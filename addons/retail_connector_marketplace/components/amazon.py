@@ -361,7 +361,7 @@ class AmazonInventoryExporter(Component):
 
     def export(self, requests):
         products = self.env["product.product"].browse(requests.mapped("res_id")).exists()
-        levels = self.backend_record._available_to_sell(products)
+        levels = self.component(usage="availability").available_to_sell(products)
         return self.component(usage="amazon.listings").send(
             requests, lambda product: [quantity_patch(max(0, int(levels.get(product.id, 0))))])
 
@@ -380,9 +380,10 @@ class AmazonPricingExporter(Component):
         backend = self.backend_record
         currency = (backend.pricelist_id.currency_id or backend.company_id.currency_id).name
         marketplaces = backend._amazon_marketplaces()
+        pricing = self.component(usage="pricing")
 
         def patches(product):
-            price = backend._channel_price(product)
+            price = pricing.channel_price(product)
             offer = price_patch(marketplaces[0], currency, price["price"], price["compare_at_price"])
             offer["value"] = [dict(offer["value"][0], marketplace_id=m) for m in marketplaces]
             return [offer]

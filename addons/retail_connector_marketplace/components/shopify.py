@@ -274,7 +274,8 @@ class ShopifyInventoryExporter(Component):
         products = self.env["product.product"].browse(requests.mapped("res_id")).exists()
         variants = self.component(usage="shopify.variants")
         items, remembered = variants.inventory_items_of(products)
-        levels = {location_id: backend._available_to_sell(products, locations)
+        availability = self.component(usage="availability")
+        levels = {location_id: availability.available_to_sell(products, locations)
                   for location_id, locations in backend._shopify_locations()}
 
         def quantities():
@@ -314,7 +315,7 @@ class ShopifyPricingExporter(Component):
         variants = self.component(usage="shopify.variants").variants_of(products)
         by_product = {}
         for product in products.filtered(lambda p: p.id in variants):
-            price = backend._channel_price(product)
+            price = self.component(usage="pricing").channel_price(product)
             variant = variants[product.id]
             by_product.setdefault(variant["product_id"], []).append(
                 {"id": variant["variant_id"], "price": price["price"], "compare_at_price": price["compare_at_price"]}
@@ -523,7 +524,7 @@ class ShopifyCatalogExporter(Component):
         if "barcode" in values:
             row["barcode"] = values["barcode"]
         if not found and self.backend_record._owner_of("pricing", "product", "list_price") == "odoo":
-            row["price"] = self.backend_record._channel_price(variant)["price"]
+            row["price"] = self.component(usage="pricing").channel_price(variant)["price"]
         return row
 
 

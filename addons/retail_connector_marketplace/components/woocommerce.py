@@ -306,7 +306,7 @@ class WooInventoryExporter(Component):
     def export(self, requests):
         backend = self.backend_record
         products = self.env["product.product"].browse(requests.mapped("res_id")).exists()
-        levels = backend._available_to_sell(products)
+        levels = self.component(usage="availability").available_to_sell(products)
         return self.component(usage="woocommerce.products").send(
             requests, lambda p: {"stock_quantity": levels[p.id], "manage_stock": True}
         )
@@ -322,7 +322,7 @@ class WooPricingExporter(Component):
         backend = self.backend_record
 
         def prices(product):
-            price = backend._channel_price(product)
+            price = self.component(usage="pricing").channel_price(product)
             if price["compare_at_price"]:
                 return {"regular_price": price["compare_at_price"], "sale_price": price["price"]}
             return {"regular_price": price["price"], "sale_price": ""}
@@ -395,7 +395,7 @@ class WooInventoryReconciler(Component):
     _backend_type = "woocommerce"
 
     def _locations(self):
-        return [(SHOP_LOCATION, self.backend_record._sell_locations())]
+        return [(SHOP_LOCATION, self.component(usage="availability").sell_locations())]
 
     def _channel_stock_pages(self):
         for page in self.backend_record._woo_client().iter_item_pages():
@@ -463,7 +463,7 @@ class WooCatalogExporter(Component):
             elif template.product_variant_count > 1:
                 new_variable |= template
             else:
-                price = backend._channel_price(product)
+                price = self.component(usage="pricing").channel_price(product)
                 creates.append((product, dict(values, **self._product_images(template, product), type="simple",
                                               regular_price=price["compare_at_price"] or price["price"],
                                               sale_price=price["price"] if price["compare_at_price"] else "")))
@@ -566,7 +566,7 @@ class WooCatalogExporter(Component):
         values = self._woo_values(variant)
         values.pop("name", None)
         values["status"] = "publish" if values["status"] == "publish" else "private"
-        price = self.backend_record._channel_price(variant)
+        price = self.component(usage="pricing").channel_price(variant)
         values.update(regular_price=price["compare_at_price"] or price["price"],
                       sale_price=price["price"] if price["compare_at_price"] else "",
                       attributes=[{"name": o["name"], "option": o["value"]} for o in self._catalog_values(variant)["options"]])

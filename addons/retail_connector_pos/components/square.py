@@ -238,7 +238,7 @@ class SquareCatalogExporter(Component):
         neutral = []
         for product in products:
             sku = self._require_sku(product)
-            price = backend._channel_price(product)
+            price = self.component(usage="pricing").channel_price(product)
             # the name the register shows: the product's with its variant's values, not its internal reference
             name = product.with_context(display_default_code=False).display_name
             neutral.append({
@@ -291,7 +291,7 @@ class SquareInventoryExporter(Component):
         levels = []
         now = datetime.now(timezone.utc)
         for store in backend.pos_store_ids:
-            available = backend._available_to_sell(products, store.location_id)
+            available = self.component(usage="availability").available_to_sell(products, store.location_id)
             for product in products:
                 if product.id in variation_of:
                     levels.append({"catalog_object_id": variation_of[product.id], "location_id": store.external_id,
