@@ -167,6 +167,12 @@ class TestOutbound(OutboundCase):
         self.assertIsInstance(log[-1][1], RetryableJobError)
         job = self.env["queue.job"].search([("method_name", "=", "_flush_exports")], order="id desc", limit=1)
         self.assertEqual((job.state, job.retry), ("pending", 0), "a 429 is not a failed attempt")
+        # the channel's Retry-After emptied the bucket: before it has passed, the job gives the worker back
+        log = perform_pending_jobs(self.env, max_rounds=1, method="_flush_exports")
+        self.assertIn("Rate limit", str(log[-1][1]))
+        self.assertEqual(len(self._pending()), 2)
+        self.env.cr.execute("UPDATE retail_rate_bucket SET stamp = stamp - 2 WHERE key = %s",
+                            ("outbound:%d" % self.backend.id,))  # the second asked for has passed
         perform_pending_jobs(self.env, method="_flush_exports")
         self.assertFalse(self._pending())
         # a failure that opens the circuit ends the job: its exports wait for the probe, nothing fails
