@@ -1,14 +1,9 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import logging
-import time
 from datetime import timedelta
-
-import odoo.modules.module
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
-
-from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..lib.http import ChannelError
 from .fields_secret import SecretChar
@@ -359,7 +354,7 @@ class RetailBackend(models.Model):
         check_retail_access(self, "write", GROUP_MANAGER)
         self.env["retail.audit.log"]._log(self, "write", {b.id: "State: %s → ok" % b.state for b in self})
         self.write({"state": "ok", "consecutive_failures": 0, "degraded_since": False})
-        self._flush_waiting()
+        self.env["retail.export.request"]._flush_waiting(self)
 
     def _compute_pending_export_count(self):
         counts = dict(
@@ -383,71 +378,10 @@ class RetailBackend(models.Model):
         policy = self.policy_for(domain)
         return self.state == "ok" and not policy.paused
 
-    def _schedule_flush(self, domain, delay=0, channel=None):
-        """Queue the flush job of one domain, unless one is already waiting (it takes the new work).
-
-        ``delay`` (seconds, fractions kept) is the debounce the policy chose (``_export_delay``);
-        ``channel`` the policy's job channel (the domain's by default).
-        """
-        for backend in self:
-            backend._as_connector(backend).with_delay(
-                channel=channel or "root.retail.%s" % domain,
-                eta=timedelta(seconds=delay) if delay else None,
-                identity_key="retail-flush-%d-%s" % (backend.id, domain),
-                description="%s: send %s" % (backend.name, domain),
-            )._flush_exports(domain)
-
     def _flush_exports(self, domain, batch_run=False):
-        """Send the pending exports of one domain (queue job, or the scheduled run with ``batch_run``).
-
-        A policy in scheduled batch sends only from its run: a flush queued before the mode changed
-        to batch leaves the exports for the run.
-
-        One flush per backend and domain at a time (a transaction lock), any number of
-        backends at once (the domain's job channel runs several): a flush that finds another
-        of its backend running comes back in a second, when that one has committed. The flush
-        clock records when each began, for the next requests' debounce.
-        """
+        """Send the pending exports of one domain (queue job); see ``retail.export.request._flush_domain``."""
         self.ensure_one()
-        policy = self.policy_for(domain)
-        if policy and policy.mode == "batch" and not batch_run:
-            return "%s: waiting for the scheduled run" % domain
-        # the lock lives in a transaction of its own, held for the whole flush whatever the flush's
-        # transaction does (the flush commits once it has claimed its requests)
-        with self.env["retail.export.request"]._own_cursor() as lock_cr:
-            lock_cr.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", ("retail-flush-%d-%s" % (self.id, domain),))
-            if not lock_cr.fetchone()[0]:
-                raise RetryableJobError("Another flush of %s %s is running" % (self.name, domain), seconds=1,
-                                        ignore_retry=True)
-            Flush = self.env["retail.export.flush"]
-            began = time.monotonic()
-            Flush._mark(self, domain, started=True)
-            result = self.env["retail.export.request"]._send_pending(self, domain)
-            Flush._mark(self, domain)
-            # a change committed while this job was starting relied on it, but came after its claim: it is
-            # read here (committed state) and gets the next flush at once, instead of waiting for the sweep
-            if policy and policy._sends_on_change() and self._can_send(domain):
-                lock_cr.execute(
-                    "SELECT 1 FROM retail_export_request WHERE backend_id = %s AND domain = %s AND state = 'pending' "
-                    "AND requested_at < now() at time zone 'UTC' LIMIT 1",
-                    (self.id, domain),
-                )
-                if lock_cr.fetchone() and not odoo.modules.module.current_test:
-                    # paced from this flush's start (this transaction, older than the flush clock's
-                    # row, would read the previous flush's start and send at once)
-                    delay = 0.0 if policy.mode == "realtime" else policy._flush_delay(since=time.monotonic() - began)
-                    self._schedule_flush(domain, delay=delay, channel=policy._job_channel())
-        return result
-
-    def _flush_waiting(self):
-        for backend in self:
-            domains = self.env["retail.export.request"].search(
-                [("backend_id", "=", backend.id), ("state", "=", "pending")]
-            ).mapped("domain")
-            for domain in set(domains):
-                policy = backend.policy_for(domain)
-                if not policy or policy._sends_on_change():
-                    backend._schedule_flush(domain, channel=policy and policy._job_channel())
+        return self.env["retail.export.request"]._flush_domain(self, domain, batch_run=batch_run)
 
     # ------------------------------------------------------------------ rate limit
     def _throttle_outbound(self, method=None, path=None):
@@ -517,8 +451,8 @@ class RetailBackend(models.Model):
         results = []
         if batch_mode:
             # what changed since the last run, in the channel's bulk calls; then the events kept for the run
-            results.append(self._send_batch(policy))
-            results.append(self._apply_kept_events(domain))
+            results.append(policy._send_kept_exports())
+            results.append(self.env["retail.event"]._apply_kept(self, domain))
         with self.work_on(self._name) as work:
             batch = work.many_components(usage="%s.batch" % domain)
             results += [str(component.run() or "") for component in batch]
@@ -529,30 +463,6 @@ class RetailBackend(models.Model):
                 % (run.checked, run.difference_count, run.repaired, run.failed)
             )
             if batch_mode and run.repaired:
-                results.append(self._send_batch(policy))  # the repairs, in this run
+                results.append(policy._send_kept_exports())  # the repairs, in this run
         results = [r for r in results if r]
         return "\n".join(results) or "No batch run for %s on %s channels" % (domain, self.backend_type)
-
-    def _send_batch(self, policy):
-        """Send what a scheduled-batch policy kept for its run (every record changed since the last one)."""
-        if policy.direction not in ("outbound", "both"):
-            return ""
-        self.env.cr.execute(
-            "SELECT 1 FROM retail_export_request WHERE backend_id = %s AND domain = %s AND state = 'pending' LIMIT 1",
-            (self.id, policy.domain),
-        )
-        return self._flush_exports(policy.domain, batch_run=True) if self.env.cr.fetchone() else ""
-
-    def _apply_kept_events(self, domain):
-        """Apply the events of ``domain`` that a scheduled-batch policy kept for its run; return a summary."""
-        self.ensure_one()
-        self.env.cr.execute(
-            "SELECT count(*) FROM retail_event WHERE backend_id = %s AND domain = %s "
-            "AND state IN ('received', 'queued', 'processing')",
-            (self.id, domain),
-        )
-        waiting = self.env.cr.fetchone()[0]
-        if not waiting:
-            return ""
-        self.env["retail.event"]._wake(self.id, domain)
-        return "%s: %d events kept for this run are being applied" % (domain, waiting)

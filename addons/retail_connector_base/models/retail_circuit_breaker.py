@@ -125,5 +125,5 @@ class RetailCircuitBreaker(models.AbstractModel):
         self.write({"state": "ok", "consecutive_failures": 0, "degraded_since": False})
         self.env["retail.audit.log"]._log(self, "write", {self.id: "State: degraded → ok, the probe reached the channel"})
         self.message_post(body=self.env._("Recovered: %(message)s Waiting exports are being sent.", message=message))
-        self._flush_waiting()
+        self.env["retail.export.request"]._flush_waiting(self)
         return "recovered"

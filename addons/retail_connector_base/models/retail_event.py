@@ -303,6 +303,20 @@ class RetailEvent(models.Model):
             self._wake(backend_id, domain, eta=eta)
 
     @api.model
+    def _apply_kept(self, backend, domain):
+        """Apply the events of ``domain`` that a scheduled-batch policy kept for its run; return a summary."""
+        self.env.cr.execute(
+            "SELECT count(*) FROM retail_event WHERE backend_id = %s AND domain = %s "
+            "AND state IN ('received', 'queued', 'processing')",
+            (backend.id, domain),
+        )
+        waiting = self.env.cr.fetchone()[0]
+        if not waiting:
+            return ""
+        self._wake(backend.id, domain)
+        return "%s: %d events kept for this run are being applied" % (domain, waiting)
+
+    @api.model
     def _wake(self, backend_id, domain, eta=None, coalesce=False):
         """Make sure a dispatcher will apply what is waiting in a backend's domain.
 
