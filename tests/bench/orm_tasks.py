@@ -30,6 +30,12 @@ def _env(cr):
     return api.Environment(cr, SUPERUSER_ID, {"tracking_disable": True})
 
 
+def _component(backend, usage):
+    """Return the backend's component of ``usage`` (availability, pricing)."""
+    with backend.work_on("retail.backend") as work:
+        return work.component(usage=usage)
+
+
 def _products(env, skus, price=10.0, company=None):
     """Return {sku: product}, creating storable untaxed products for the SKUs missing."""
     Product = env["product.product"]
@@ -193,7 +199,7 @@ def task_moves(env, args):
         levels[sku] += 1
         out.append([sku, done_at, levels[sku], i])
         if args["naive"]:
-            quantity = backend._available_to_sell(product, stock)[product.id]
+            quantity = _component(backend, "availability").available_to_sell(product, stock)[product.id]
             client.set_inventory([{"inventory_item_id": items[sku], "location_id": location, "quantity": quantity}],
                                  reason="correction")
             latencies.append(time.time() - done_at)
@@ -353,7 +359,7 @@ def task_seed_catalogue(env, args):
         Product.create([{"name": sku, "default_code": sku, "type": "consu", "is_storable": True,
                          "list_price": args["price"], "taxes_id": [(5, 0, 0)]} for sku in missing[start:start + 1000]])
         env.cr.commit()
-    location = backend._sell_locations()[:1]
+    location = _component(backend, "availability").sell_locations()[:1]
     env.flush_all()
     env.cr.execute(
         """
@@ -368,7 +374,7 @@ def task_seed_catalogue(env, args):
         {"loc": location.id, "company": backend.company_id.id, "qty": args["quantity"], "skus": skus},
     )
     env.cr.commit()
-    return {"location": backend._channel_locations()[0][0], "created": len(missing),
+    return {"location": _component(backend, "availability").channel_locations()[0][0], "created": len(missing),
             "currency": (backend.pricelist_id.currency_id or backend.company_id.currency_id).name}
 
 
@@ -390,7 +396,7 @@ def task_reconcile_catalogue(env, args):
         path = "/api/v1/stock" if kind == "inventory" else "/api/v1/prices"
         items = backend._channel_client().request("GET", path, headers=headers).data.get("items", [])
         Product = env["product.product"]
-        locations = dict(backend._channel_locations())
+        locations = dict(_component(backend, "availability").channel_locations())
         compared = different = 0
         for item in items:
             product = Product.search([("default_code", "=", item["sku"])], limit=1)
@@ -398,11 +404,11 @@ def task_reconcile_catalogue(env, args):
                 continue
             compared += 1
             if kind == "inventory":
-                odoo_locations = locations.get(str(item["location_id"])) or backend._sell_locations()
+                odoo_locations = locations.get(str(item["location_id"])) or _component(backend, "availability").sell_locations()
                 ours_value = int(product.with_context(location=odoo_locations.ids, compute_child=True).free_qty)
                 different += ours_value != int(item["quantity"])
             else:
-                different += backend._channel_price(product)["price"] != item["price"]
+                different += _component(backend, "pricing").channel_price(product)["price"] != item["price"]
         return {"checked": compared, "differences": different}
 
     result, seconds, peak = _measure(env, naive if args.get("naive") else ours)

@@ -1,4 +1,4 @@
-"""Tests of the workflow registry: kinds, steps, lookups and the retry back-off."""
+"""Tests of the workflow registry: kinds, steps, lookups."""
 
 import pytest
 
@@ -35,10 +35,6 @@ def test_a_kind_needs_distinct_steps():
     with pytest.raises(ValueError, match="no step"):
         registry.register_kind("empty_kind", "Empty", "res.partner", [])
     assert "bad_kind" not in dict(registry.kinds())
-
-
-def test_backoff_grows_with_the_failures_in_a_row():
-    assert [registry.backoff_seconds(n) for n in (1, 2, 3, 4, 5, 9)] == [10, 10, 60, 60, 300, 300]
 
 
 def test_outcomes_carry_their_data():

@@ -11,6 +11,7 @@ from . import event_parser
 from . import event_processor
 from . import storefront
 from . import batch_importer
+from . import availability
 from . import exporter
 from . import listeners
 from . import reconciler

@@ -89,7 +89,6 @@ class CatalogReconciler(AbstractComponent):
         return self._compare_pages(run, pages(), self._compare_catalog)
 
     def _compare_catalog(self, run, channel, skus):
-        backend = self.backend_record
         checked = 0
         missing = []
         for products, chunk in self._products_by_sku(skus, with_bound=False):

@@ -211,14 +211,14 @@ class InventoryExporter(AbstractComponent):
 
     def export(self, requests):
         products = self._products_of(requests)
-        backend = self.backend_record
-        levels = [(location_id, backend._available_to_sell(products, locations))
+        availability = self.component(usage="availability")
+        levels = [(location_id, availability.available_to_sell(products, locations))
                   for location_id, locations in self._locations()]
         return self._send_levels(requests, products, levels)
 
     def _locations(self):
         """Return [(channel location id, Odoo locations)] the levels are sent for."""
-        return self.backend_record._channel_locations()
+        return self.component(usage="availability").channel_locations()
 
     def _send_levels(self, requests, products, levels):
         """Send ``levels``, [(channel location id, {product id: units to offer})]; return what ``export`` returns."""
@@ -304,9 +304,8 @@ class GenericPricingExporter(Component):
     _backend_type = "generic"
 
     def export(self, requests):
-        backend = self.backend_record
         products = self._products_of(requests)
-        items = [dict(backend._channel_price(p), sku=self._require_sku(p)) for p in products]
+        items = [dict(self.component(usage="pricing").channel_price(p), sku=self._require_sku(p)) for p in products]
         self.component(usage="backend.adapter").request(
             "POST", "/api/v1/prices/batch", json={"items": items}, idempotency_key=idempotency_key("prices", requests.ids, items)
         )

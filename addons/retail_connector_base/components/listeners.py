@@ -67,7 +67,8 @@ class StockMoveListener(Component):
         if not product.is_storable:
             return
         for backend in self._backends("inventory", record.company_id):
-            locations = backend._sell_locations() | backend.location_map_ids.location_ids
+            with backend.work_on(backend._name) as work:
+                locations = work.component(usage="availability").sell_locations() | backend.location_map_ids.location_ids
             touched = record.location_id | record.location_dest_id
             if touched.filtered_domain([("id", "child_of", locations.ids)]):
                 self._request(backend, "inventory", product)

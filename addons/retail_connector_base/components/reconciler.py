@@ -140,7 +140,7 @@ class InventoryReconciler(AbstractComponent):
 
     def _locations(self):
         """Return [(channel location id, Odoo locations)] the levels are compared for."""
-        return self.backend_record._channel_locations()
+        return self.component(usage="availability").channel_locations()
 
     def reconcile(self, run):
         locations = self._locations()
@@ -154,11 +154,11 @@ class InventoryReconciler(AbstractComponent):
             run, channel, skus, locations), per_sku=len(locations))
 
     def _compare_stock(self, run, channel, skus, locations):
-        backend = self.backend_record
+        availability = self.component(usage="availability")
         checked = 0
         for products, chunk in self._products_by_sku(skus, with_bound=False):
             for location_id, odoo_locations in locations:
-                levels = backend._available_to_sell(
+                levels = availability.available_to_sell(
                     self.env["product.product"].browse([p.id for p in products.values()]), odoo_locations)
                 for sku in chunk:
                     product = products.get(sku)
@@ -196,7 +196,7 @@ class PricingReconciler(AbstractComponent):
         return self._compare_pages(run, ((channel, set(channel)) for channel in pages), self._compare_prices)
 
     def _compare_prices(self, run, channel, skus):
-        backend = self.backend_record
+        pricing = self.component(usage="pricing")
         checked = 0
         for products, chunk in self._products_by_sku(skus, with_bound=False):
             for sku in chunk:
@@ -204,7 +204,7 @@ class PricingReconciler(AbstractComponent):
                 if not product:
                     continue
                 checked += 1
-                ours = backend._channel_price(product)
+                ours = pricing.channel_price(product)
                 theirs = channel.get(sku)
                 if not theirs:
                     self._repair_export(run, "missing_on_channel", sku, ours["price"], None, product)

@@ -94,11 +94,3 @@ def kinds():
     """Return the registered kinds, by code."""
     return [(_KINDS[c].code, _KINDS[c].label) for c in sorted(_KINDS)]
 
-
-def backoff_seconds(retries, pattern=((1, 10), (3, 60), (5, 300))):
-    """Return the delay before the next try after ``retries`` consecutive transient failures."""
-    delay = pattern[0][1]
-    for start, seconds in pattern:
-        if retries >= start:
-            delay = seconds
-    return delay

@@ -1,6 +1,7 @@
 from . import res_company
 from . import res_currency
 from . import retail_audit
+from . import retail_circuit_breaker
 from . import retail_backend
 from . import retail_gateway
 from . import ir_http
@@ -8,6 +9,7 @@ from . import retail_sync_policy
 from . import retail_binding
 from . import bindings
 from . import retail_rate_bucket
+from . import retail_retry_policy
 from . import retail_event
 from . import retail_rejected_request
 from . import retail_api_key

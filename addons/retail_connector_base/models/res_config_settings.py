@@ -20,7 +20,8 @@ class ResConfigSettings(models.TransientModel):
         string="Retry back-off",
         config_parameter="retail_connector.retry_pattern",
         default="1:10,3:60,5:300",
-        help="attempt:seconds pairs: from that attempt on, wait that long before retrying.",
+        help="attempt:seconds pairs: from that attempt on, wait that long before retrying. Events, workflow steps, "
+        "relays and export sends all follow it; a channel's Retry-After wins when it asks for longer.",
     )
     retail_webhook_secret_grace_hours = fields.Integer(
         string="Previous webhook secret valid for (hours)",

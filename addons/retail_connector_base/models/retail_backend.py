@@ -1,17 +1,11 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import logging
-import math
-import time
 from datetime import timedelta
 
-import odoo.modules.module
-
-from odoo import SUPERUSER_ID, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
-from odoo.addons.queue_job.exception import RetryableJobError
-
-from ..lib.http import ChannelError, ChannelRateLimited, parse_retry_after
+from ..lib.http import ChannelError
 from .fields_secret import SecretChar
 from .retail_access import GROUP_MANAGER, check_retail_access
 
@@ -26,7 +20,7 @@ class RetailBackend(models.Model):
     """One external system (storefront, marketplace, POS, warehouse) for one company."""
 
     _name = "retail.backend"
-    _inherit = ["connector.backend", "mail.thread", "retail.audited"]
+    _inherit = ["connector.backend", "mail.thread", "retail.audited", "retail.circuit.breaker"]
     _description = "Retail Connector Backend"
     # kept up to date by the pipeline (circuit breaker, checks, rotation), not configuration;
     # pausing and resuming are logged by their actions, as the expiry and revocation of a secret
@@ -133,7 +127,7 @@ class RetailBackend(models.Model):
         required=True,
     )
 
-    # Outbound: available to sell, rate, circuit breaker
+    # Outbound: available to sell, rate (the circuit breaker's fields are in retail.circuit.breaker)
     stock_location_ids = fields.Many2many(
         "stock.location",
         string="Stock locations",
@@ -147,12 +141,6 @@ class RetailBackend(models.Model):
         "retail.location.map", "backend_id", string="Channel locations",
         help="Channel locations and the Odoo stock locations whose stock each one sells.",
     )
-    failure_threshold = fields.Integer(
-        default=5, help="Consecutive transport failures after which the backend turns degraded and its exports wait."
-    )
-    consecutive_failures = fields.Integer(readonly=True, copy=False, default=0)
-    degraded_since = fields.Datetime(readonly=True, copy=False)
-    probe_interval = fields.Integer(string="Probe every (s)", default=60, help="How often a degraded backend is checked.")
     pending_export_count = fields.Integer(compute="_compute_pending_export_count")
     policy_ids = fields.One2many("retail.sync.policy", "backend_id", string="Sync policies")
     last_check_date = fields.Datetime(string="Last connection test", readonly=True)
@@ -366,7 +354,7 @@ class RetailBackend(models.Model):
         check_retail_access(self, "write", GROUP_MANAGER)
         self.env["retail.audit.log"]._log(self, "write", {b.id: "State: %s → ok" % b.state for b in self})
         self.write({"state": "ok", "consecutive_failures": 0, "degraded_since": False})
-        self._flush_waiting()
+        self.env["retail.export.request"]._flush_waiting(self)
 
     def _compute_pending_export_count(self):
         counts = dict(
@@ -390,243 +378,17 @@ class RetailBackend(models.Model):
         policy = self.policy_for(domain)
         return self.state == "ok" and not policy.paused
 
-    def _schedule_flush(self, domain, delay=0, channel=None):
-        """Queue the flush job of one domain, unless one is already waiting (it takes the new work).
-
-        ``delay`` (seconds, fractions kept) is the debounce the policy chose (``_export_delay``);
-        ``channel`` the policy's job channel (the domain's by default).
-        """
-        for backend in self:
-            backend._as_connector(backend).with_delay(
-                channel=channel or "root.retail.%s" % domain,
-                eta=timedelta(seconds=delay) if delay else None,
-                identity_key="retail-flush-%d-%s" % (backend.id, domain),
-                description="%s: send %s" % (backend.name, domain),
-            )._flush_exports(domain)
-
     def _flush_exports(self, domain, batch_run=False):
-        """Send the pending exports of one domain (queue job, or the scheduled run with ``batch_run``).
-
-        A policy in scheduled batch sends only from its run: a flush queued before the mode changed
-        to batch leaves the exports for the run.
-
-        One flush per backend and domain at a time (a transaction lock), any number of
-        backends at once (the domain's job channel runs several): a flush that finds another
-        of its backend running comes back in a second, when that one has committed. The flush
-        clock records when each began, for the next requests' debounce.
-        """
+        """Send the pending exports of one domain (queue job); see ``retail.export.request._flush_domain``."""
         self.ensure_one()
-        policy = self.policy_for(domain)
-        if policy and policy.mode == "batch" and not batch_run:
-            return "%s: waiting for the scheduled run" % domain
-        # the lock lives in a transaction of its own, held for the whole flush whatever the flush's
-        # transaction does (the flush commits once it has claimed its requests)
-        with self.env["retail.export.request"]._own_cursor() as lock_cr:
-            lock_cr.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", ("retail-flush-%d-%s" % (self.id, domain),))
-            if not lock_cr.fetchone()[0]:
-                raise RetryableJobError("Another flush of %s %s is running" % (self.name, domain), seconds=1,
-                                        ignore_retry=True)
-            Flush = self.env["retail.export.flush"]
-            began = time.monotonic()
-            Flush._mark(self, domain, started=True)
-            result = self.env["retail.export.request"]._send_pending(self, domain)
-            Flush._mark(self, domain)
-            # a change committed while this job was starting relied on it, but came after its claim: it is
-            # read here (committed state) and gets the next flush at once, instead of waiting for the sweep
-            if policy and policy._sends_on_change() and self._can_send(domain):
-                lock_cr.execute(
-                    "SELECT 1 FROM retail_export_request WHERE backend_id = %s AND domain = %s AND state = 'pending' "
-                    "AND requested_at < now() at time zone 'UTC' LIMIT 1",
-                    (self.id, domain),
-                )
-                if lock_cr.fetchone() and not odoo.modules.module.current_test:
-                    # paced from this flush's start (this transaction, older than the flush clock's
-                    # row, would read the previous flush's start and send at once)
-                    delay = 0.0 if policy.mode == "realtime" else policy._flush_delay(since=time.monotonic() - began)
-                    self._schedule_flush(domain, delay=delay, channel=policy._job_channel())
-        return result
+        return self.env["retail.export.request"]._flush_domain(self, domain, batch_run=batch_run)
 
-    def _flush_waiting(self):
-        for backend in self:
-            domains = self.env["retail.export.request"].search(
-                [("backend_id", "=", backend.id), ("state", "=", "pending")]
-            ).mapped("domain")
-            for domain in set(domains):
-                policy = backend.policy_for(domain)
-                if not policy or policy._sends_on_change():
-                    backend._schedule_flush(domain, channel=policy and policy._job_channel())
-
-    # ------------------------------------------------------------------ rate limit and circuit breaker
+    # ------------------------------------------------------------------ rate limit
     def _throttle_outbound(self, method=None, path=None):
-        """Wait for the backend's shared token bucket; return when a request may go out.
-
-        Short waits sleep in the job; a long one gives the worker back (the job retries later).
-        """
+        """Take a token of the backend's shared bucket before a request (client hook); see ``retail.rate.bucket._throttle``."""
         self.ensure_one()
-        Bucket = self.env["retail.rate.bucket"]
-        for _attempt in range(20):
-            wait = Bucket._take("outbound:%d" % self.id, self.rate_limit_rps, self.rate_limit_burst)
-            if not wait:
-                return
-            if wait > 2:
-                raise RetryableJobError(
-                    "Rate limit of %s: next request in %.1f s" % (self.name, wait), seconds=math.ceil(wait), ignore_retry=True
-                )
-            time.sleep(wait)
-        raise RetryableJobError("Rate limit of %s: no token after 20 waits" % self.name, seconds=5, ignore_retry=True)
-
-    def _observe_outcome(self, outcome):
-        """Feed the circuit breaker and the rate limiter from a response or a ChannelError (client hook).
-
-        A 429 or a channel saying it has no request left (``X-RateLimit-Remaining: 0``,
-        ``Retry-After``) empties the shared bucket, so that no worker sends before the channel
-        allows it again.
-        """
-        if isinstance(outcome, ChannelRateLimited):
-            self._drain_outbound(outcome.retry_after or 1.0)
-        elif isinstance(outcome, ChannelError):
-            if outcome.retryable:
-                self._register_transport_failure(outcome)
-        else:
-            headers = {k.lower(): v for k, v in (outcome.headers or {}).items()}
-            if headers.get("x-ratelimit-remaining") == "0":
-                self._drain_outbound(parse_retry_after(headers.get("retry-after") or headers.get("x-ratelimit-reset"), 1.0))
-            self._register_transport_success()
-
-    def _drain_outbound(self, seconds):
-        self.env["retail.rate.bucket"]._drain("outbound:%d" % self.id, min(seconds, 3600), self.rate_limit_rps)
-
-    def _register_transport_failure(self, exc):
-        """Count a transport failure, committed at once; open the circuit at the threshold.
-
-        The count lives in its own transaction so that it survives the rollback of the failing
-        job; a backend not yet committed is counted in the current transaction instead.
-        """
-        self.ensure_one()
-        with self.env.registry.cursor() as cr:
-            if not self._count_failure(cr, exc):
-                self._count_failure(self.env.cr, exc)
-        self.invalidate_recordset(["consecutive_failures", "state", "degraded_since"])
-
-    def _count_failure(self, cr, exc):
-        cr.execute(
-            "UPDATE retail_backend SET consecutive_failures = COALESCE(consecutive_failures, 0) + 1 WHERE id = %s "
-            "RETURNING consecutive_failures, state",
-            (self.id,),
-        )
-        row = cr.fetchone()
-        if not row:
-            return False
-        failures, state = row
-        if failures >= self.failure_threshold and state == "ok":
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            backend = env["retail.backend"].browse(self.id)
-            backend.write({"state": "degraded", "degraded_since": fields.Datetime.now()})
-            backend.message_post(
-                body=env._(
-                    "Degraded after %(count)s consecutive failures (last: %(error)s). Exports wait; "
-                    "a probe checks the channel every %(interval)s s and resumes by itself.",
-                    count=failures,
-                    error=str(exc),
-                    interval=self.probe_interval,
-                )
-            )
-            backend._schedule_probe()
-            # logged as whoever met the failure: the connector user when a job did
-            env(user=self.env.uid)["retail.audit.log"]._log(
-                backend, "write", {backend.id: "State: ok → degraded after %d consecutive failures" % failures})
-        return True
-
-    def _circuit_open(self):
-        """Return whether the backend is degraded or paused as committed now (not as this transaction saw it)."""
-        self.ensure_one()
-        self.invalidate_recordset(["state"])
-        if self.state != "ok":
-            return True
-        # the breaker commits in its own transaction, which this one's snapshot does not see
-        with self.env.registry.cursor() as cr:
-            cr.execute("SELECT state FROM retail_backend WHERE id = %s", (self.id,))
-            row = cr.fetchone()
-        return bool(row) and row[0] != "ok"
-
-    def _register_transport_success(self):
-        self.ensure_one()
-        if self.consecutive_failures:
-            self.consecutive_failures = 0
-
-    def _schedule_probe(self, delay=None):
-        for backend in self:
-            backend._as_connector(backend).with_delay(
-                channel="root.retail",
-                eta=int(delay or backend.probe_interval),
-                identity_key="retail-probe-%d" % backend.id,
-                description="%s: probe the channel" % backend.name,
-            )._probe()
-
-    def _probe(self):
-        """Check a degraded channel; on success resume the backend and send what waited (queue job)."""
-        self.ensure_one()
-        if self.state != "degraded":
-            return "not degraded"
-        try:
-            with self.work_on(self._name) as work:
-                message = work.component(usage="connection.tester").test_connection()
-        except (ChannelError, UserError) as exc:
-            self._schedule_probe()
-            return "still failing: %s" % exc
-        self.write({"state": "ok", "consecutive_failures": 0, "degraded_since": False})
-        self.env["retail.audit.log"]._log(self, "write", {self.id: "State: degraded → ok, the probe reached the channel"})
-        self.message_post(body=self.env._("Recovered: %(message)s Waiting exports are being sent.", message=message))
-        self._flush_waiting()
-        return "recovered"
-
-    # ------------------------------------------------------------------ available to sell
-    def _sell_locations(self):
-        self.ensure_one()
-        return self.stock_location_ids or self.warehouse_id.lot_stock_id or self.env["stock.warehouse"].search(
-            [("company_id", "=", self.company_id.id)], limit=1
-        ).lot_stock_id
-
-    def _available_to_sell(self, products, locations=None):
-        """Return {product id: units to offer} from Odoo's free quantity in the backend's locations.
-
-        Free quantity, minus the safety buffer, capped as a share of stock and per product,
-        rounded down and never negative.
-        """
-        self.ensure_one()
-        locations = locations or self._sell_locations()
-        result = {}
-        # quants written directly (not through moves) do not invalidate the computed quantities
-        products.invalidate_recordset(["free_qty", "qty_available"])
-        for product in products.with_context(location=locations.ids, compute_child=True):
-            free = product.free_qty
-            qty = free - (self.stock_buffer or 0.0)
-            if self.stock_max_percent:
-                qty = min(qty, free * self.stock_max_percent / 100.0)
-            if self.stock_max_qty:
-                qty = min(qty, self.stock_max_qty)
-            result[product.id] = max(0, math.floor(qty + 1e-9))
-        return result
-
-    def _channel_price(self, product):
-        """Return {price, compare_at_price, currency} of a product as this channel sells it."""
-        self.ensure_one()
-        pricelist = self.pricelist_id
-        currency = pricelist.currency_id or self.company_id.currency_id
-        price = pricelist._get_product_price(product, 1.0) if pricelist else product.lst_price
-        compare_at = product.lst_price if pricelist and product.lst_price > price else None
-        return {
-            "price": currency._channel_amount(price),
-            "compare_at_price": currency._channel_amount(compare_at) if compare_at else None,
-            "currency": currency.name,
-        }
-
-    def _channel_locations(self):
-        """Return [(channel location id, Odoo locations)] this backend sells from."""
-        self.ensure_one()
-        if self.location_map_ids:
-            return [(m.external_id, m.location_ids) for m in self.location_map_ids]
-        return [(self.warehouse_id.code or "default", self._sell_locations())]
+        self.env["retail.rate.bucket"]._throttle("outbound:%d" % self.id, self.rate_limit_rps, self.rate_limit_burst,
+                                                 self.name)
 
     # ------------------------------------------------------------------ connection test
     def action_test_connection(self):
@@ -679,8 +441,8 @@ class RetailBackend(models.Model):
         results = []
         if batch_mode:
             # what changed since the last run, in the channel's bulk calls; then the events kept for the run
-            results.append(self._send_batch(policy))
-            results.append(self._apply_kept_events(domain))
+            results.append(policy._send_kept_exports())
+            results.append(self.env["retail.event"]._apply_kept(self, domain))
         with self.work_on(self._name) as work:
             batch = work.many_components(usage="%s.batch" % domain)
             results += [str(component.run() or "") for component in batch]
@@ -691,30 +453,6 @@ class RetailBackend(models.Model):
                 % (run.checked, run.difference_count, run.repaired, run.failed)
             )
             if batch_mode and run.repaired:
-                results.append(self._send_batch(policy))  # the repairs, in this run
+                results.append(policy._send_kept_exports())  # the repairs, in this run
         results = [r for r in results if r]
         return "\n".join(results) or "No batch run for %s on %s channels" % (domain, self.backend_type)
-
-    def _send_batch(self, policy):
-        """Send what a scheduled-batch policy kept for its run (every record changed since the last one)."""
-        if policy.direction not in ("outbound", "both"):
-            return ""
-        self.env.cr.execute(
-            "SELECT 1 FROM retail_export_request WHERE backend_id = %s AND domain = %s AND state = 'pending' LIMIT 1",
-            (self.id, policy.domain),
-        )
-        return self._flush_exports(policy.domain, batch_run=True) if self.env.cr.fetchone() else ""
-
-    def _apply_kept_events(self, domain):
-        """Apply the events of ``domain`` that a scheduled-batch policy kept for its run; return a summary."""
-        self.ensure_one()
-        self.env.cr.execute(
-            "SELECT count(*) FROM retail_event WHERE backend_id = %s AND domain = %s "
-            "AND state IN ('received', 'queued', 'processing')",
-            (self.id, domain),
-        )
-        waiting = self.env.cr.fetchone()[0]
-        if not waiting:
-            return ""
-        self.env["retail.event"]._wake(self.id, domain)
-        return "%s: %d events kept for this run are being applied" % (domain, waiting)

@@ -303,6 +303,20 @@ class RetailEvent(models.Model):
             self._wake(backend_id, domain, eta=eta)
 
     @api.model
+    def _apply_kept(self, backend, domain):
+        """Apply the events of ``domain`` that a scheduled-batch policy kept for its run; return a summary."""
+        self.env.cr.execute(
+            "SELECT count(*) FROM retail_event WHERE backend_id = %s AND domain = %s "
+            "AND state IN ('received', 'queued', 'processing')",
+            (backend.id, domain),
+        )
+        waiting = self.env.cr.fetchone()[0]
+        if not waiting:
+            return ""
+        self._wake(backend.id, domain)
+        return "%s: %d events kept for this run are being applied" % (domain, waiting)
+
+    @api.model
     def _wake(self, backend_id, domain, eta=None, coalesce=False):
         """Make sure a dispatcher will apply what is waiting in a backend's domain.
 
@@ -863,24 +877,11 @@ class RetailEvent(models.Model):
             self.write(vals)
             self._notify_responsible(message)
         else:
-            delay = random.randint(1, 3) if quick else self._retry_delay(attempt, retry_after)
+            delay = random.randint(1, 3) if quick else self.env["retail.retry.policy"]._delay(attempt, retry_after)
             vals.update(state="queued", next_attempt_at=fields.Datetime.now() + timedelta(seconds=delay))
             self.write(vals)
             if not self.env.context.get("retail_dispatching"):
                 self._enqueue(eta=delay)  # a dispatcher wakes one job for all its retries
-
-    def _retry_delay(self, attempt, retry_after=None):
-        """Return the seconds to wait before attempt ``attempt + 1``, from the retry pattern."""
-        pattern = self.env["ir.config_parameter"].sudo().get_param("retail_connector.retry_pattern", "1:10,3:60,5:300")
-        delay = 10
-        for item in pattern.split(","):
-            try:
-                start, seconds = (int(x) for x in item.split(":"))
-            except ValueError:
-                continue
-            if attempt >= start:
-                delay = seconds
-        return max(delay, int(retry_after or 0))
 
     def _notify_responsible(self, message):
         user = self.backend_id.responsible_user_id or self.env.ref("base.user_admin", raise_if_not_found=False)

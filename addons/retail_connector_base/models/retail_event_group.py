@@ -117,7 +117,7 @@ class RetailEventGroup(models.Model):
         exports.write({"state": "pending", "last_error": False})
         for backend in exports.backend_id:
             for domain in set(exports.filtered(lambda r, b=backend: r.backend_id == b).mapped("domain")):
-                backend._schedule_flush(domain)
+                self.env["retail.export.request"]._schedule_flush(backend, domain)
         return True
 
     def action_ignore(self):

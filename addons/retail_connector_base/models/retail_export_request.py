@@ -1,7 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import logging
-import math
-import random
+import time
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -88,7 +87,7 @@ class RetailExportRequest(models.Model):
             )
         self.invalidate_model()
         if policy._sends_on_change():  # a scheduled batch sends from its run
-            backend._schedule_flush(domain, delay=policy._export_delay(), channel=policy._job_channel())
+            self._schedule_flush(backend, domain, delay=policy._export_delay(), channel=policy._job_channel())
 
     @api.depends("last_error")
     def _compute_error_signature(self):
@@ -96,6 +95,75 @@ class RetailExportRequest(models.Model):
 
         for request in self:
             request.error_signature = error_signature(request.last_error) if request.last_error else False
+
+    @api.model
+    def _schedule_flush(self, backends, domain, delay=0, channel=None):
+        """Queue the flush job of one domain per backend, unless one is already waiting (it takes the new work).
+
+        ``delay`` (seconds, fractions kept) is the debounce the policy chose (``_export_delay``);
+        ``channel`` the policy's job channel (the domain's by default). The job runs on the backend
+        (``retail.backend._flush_exports``) as its connector user.
+        """
+        for backend in backends:
+            backend._as_connector(backend).with_delay(
+                channel=channel or "root.retail.%s" % domain,
+                eta=timedelta(seconds=delay) if delay else None,
+                identity_key="retail-flush-%d-%s" % (backend.id, domain),
+                description="%s: send %s" % (backend.name, domain),
+            )._flush_exports(domain)
+
+    @api.model
+    def _flush_waiting(self, backends):
+        """Schedule the flush of every domain with pending exports that sends on change (after a resume)."""
+        for backend in backends:
+            domains = self.search([("backend_id", "=", backend.id), ("state", "=", "pending")]).mapped("domain")
+            for domain in set(domains):
+                policy = backend.policy_for(domain)
+                if not policy or policy._sends_on_change():
+                    self._schedule_flush(backend, domain, channel=policy and policy._job_channel())
+
+    @api.model
+    def _flush_domain(self, backend, domain, batch_run=False):
+        """Send the pending exports of one backend and domain (its flush job, or the scheduled run with ``batch_run``).
+
+        A policy in scheduled batch sends only from its run: a flush queued before the mode changed
+        to batch leaves the exports for the run.
+
+        One flush per backend and domain at a time (a transaction lock), any number of
+        backends at once (the domain's job channel runs several): a flush that finds another
+        of its backend running comes back in a second, when that one has committed. The flush
+        clock records when each began, for the next requests' debounce.
+        """
+        backend.ensure_one()
+        policy = backend.policy_for(domain)
+        if policy and policy.mode == "batch" and not batch_run:
+            return "%s: waiting for the scheduled run" % domain
+        # the lock lives in a transaction of its own, held for the whole flush whatever the flush's
+        # transaction does (the flush commits once it has claimed its requests)
+        with self._own_cursor() as lock_cr:
+            lock_cr.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", ("retail-flush-%d-%s" % (backend.id, domain),))
+            if not lock_cr.fetchone()[0]:
+                raise RetryableJobError("Another flush of %s %s is running" % (backend.name, domain), seconds=1,
+                                        ignore_retry=True)
+            Flush = self.env["retail.export.flush"]
+            began = time.monotonic()
+            Flush._mark(backend, domain, started=True)
+            result = self._send_pending(backend, domain)
+            Flush._mark(backend, domain)
+            # a change committed while this job was starting relied on it, but came after its claim: it is
+            # read here (committed state) and gets the next flush at once, instead of waiting for the sweep
+            if policy and policy._sends_on_change() and backend._can_send(domain):
+                lock_cr.execute(
+                    "SELECT 1 FROM retail_export_request WHERE backend_id = %s AND domain = %s AND state = 'pending' "
+                    "AND requested_at < now() at time zone 'UTC' LIMIT 1",
+                    (backend.id, domain),
+                )
+                if lock_cr.fetchone() and not odoo.modules.module.current_test:
+                    # paced from this flush's start (this transaction, older than the flush clock's
+                    # row, would read the previous flush's start and send at once)
+                    delay = 0.0 if policy.mode == "realtime" else policy._flush_delay(since=time.monotonic() - began)
+                    self._schedule_flush(backend, domain, delay=delay, channel=policy._job_channel())
+        return result
 
     @api.model
     def _send_pending(self, backend, domain):
@@ -155,11 +223,12 @@ class RetailExportRequest(models.Model):
                             # this failure opened the circuit breaker: the requests wait for the probe,
                             # which sends them when the channel answers again; the job is not a failure
                             return "%s: %d sent, the rest waits, backend degraded: %s" % (domain, sent, exc)
-                        # jitter: workers that failed together do not retry together
-                        delay = math.ceil(exc.retry_after or 10) + random.randint(0, 5)
-                        # a 429 is the channel saying when to come back, not a failed attempt
-                        raise RetryableJobError(str(exc), seconds=delay,
-                                                ignore_retry=isinstance(exc, ChannelRateLimited)) from None
+                        # a 429 is the channel saying when to come back, not a failed attempt; jitter:
+                        # workers that failed together do not retry together
+                        limited = isinstance(exc, ChannelRateLimited)
+                        Policy = self.env["retail.retry.policy"]
+                        delay = Policy._delay(Policy._job_attempt(), exc.retry_after, rate_limited=limited, jitter=5)
+                        raise RetryableJobError(str(exc), seconds=delay, ignore_retry=limited) from None
                     # an exporter may refuse single records (e.g. unknown on the channel) and send the rest
                     for request in batch.filtered(lambda r: r.id in refused):
                         self._settle([request.id], "failed", refused[request.id])
@@ -327,7 +396,7 @@ class RetailExportRequest(models.Model):
             if policy and not policy._sends_on_change():
                 continue  # kept for the policy's scheduled run (or off)
             if not live and backend._can_send(domain):
-                backend._schedule_flush(domain, channel=policy and policy._job_channel())
+                self._schedule_flush(backend, domain, channel=policy and policy._job_channel())
                 scheduled += 1
         return scheduled
 

@@ -59,7 +59,9 @@ class RetailBackend(models.Model):
                 % (", ".join(unknown), self.name),
                 details=[{"field": "sku", "message": "unknown SKU %s" % sku} for sku in unknown],
             )
-        channel_locations = [(str(external_id), locations) for external_id, locations in self._channel_locations()]
+        with self.work_on(self._name) as work:
+            availability = work.component(usage="availability")
+        channel_locations = [(str(external_id), locations) for external_id, locations in availability.channel_locations()]
         if location_ids:
             known = dict(channel_locations)
             missing = [location for location in location_ids if location not in known]
@@ -74,7 +76,7 @@ class RetailBackend(models.Model):
         every = self.env["product.product"].union(*products.values())
         items = []
         for external_id, locations in channel_locations:
-            levels = self._available_to_sell(every, locations)
+            levels = availability.available_to_sell(every, locations)
             items += [{"sku": sku, "location": external_id, "available": levels[product.id]}
                       for sku, product in products.items()]
         return {"items": items, "computed_at": _iso(computed_at)}

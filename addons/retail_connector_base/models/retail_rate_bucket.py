@@ -1,12 +1,19 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import math
+import time
 
 from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
 
 from odoo import api, fields, models
 from odoo.sql_db import Cursor
 
+from odoo.addons.queue_job.exception import RetryableJobError
+
 from .retail_access import GROUP_MANAGER, check_retail_access
+
+# a job already sending on a bucket waits for its next token, at most this long, so many times
+MAX_SHORT_WAIT = 2.0
+MAX_SHORT_WAITS = 20
 
 
 class RetailRateBucket(models.Model):
@@ -59,6 +66,31 @@ class RetailRateBucket(models.Model):
         if granted:
             return 0.0
         return (1.0 - tokens) / rate if rate > 0 else 60.0
+
+    @api.model
+    def _throttle(self, key, rate, burst, label):
+        """Take one token before a request; when none is left, free the worker unless that would undo work.
+
+        A job that has not sent anything on this bucket yet gives the worker back: it raises a
+        ``RetryableJobError`` that asks the job queue to run it again when the next token is due,
+        without counting a failed try. A job already sending on it (a batch needing more requests
+        than the burst) waits a short while for the token instead, since starting over would send
+        its first requests again and might never reach the end of the batch; a long wait frees the
+        worker all the same.
+        """
+        sent = self.env.cr.cache.setdefault("retail_throttle_sent", set())
+        for _attempt in range(MAX_SHORT_WAITS):
+            wait = self._take(key, rate, burst)
+            if not wait:
+                sent.add(key)
+                return
+            if key not in sent or wait > MAX_SHORT_WAIT:
+                break
+            time.sleep(wait)
+        raise RetryableJobError(
+            "Rate limit of %s: next request in %.1f s" % (label, wait), seconds=max(1, math.ceil(wait)),
+            ignore_retry=True,
+        )
 
     @api.model
     def _drain(self, key, seconds, rate):

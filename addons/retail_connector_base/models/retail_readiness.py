@@ -214,12 +214,6 @@ class RetailBackend(models.Model):
     def _can_send(self, domain):
         return self._is_live() and super()._can_send(domain)
 
-    def _schedule_flush(self, domain, delay=0, channel=None):
-        live = self.filtered(lambda b: b.go_live_state == "live")
-        if live:
-            return super(RetailBackend, live)._schedule_flush(domain, delay=delay, channel=channel)
-        return None
-
     @api.model_create_multi
     def create(self, vals_list):
         backends = super().create(vals_list)
@@ -293,7 +287,7 @@ class RetailBackend(models.Model):
             {"go_live_state": "live", "go_live_date": fields.Datetime.now()})
         self.env["retail.audit.log"]._log(self, "write", {self.id: "Go-live: not live → live (%s)" % why})
         self.message_post(body=self.env._("Live: %(why)s. Changes are now sent to the channel.", why=why))
-        self._flush_waiting()
+        self.env["retail.export.request"]._flush_waiting(self)
         self._wake_waiting_events()
 
     # ------------------------------------------------------------------ what is checked
@@ -588,3 +582,10 @@ class RetailExportRequest(models.Model):
         if not backend._is_live():
             return None  # not live: it hears of nothing until it goes live
         return super()._request(backend, domain, records)
+
+    @api.model
+    def _schedule_flush(self, backends, domain, delay=0, channel=None):
+        live = backends.filtered(lambda b: b.go_live_state == "live")
+        if live:
+            return super()._schedule_flush(live, domain, delay=delay, channel=channel)
+        return None

@@ -188,8 +188,8 @@ class RetailRelay(models.Model):
             cr.execute("SELECT attempts FROM retail_relay WHERE id = %s", (relay_id,))
             attempts = cr.fetchone()[0] + 1
             dead = permanent or attempts >= MAX_ATTEMPTS
-            # the events' retry pattern (Settings), the legacy platform's Retry-After when it gives a longer wait
-            delay = self.env["retail.event"]._retry_delay(attempts, retry_after)
+            # the retry back-off (Settings), the legacy platform's Retry-After when it gives a longer wait
+            delay = self.env["retail.retry.policy"]._delay(attempts, retry_after)
             cr.execute(
                 "UPDATE retail_relay SET state = %s, attempts = %s, response_status = %s, last_error = %s, "
                 "next_attempt_at = %s, write_date = now() at time zone 'UTC' WHERE id = %s",

@@ -244,7 +244,7 @@ class RetailSyncPolicy(models.Model):
                 (backend.id, self.domain),
             )
             if self.env.cr.fetchone():
-                backend._schedule_flush(self.domain, channel=self._job_channel())
+                self.env["retail.export.request"]._schedule_flush(backend, self.domain, channel=self._job_channel())
         if self._applies_on_arrival() and backend.active:
             self.env.cr.execute(
                 "SELECT 1 FROM retail_event WHERE backend_id = %s AND domain = %s "
@@ -355,12 +355,26 @@ class RetailSyncPolicy(models.Model):
         check_retail_access(self, "write", GROUP_MANAGER)
         self.paused = False
         for policy in self.filtered(lambda p: p._sends_on_change()):
-            policy.backend_id._schedule_flush(policy.domain, channel=policy._job_channel())
+            self.env["retail.export.request"]._schedule_flush(policy.backend_id, policy.domain,
+                                                              channel=policy._job_channel())
 
     def action_run_now(self):
         """Enqueue each policy's batch run now, whatever its schedule; return the jobs."""
         check_retail_access(self, "write", GROUP_MANAGER)
         return self._enqueue_run()
+
+    def _send_kept_exports(self):
+        """Send what a scheduled-batch policy kept for its run (every record changed since the last one); return a summary."""
+        self.ensure_one()
+        if self.direction not in ("outbound", "both"):
+            return ""
+        self.env.cr.execute(
+            "SELECT 1 FROM retail_export_request WHERE backend_id = %s AND domain = %s AND state = 'pending' LIMIT 1",
+            (self.backend_id.id, self.domain),
+        )
+        if not self.env.cr.fetchone():
+            return ""
+        return self.env["retail.export.request"]._flush_domain(self.backend_id, self.domain, batch_run=True)
 
     def _enqueue_run(self):
         jobs = self.env["queue.job"]

@@ -261,7 +261,7 @@ class RetailWorkflow(models.Model):
         max_retries = int(self.env["ir.config_parameter"].sudo().get_param("retail_connector.workflow_retry_max", 5))
         if retries >= max_retries:
             return self._step_failed(step, exc, retries=retries)
-        delay = max(registry.backoff_seconds(retries), int(getattr(exc, "retry_after", None) or 0))
+        delay = self.env["retail.retry.policy"]._delay(retries, getattr(exc, "retry_after", None))
         step.write({
             "state": "pending", "retries": retries, "error_message": _error_text(exc), "error_class": type(exc).__name__,
             "next_attempt_at": fields.Datetime.now() + timedelta(seconds=delay),

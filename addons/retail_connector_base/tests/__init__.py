@@ -42,3 +42,4 @@ from . import test_channel_amounts
 from . import test_channel_assistant
 from . import test_progress_tour
 from . import test_catalog_onboarding
+from . import test_retry_policy

@@ -335,7 +335,7 @@ class TestGateway(HttpCase):
         self.assertFalse(self.env["queue.job"].search([("method_name", "=", "_dispatch")]), "not applied one by one")
         self.env.cr.execute("UPDATE retail_event SET write_date = now() - interval '10 minutes' WHERE id = %s", (event.id,))
         self.assertEqual(self.env["retail.event"]._cron_sweep(), 0, "the sweep leaves it for the run")
-        self.assertIn("1 events kept for this run", self.backend._apply_kept_events("orders"))
+        self.assertIn("1 events kept for this run", self.env["retail.event"]._apply_kept(self.backend, "orders"))
         self._run_jobs()
         self.assertEqual((event.state, event.outcome), ("done", "created"))
         self.assertTrue(self._sales())

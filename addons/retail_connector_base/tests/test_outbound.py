@@ -1,4 +1,5 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import time
 from datetime import datetime
 
 from odoo.tests import tagged
@@ -102,7 +103,8 @@ class TestOutbound(OutboundCase):
     def test_available_to_sell_keeps_buffer_and_caps(self):
         product = self.products[0]
         self._receive(20, product)
-        ats = self.backend._available_to_sell
+        with self.backend.work_on("retail.backend") as work:
+            ats = work.component(usage="availability").available_to_sell
         self.assertEqual(ats(product)[product.id], 20)
         self.backend.stock_buffer = 3
         self.assertEqual(ats(product)[product.id], 17)
@@ -139,8 +141,13 @@ class TestOutbound(OutboundCase):
         self.assertIsInstance(log[-1][1], RetryableJobError)
         job = self.env["queue.job"].search([("method_name", "=", "_flush_exports")], order="id desc", limit=1)
         self.assertEqual((job.state, job.retry), ("pending", 0), "a 429 is not a failed attempt")
-        perform_pending_jobs(self.env, method="_flush_exports")
-        self.assertFalse(self._pending())
+        # the channel's Retry-After emptied the bucket: before it has passed, the job gives the worker back
+        log = perform_pending_jobs(self.env, max_rounds=1, method="_flush_exports")
+        self.assertIn("Rate limit", str(log[-1][1]))
+        self.assertEqual(len(self._pending()), 2)
+        time.sleep(1.1)  # the channel's Retry-After passes; the job queue brings the job back then
+        log = perform_pending_jobs(self.env, method="_flush_exports")
+        self.assertFalse(self._pending(), log)
         # a failure that opens the circuit ends the job: its exports wait for the probe, nothing fails
         self.backend.failure_threshold = 1
         self.channel.inject("POST", "/api/v1/stock/batch", status=503, times=1)

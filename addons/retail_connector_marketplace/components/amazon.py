@@ -353,7 +353,7 @@ class AmazonInventoryExporter(Component):
 
     def _locations(self):
         # one merchant-fulfilled quantity per SKU: the backend's sell locations stand for it
-        return [("merchant", self.backend_record._sell_locations())]
+        return [("merchant", self.component(usage="availability").sell_locations())]
 
     def _send_levels(self, requests, products, levels):
         [(_merchant, level)] = levels
@@ -375,9 +375,10 @@ class AmazonPricingExporter(Component):
         backend = self.backend_record
         currency = (backend.pricelist_id.currency_id or backend.company_id.currency_id).name
         marketplaces = backend._amazon_marketplaces()
+        pricing = self.component(usage="pricing")
 
         def patches(product):
-            price = backend._channel_price(product)
+            price = pricing.channel_price(product)
             offer = price_patch(marketplaces[0], currency, price["price"], price["compare_at_price"])
             offer["value"] = [dict(offer["value"][0], marketplace_id=m) for m in marketplaces]
             return [offer]

@@ -293,12 +293,12 @@ class ShopifyPricingExporter(Component):
     _backend_type = "shopify"
 
     def export(self, requests):
-        backend = self.backend_record
         products = self._products_of(requests)
         variants = self.component(usage="shopify.variants").variants_of(products)
         by_product = {}
+        pricing = self.component(usage="pricing")
         for product in products.filtered(lambda p: p.id in variants):
-            price = backend._channel_price(product)
+            price = pricing.channel_price(product)
             variant = variants[product.id]
             by_product.setdefault(variant["product_id"], []).append(
                 {"id": variant["variant_id"], "price": price["price"], "compare_at_price": price["compare_at_price"]}
@@ -505,7 +505,7 @@ class ShopifyCatalogExporter(Component):
         if "barcode" in values:
             row["barcode"] = values["barcode"]
         if not found and self.backend_record._owner_of("pricing", "product", "list_price") == "odoo":
-            row["price"] = self.backend_record._channel_price(variant)["price"]
+            row["price"] = self.component(usage="pricing").channel_price(variant)["price"]
         return row
 
 

@@ -294,7 +294,7 @@ class WooInventoryExporter(Component):
     _backend_type = "woocommerce"
 
     def _locations(self):
-        return [(SHOP_LOCATION, self.backend_record._sell_locations())]
+        return [(SHOP_LOCATION, self.component(usage="availability").sell_locations())]
 
     def _send_levels(self, requests, products, levels):
         [(_shop, level)] = levels
@@ -310,10 +310,10 @@ class WooPricingExporter(Component):
     _backend_type = "woocommerce"
 
     def export(self, requests):
-        backend = self.backend_record
+        pricing = self.component(usage="pricing")
 
         def prices(product):
-            price = backend._channel_price(product)
+            price = pricing.channel_price(product)
             if price["compare_at_price"]:
                 return {"regular_price": price["compare_at_price"], "sale_price": price["price"]}
             return {"regular_price": price["price"], "sale_price": ""}
@@ -387,7 +387,7 @@ class WooInventoryReconciler(Component):
     _backend_type = "woocommerce"
 
     def _locations(self):
-        return [(SHOP_LOCATION, self.backend_record._sell_locations())]
+        return [(SHOP_LOCATION, self.component(usage="availability").sell_locations())]
 
     def _channel_stock_pages(self):
         for page in self.component(usage="backend.adapter").client().iter_item_pages():
@@ -432,13 +432,13 @@ class WooCatalogExporter(Component):
     _backend_type = "woocommerce"
 
     def export(self, requests):
-        backend = self.backend_record
         client = self.component(usage="backend.adapter").client()
         products = self._products_of(requests, archived=True).filtered("default_code")
         items = self._catalog_items(products, client)
         updates, variations, creates, refused = [], {}, [], {}
         parents, new_variable = {}, self.env["product.template"]
         self._sent = []  # (products, images digest) to remember once the calls succeeded
+        pricing = self.component(usage="pricing")
         for product in products:
             values = self._woo_values(product)
             item = items.get(product.id)
@@ -454,7 +454,7 @@ class WooCatalogExporter(Component):
             elif template.product_variant_count > 1:
                 new_variable |= template
             else:
-                price = backend._channel_price(product)
+                price = pricing.channel_price(product)
                 creates.append((product, dict(values, **self._product_images(template, product), type="simple",
                                               regular_price=price["compare_at_price"] or price["price"],
                                               sale_price=price["price"] if price["compare_at_price"] else "")))
@@ -557,7 +557,7 @@ class WooCatalogExporter(Component):
         values = self._woo_values(variant)
         values.pop("name", None)
         values["status"] = "publish" if values["status"] == "publish" else "private"
-        price = self.backend_record._channel_price(variant)
+        price = self.component(usage="pricing").channel_price(variant)
         values.update(regular_price=price["compare_at_price"] or price["price"],
                       sale_price=price["price"] if price["compare_at_price"] else "",
                       attributes=[{"name": o["name"], "option": o["value"]} for o in self._catalog_values(variant)["options"]])

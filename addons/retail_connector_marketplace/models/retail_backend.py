@@ -74,11 +74,13 @@ class RetailBackend(models.Model):
             if not shop_locations:
                 raise UserError(self.env._("The shop has no active location to receive stock levels."))
             first = shop_locations[0]
+            with self.work_on(self._name) as work:
+                sell_locations = work.component(usage="availability").sell_locations()
             self.env["retail.location.map"].create({
                 "backend_id": self.id,
                 "external_id": numeric_id(first["id"]),
                 "name": first.get("name"),
-                "location_ids": [(6, 0, self._sell_locations().ids)],
+                "location_ids": [(6, 0, sell_locations.ids)],
             })
         return [(m.external_id, m.location_ids) for m in self.location_map_ids]
 

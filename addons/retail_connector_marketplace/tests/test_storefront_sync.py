@@ -71,7 +71,8 @@ class StorefrontChecks:
         run = self.backend._reconcile("pricing")
         [drift] = run.line_ids
         self.assertEqual((drift.kind, drift.action), ("price_drift", "repaired"))
-        self.assertEqual(self.backend._channel_price(self._product("RC-CAP"))["price"], "17.00")
+        with self.backend.work_on("retail.backend") as work:
+            self.assertEqual(work.component(usage="pricing").channel_price(self._product("RC-CAP"))["price"], "17.00")
         conflict = self.env["retail.conflict"].search([("backend_id", "=", self.backend.id),
                                                        ("field_name", "=", "list_price")], order="id desc", limit=1)
         self.assertEqual(conflict.action, "applied_odoo")

@@ -235,9 +235,10 @@ class SquareCatalogExporter(Component):
         bound = {b.odoo_id.id: b.external_id for b in self.env["retail.product.binding"].with_context(
             active_test=False).search([("backend_id", "=", backend.id), ("odoo_id", "in", products.ids)])}
         neutral = []
+        pricing = self.component(usage="pricing")
         for product in products:
             sku = self._require_sku(product)
-            price = backend._channel_price(product)
+            price = pricing.channel_price(product)
             # the name the register shows: the product's with its variant's values, not its internal reference
             name = product.with_context(display_default_code=False).display_name
             neutral.append({
