@@ -372,6 +372,34 @@ def ingest_figures(name, port, requests_, concurrency, accepted):
     return figures
 
 
+def alternate_rounds(port, targets, warm, rounds, concurrency):
+    """Measure ``targets`` [(key, name, requests, accepted statuses)] in alternating rounds.
+
+    Each target's first ``warm`` requests warm the workers up; the rest is cut in ``rounds`` equal
+    rounds, run target after target, round after round. Returns {key: figures}."""
+    for _key, _name, requests_, _accepted in targets:
+        fire(port, requests_[:warm], concurrency)
+    size = (len(targets[0][2]) - warm) // rounds
+    runs = {key: [] for key, *_rest in targets}
+    for r in range(rounds):
+        chunk = slice(warm + r * size, warm + (r + 1) * size)
+        for key, _name, requests_, _accepted in targets:
+            runs[key].append(fire(port, requests_[chunk], concurrency))
+    figures = {}
+    for key, name, _requests, accepted in targets:
+        wall = sum(run[0] for run in runs[key])
+        latencies = [x for run in runs[key] for x in run[1]]
+        statuses = [x for run in runs[key] for x in run[2]]
+        ok = sum(1 for status in statuses if status in accepted)
+        figures[key] = result = {
+            "name": name, "requests": len(statuses), "acknowledged": ok, "seconds": wall, "rate": ok / wall,
+            "p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000,
+            "statuses": {str(x): statuses.count(x) for x in set(statuses)}, "rounds": rounds}
+        say("%-38s %6.1f acks/s  p50 %6.1f ms  p99 %6.1f ms  %s" % (
+            name, result["rate"], result["p50_ms"], result["p99_ms"], result["statuses"]))
+    return figures
+
+
 def wait_count(query, params, db, target, stall=90, label=""):
     """Poll ``query`` until it reaches ``target`` or stops moving for ``stall`` s; return (count, end time)."""
     last, last_change = -1, time.monotonic()
@@ -486,22 +514,29 @@ class Bench:
         return [("POST", "/retail_bench/floor", body, {"Content-Type": "application/json", "X-Odoo-Database": db})
                 for body, _headers in (signed_webhook(p) for p in payloads)]
 
-    def bench_ingest(self):
-        """Runner off: acknowledgements alone, against the durable floor, /web/health and OCA."""
+    def bench_ingest(self, rounds=8):
+        """Runner off: acknowledgements alone, against the durable floor, /web/health and OCA.
+
+        After a warm-up of each, the floor, ours and OCA's alternate in rounds, so that all three
+        are measured under the same conditions (the machine's other work, the tables' growth).
+        """
         n, c = self.size["ingest"], self.size["concurrency"]
-        say("1. webhook ingest: %d signed orders/create per target, %d concurrent clients (job runner off)" % (n, c))
+        say("1. webhook ingest: %d signed orders/create per target, %d concurrent clients, %d alternating rounds "
+            "(job runner off)" % (n, c, rounds))
         payloads = self.order_payloads(n + n // 20)
         health = [("GET", "/web/health", None, {})] * len(payloads)
         figures = {"health": ingest_figures("/web/health (no database)", self.port, health, c, {200})}
-        figures["floor"] = ingest_figures("durable floor (insert, commit)", self.port,
-                                          self.floor_requests(payloads, self.ours), c, {202})
-        ours = self.webhook_requests(payloads, self.ours, "/retail/webhook/%d" % self.backends["ingest"])
-        figures["ours"] = ingest_figures("Retail Connector webhook", self.port, ours, c, {200, 202})
+        targets = [("floor", "durable floor (insert, commit)", self.floor_requests(payloads, self.ours), {202}),
+                   ("ours", "Retail Connector webhook",
+                    self.webhook_requests(payloads, self.ours, "/retail/webhook/%d" % self.backends["ingest"]), {200, 202})]
+        if not self.ns.no_oca:
+            targets.append(("oca", "OCA shopify_connector webhook",
+                            self.webhook_requests(payloads, self.oca, "/shopify/webhook/%d" % self.instances["ingest"]),
+                            {200}))
+        figures.update(alternate_rounds(self.port, targets, len(payloads) - n, rounds, c))
         figures["ours"]["stored"] = int(psql(self.ours, "SELECT count(*) FROM retail_event WHERE backend_id = %s",
                                              (self.backends["ingest"],)))
         if not self.ns.no_oca:
-            theirs = self.webhook_requests(payloads, self.oca, "/shopify/webhook/%d" % self.instances["ingest"])
-            figures["oca"] = ingest_figures("OCA shopify_connector webhook", self.port, theirs, c, {200})
             figures["oca"]["stored"] = int(psql(self.oca, "SELECT count(*) FROM shopify_webhook_event "
                                                           "WHERE instance_id = %s", (self.instances["ingest"],)))
         self.results["ingest"] = figures
@@ -522,29 +557,12 @@ class Bench:
             n, c, rounds))
         payloads = self.order_payloads(n + n // 20)
         figures = self.results["ingest"]
-        floor = self.floor_requests(payloads, self.ours)
-        ours = self.webhook_requests(payloads, self.ours, "/retail/webhook/%d" % self.backends["ingest_runner"])
-        warm = len(payloads) - n
-        fire(self.port, floor[:warm], c)
-        fire(self.port, ours[:warm], c)  # the backlog the jobs start on
-        size = n // rounds
-        runs = {"floor": [], "ours": []}
-        for r in range(rounds):
-            chunk = slice(warm + r * size, warm + (r + 1) * size)
-            runs["floor"].append(fire(self.port, floor[chunk], c))
-            runs["ours"].append(fire(self.port, ours[chunk], c))
-        for key, name, accepted in (("floor", "durable floor, runner on", {202}),
-                                    ("ours", "Retail Connector webhook, runner on", {200, 202})):
-            wall = sum(run[0] for run in runs[key])
-            latencies = [x for run in runs[key] for x in run[1]]
-            statuses = [x for run in runs[key] for x in run[2]]
-            ok = sum(1 for status in statuses if status in accepted)
-            figures[key + "_runner"] = result = {
-                "name": name, "requests": len(statuses), "acknowledged": ok, "seconds": wall, "rate": ok / wall,
-                "p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000,
-                "statuses": {str(x): statuses.count(x) for x in set(statuses)}, "rounds": rounds}
-            say("%-32s %6.1f acks/s  p50 %6.1f ms  p99 %6.1f ms  %s" % (
-                name, result["rate"], result["p50_ms"], result["p99_ms"], result["statuses"]))
+        targets = [("floor_runner", "durable floor, runner on", self.floor_requests(payloads, self.ours), {202}),
+                   ("ours_runner", "Retail Connector webhook, runner on",
+                    self.webhook_requests(payloads, self.ours, "/retail/webhook/%d" % self.backends["ingest_runner"]),
+                    {200, 202})]
+        # ours' warm-up leaves the backlog the jobs start on
+        figures.update(alternate_rounds(self.port, targets, len(payloads) - n, rounds, c))
         figures["backlog_after"] = int(psql(self.ours, "SELECT count(*) FROM retail_event WHERE backend_id = %s AND "
                                                        "state IN ('received', 'queued')", (self.backends["ingest_runner"],)))
         say("1. orders still waiting to be applied when the measure ended: %d" % figures["backlog_after"])

@@ -35,17 +35,13 @@ from odoo.addons.component.exception import NoComponentError
 from ..lib.inbound import BadQuery, InboundError, MalformedBody, SchemaError, check_storable
 from ..lib.signatures import SignatureError
 from ..models.retail_event import error_signature, new_correlation_id
-from ..models.retail_gateway import inbound_handling
+from ..models.retail_gateway import DEFAULT_MAX_BODY, inbound_handling
 
 _logger = logging.getLogger(__name__)
 
-DEFAULT_MAX_BODY = 2 * 1024 * 1024
 GATEWAY_PATHS = ("/retail/webhook/", "/retail/api/")
 _CORRELATION_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 _SECRET_HEADERS = re.compile(r"(authorization|signature|hmac|token|cookie|api-key|secret)", re.I)
-# refusals a source address may cause per minute, per server process, before being answered 429
-# at once (before any backend, body or signature is looked at)
-DEFAULT_REFUSALS_PER_MINUTE = 60
 # SKUs (and channel locations) one availability read may name
 MAX_AVAILABILITY_SKUS = 50
 
@@ -53,8 +49,8 @@ MAX_AVAILABILITY_SKUS = 50
 def _max_body(_controller=None):
     """Return the largest body the gateway reads (``retail_connector.max_body_bytes``)."""
     try:
-        return int(request.env["ir.config_parameter"].sudo().get_param("retail_connector.max_body_bytes", DEFAULT_MAX_BODY))
-    except (AttributeError, TypeError, ValueError, RuntimeError):
+        return request.env["retail.backend"]._gateway_limits()[0]
+    except (AttributeError, KeyError, RuntimeError):
         return DEFAULT_MAX_BODY
 
 
@@ -260,7 +256,7 @@ class InboundGateway(http.Controller):
         [(event_id, duplicate)] = env["retail.event"]._receive(
             backend, [inbound], [text], "webhook", ctx["correlation_id"],
             company_id=config.company_id, backend_type=config.backend_type, coalesce=True,
-            relay_headers=dict(headers.items()))
+            relay_headers=headers)
         kept = "ignored" if inbound_handling(config, inbound.domain)[0] == "ignore" else "accepted"
         answer = {"status": "duplicate" if duplicate else kept, "events": [event_id],
                   "correlation_id": ctx["correlation_id"]}
@@ -338,8 +334,7 @@ class InboundGateway(http.Controller):
     def _check_source(self, env):
         """Refuse (429) a source address refused too often lately, before anything else is looked at."""
         addr = request.httprequest.remote_addr or "?"
-        wait = REFUSALS.blocked(addr, int(env["ir.config_parameter"].get_param("retail_connector.refusals_per_minute",
-                                                                               DEFAULT_REFUSALS_PER_MINUTE)))
+        wait = REFUSALS.blocked(addr, env["retail.backend"]._gateway_limits()[1])
         if wait:
             raise Refusal(429, "too_many_refusals", "too many refused requests from %s lately" % addr, retry_after=wait)
 

@@ -54,8 +54,8 @@ class ResCompany(models.Model):
     def _retail_connector_env(self):
         """Return an environment as this company's connector user, in this company only, keeping the context."""
         self.ensure_one()
-        user = self._retail_connector_user()
-        return self.env(user=user.id, su=False, context=dict(self.env.context, allowed_company_ids=self.ids))
+        uid = self._retail_connector_user_id(self.id) or self._retail_connector_user().id
+        return self.env(user=uid, su=False, context=dict(self.env.context, allowed_company_ids=self.ids))
 
     @api.model
     def _retail_create_connector_users(self):

@@ -183,7 +183,8 @@ class RetailEvent(models.Model):
         one idempotent INSERT; what applies it is woken once per domain, not once per event.
         ``coalesce`` (the gateway's short transactions only) lets a dispatcher already queued take
         the events instead of queueing another. ``relay_headers``: the channel's headers, relayed with
-        the body while the legacy platform owns the event's domain.
+        the body while the legacy platform owns the event's domain (any mapping with ``items()``, read
+        only then).
         """
         results, domains = [], set()
         relayed = shadowed = False
@@ -212,7 +213,8 @@ class RetailEvent(models.Model):
                 # API events are the legacy platform's own to fetch); in shadow, Odoo works out its own outcome
                 if source == "webhook":
                     relayed = self.env["retail.relay"].sudo()._store(
-                        backend, event_id, domain, inbound.topic, payload, relay_headers) or relayed
+                        backend, event_id, domain, inbound.topic, payload,
+                        dict(relay_headers.items()) if relay_headers is not None else None) or relayed
                 if phase == "shadow":
                     self.env["retail.shadow.outcome"].sudo()._store(backend, event_id, domain)
                     shadowed = True

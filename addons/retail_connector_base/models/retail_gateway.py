@@ -56,8 +56,32 @@ GATEWAY_FIELDS = frozenset({
 SECRETS_TTL = 60
 
 
+DEFAULT_MAX_BODY = 2 * 1024 * 1024
+# refusals a source address may cause per minute, per server process, before being answered 429
+# at once (before any backend, body or signature is looked at)
+DEFAULT_REFUSALS_PER_MINUTE = 60
+# the gateway's settings (system parameters) and their defaults
+GATEWAY_LIMITS = (("retail_connector.max_body_bytes", DEFAULT_MAX_BODY),
+                  ("retail_connector.refusals_per_minute", DEFAULT_REFUSALS_PER_MINUTE))
+
+
 class RetailBackend(models.Model):
     _inherit = "retail.backend"
+
+    @api.model
+    @ormcache()
+    def _gateway_limits(self):
+        """Return the gateway's (largest body read, refusals per minute from one address), cached.
+
+        Changing a system parameter clears Odoo's caches on every server, this one included."""
+        get_param = self.env["ir.config_parameter"].sudo().get_param
+        limits = []
+        for key, default in GATEWAY_LIMITS:
+            try:
+                limits.append(int(get_param(key, default)))
+            except (TypeError, ValueError):
+                limits.append(default)
+        return tuple(limits)
 
     @ormcache("backend_id")
     def _gateway_config(self, backend_id):
