@@ -75,8 +75,9 @@ class RetailRateBucket(models.Model):
         ``RetryableJobError`` that asks the job queue to run it again when the next token is due,
         without counting a failed try. A job already sending on it (a batch needing more requests
         than the burst) waits a short while for the token instead, since starting over would send
-        its first requests again and might never reach the end of the batch; a long wait frees the
-        worker all the same.
+        its first requests again and might never reach the end of the batch; so does a person's
+        request (not a job), which has no queue to come back through. A long wait frees the worker
+        all the same.
         """
         sent = self.env.cr.cache.setdefault("retail_throttle_sent", set())
         for _attempt in range(MAX_SHORT_WAITS):
@@ -84,7 +85,7 @@ class RetailRateBucket(models.Model):
             if not wait:
                 sent.add(key)
                 return
-            if key not in sent or wait > MAX_SHORT_WAIT:
+            if (key not in sent and self.env.context.get("job_uuid")) or wait > MAX_SHORT_WAIT:
                 break
             time.sleep(wait)
         raise RetryableJobError(

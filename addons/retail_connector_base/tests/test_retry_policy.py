@@ -74,11 +74,12 @@ class TestRetryPolicy(OutboundCase):
 
     def test_the_throttle_gives_the_worker_back_instead_of_sleeping(self):
         self.backend.write({"rate_limit_rps": 0.5, "rate_limit_burst": 1})
+        in_a_job = self.backend.with_context(job_uuid="throttled-job")
         with mock.patch("time.sleep", side_effect=AssertionError("a rate limit must not sleep in a worker")):
-            self.backend._throttle_outbound("GET", "/api/v1/ping")  # the burst's one token
+            in_a_job._throttle_outbound("GET", "/api/v1/ping")  # the burst's one token
             self.env.cr.cache.pop("retail_throttle_sent", None)  # another job, which has sent nothing yet
             with self.assertRaises(RetryableJobError) as caught:
-                self.backend._throttle_outbound("GET", "/api/v1/ping")
+                in_a_job._throttle_outbound("GET", "/api/v1/ping")
             self.assertTrue(caught.exception.ignore_retry, "waiting for a token is not a failed attempt")
             self.assertIn(caught.exception.seconds, (1, 2), "back when the next token is due")
             # a flush job meeting the limit ends at once and stays queued, its exports pending
@@ -97,6 +98,6 @@ class TestRetryPolicy(OutboundCase):
         naps, real_sleep = [], time.sleep
         with mock.patch("time.sleep", side_effect=lambda seconds: (naps.append(seconds), real_sleep(seconds))):
             for _request in range(3):
-                self.backend._throttle_outbound("GET", "/api/v1/ping")
+                self.backend.with_context(job_uuid="sending-job")._throttle_outbound("GET", "/api/v1/ping")
         self.assertEqual(len(naps), 2, "one short wait for each request past the burst")
         self.assertTrue(all(0 < nap <= 0.2 for nap in naps), naps)
