@@ -136,13 +136,6 @@ class ShopifyEventProcessor(Component):
             return self._record_refund(event, data)
         return self._process_order(event, data)
 
-    def _apply_channel_customer(self, customer, event):
-        """Apply a customer through the shared resolver; its binding remembers the version applied, so a
-        later poll leaves it alone."""
-        outcome, partner = self._apply_customer(customer, event)
-        _remember_customer_version(self, customer.external_id, event.channel_timestamp)
-        return outcome, partner
-
     def _compliance(self, event, data):
         """Shopify's privacy requests: a customer's data erased or exported, or the whole shop's erased."""
         backend = self.backend_record

@@ -119,10 +119,7 @@ class WooEventProcessor(Component):
 
     def process(self, event, data):
         if event.topic in CUSTOMER_READ_TOPICS:
-            customer = customer_to_canonical(data)
-            outcome, partner = self._apply_customer(customer, event)
-            _remember_customer_version(self, customer.external_id, event.channel_timestamp)
-            return outcome, partner
+            return self._apply_channel_customer(customer_to_canonical(data), event)
         if event.topic == DELETED_TOPIC:
             writer = self.component(usage="order.writer", model_name="retail.sale.order.binding")
             binding = self.binder_for("retail.sale.order.binding").to_internal(event.aggregate_key)
