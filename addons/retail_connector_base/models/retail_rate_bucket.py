@@ -14,6 +14,8 @@ from .retail_access import GROUP_MANAGER, check_retail_access
 # a job already sending on a bucket waits for its next token, at most this long, so many times
 MAX_SHORT_WAIT = 2.0
 MAX_SHORT_WAITS = 20
+# the cursor's cache entry naming the buckets this job run has sent on (a cursor lasts one job run)
+THROTTLE_SENT = "retail_throttle_sent"
 
 
 class RetailRateBucket(models.Model):
@@ -79,7 +81,7 @@ class RetailRateBucket(models.Model):
         request (not a job), which has no queue to come back through. A long wait frees the worker
         all the same.
         """
-        sent = self.env.cr.cache.setdefault("retail_throttle_sent", set())
+        sent = self.env.cr.cache.setdefault(THROTTLE_SENT, set())
         for _attempt in range(MAX_SHORT_WAITS):
             wait = self._take(key, rate, burst)
             if not wait:

@@ -11,6 +11,7 @@ from odoo.addons.queue_job.exception import RetryableJobError
 from ..components.event_processor import GenericEventProcessor
 from ..lib import workflow as registry
 from ..lib.http import ChannelTransportError
+from ..models.retail_rate_bucket import THROTTLE_SENT
 from .jobs import perform_pending_jobs
 from .test_order_import import ORDER
 from .test_outbound import OutboundCase
@@ -77,7 +78,7 @@ class TestRetryPolicy(OutboundCase):
         in_a_job = self.backend.with_context(job_uuid="throttled-job")
         with mock.patch("time.sleep", side_effect=AssertionError("a rate limit must not sleep in a worker")):
             in_a_job._throttle_outbound("GET", "/api/v1/ping")  # the burst's one token
-            self.env.cr.cache.pop("retail_throttle_sent", None)  # another job, which has sent nothing yet
+            self.env.cr.cache.pop(THROTTLE_SENT, None)  # another job, which has sent nothing yet
             with self.assertRaises(RetryableJobError) as caught:
                 in_a_job._throttle_outbound("GET", "/api/v1/ping")
             self.assertTrue(caught.exception.ignore_retry, "waiting for a token is not a failed attempt")
@@ -94,7 +95,7 @@ class TestRetryPolicy(OutboundCase):
         """A batch needing more requests than the burst is never started over: the job that has begun
         sending waits briefly for each next token, where one that has sent nothing would free the worker."""
         self.backend.write({"rate_limit_rps": 10, "rate_limit_burst": 1})
-        self.env.cr.cache.pop("retail_throttle_sent", None)
+        self.env.cr.cache.pop(THROTTLE_SENT, None)
         naps, real_sleep = [], time.sleep
         with mock.patch("time.sleep", side_effect=lambda seconds: (naps.append(seconds), real_sleep(seconds))):
             for _request in range(3):
