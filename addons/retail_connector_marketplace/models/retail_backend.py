@@ -1,6 +1,10 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import psycopg2.errors
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+
+from odoo.addons.queue_job.exception import RetryableJobError
 
 from odoo.addons.retail_connector_base.models.retail_access import GROUP_MANAGER, check_retail_access
 
@@ -76,12 +80,19 @@ class RetailBackend(models.Model):
             first = shop_locations[0]
             with self.work_on(self._name) as work:
                 sell_locations = work.component(usage="availability").sell_locations()
-            self.env["retail.location.map"].create({
-                "backend_id": self.id,
-                "external_id": numeric_id(first["id"]),
-                "name": first.get("name"),
-                "location_ids": [(6, 0, sell_locations.ids)],
-            })
+            try:
+                with self.env.cr.savepoint():
+                    self.env["retail.location.map"].create({
+                        "backend_id": self.id,
+                        "external_id": numeric_id(first["id"]),
+                        "name": first.get("name"),
+                        "location_ids": [(6, 0, sell_locations.ids)],
+                    })
+            except psycopg2.errors.UniqueViolation:
+                # another job (a flush, a reconciliation, on this server or another) mapped it first: this
+                # transaction cannot see that mapping; the job runs again on a fresh one, no try counted
+                raise RetryableJobError("The location of %s was just mapped by another job" % self.name, seconds=1,
+                                        ignore_retry=True) from None
         return [(m.external_id, m.location_ids) for m in self.location_map_ids]
 
     def action_shopify_ensure_webhooks(self):
