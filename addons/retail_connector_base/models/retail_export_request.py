@@ -4,6 +4,7 @@ import time
 from contextlib import contextmanager
 from datetime import timedelta
 
+import psycopg2.errors
 from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
 
 import odoo.modules.module
@@ -350,29 +351,39 @@ class RetailExportRequest(models.Model):
                 """,
                 {"ids": tuple(ids)},
             )
-            cr.execute(
-                """
-                WITH twin AS (
-                    UPDATE retail_export_request p SET changes = p.changes + s.changes
-                    FROM retail_export_request s
-                    WHERE s.id IN %(ids)s AND s.state = 'sending' AND p.state = 'pending'
-                      AND p.backend_id = s.backend_id AND p.domain = s.domain
-                      AND p.res_model = s.res_model AND p.res_id = s.res_id
-                    RETURNING s.id
-                )
-                DELETE FROM retail_export_request WHERE id IN (SELECT id FROM twin)
-                """,
-                {"ids": tuple(ids)},
-            )
-            cr.execute(
-                """
-                UPDATE retail_export_request
-                SET state = 'pending', last_error = COALESCE(%(error)s, last_error),
-                    error_signature = COALESCE(%(signature)s, error_signature), write_date = now() at time zone 'UTC'
-                WHERE id IN %(ids)s AND state = 'sending'
-                """,
-                {"ids": tuple(ids), "error": error, "signature": _signature(error)},
-            )
+            # a pending request of the same record may be made (committed) between the merge and the update:
+            # the update then meets it on the unique index, and the merge runs again to take it in
+            for attempt in range(3):
+                try:
+                    with cr.savepoint(flush=False):
+                        cr.execute(
+                            """
+                            WITH twin AS (
+                                UPDATE retail_export_request p SET changes = p.changes + s.changes
+                                FROM retail_export_request s
+                                WHERE s.id IN %(ids)s AND s.state = 'sending' AND p.state = 'pending'
+                                  AND p.backend_id = s.backend_id AND p.domain = s.domain
+                                  AND p.res_model = s.res_model AND p.res_id = s.res_id
+                                RETURNING s.id
+                            )
+                            DELETE FROM retail_export_request WHERE id IN (SELECT id FROM twin)
+                            """,
+                            {"ids": tuple(ids)},
+                        )
+                        cr.execute(
+                            """
+                            UPDATE retail_export_request
+                            SET state = 'pending', last_error = COALESCE(%(error)s, last_error),
+                                error_signature = COALESCE(%(signature)s, error_signature), write_date = now() at time zone 'UTC'
+                            WHERE id IN %(ids)s AND state = 'sending'
+                            """,
+                            {"ids": tuple(ids), "error": error, "signature": _signature(error)},
+                            log_exceptions=False,
+                        )
+                    break
+                except psycopg2.errors.UniqueViolation:
+                    if attempt == 2:
+                        raise
         self.browse(ids).invalidate_recordset()
 
     @api.model

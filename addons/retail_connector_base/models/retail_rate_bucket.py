@@ -11,11 +11,9 @@ from odoo.addons.queue_job.exception import RetryableJobError
 
 from .retail_access import GROUP_MANAGER, check_retail_access
 
-# a job already sending on a bucket waits for its next token, at most this long, so many times
+# a request waits for its token in the job at most this long, so many times; a longer wait frees the worker
 MAX_SHORT_WAIT = 2.0
 MAX_SHORT_WAITS = 20
-# the cursor's cache entry naming the buckets this job run has sent on (a cursor lasts one job run)
-THROTTLE_SENT = "retail_throttle_sent"
 
 
 class RetailRateBucket(models.Model):
@@ -71,23 +69,20 @@ class RetailRateBucket(models.Model):
 
     @api.model
     def _throttle(self, key, rate, burst, label):
-        """Take one token before a request; when none is left, free the worker unless that would undo work.
+        """Take one token before a request; wait a short while for it, or give the worker back.
 
-        A job that has not sent anything on this bucket yet gives the worker back: it raises a
-        ``RetryableJobError`` that asks the job queue to run it again when the next token is due,
-        without counting a failed try. A job already sending on it (a batch needing more requests
-        than the burst) waits a short while for the token instead, since starting over would send
-        its first requests again and might never reach the end of the batch; so does a person's
-        request (not a job), which has no queue to come back through. A long wait frees the worker
-        all the same.
+        A wait of up to ``MAX_SHORT_WAIT`` seconds is spent in the job: a batch needing more
+        requests than the burst goes on to its end instead of starting over (which would send its
+        first requests again, and might never reach the end). A longer wait raises a
+        ``RetryableJobError`` that asks the job queue to run the job again when the token is due,
+        without counting a failed try.
         """
-        sent = self.env.cr.cache.setdefault(THROTTLE_SENT, set())
+        wait = 0.0
         for _attempt in range(MAX_SHORT_WAITS):
             wait = self._take(key, rate, burst)
             if not wait:
-                sent.add(key)
                 return
-            if (key not in sent and self.env.context.get("job_uuid")) or wait > MAX_SHORT_WAIT:
+            if wait > MAX_SHORT_WAIT:
                 break
             time.sleep(wait)
         raise RetryableJobError(

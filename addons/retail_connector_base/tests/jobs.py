@@ -4,15 +4,12 @@
 from odoo.addons.queue_job.exception import RetryableJobError
 from odoo.addons.queue_job.job import Job
 
-from ..models.retail_rate_bucket import THROTTLE_SENT
-
 
 def perform_pending_jobs(env, max_rounds=10, method=None):
     """Perform pending jobs (those they enqueue too) until none is left; return [(method, outcome)].
 
     A job raising RetryableJobError stays pending with its retry counted, like under the runner,
-    and is tried again in the next round (its ETA is not waited for). Each run starts with what a
-    cursor of its own would hold: nothing this transaction's earlier jobs left in the cursor's cache.
+    and is tried again in the next round (its ETA is not waited for).
     """
     log = []
     for _round in range(max_rounds):
@@ -26,7 +23,6 @@ def perform_pending_jobs(env, max_rounds=10, method=None):
             job = Job.load(env, record.uuid)
             job.set_started()
             job.store()
-            env.cr.cache.pop(THROTTLE_SENT, None)
             try:
                 result = job.perform()
             except RetryableJobError as exc:

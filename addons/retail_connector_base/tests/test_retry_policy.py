@@ -11,7 +11,6 @@ from odoo.addons.queue_job.exception import RetryableJobError
 from ..components.event_processor import GenericEventProcessor
 from ..lib import workflow as registry
 from ..lib.http import ChannelTransportError
-from ..models.retail_rate_bucket import THROTTLE_SENT
 from .jobs import perform_pending_jobs
 from .test_order_import import ORDER
 from .test_outbound import OutboundCase
@@ -73,16 +72,14 @@ class TestRetryPolicy(OutboundCase):
         self.assertFalse(error.ignore_retry, "a failed attempt counts")
         self.assertEqual(len(self._pending()), 2, "the exports wait for the retry")
 
-    def test_the_throttle_gives_the_worker_back_instead_of_sleeping(self):
-        self.backend.write({"rate_limit_rps": 0.5, "rate_limit_burst": 1})
-        in_a_job = self.backend.with_context(job_uuid="throttled-job")
-        with mock.patch("time.sleep", side_effect=AssertionError("a rate limit must not sleep in a worker")):
-            in_a_job._throttle_outbound("GET", "/api/v1/ping")  # the burst's one token
-            self.env.cr.cache.pop(THROTTLE_SENT, None)  # another job, which has sent nothing yet
+    def test_a_long_wait_for_a_token_gives_the_worker_back_instead_of_sleeping(self):
+        self.backend.write({"rate_limit_rps": 0.25, "rate_limit_burst": 1})
+        with mock.patch("time.sleep", side_effect=AssertionError("a long rate-limit wait must not sleep in a worker")):
+            self.backend._throttle_outbound("GET", "/api/v1/ping")  # the burst's one token
             with self.assertRaises(RetryableJobError) as caught:
-                in_a_job._throttle_outbound("GET", "/api/v1/ping")
+                self.backend._throttle_outbound("GET", "/api/v1/ping")
             self.assertTrue(caught.exception.ignore_retry, "waiting for a token is not a failed attempt")
-            self.assertIn(caught.exception.seconds, (1, 2), "back when the next token is due")
+            self.assertIn(caught.exception.seconds, (3, 4), "back when the next token is due")
             # a flush job meeting the limit ends at once and stays queued, its exports pending
             self._receive(1, self.products[:2])
             log = perform_pending_jobs(self.env, max_rounds=1, method="_flush_exports")
@@ -91,14 +88,13 @@ class TestRetryPolicy(OutboundCase):
         self.assertEqual(len(self._pending()), 2)
         self.assertEqual(self.channel.stock_level("OUT-000", self.warehouse.code), None)
 
-    def test_a_job_already_sending_waits_for_its_next_token_rather_than_start_over(self):
-        """A batch needing more requests than the burst is never started over: the job that has begun
-        sending waits briefly for each next token, where one that has sent nothing would free the worker."""
+    def test_a_short_wait_for_a_token_is_spent_in_the_job_rather_than_start_its_batch_over(self):
+        """A batch needing more requests than the burst is never started over: each next token, due
+        within moments, is waited for."""
         self.backend.write({"rate_limit_rps": 10, "rate_limit_burst": 1})
-        self.env.cr.cache.pop(THROTTLE_SENT, None)
         naps, real_sleep = [], time.sleep
         with mock.patch("time.sleep", side_effect=lambda seconds: (naps.append(seconds), real_sleep(seconds))):
             for _request in range(3):
-                self.backend.with_context(job_uuid="sending-job")._throttle_outbound("GET", "/api/v1/ping")
+                self.backend._throttle_outbound("GET", "/api/v1/ping")
         self.assertEqual(len(naps), 2, "one short wait for each request past the burst")
         self.assertTrue(all(0 < nap <= 0.2 for nap in naps), naps)
