@@ -24,7 +24,7 @@ def _failing_step(subject, step):
 
 @tagged("post_install", "-at_install")
 class TestRetryPolicy(OutboundCase):
-    """One back-off (Settings) for events, workflow steps and export flushes; a rate limit frees the worker."""
+    """One back-off (Settings) for events, workflow steps and export flushes; a long rate-limit wait frees the worker."""
 
     @classmethod
     def setUpClass(cls):
