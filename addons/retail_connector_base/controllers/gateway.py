@@ -254,8 +254,7 @@ class InboundGateway(http.Controller):
                               details=[{"field": "", "message": str(exc) or type(exc).__name__}]) from None
         self._check_policy(config, [inbound])
         [(event_id, duplicate)] = env["retail.event"]._receive(
-            backend, [inbound], [text], "webhook", ctx["correlation_id"],
-            company_id=config.company_id, backend_type=config.backend_type, coalesce=True,
+            backend, [inbound], [text], "webhook", ctx["correlation_id"], backend_type=config.backend_type, coalesce=True,
             relay_headers=headers)
         kept = "ignored" if inbound_handling(config, inbound.domain)[0] == "ignore" else "accepted"
         answer = {"status": "duplicate" if duplicate else kept, "events": [event_id],
@@ -309,8 +308,7 @@ class InboundGateway(http.Controller):
                               details=[{"field": "", "message": "nested too deeply"}]) from None
         self._check_policy(config, inbound)
         results = env["retail.event"]._receive(backend, inbound, payloads, "api", ctx["correlation_id"],
-                                               company_id=config.company_id, backend_type=config.backend_type,
-                                               coalesce=True)
+                                               backend_type=config.backend_type, coalesce=True)
         api_key._mark_used()
         accepted = [event_id for event_id, duplicate in results if not duplicate]
         duplicates = [event_id for event_id, duplicate in results if duplicate]

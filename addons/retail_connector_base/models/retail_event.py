@@ -108,9 +108,11 @@ class RetailEvent(models.Model):
     _order = "id desc"
     _rec_name = "display_name"
 
-    # Indexes are few on purpose: every acknowledgement inserts a row and updates each of them.
+    # Indexes are few on purpose: every acknowledgement inserts a row and updates each of them. So
+    # are the references its insert checks: the backend's only (the company is the backend's, not
+    # stored; the creating user is left empty, a channel's event has none).
     backend_id = fields.Many2one("retail.backend", required=True, ondelete="cascade")
-    company_id = fields.Many2one(related="backend_id.company_id", store=True)
+    company_id = fields.Many2one(related="backend_id.company_id")
     backend_type = fields.Selection(related="backend_id.backend_type", store=True)
     source = fields.Selection(
         [("webhook", "Webhook"), ("api", "Partner API"), ("poll", "Polling"), ("replay", "Replay")],
@@ -175,7 +177,7 @@ class RetailEvent(models.Model):
 
     # ------------------------------------------------------------------ intake
     @api.model
-    def _receive(self, backend, inbound_events, payloads, source, correlation_id, company_id=None, backend_type=None,
+    def _receive(self, backend, inbound_events, payloads, source, correlation_id, backend_type=None,
                  coalesce=False, relay_headers=None):
         """Store events in the inbox and wake their domains' dispatchers; return [(event id, is_duplicate)].
 
@@ -199,7 +201,7 @@ class RetailEvent(models.Model):
             # one event to apply, in a short transaction: its wake goes in the insert's statement
             wake = {} if coalesce and action == "apply" and len(inbound_events) == 1 else None
             event_id, duplicate = self._insert_received(
-                backend, inbound, payload, source, correlation_id, company_id=company_id, backend_type=backend_type,
+                backend, inbound, payload, source, correlation_id, backend_type=backend_type,
                 # refused at the gateway; kept as ignored from elsewhere; or the legacy platform's to apply
                 ignored=action in ("ignore", "refuse", "relay"), outcome=outcome, wake=wake)
             results.append((event_id, duplicate))
@@ -227,7 +229,7 @@ class RetailEvent(models.Model):
         return results
 
     @api.model
-    def _insert_received(self, backend, inbound, payload, source, correlation_id, company_id=None, backend_type=None,
+    def _insert_received(self, backend, inbound, payload, source, correlation_id, backend_type=None,
                          ignored=False, outcome=None, wake=None):
         """Store an accepted event unless its key is known; return (event id, is_duplicate).
 
@@ -245,12 +247,12 @@ class RetailEvent(models.Model):
         cr = self.env.cr
         key = storable_key(inbound.idempotency_key)
         insert = """
-            INSERT INTO retail_event (backend_id, company_id, backend_type, source, topic, domain,
+            INSERT INTO retail_event (backend_id, backend_type, source, topic, domain,
                 idempotency_key, aggregate_type, aggregate_key, channel_timestamp, received_at,
                 correlation_id, payload, state, outcome, attempts, duplicate_count,
-                create_uid, write_uid, create_date, write_date)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now() at time zone 'UTC', %s, %s,
-                    %s, %s, 0, 0, %s, %s, now() at time zone 'UTC', now() at time zone 'UTC')
+                create_date, write_date)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, now() at time zone 'UTC', %s, %s,
+                    %s, %s, 0, 0, now() at time zone 'UTC', now() at time zone 'UTC')
             ON CONFLICT (backend_id, idempotency_key) DO NOTHING
             RETURNING id
         """
@@ -274,12 +276,11 @@ class RetailEvent(models.Model):
         cr.execute(
             insert,
             (
-                backend.id, company_id or backend.company_id.id, backend_type or backend.backend_type, source,
+                backend.id, backend_type or backend.backend_type, source,
                 inbound.topic, inbound.domain, key, inbound.aggregate_type, inbound.aggregate_key,
                 inbound.channel_timestamp.replace(tzinfo=None) if inbound.channel_timestamp else None,
                 correlation_id, payload, "ignored" if ignored else "received",
                 (outcome or "ignored: the %s policy is off" % (inbound.domain or "orders")) if ignored else None,
-                self.env.uid, self.env.uid,
             ) + ((lock_key, lock_key) if lock_key else ()),
         )
         row = cr.fetchone()

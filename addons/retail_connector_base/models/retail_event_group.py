@@ -48,16 +48,18 @@ class RetailEventGroup(models.Model):
                                                    failure_class, failure_cluster), 0)
                         & 2147483647)::integer AS id, *
                 FROM (
-                    SELECT 'event' AS source, backend_id, company_id, domain,
-                           COALESCE(error_kind, '') AS error_kind, COALESCE(error_signature, '') AS error_signature,
-                           failure_class, failure_cluster,
-                           COUNT(*) AS event_count, COUNT(*) FILTER (WHERE state = 'dead') AS dead_count,
-                           MIN(received_at) AS first_seen, MAX(received_at) AS last_seen,
-                           MAX(assigned_user_id) AS assigned_user_id
-                    FROM retail_event
-                    WHERE state IN %s
-                    GROUP BY backend_id, company_id, domain, COALESCE(error_kind, ''), COALESCE(error_signature, ''),
-                             failure_class, failure_cluster
+                    -- an event's company is its backend's
+                    SELECT 'event' AS source, e.backend_id, b.company_id, e.domain,
+                           COALESCE(e.error_kind, '') AS error_kind, COALESCE(e.error_signature, '') AS error_signature,
+                           e.failure_class, e.failure_cluster,
+                           COUNT(*) AS event_count, COUNT(*) FILTER (WHERE e.state = 'dead') AS dead_count,
+                           MIN(e.received_at) AS first_seen, MAX(e.received_at) AS last_seen,
+                           MAX(e.assigned_user_id) AS assigned_user_id
+                    FROM retail_event e
+                    JOIN retail_backend b ON b.id = e.backend_id
+                    WHERE e.state IN %s
+                    GROUP BY e.backend_id, b.company_id, e.domain, COALESCE(e.error_kind, ''),
+                             COALESCE(e.error_signature, ''), e.failure_class, e.failure_cluster
                     UNION ALL
                     SELECT 'export' AS source, backend_id, company_id, domain, 'export' AS error_kind,
                            COALESCE(error_signature, '') AS error_signature, failure_class, failure_cluster,

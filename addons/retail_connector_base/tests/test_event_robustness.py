@@ -151,15 +151,15 @@ class TestEventRobustness(OrderCase):
     def test_a_dispatcher_whose_snapshot_predates_another_ones_commit_claims_the_rest(self):
         """Events another dispatcher applied after this one's snapshot are left out of its claim, never a failed job."""
         backend_id = self.backend.id
-        insert = ("INSERT INTO retail_event (backend_id, company_id, source, topic, domain, idempotency_key, aggregate_type, "
+        insert = ("INSERT INTO retail_event (backend_id, source, topic, domain, idempotency_key, aggregate_type, "
                   "aggregate_key, received_at, state, attempts, duplicate_count) VALUES "
-                  "(%s, %s, 'webhook', 'orders/create', 'orders', %s, 'order', %s, now(), 'received', 0, 0) RETURNING id")
+                  "(%s, 'webhook', 'orders/create', 'orders', %s, 'order', %s, now(), 'received', 0, 0) RETURNING id")
         with self.env.registry.cursor() as other, self.env.registry.cursor() as dispatching:
             # committed by another transaction (the backend exists only in this test's: references not checked)
             other.execute("SET session_replication_role = replica")
             ids = []
             for key in ("STALE-1", "FRESH-2"):
-                other.execute(insert, (backend_id, self.backend.company_id.id, "evt-" + key, key))
+                other.execute(insert, (backend_id, "evt-" + key, key))
                 ids.append(other.fetchone()[0])
             other.commit()
             try:
@@ -193,8 +193,7 @@ class TestEventRobustness(OrderCase):
         inbound = InboundEvent(topic="orders/create", domain="orders", aggregate_type="order", aggregate_key="RACE-1",
                                idempotency_key="race-%s" % uuid.uuid4())
         event_id, duplicate = env["retail.event"]._insert_received(
-            self.backend, inbound, "{}", "webhook", "corr-race", company_id=self.backend.company_id.id,
-            backend_type=self.backend.backend_type, wake=wake)
+            self.backend, inbound, "{}", "webhook", "corr-race", backend_type=self.backend.backend_type, wake=wake)
         self.assertTrue(event_id and not duplicate)
         env.cr.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND mode = 'ShareLock' "
                        "AND pid = pg_backend_pid()")
@@ -234,10 +233,10 @@ class TestEventRobustness(OrderCase):
             if waiting:
                 other.execute("SET session_replication_role = replica")  # the backend is this test's only
                 other.execute(
-                    "INSERT INTO retail_event (backend_id, company_id, source, topic, domain, idempotency_key, "
+                    "INSERT INTO retail_event (backend_id, source, topic, domain, idempotency_key, "
                     "received_at, state, attempts, duplicate_count) VALUES "
-                    "(%s, %s, 'webhook', 'orders/create', 'orders', %s, now(), 'received', 0, 0) RETURNING id",
-                    (backend_id, self.backend.company_id.id, "evt-left-%s" % uuid.uuid4()))
+                    "(%s, 'webhook', 'orders/create', 'orders', %s, now(), 'received', 0, 0) RETURNING id",
+                    (backend_id, "evt-left-%s" % uuid.uuid4()))
                 event_id = other.fetchone()[0]
                 other.commit()
             acknowledging.execute("SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 0))", (key,))

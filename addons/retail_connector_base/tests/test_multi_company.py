@@ -1,6 +1,8 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from odoo.tests import TransactionCase, new_test_user, tagged
 
+from ..lib.inbound import InboundEvent
+
 
 @tagged("post_install", "-at_install")
 class TestMultiCompany(TransactionCase):
@@ -22,12 +24,17 @@ class TestMultiCompany(TransactionCase):
             env["retail.reconciliation.run"].create({"backend_id": backend.id, "domain": "orders"})
             env["retail.alert.rule"].create({"name": "Backlog %s" % company.name, "company_id": company.id,
                                              "backend_id": backend.id, "metric": "backlog", "threshold": 1})
+            # stored as the gateway stores a webhook: the event's company is its backend's
+            inbound = InboundEvent(topic="orders/create", domain="orders", aggregate_type=None, aggregate_key=None,
+                                   idempotency_key="mc-%s" % company.id)
+            [(event_id, _duplicate)] = env["retail.event"]._receive(backend, [inbound], ["{}"], "webhook", "corr-mc")
+            self.assertEqual(env["retail.event"].browse(event_id).company_id, company)
             backends[company] = backend
         user = new_test_user(self.env, login="retail_mc_user", groups="retail_connector_base.group_retail_manager",
                              company_id=company_a.id, company_ids=[(6, 0, company_a.ids)])
         as_user = self.env(user=user)
         for model in ("retail.backend", "retail.sync.policy", "retail.export.request", "retail.value.map",
-                      "retail.reconciliation.run", "retail.alert.rule"):
+                      "retail.reconciliation.run", "retail.alert.rule", "retail.event"):
             seen = as_user[model].search([])
             backend_field = "backend_id" if model != "retail.backend" else "id"
             others = seen.filtered(lambda r, f=backend_field: (r[f] if f != "id" else r) == backends[company_b])
