@@ -19,6 +19,7 @@ import logging
 import re
 import threading
 import time
+import weakref
 from collections import deque
 from urllib.parse import urlencode
 
@@ -124,6 +125,21 @@ class _Leases:
 
 REFUSALS = _RefusalBox()
 LEASES = _Leases()
+# component classes of the gateway's look-ups, per component registry (a new one after a module
+# install): (collection, model, usage, backend type) -> class
+_COMPONENT_CLASSES = weakref.WeakKeyDictionary()
+
+
+def _component(work, usage):
+    """Return the component of ``usage`` in ``work``, its class looked up once per process and channel."""
+    classes = _COMPONENT_CLASSES.setdefault(work.components_registry, {})
+    key = (work.collection._name, work.model_name, usage, getattr(work, "backend_type", None))
+    cls = classes.get(key)
+    if cls is None:
+        component = work.component(usage=usage)
+        classes[key] = type(component)
+        return component
+    return cls(work)
 
 
 class InboundGateway(http.Controller):
@@ -226,7 +242,7 @@ class InboundGateway(http.Controller):
         headers = request.httprequest.headers
         if api_key is None:
             with backend.work_on("retail.backend", backend_type=config.backend_type) as work:
-                authenticator = work.component(usage="webhook.authenticator")
+                authenticator = _component(work, "webhook.authenticator")
                 handshake = authenticator.pre_answer(body, headers)
                 if handshake is not None:
                     return self._json(200, handshake, ctx["correlation_id"])
@@ -239,7 +255,7 @@ class InboundGateway(http.Controller):
         if api_key is not None:
             return self._accept_api(env, ctx, backend, config, api_key, resource, body, text)
         with backend.work_on("retail.event", backend_type=config.backend_type) as work:
-            parser = work.component(usage="event.parser")
+            parser = _component(work, "event.parser")
             data = self._parse_json(text) if parser._body_needed_at_ack else None
             try:
                 topic = ctx["topic"] = parser.topic_of(headers, None, data=data)
