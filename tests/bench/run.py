@@ -511,8 +511,9 @@ class Bench:
 
     # ------------------------------------------------------------------ 1 and the posting of 2
     def floor_requests(self, payloads, db):
-        return [("POST", "/retail_bench/floor", body, {"Content-Type": "application/json", "X-Odoo-Database": db})
-                for body, _headers in (signed_webhook(p) for p in payloads)]
+        """The floor's requests: the same signed webhooks as ours (body and headers), which it reads no further."""
+        return [("POST", "/retail_bench/floor", body, dict(headers, **{"X-Odoo-Database": db}))
+                for body, headers in (signed_webhook(p) for p in payloads)]
 
     def bench_ingest(self, rounds=8):
         """Runner off: acknowledgements alone, against the durable floor, /web/health and OCA.
