@@ -84,7 +84,7 @@ class _RefusalBox:
 
     def blocked(self, addr, limit):
         """Return the seconds ``addr`` must wait, or 0 when it may be heard."""
-        if limit <= 0:
+        if limit <= 0 or addr not in self._seen:  # most sources were never refused: no lock taken
             return 0
         now = time.monotonic()
         with self._lock:
@@ -144,17 +144,17 @@ def _component(work, usage):
 
 class InboundGateway(http.Controller):
     @http.route("/retail/webhook/<int:backend_id>", type="http", auth="none", methods=["POST"], csrf=False,
-                save_session=False, readonly=False)
+                save_session=False, readonly=False, retail_gateway=True)
     def webhook(self, backend_id, **_params):
         return self._handle(backend_id=backend_id)
 
     @http.route("/retail/api/v1/<string:resource>", type="http", auth="none", methods=["POST"], csrf=False,
-                save_session=False, readonly=False)
+                save_session=False, readonly=False, retail_gateway=True)
     def partner_api(self, resource, **_params):
         return self._handle(resource=resource)
 
     @http.route("/retail/api/v1/availability", type="http", auth="none", methods=["GET"], csrf=False,
-                save_session=False, readonly=False)
+                save_session=False, readonly=False, retail_gateway=True)
     def partner_availability(self, **_params):
         """The live available to sell of up to MAX_AVAILABILITY_SKUS SKUs (``sku``, repeated), per channel
         location or at the ``location`` given (repeatable)."""
@@ -164,7 +164,7 @@ class InboundGateway(http.Controller):
             self._query_values(args, "location", most=MAX_AVAILABILITY_SKUS)))
 
     @http.route("/retail/api/v1/orders/<path:order_id>", type="http", auth="none", methods=["GET"], csrf=False,
-                save_session=False, readonly=False)
+                save_session=False, readonly=False, retail_gateway=True)
     def partner_order(self, order_id, **_params):
         """The state in Odoo of one channel order of the key's backend."""
         return self._read("orders:read", lambda backend: backend._api_order_state(order_id))
@@ -271,6 +271,7 @@ class InboundGateway(http.Controller):
         self._check_policy(config, [inbound])
         [(event_id, duplicate)] = env["retail.event"]._receive(
             backend, [inbound], [text], "webhook", ctx["correlation_id"], backend_type=config.backend_type, coalesce=True,
+            config=config,
             relay_headers=headers)
         kept = "ignored" if inbound_handling(config, inbound.domain)[0] == "ignore" else "accepted"
         answer = {"status": "duplicate" if duplicate else kept, "events": [event_id],
@@ -324,7 +325,7 @@ class InboundGateway(http.Controller):
                               details=[{"field": "", "message": "nested too deeply"}]) from None
         self._check_policy(config, inbound)
         results = env["retail.event"]._receive(backend, inbound, payloads, "api", ctx["correlation_id"],
-                                               backend_type=config.backend_type, coalesce=True)
+                                               backend_type=config.backend_type, coalesce=True, config=config)
         api_key._mark_used()
         accepted = [event_id for event_id, duplicate in results if not duplicate]
         duplicates = [event_id for event_id, duplicate in results if duplicate]
@@ -366,7 +367,7 @@ class InboundGateway(http.Controller):
         The rest runs as the connector user of the backend's company; ``ctx["backend"]`` follows.
         """
         ctx["authenticated"] = True
-        env = env["retail.event"]._connector_env_of(config.id)
+        env = env["res.company"]._retail_connector_env_of(config.company_id)
         ctx["backend"] = ctx["backend"].with_env(env)
         self._check_rate(env, config)
         return env

@@ -54,8 +54,13 @@ class ResCompany(models.Model):
     def _retail_connector_env(self):
         """Return an environment as this company's connector user, in this company only, keeping the context."""
         self.ensure_one()
-        uid = self._retail_connector_user_id(self.id) or self._retail_connector_user().id
-        return self.env(user=uid, su=False, context=dict(self.env.context, allowed_company_ids=self.ids))
+        return self._retail_connector_env_of(self.id)
+
+    @api.model
+    def _retail_connector_env_of(self, company_id):
+        """Return an environment as the connector user of the company ``company_id`` (see ``_retail_connector_env``)."""
+        uid = self._retail_connector_user_id(company_id) or self.browse(company_id)._retail_connector_user().id
+        return self.env(user=uid, su=False, context=dict(self.env.context, allowed_company_ids=[company_id]))
 
     @api.model
     def _retail_create_connector_users(self):

@@ -178,7 +178,7 @@ class RetailEvent(models.Model):
     # ------------------------------------------------------------------ intake
     @api.model
     def _receive(self, backend, inbound_events, payloads, source, correlation_id, backend_type=None,
-                 coalesce=False, relay_headers=None):
+                 coalesce=False, relay_headers=None, config=None):
         """Store events in the inbox and wake their domains' dispatchers; return [(event id, is_duplicate)].
 
         The one way into the inbox, for webhooks, the partner API and polling alike. Each event is
@@ -186,11 +186,11 @@ class RetailEvent(models.Model):
         ``coalesce`` (the gateway's short transactions only) lets a dispatcher already queued take
         the events instead of queueing another. ``relay_headers``: the channel's headers, relayed with
         the body while the legacy platform owns the event's domain (any mapping with ``items()``, read
-        only then).
+        only then). ``config``: the backend's gateway configuration, when the caller holds it already.
         """
         results, domains = [], set()
         relayed = shadowed = False
-        config = self.env["retail.backend"]._gateway_config(backend.id)
+        config = config or self.env["retail.backend"]._gateway_config(backend.id)
         for inbound, payload in zip(inbound_events, payloads, strict=True):
             action, _channel = inbound_handling(config, inbound.domain)
             domain = inbound.domain or "orders"
@@ -375,7 +375,7 @@ class RetailEvent(models.Model):
     def _connector_env_of(self, backend_id):
         """Return the environment of the connector user of a backend's company (this one when it is)."""
         config = self.env["retail.backend"]._gateway_config(backend_id)
-        return self.env["res.company"].browse(config.company_id).with_env(self.env)._retail_connector_env()
+        return self.env["res.company"]._retail_connector_env_of(config.company_id)
 
     # ------------------------------------------------------------------ processing
     @api.model
