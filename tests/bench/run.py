@@ -227,10 +227,23 @@ class Server:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
                 conn.request("GET", "/web/health")
                 if conn.getresponse().status == 200:
-                    return self
+                    break
             except OSError:
                 pass
             time.sleep(0.5)
+        else:
+            self.__exit__()
+            sys.exit("Odoo did not answer on port %d: see %s" % (self.port, self.log))
+        # the server starts its websocket process after its HTTP workers answer: that start (an Odoo
+        # process loading) is waited for too, else it would take a core from the first measurements
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                sys.exit("Odoo stopped at start: see %s" % self.log)
+            try:
+                socket.create_connection(("127.0.0.1", self.port + 1), timeout=2).close()
+                return self
+            except OSError:
+                time.sleep(0.5)
         self.__exit__()
         sys.exit("Odoo did not answer on port %d: see %s" % (self.port, self.log))
 
