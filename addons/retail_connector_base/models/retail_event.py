@@ -109,8 +109,8 @@ class RetailEvent(models.Model):
     _rec_name = "display_name"
 
     # Indexes are few on purpose: every acknowledgement inserts a row and updates each of them. So
-    # are the references its insert checks: the backend's only (the company is the backend's, not
-    # stored; the creating user is left empty, a channel's event has none).
+    # are the references its insert checks: the backend and the creating user (the company is the
+    # backend's, not stored; the last writer is set by the first write).
     backend_id = fields.Many2one("retail.backend", required=True, ondelete="cascade")
     company_id = fields.Many2one(related="backend_id.company_id")
     backend_type = fields.Selection(related="backend_id.backend_type", store=True)
@@ -250,9 +250,9 @@ class RetailEvent(models.Model):
             INSERT INTO retail_event (backend_id, backend_type, source, topic, domain,
                 idempotency_key, aggregate_type, aggregate_key, channel_timestamp, received_at,
                 correlation_id, payload, state, outcome, attempts, duplicate_count,
-                create_date, write_date)
+                create_uid, create_date, write_date)
             VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, now() at time zone 'UTC', %s, %s,
-                    %s, %s, 0, 0, now() at time zone 'UTC', now() at time zone 'UTC')
+                    %s, %s, 0, 0, %s, now() at time zone 'UTC', now() at time zone 'UTC')
             ON CONFLICT (backend_id, idempotency_key) DO NOTHING
             RETURNING id
         """
@@ -281,6 +281,7 @@ class RetailEvent(models.Model):
                 inbound.channel_timestamp.replace(tzinfo=None) if inbound.channel_timestamp else None,
                 correlation_id, payload, "ignored" if ignored else "received",
                 (outcome or "ignored: the %s policy is off" % (inbound.domain or "orders")) if ignored else None,
+                self.env.uid,
             ) + ((lock_key, lock_key) if lock_key else ()),
         )
         row = cr.fetchone()
