@@ -287,8 +287,12 @@ class RetailEvent(models.Model):
         row = cr.fetchone()
         if row:
             if lock_key:
-                # as in _wake: only a waiting job's version nobody has touched is relied on
+                # as in _wake: a waiting job's version nobody has touched is relied on; one that was
+                # (the job runner starting the job, or the job since ended) is looked at again, as
+                # committed now
                 version = row[1]
+                if version not in (None, "0") and self._dispatcher_waiting(lock_key):
+                    version = "0"
                 wake.clear()
                 wake.update(queue=version != "0", identity_key=None if version else lock_key)
             return row[0], False
@@ -357,6 +361,24 @@ class RetailEvent(models.Model):
                 identity_key = key
         self._queue_dispatcher(backend_id, domain, identity_key, eta=eta)
         return True
+
+    @api.model
+    def _dispatcher_waiting(self, key):
+        """Return whether a dispatcher of wake key ``key`` waits to start, as committed now.
+
+        For an acknowledgement that holds the shared wake lock and saw the waiting job's row being
+        changed (the job runner starting it, or the job since ended): read in a transaction of its
+        own, begun after that lock, a job still waiting has not run its end-of-job check yet, which
+        waits for this lock, so it will see the event. Saves queueing one more dispatcher for each
+        acknowledgement in flight whenever a dispatcher starts.
+        """
+        with self.env.registry.cursor() as cr:
+            if not isinstance(cr, Cursor):  # a test cursor shares the test's transaction
+                return False
+            cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
+            cr.execute("SELECT 1 FROM queue_job WHERE identity_key = %s AND state IN ('pending', 'enqueued') LIMIT 1",
+                       (key,))
+            return bool(cr.fetchone())
 
     @api.model
     def _queue_dispatcher(self, backend_id, domain, identity_key, eta=None):

@@ -216,6 +216,14 @@ class TestEventRobustness(OrderCase):
             self.assertEqual(self._wake_race("done", acknowledge=self._acknowledge), (True, 2))
             self.assertEqual(self._wake_race("started", acknowledge=self._acknowledge), (True, 2))
 
+    def test_an_acknowledgement_that_saw_its_dispatcher_being_started_looks_again_before_adding_one(self):
+        """A waiting job changed after the acknowledgement's snapshot (the runner enqueuing it) but still waiting,
+        as committed once the wake lock is held, is relied on: no dispatcher more for it."""
+        RetailEvent = type(self.env["retail.event"])
+        with mock.patch.object(RetailEvent, "_connector_env_of", lambda self, _backend_id: self.env), \
+                mock.patch.object(RetailEvent, "_dispatch_channel", lambda self, _backend_id, _domain: "root.retail.orders"):
+            self.assertEqual(self._wake_race("enqueued", acknowledge=self._acknowledge), (False, 1))
+
     def _leftover_check(self, waiting):
         """Run a dispatcher's closing check while an acknowledgement holds the shared wake lock, with an
         event committed and waiting when ``waiting``; return (its answer, the dispatcher jobs it queued).
