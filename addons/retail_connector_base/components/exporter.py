@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import hashlib
 import json
+import math
 import threading
 import time
 
@@ -45,6 +46,18 @@ class RetailExporter(AbstractComponent):
         """Yield the requests in groups of at most the channel's bulk size."""
         for start in range(0, len(requests), self._batch_size):
             yield requests[start : start + self._batch_size]
+
+    def max_requests(self, requests):
+        """Return how many requests to the channel the export of batch ``requests`` makes at most.
+
+        The flush reserves that many tokens of the backend's rate limit before sending the batch,
+        so that a batch is never cut short for want of a token (see
+        ``retail.export.request._send_claimed``). One bulk call by default; channels whose batch
+        makes more (look-ups, one call per product...) say so. An estimate too low is not wrong,
+        only slower: a request beyond the reservation takes its token from the bucket, and when
+        none is left the batch is sent again later.
+        """
+        return 1
 
     def export(self, requests):
         """Send one bulk call for ``requests``; raise ChannelError on failure.
@@ -231,6 +244,10 @@ class GenericInventoryExporter(Component):
     _name = "retail.generic.inventory.exporter"
     _inherit = "retail.inventory.exporter.base"
     _backend_type = "generic"
+
+    def max_requests(self, requests):
+        # one call per 100 items, an item per product and location
+        return max(1, math.ceil(len(requests) * len(self._locations()) / 100))
 
     def _send_levels(self, requests, products, levels):
         items = [{"sku": self._require_sku(p), "location_id": location_id, "quantity": level[p.id]}

@@ -48,6 +48,10 @@ class RefundExporter(AbstractComponent):
     _usage = "refund.exporter"
     _apply_on = "retail.return"
 
+    def max_requests(self, ret):
+        """Return how many requests ``refund`` makes at most: the order's refunds, the order, the refund."""
+        return 3
+
     def refund(self, ret, binding):
         """Refund ``ret`` (retail.return) on the channel order of ``binding``; return a dict with its ``external_id``.
 

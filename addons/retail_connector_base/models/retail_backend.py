@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import logging
+from contextlib import contextmanager
 from datetime import timedelta
 
 from odoo import api, fields, models
@@ -384,11 +385,43 @@ class RetailBackend(models.Model):
         return self.env["retail.export.request"]._flush_domain(self, domain, batch_run=batch_run)
 
     # ------------------------------------------------------------------ rate limit
-    def _throttle_outbound(self, method=None, path=None):
-        """Take a token of the backend's shared bucket before a request (client hook); see ``retail.rate.bucket._throttle``."""
+    def _outbound_bucket(self):
+        """Return the key of the backend's shared bucket of outbound requests."""
         self.ensure_one()
-        self.env["retail.rate.bucket"]._throttle("outbound:%d" % self.id, self.rate_limit_rps, self.rate_limit_burst,
-                                                 self.name)
+        return "outbound:%d" % self.id
+
+    @contextmanager
+    def _reserved_outbound(self, count):
+        """Reserve ``count`` tokens of the backend's bucket at once for the requests sent in the block.
+
+        Raises the rate limit's wait (a ``RetryableJobError`` in a job) before the block when they
+        are not all there: work that must not stop halfway for want of a token (an export batch,
+        a refund) starts only once it can finish. ``count`` above the burst waits for a full
+        bucket and borrows the rest (``retail.rate.bucket._reserve``). The tokens are used by
+        ``_throttle_outbound`` before the bucket's; those left unused at the end of the block go back.
+        """
+        self.ensure_one()
+        Bucket = self.env["retail.rate.bucket"]
+        key = self._outbound_bucket()
+        wait = Bucket._reserve(key, self.rate_limit_rps, self.rate_limit_burst, count)
+        if wait:
+            raise Bucket._wait_error(self.name, wait)
+        with Bucket._reserved(key, self.rate_limit_rps, self.rate_limit_burst, count):
+            yield
+
+    def _throttle_outbound(self, method=None, path=None):
+        """Take a token of the backend's shared bucket before a request (client hook).
+
+        Never waits for it (``retail.rate.bucket._throttle``): a job frees its worker, a person is
+        told how long to wait. A read of a whole channel listing in one transaction (a polling run,
+        a reconciliation) or of a catalogue onboarding page, marked ``retail_paced_read`` in the
+        context, waits a little instead (``_throttle_paced``), since starting it over would read
+        every page again.
+        """
+        self.ensure_one()
+        Bucket = self.env["retail.rate.bucket"]
+        throttle = Bucket._throttle_paced if self.env.context.get("retail_paced_read") else Bucket._throttle
+        throttle(self._outbound_bucket(), self.rate_limit_rps, self.rate_limit_burst, self.name)
 
     # ------------------------------------------------------------------ connection test
     def action_test_connection(self):
@@ -443,7 +476,9 @@ class RetailBackend(models.Model):
             # what changed since the last run, in the channel's bulk calls; then the events kept for the run
             results.append(policy._send_kept_exports())
             results.append(self.env["retail.event"]._apply_kept(self, domain))
-        with self.work_on(self._name) as work:
+        # a scheduled read takes the whole listing in one transaction: it waits a little for its tokens
+        # instead of reading every page again (see ``_throttle_outbound``)
+        with self.with_context(retail_paced_read=True).work_on(self._name) as work:
             batch = work.many_components(usage="%s.batch" % domain)
             results += [str(component.run() or "") for component in batch]
         run = self._reconcile(domain)

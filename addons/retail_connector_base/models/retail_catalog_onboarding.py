@@ -215,7 +215,9 @@ class RetailCatalogOnboarding(models.Model):
             Progress._end(self.progress_ref, "cancelled", self.env._("Paused: the pages read are kept."),
                           done=self.variants_read)
             return False
-        with self.backend_id.work_on(self._name) as work:
+        # a page is read whole or read again: one making more requests than the burst (a shop's page of
+        # variable products, each with its variations) waits a little for its tokens instead of starting over
+        with self.backend_id.with_context(retail_paced_read=True).work_on(self._name) as work:
             reader = work.component(usage="catalog.reader")
             try:
                 items, next_cursor, total = reader.read_page(self.cursor or None, self.page_size or None)

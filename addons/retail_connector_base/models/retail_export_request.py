@@ -178,6 +178,13 @@ class RetailExportRequest(models.Model):
         pending) in short transactions of their own, never held by the flush's: a change made
         while the flush talks to the channel waits for no lock, becomes a new pending request
         for the next flush, and never makes the flush's transaction fail on a concurrent update.
+
+        Each batch's tokens of the backend's rate limit are reserved at once before it is sent
+        (as many as the exporter's ``max_requests`` says, see ``_batches_within_burst``): when
+        they are not there, the job gives its worker back (``RetryableJobError``, no try counted)
+        before sending anything of that batch; the batches sent before are settled, the rest is
+        pending again and the job's next run sends it. No batch is ever cut short for want of a
+        token, so none is sent again from its first request.
         """
         if not backend._can_send(domain):
             return "%s: waiting, backend %s" % (domain, backend.state)
@@ -207,10 +214,13 @@ class RetailExportRequest(models.Model):
                     return "%s: %d cancelled, the channel has no exporter for it" % (domain, len(claimed))
                 exporter = exporters[0]
                 sent = failed = 0
-                for batch in exporter.batches(requests):
+                for batch, need in self._batches_within_burst(exporter, requests, backend.rate_limit_burst):
                     published = self._published_before(backend, domain, batch)
                     try:
-                        refused = exporter.export(batch) or {}
+                        # the batch's tokens all at once before its first request, or the worker is given back with
+                        # nothing of it sent (the batches before are settled, the rest is released below)
+                        with backend._reserved_outbound(need):
+                            refused = exporter.export(batch) or {}
                     except ChannelValidationError as exc:
                         self._settle(batch.ids, "failed", str(exc))
                         unsettled -= set(batch.ids)
@@ -249,6 +259,29 @@ class RetailExportRequest(models.Model):
                 self._release(sorted(unsettled), None)
         self.invalidate_model()
         return "%s: %d sent, %d failed in %d records" % (domain, sent, failed, len(requests))
+
+    def _batches_within_burst(self, exporter, requests, burst):
+        """Yield (batch, requests it needs at most) for the exporter's batches, split to fit the backend's burst.
+
+        A batch is sent once all its tokens are reserved (``_send_claimed``); one needing more
+        requests than the bucket ever holds is split in halves until each fits (``max_requests`` is
+        asked again for each half, once the halves before it are sent). A single record needing
+        more than the burst is sent alone: its reservation waits for a full bucket and borrows
+        the rest from the refill (``retail.rate.bucket._reserve``).
+        """
+        burst = max(int(burst or 1), 1)
+
+        def fit(batch):
+            need = max(int(exporter.max_requests(batch) or 1), 1)
+            if need <= burst or len(batch) <= 1:
+                yield batch, need
+                return
+            half = (len(batch) + 1) // 2
+            yield from fit(batch[:half])
+            yield from fit(batch[half:])
+
+        for batch in exporter.batches(requests):
+            yield from fit(batch)
 
     def _published_before(self, backend, domain, batch):
         """Return the products of a catalogue batch already on the channel (bound) before it is sent."""

@@ -235,7 +235,8 @@ class RetailBackend(models.Model):
         """Run the finance policy's payout batch now, and show the run."""
         check_retail_access(self, "write", GROUP_MANAGER)
         self.ensure_one()
-        with self.work_on("retail.payout") as work:
+        # the payouts are read page after page in one transaction: a page waits a little for its token
+        with self.with_context(retail_paced_read=True).work_on("retail.payout") as work:
             run = work.component(usage="payout.importer").run()
         return {"type": "ir.actions.act_window", "res_model": "retail.reconciliation.run", "res_id": run.id,
                 "view_mode": "form"}

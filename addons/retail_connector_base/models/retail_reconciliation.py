@@ -120,7 +120,9 @@ class RetailBackend(models.Model):
     def _reconcile(self, domain):
         """Run the domain's reconciler for this backend; return the run (None if the channel has none)."""
         self.ensure_one()
-        with self.work_on("retail.reconciliation.run") as work:
+        # the channel's pages are read and compared in one transaction: they wait a little for their
+        # tokens instead of being read again from the first (see ``_throttle_outbound``)
+        with self.with_context(retail_paced_read=True).work_on("retail.reconciliation.run") as work:
             reconcilers = work.many_components(usage="%s.reconciler" % domain)
             if not reconcilers:
                 return None

@@ -288,7 +288,9 @@ class RetailReturn(models.Model):
             except NoComponentError:
                 return Skip(self.env._("%(backend)s offers no refund API: refund the customer there by hand.",
                                        backend=backend.name))
-            refund = exporter.refund(self, binding)
+            # the look-ups and the refund's tokens reserved at once: a step cut short would look them up again
+            with backend._reserved_outbound(min(exporter.max_requests(self), backend.rate_limit_burst)):
+                refund = exporter.refund(self, binding)
         external_id = str(refund["external_id"])
         self.channel_refund_ref = external_id
         # the channel announces the refund back (order update, webhook): it is known, so not applied twice

@@ -43,3 +43,4 @@ from . import test_channel_assistant
 from . import test_progress_tour
 from . import test_catalog_onboarding
 from . import test_retry_policy
+from . import test_throttle_reservation

@@ -140,7 +140,13 @@ class TestOutbound(OutboundCase):
         self.assertIsInstance(log[-1][1], RetryableJobError)
         job = self.env["queue.job"].search([("method_name", "=", "_flush_exports")], order="id desc", limit=1)
         self.assertEqual((job.state, job.retry), ("pending", 0), "a 429 is not a failed attempt")
-        # the channel's Retry-After (1 s) emptied the bucket: the job's next run waits that short while for a token
+        # the channel's Retry-After (1 s) emptied the bucket: until then the job gives its worker back, sending nothing
+        log = perform_pending_jobs(self.env, max_rounds=1, method="_flush_exports")
+        self.assertIn("Rate limit", str(log[-1][1]))
+        self.assertEqual(len(self._pending()), 2)
+        # the Retry-After over (the bucket's clock set back rather than waited for), the next run sends them
+        with self.env.registry.cursor() as cr:
+            cr.execute("UPDATE retail_rate_bucket SET stamp = stamp - 2 WHERE key = %s", ("outbound:%d" % self.backend.id,))
         log = perform_pending_jobs(self.env, method="_flush_exports")
         self.assertFalse(self._pending(), log)
         # a failure that opens the circuit ends the job: its exports wait for the probe, nothing fails

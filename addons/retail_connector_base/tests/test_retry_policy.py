@@ -24,7 +24,7 @@ def _failing_step(subject, step):
 
 @tagged("post_install", "-at_install")
 class TestRetryPolicy(OutboundCase):
-    """One back-off (Settings) for events, workflow steps and export flushes; a long rate-limit wait frees the worker."""
+    """One back-off (Settings) for events, workflow steps and export flushes; a rate-limit wait frees the worker."""
 
     @classmethod
     def setUpClass(cls):
@@ -72,12 +72,13 @@ class TestRetryPolicy(OutboundCase):
         self.assertFalse(error.ignore_retry, "a failed attempt counts")
         self.assertEqual(len(self._pending()), 2, "the exports wait for the retry")
 
-    def test_a_long_wait_for_a_token_gives_the_worker_back_instead_of_sleeping(self):
+    def test_a_wait_for_a_token_gives_the_worker_back_instead_of_sleeping(self):
         self.backend.write({"rate_limit_rps": 0.25, "rate_limit_burst": 1})
-        with mock.patch("time.sleep", side_effect=AssertionError("a long rate-limit wait must not sleep in a worker")):
-            self.backend._throttle_outbound("GET", "/api/v1/ping")  # the burst's one token
+        backend = self.backend.with_context(job_uuid="retry-policy-test")  # as in a job
+        with mock.patch("time.sleep", side_effect=AssertionError("a rate-limit wait must not sleep in a worker")):
+            backend._throttle_outbound("GET", "/api/v1/ping")  # the burst's one token
             with self.assertRaises(RetryableJobError) as caught:
-                self.backend._throttle_outbound("GET", "/api/v1/ping")
+                backend._throttle_outbound("GET", "/api/v1/ping")
             self.assertTrue(caught.exception.ignore_retry, "waiting for a token is not a failed attempt")
             self.assertIn(caught.exception.seconds, (3, 4), "back when the next token is due")
             # a flush job meeting the limit ends at once and stays queued, its exports pending
@@ -88,13 +89,13 @@ class TestRetryPolicy(OutboundCase):
         self.assertEqual(len(self._pending()), 2)
         self.assertEqual(self.channel.stock_level("OUT-000", self.warehouse.code), None)
 
-    def test_a_short_wait_for_a_token_is_spent_in_the_job_rather_than_start_its_batch_over(self):
-        """A batch needing more requests than the burst is never started over: each next token, due
-        within moments, is waited for."""
+    def test_a_read_of_a_whole_listing_waits_a_little_for_its_tokens(self):
+        """A polling run or a reconciliation reads every page in one transaction: starting it over would read
+        them all again, so a short wait for its next token is spent in the job (and only there)."""
         self.backend.write({"rate_limit_rps": 10, "rate_limit_burst": 1})
         naps, real_sleep = [], time.sleep
         with mock.patch("time.sleep", side_effect=lambda seconds: (naps.append(seconds), real_sleep(seconds))):
             for _request in range(3):
-                self.backend._throttle_outbound("GET", "/api/v1/ping")
+                self.backend.with_context(retail_paced_read=True)._throttle_outbound("GET", "/api/v1/ping")
         self.assertEqual(len(naps), 2, "one short wait for each request past the burst")
         self.assertTrue(all(0 < nap <= 0.2 for nap in naps), naps)

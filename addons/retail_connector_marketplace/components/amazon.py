@@ -278,6 +278,9 @@ class AmazonFulfilmentExporter(Component):
     _backend_type = "amazon"
     _batch_size = 1
 
+    def max_requests(self, requests):
+        return 2  # the order's items, then the confirmation
+
     def export(self, requests):
         backend = self.backend_record
         picking, binding, quantities = self._fulfilment_of(requests)
@@ -321,6 +324,11 @@ class AmazonListingsExporter(Component):
     _usage = "amazon.listings"
     _backend_type = "amazon"
 
+    def max_requests(self, requests):
+        """Return the requests ``send`` makes at most: a patch per SKU, or a feed's document, upload, feed, first
+        look at it and report (a feed still processing is looked at again, a token at a time)."""
+        return len(requests) if len(requests) <= PATCH_MAX else 5
+
     def send(self, requests, patches_for):
         """Send ``patches_for(product)`` of the requests' products; return {request id: reason} refused."""
         backend = self.backend_record
@@ -355,6 +363,9 @@ class AmazonInventoryExporter(Component):
         # one merchant-fulfilled quantity per SKU: the backend's sell locations stand for it
         return [("merchant", self.component(usage="availability").sell_locations())]
 
+    def max_requests(self, requests):
+        return self.component(usage="amazon.listings").max_requests(requests)
+
     def _send_levels(self, requests, products, levels):
         [(_merchant, level)] = levels
         return self.component(usage="amazon.listings").send(
@@ -370,6 +381,9 @@ class AmazonPricingExporter(Component):
     _usage = "pricing.exporter"
     _backend_type = "amazon"
     _batch_size = 10000
+
+    def max_requests(self, requests):
+        return self.component(usage="amazon.listings").max_requests(requests)
 
     def export(self, requests):
         backend = self.backend_record

@@ -2,6 +2,7 @@
 """Shopify plugged into the shared pipeline: protocol in lib/shopify, pipeline in the base."""
 
 import html
+import math
 from datetime import timezone
 
 from odoo.addons.component.core import Component
@@ -189,6 +190,10 @@ class ShopifyVariantsMixin(Component):
     _usage = "shopify.variants"
     _backend_type = "shopify"
 
+    def lookups_for(self, count):
+        """Return how many searches finding ``count`` products' variants by SKU make (one page each)."""
+        return math.ceil(count / SKUS_PER_SEARCH)
+
     def variants_of(self, products):
         """Return {product id: {variant_id, product_id, inventory_item_id}} for products the shop has."""
         client = self.component(usage="backend.adapter").client()
@@ -255,6 +260,18 @@ class ShopifyInventoryExporter(Component):
     def _locations(self):
         return self.backend_record._shopify_locations()
 
+    def max_requests(self, requests):
+        # look-ups of the products without a remembered inventory item and the writes (250 quantities a call);
+        # the shop's locations are read first when none is mapped yet. An item the shop refuses (rare) is looked
+        # up again with tokens taken one by one: the bindings found are kept apart, a run sent again starts from them
+        backend = self.backend_record
+        products = self._products_of(requests)
+        remembered = self.env["retail.product.binding"].search_count(
+            [("backend_id", "=", backend.id), ("odoo_id", "in", products.ids), ("channel_ref", "!=", False)])
+        writes = math.ceil(len(products) * max(len(backend.location_map_ids), 1) / 250)
+        need = self.component(usage="shopify.variants").lookups_for(len(products) - remembered) + writes
+        return max(need + (0 if backend.location_map_ids else 1), 1)
+
     def _send_levels(self, requests, products, levels):
         variants = self.component(usage="shopify.variants")
         items, remembered = variants.inventory_items_of(products)
@@ -285,6 +302,11 @@ class ShopifyPricingExporter(Component):
     _usage = "pricing.exporter"
     _backend_type = "shopify"
 
+    def max_requests(self, requests):
+        # the variants found by SKU, then one update per shop product (one per Odoo product at most)
+        count = len(requests)
+        return self.component(usage="shopify.variants").lookups_for(count) + count
+
     def export(self, requests):
         products = self._products_of(requests)
         variants = self.component(usage="shopify.variants").variants_of(products)
@@ -313,6 +335,10 @@ class ShopifyFulfilmentExporter(Component):
     _usage = "fulfilment.exporter"
     _backend_type = "shopify"
     _batch_size = 1
+
+    def max_requests(self, requests):
+        # the order's fulfilment orders, then a fulfilment per location they are assigned to (rarely more than two)
+        return 3
 
     def export(self, requests):
         picking, binding, quantities = self._fulfilment_of(requests)
@@ -436,6 +462,13 @@ class ShopifyCatalogExporter(Component):
     _backend_type = "shopify"
     _batch_size = 50
 
+    def max_requests(self, requests):
+        # per template: its variants found by SKU, then one ``productSet``
+        products = self._products_of(requests, archived=True)
+        finder = self.component(usage="shopify.variants")
+        return max(sum(finder.lookups_for(len(t.with_context(active_test=False).product_variant_ids.filtered("default_code")))
+                       + 1 for t in products.product_tmpl_id), 1)
+
     def export(self, requests):
         products = self._products_of(requests, archived=True)
         client = self.component(usage="backend.adapter").client()
@@ -538,6 +571,10 @@ class ShopifyCustomerExporter(Component):
     _inherit = "retail.customer.exporter.base"
     _backend_type = "shopify"
     _batch_size = 50
+
+    def max_requests(self, requests):
+        # a customer made, or updated and its consent after it
+        return 2 * len(requests)
 
     def export(self, requests):
         client = self.component(usage="backend.adapter").client()

@@ -2,6 +2,7 @@
 """WooCommerce plugged into the shared pipeline: protocol in lib/woocommerce, pipeline in the base."""
 
 import hashlib
+import math
 from datetime import datetime, timezone
 
 from odoo.addons.component.core import Component
@@ -257,6 +258,27 @@ class WooProductsExporter(Component):
         for product_id, rows in variations.items():
             client.batch_update_variations(product_id, rows)
 
+    def max_requests(self, requests):
+        """Return the requests ``send`` makes at most for ``requests``.
+
+        The look-ups of the products no binding names (50 SKUs a call, and the first page of the
+        walk through the variable products for SKUs still missing), the simple products' writes
+        (100 a call) and one write per variable product, each product not bound yet counted as
+        one. What goes beyond (a longer walk; the look-up and writes again when the shop refuses
+        items a binding gave, rare) takes its tokens one by one: the items found are bound apart,
+        so a batch sent again later starts from them.
+        """
+        products = self._products_of(requests)
+        bindings = self.env["retail.product.binding"].search_read(
+            [("backend_id", "=", self.backend_record.id), ("odoo_id", "in", products.ids),
+             ("external_id", "!=", False), ("sync_state", "=", "synced")], ["channel_ref"])
+        unknown = len(products) - len(bindings)
+        parents = {b["channel_ref"] for b in bindings if b["channel_ref"]}
+        simple = len(bindings) - len([b for b in bindings if b["channel_ref"]])
+        lookups = math.ceil(unknown / SKUS_PER_QUERY) + 1 if unknown else 0
+        writes = math.ceil((simple + unknown) / 100) + len(parents) + unknown
+        return max(lookups + writes, 1)
+
     def send(self, requests, values_for):
         """Batch-update the shop's items of ``requests`` with ``values_for(product)``; return refusals."""
         client = self.component(usage="backend.adapter").client()
@@ -293,6 +315,9 @@ class WooInventoryExporter(Component):
     def _locations(self):
         return [(SHOP_LOCATION, self.component(usage="availability").sell_locations())]
 
+    def max_requests(self, requests):
+        return self.component(usage="woocommerce.products").max_requests(requests)
+
     def _send_levels(self, requests, products, levels):
         [(_shop, level)] = levels
         return self.component(usage="woocommerce.products").send(
@@ -305,6 +330,9 @@ class WooPricingExporter(Component):
     _inherit = "retail.exporter"
     _usage = "pricing.exporter"
     _backend_type = "woocommerce"
+
+    def max_requests(self, requests):
+        return self.component(usage="woocommerce.products").max_requests(requests)
 
     def export(self, requests):
         pricing = self.component(usage="pricing")
@@ -326,6 +354,9 @@ class WooFulfilmentExporter(Component):
     _usage = "fulfilment.exporter"
     _backend_type = "woocommerce"
     _batch_size = 1
+
+    def max_requests(self, requests):
+        return 2  # the note, then the status
 
     def export(self, requests):
         picking, binding, quantities = self._fulfilment_of(requests)
@@ -427,6 +458,15 @@ class WooCatalogExporter(Component):
     _inherit = "retail.catalog.exporter.base"
     _usage = "catalog.exporter"
     _backend_type = "woocommerce"
+
+    def max_requests(self, requests):
+        # the items found by SKU (and the walk through variable products, one call per template counted), the
+        # products updated and created (100 a call), and per template its variable product made and its
+        # variations written
+        products = self._products_of(requests, archived=True)
+        templates = len(products.product_tmpl_id)
+        return max(math.ceil(len(products) / SKUS_PER_QUERY) + templates + 2 * math.ceil(len(products) / 100)
+                   + 2 * templates, 1)
 
     def export(self, requests):
         client = self.component(usage="backend.adapter").client()

@@ -40,6 +40,36 @@ class StorefrontChecks:
     def _page_calls(self):
         raise NotImplementedError
 
+    def test_a_burst_smaller_than_a_batch_sends_everything_once_in_batches_that_fit_it(self):
+        """Each batch's tokens are reserved before it is sent: with a burst of three (the bucket refilled
+        between the job's runs, in SQL), the flushes send fitting batches run after run and end."""
+        self.backend.write({"rate_limit_rps": 0.001, "rate_limit_burst": 3})
+        self.backend.policy_for("pricing").mode = "event"
+        Request = self.env["retail.export.request"]
+        Request._request(self.backend, "inventory", self.products)
+        Request._request(self.backend, "pricing", self.products)
+        mine = [("backend_id", "=", self.backend.id), ("domain", "in", ("inventory", "pricing"))]
+        key = "outbound:%d" % self.backend.id
+        self.addCleanup(self._drop_bucket, key)
+        runs = 0
+        while Request.search_count(mine + [("state", "in", ("pending", "sending"))]):
+            self.assertLess(runs, 60, "the flushes end")
+            with self.env.registry.cursor() as cr:
+                cr.execute("""
+                    INSERT INTO retail_rate_bucket (key, tokens, stamp, last_granted)
+                    VALUES (%s, 3, extract(epoch from clock_timestamp()), false)
+                    ON CONFLICT (key) DO UPDATE SET tokens = 3, stamp = extract(epoch from clock_timestamp())
+                """, (key,))
+            perform_pending_jobs(self.env, max_rounds=1)
+            runs += 1
+        self.assertFalse(Request.search(mine + [("state", "=", "failed")]).mapped("last_error"))
+        self.assertEqual(Request.search_count(mine + [("state", "=", "done")]), 2 * len(self.products))
+        self.assertGreater(runs, 1, "more than the burst was needed: the work went in several runs")
+
+    def _drop_bucket(self, key):
+        with self.env.registry.cursor() as cr:
+            cr.execute("DELETE FROM retail_rate_bucket WHERE key = %s", (key,))
+
     def test_stock_and_price_reconciliation_reads_pages_and_repairs_per_the_system_of_record(self):
         self._publish_all()
         self._add_many_items(120)  # more than a page: items Odoo does not have

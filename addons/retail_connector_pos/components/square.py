@@ -280,6 +280,10 @@ class SquareInventoryExporter(Component):
     def _locations(self):
         return [(store.external_id, store.location_id) for store in self.backend_record.pos_store_ids]
 
+    def max_requests(self, requests):
+        # one call per 100 changes, a change per product and store
+        return max(1, -(-len(requests) * len(self.backend_record.pos_store_ids) // 100))
+
     def _send_levels(self, requests, products, levels):
         backend = self.backend_record
         bindings = self.env["retail.product.binding"].search([("backend_id", "=", backend.id),

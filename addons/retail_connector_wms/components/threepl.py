@@ -165,6 +165,12 @@ class ThreePLReleaseExporter(Component):
     _inherit = "retail.warehouse.release.exporter"
     _backend_type = "wms_rest"
 
+    def max_requests(self, requests):
+        # a receiving order: the fulfilment centres, one look-up per SKU, the order; an address change: the
+        # order's shipments and one update each (counted one per product)
+        picking = self.env["stock.picking"].browse(requests.res_id).exists()
+        return 2 + len(picking.move_ids.product_id)
+
     def _release(self, picking, document):
         client = self.component(usage="backend.adapter").client()
         try:
