@@ -88,7 +88,38 @@ class RetailExportRequest(models.Model):
             )
         self.invalidate_model()
         if policy._sends_on_change():  # a scheduled batch sends from its run
-            self._schedule_flush(backend, domain, delay=policy._export_delay(), channel=policy._job_channel())
+            self._schedule_flush_after_commit(backend, domain, delay=policy._export_delay(), channel=policy._job_channel())
+
+    @api.model
+    def _schedule_flush_after_commit(self, backend, domain, delay=0, channel=None):
+        """Schedule the flush of requests this transaction made, once it has committed.
+
+        A flush waiting to start takes the new requests: but this transaction's snapshot may show
+        one waiting that has since started and claimed before these requests were committed (a
+        long transaction, such as a job applying a batch of orders), and would then rely on it in
+        vain. Looked for once committed, in a transaction of its own, a flush still waiting claims
+        them when it starts; otherwise another is queued. Under test (one transaction, never
+        committed) the flush is scheduled at once.
+        """
+        if odoo.modules.module.current_test:
+            self._schedule_flush(backend, domain, delay=delay, channel=channel)
+            return
+        flushes = self.env.cr.postcommit.data.setdefault("retail_export_flushes", {})
+        if not flushes:
+            self.env.cr.postcommit.add(self._flush_committed_requests)
+        # the first delay asked wins: the debounce counts from the first change
+        flushes.setdefault((backend.id, domain), (delay, channel))
+
+    def _flush_committed_requests(self):
+        flushes = self.env.cr.postcommit.data.get("retail_export_flushes") or {}
+        try:
+            with self.env.registry.cursor() as cr:
+                env = self.env(cr=cr)
+                for (backend_id, domain), (delay, channel) in sorted(flushes.items()):
+                    env["retail.export.request"]._schedule_flush(env["retail.backend"].browse(backend_id), domain,
+                                                                 delay=delay, channel=channel)
+        except Exception:  # noqa: BLE001 - the requests are committed: the sweep schedules their flush
+            _logger.exception("Could not schedule the flush of %s; the sweep will", sorted(flushes))
 
     @api.depends("last_error")
     def _compute_error_signature(self):
