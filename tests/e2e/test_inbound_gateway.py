@@ -778,6 +778,35 @@ def test_identical_refusals_are_one_row_with_a_count(odoo, channel, backend, web
     assert third["received_at"] == first["received_at"] and third["last_seen"] >= first["last_seen"]
 
 
+def test_identical_refusals_arriving_at_once_are_each_counted(odoo, channel, backend, webhook_url):
+    """The same refusal sent by several clients at once, on every HTTP worker, is counted once per request
+    on its one row: none is lost to two workers counting on the row together."""
+    threads, per_thread = 4, 4
+    # an address of its own (loopback), so that the refusals of other tests do not share the row
+    address = "127.%d.%d.%d" % tuple(random.SystemRandom().randrange(1, 255) for _ in range(3))
+    barrier = threading.Barrier(threads)
+    statuses = []
+
+    def refuse():
+        session = requests.Session()
+        session.mount("http://", SourceAddressAdapter(address))
+        barrier.wait(timeout=TIMEOUT)
+        for _ in range(per_thread):
+            body = json_bytes(channel.make_order())
+            response = session.post(webhook_url, data=body, headers=signed_headers(body, secret="not-the-backend-secret"),
+                                    timeout=TIMEOUT)
+            statuses.append(response.status_code)
+
+    workers = [threading.Thread(target=refuse) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(TIMEOUT + 5)
+    assert statuses == [401] * (threads * per_thread), statuses
+    rows = odoo.search_read("retail.rejected.request", [("remote_addr", "=", address)], ["code", "count"])
+    assert [(row["code"], row["count"]) for row in rows] == [("bad_signature", threads * per_thread)], rows
+
+
 def test_a_source_refused_too_often_is_answered_429_at_once(odoo, odoo_url, channel, backend, webhook_url):
     """Past ``retail_connector.refusals_per_minute`` refusals in a minute, an address is answered 429
     ``too_many_refusals`` before anything else is checked, even with a correct signature; other addresses

@@ -25,11 +25,13 @@ from urllib.parse import urlencode
 
 import psycopg2
 import psycopg2.errors
+from psycopg2.extensions import ISOLATION_LEVEL_READ_COMMITTED
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from odoo import SUPERUSER_ID, api, http
 from odoo.exceptions import ConcurrencyError
 from odoo.http import request
+from odoo.sql_db import Cursor
 
 from odoo.addons.component.exception import NoComponentError
 
@@ -489,9 +491,14 @@ class InboundGateway(http.Controller):
         return self._json(refusal.status, payload, ctx["correlation_id"], retry_after=refusal.retry_after)
 
     def _record_rejection(self, ctx, refusal):
+        """Record a refusal in a transaction of its own (READ COMMITTED): the same refusal arriving on
+        several workers at once is counted on one row, each upsert waiting for the one before, where the
+        request's own transaction (REPEATABLE READ) would fail on the row another has just counted on."""
         try:
-            with request.env.cr.savepoint():
-                env = api.Environment(request.env.cr, SUPERUSER_ID, {})
+            with request.env.registry.cursor() as cr:
+                if isinstance(cr, Cursor):  # a test cursor shares the test's transaction
+                    cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
+                env = api.Environment(cr, SUPERUSER_ID, {})
                 keep_body = env["ir.config_parameter"].get_param("retail_connector.keep_rejected_bodies")
                 body = ctx["body"] or b""
                 headers = {k: v for k, v in request.httprequest.headers.items() if not _SECRET_HEADERS.search(k)}
