@@ -412,15 +412,17 @@ class RetailBackend(models.Model):
     def _throttle_outbound(self, method=None, path=None):
         """Take a token of the backend's shared bucket before a request (client hook).
 
-        Never waits for it (``retail.rate.bucket._throttle``): a job frees its worker, a person is
-        told how long to wait. A read of a whole channel listing in one transaction (a polling run,
-        a reconciliation) or of a catalogue onboarding page, marked ``retail_paced_read`` in the
-        context, waits a little instead (``_throttle_paced``), since starting it over would read
-        every page again.
+        A job never waits for it (``retail.rate.bucket._throttle``): it frees its worker. A read of a
+        whole channel listing in one transaction (a polling run, a reconciliation) or of a catalogue
+        onboarding page, marked ``retail_paced_read`` in the context, waits a little instead
+        (``_throttle_paced``), since starting it over would read every page again; so does a
+        person's request (no job: a readiness check, a connection test), which would otherwise fail
+        half-way through its calls. A longer wait tells the person how long to wait.
         """
         self.ensure_one()
         Bucket = self.env["retail.rate.bucket"]
-        throttle = Bucket._throttle_paced if self.env.context.get("retail_paced_read") else Bucket._throttle
+        paced = self.env.context.get("retail_paced_read") or not self.env.context.get("job_uuid")
+        throttle = Bucket._throttle_paced if paced else Bucket._throttle
         throttle(self._outbound_bucket(), self.rate_limit_rps, self.rate_limit_burst, self.name)
 
     # ------------------------------------------------------------------ connection test
