@@ -144,34 +144,8 @@ class RetailRateBucket(models.Model):
         """
         rate, burst, count = float(rate), float(max(burst, 1)), max(int(count), 1)
         needed = min(float(count), burst)
-        with self.env.registry.cursor() as cr:
-            if isinstance(cr, Cursor):  # a test cursor shares the test's transaction
-                cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
-            cr.execute(
-                """
-                INSERT INTO retail_rate_bucket (key, tokens, stamp, last_granted)
-                VALUES (%s, %s, extract(epoch from clock_timestamp()), false)
-                ON CONFLICT (key) DO NOTHING
-                """,
-                (key, burst),
-            )
-            cr.execute(
-                """
-                SELECT LEAST(%s, tokens + GREATEST(0, extract(epoch from clock_timestamp()) - stamp) * %s)
-                FROM retail_rate_bucket WHERE key = %s FOR UPDATE
-                """,
-                (burst, rate, key),
-            )
-            available = cr.fetchone()[0]
-            granted = available >= needed - 1e-9
-            cr.execute(
-                """
-                UPDATE retail_rate_bucket SET tokens = %s, stamp = extract(epoch from clock_timestamp()), last_granted = %s
-                WHERE key = %s
-                """,
-                (available - count if granted else available, granted, key),
-            )
-        if granted:
+        taken, available = self._take_locked(key, rate, burst, lambda available: count if available >= needed - 1e-9 else 0)
+        if taken:
             return 0.0
         return (needed - available) / rate if rate > 0 else 60.0
 
@@ -234,8 +208,21 @@ class RetailRateBucket(models.Model):
         the rate.
         """
         rate, burst = float(rate), float(max(burst, 1))
+        granted, available = self._take_locked(
+            key, rate, burst, lambda available: int(min(max(int(count), 1), math.floor(available))))
+        if granted:
+            return granted, 0.0
+        return 0, ((1.0 - available) / rate if rate > 0 else 60.0)
+
+    @api.model
+    def _take_locked(self, key, rate, burst, take):
+        """Take ``take(tokens available now)`` tokens of bucket ``key``; return (tokens taken, tokens available).
+
+        One short READ COMMITTED transaction of its own, the bucket's row locked: concurrent takers
+        queue on it for a moment, and together never exceed the rate.
+        """
         with self.env.registry.cursor() as cr:
-            if isinstance(cr, Cursor):
+            if isinstance(cr, Cursor):  # a test cursor shares the test's transaction
                 cr.connection.set_isolation_level(ISOLATION_LEVEL_READ_COMMITTED)
             cr.execute(
                 """
@@ -253,14 +240,12 @@ class RetailRateBucket(models.Model):
                 (burst, rate, key),
             )
             available = cr.fetchone()[0]
-            granted = int(min(max(int(count), 1), math.floor(available)))
+            taken = take(available)
             cr.execute(
                 """
                 UPDATE retail_rate_bucket SET tokens = %s, stamp = extract(epoch from clock_timestamp()), last_granted = %s
                 WHERE key = %s
                 """,
-                (available - granted, granted > 0, key),
+                (available - taken, taken > 0, key),
             )
-        if granted:
-            return granted, 0.0
-        return 0, ((1.0 - available) / rate if rate > 0 else 60.0)
+        return taken, available
