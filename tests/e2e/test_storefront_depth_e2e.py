@@ -120,9 +120,15 @@ def test_a_woocommerce_variable_product_with_its_variations(shop, odoo, wait_for
     assert (parent["type"], parent["name"], parent["description"]) == ("variable", "Jacket %s" % tag, "Waterproof")
     assert [(a["name"], a["options"]) for a in parent["attributes"]] == [("Size %s" % tag, ["S", "L"])]
     assert large["parent_id"] == parent["id"] and (small["regular_price"], small["weight"]) == ("80.00", "1.2")
-    bindings = odoo.search_read("retail.product.binding", [("backend_id", "=", shop.backend_id),
-                                                           ("odoo_id", "in", [v["id"] for v in variants])],
-                                ["external_id", "channel_ref"])
+    # the shop holds the variations once the export's request has been answered; their bindings once
+    # the export's transaction has committed, a moment later
+    def bound():
+        found = odoo.search_read("retail.product.binding", [("backend_id", "=", shop.backend_id),
+                                                            ("odoo_id", "in", [v["id"] for v in variants])],
+                                 ["external_id", "channel_ref"])
+        return found if len(found) == 2 and all(b["external_id"] for b in found) else None
+
+    bindings = wait_for(bound, timeout=30, what="the variations' bindings")
     assert {(b["external_id"], b["channel_ref"]) for b in bindings} == {
         (str(small["id"]), str(parent["id"])), (str(large["id"]), str(parent["id"]))}
     failed = odoo.search_read("retail.export.request", [("backend_id", "=", shop.backend_id), ("state", "=", "failed")],
