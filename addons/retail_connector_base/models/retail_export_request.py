@@ -336,10 +336,16 @@ class RetailExportRequest(models.Model):
             cr.execute("SELECT odoo_id FROM retail_product_binding WHERE backend_id = %s AND odoo_id = ANY(%s)",
                        (backend.id, candidates.ids))
             new = candidates.browse([row[0] for row in cr.fetchall()])
-        if new:
-            Request = self.with_context(retail_published=True)
-            Request._request(backend, "inventory", new.filtered("is_storable"))
-            Request._request(backend, "pricing", new)
+        if not new:
+            return
+        # committed at once, with their flush scheduled on that commit: the flush's own transaction is rolled
+        # back should a later batch give the worker back, and would take these requests with it while the
+        # products stay bound (published), their stock and price then waiting for a reconciliation
+        with self._own_cursor() as cr:
+            env = self.env(cr=cr)
+            Request = self.with_env(env).with_context(retail_published=True)
+            Request._request(backend.with_env(env), "inventory", new.with_env(env).filtered("is_storable"))
+            Request._request(backend.with_env(env), "pricing", new.with_env(env))
 
     @contextmanager
     def _own_cursor(self):
