@@ -394,6 +394,44 @@ def test_a_dropped_webhook_leaves_no_sale_order(odoo, channel, backend):
     assert channel.get_order(order["external_id"])["name"] == order["name"]
 
 
+def test_a_reconciliation_the_rate_limit_stops_continues_in_a_later_job(odoo, channel, backend, wait_for):
+    """Orders the webhooks missed, read by the orders run's reconciliation with one page's token at a time and
+    the next five seconds away: its job stops at the second page instead of waiting in the worker, a later
+    job continues from that page, and every order is read once."""
+    placed = channel.add_orders(120)
+    policy = odoo.search_read("retail.sync.policy", [("backend_id", "=", backend), ("domain", "=", "orders")], ["id"])
+    rate = odoo.search_read("retail.backend", [("id", "=", backend)], ["rate_limit_rps", "rate_limit_burst"])[0]
+    runs = [r["id"] for r in odoo.search_read("retail.reconciliation.run", [("backend_id", "=", backend)], ["id"])]
+    channel.calls.reset()
+    odoo.call("retail.backend", "write", [backend], {"rate_limit_rps": 0.2, "rate_limit_burst": 1})
+    try:
+        odoo.call("retail.sync.policy", "action_run_now", [policy[0]["id"]])
+
+        def run(state):
+            rows = odoo.search_read("retail.reconciliation.run", [("backend_id", "=", backend), ("id", "not in", runs)],
+                                    ["state", "checked", "resume_at", "message"])
+            return rows[0] if rows and rows[0]["state"] == state and (state != "running" or rows[0]["resume_at"]) \
+                else None
+
+        paused = wait_for(lambda: run("running"), JOB_WAIT, "the run paused by the rate limit")
+        assert "rate limit" in paused["message"]
+        done = wait_for(lambda: run("done"), JOB_WAIT, "the run continued and done")
+        assert not done["resume_at"]
+    finally:
+        odoo.call("retail.backend", "write", [backend], {k: rate[k] for k in ("rate_limit_rps", "rate_limit_burst")})
+    jobs = odoo.search_read("queue.job", [("method_name", "=", "_continue_reads"), ("state", "=", "done")], ["uuid"])
+    assert jobs, "a job of its own continued the read"
+    pages = channel.calls_to("GET", "/api/v1/orders")
+    assert len(pages) >= 2
+    cursors = [call.query.get("cursor") for call in pages]
+    assert len(set(map(str, cursors))) == len(cursors), "no page read twice"
+    keys = [o["external_id"] for o in placed]
+    events = odoo.search_read("retail.event", [("backend_id", "=", backend), ("aggregate_key", "in", keys)],
+                              ["aggregate_key", "source"])
+    assert sorted(e["aggregate_key"] for e in events) == sorted(keys), "every order read once"
+    assert {e["source"] for e in events} == {"poll"}
+
+
 # --------------------------------------------------------------------------- refusals
 
 def test_a_wrong_secret_is_refused_401(odoo, channel, backend, webhook_url):

@@ -42,6 +42,26 @@ def _since():
     return datetime.now(timezone.utc) - timedelta(hours=1)
 
 
+def test_an_orders_read_continues_from_the_next_token_it_kept(sim):
+    ids = [sim.add_order(items=[("SKU-%d" % i, 1, "5.00")], notify=False) for i in range(5)]
+    client = _client(sim)
+    tokens, first = [], []
+    for order in client.iter_orders([MARKET], last_updated_after=_since(), page_size=2, on_next_token=tokens.append):
+        first.append(order["AmazonOrderId"])
+        if len(first) == 2:
+            break  # a read that stopped after its first page
+    assert len(tokens) == 0  # the next page was never asked for: no token handed over yet
+    # the token the read keeps is handed over before the next page is asked for
+    pages = client.iter_orders([MARKET], last_updated_after=_since(), page_size=2, on_next_token=tokens.append)
+    first = [next(pages)["AmazonOrderId"], next(pages)["AmazonOrderId"]]
+    third = next(pages)["AmazonOrderId"]
+    assert len(tokens) == 1 and tokens[0]
+    rest = [third] + [o["AmazonOrderId"] for o in pages]
+    again = [o["AmazonOrderId"] for o in client.iter_orders([MARKET], last_updated_after=_since(), next_token=tokens[0])]
+    assert again == rest
+    assert sorted(first + rest) == sorted(ids)
+
+
 def test_orders_pages_items_and_restricted_data(sim):
     ids = [sim.add_order(items=[("SKU-%d" % i, 1, "5.00"), ("B", 2, "1.50"), ("C", 1, "3.00")], notify=False)
            for i in range(3)]

@@ -85,13 +85,17 @@ class GenericBackendAdapter(Component):
         """Return the JSON body of ``GET path`` (an empty dict when the channel answers nothing)."""
         return self.request("GET", path, params=params).data or {}
 
-    def iter_pages(self, path, params, on_first=None):
+    def iter_pages(self, path, params, on_first=None, cursor=None, on_cursor=None):
         """Yield the JSON bodies of ``GET path``, keyset page after page (``next_cursor``).
 
-        ``on_first`` is called with the first answer (its headers count the whole read).
+        ``on_first`` is called with the first answer (its headers count the whole read). ``cursor``
+        starts the read at that page (one a read that stopped kept); ``on_cursor`` is called with each
+        next page's cursor before it is asked for.
         """
         client = self.client()
         limit = params.get("limit", 100)
+        if cursor:
+            params = {"limit": limit, "cursor": cursor}
         while True:
             resp = self.request("GET", path, params=params, client=client)
             if on_first and "cursor" not in params:
@@ -101,3 +105,5 @@ class GenericBackendAdapter(Component):
             if not page.get("next_cursor"):
                 return
             params = {"limit": limit, "cursor": page["next_cursor"]}
+            if on_cursor:
+                on_cursor(page["next_cursor"])

@@ -1,6 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import hashlib
 import json
+import math
 from datetime import timedelta
 
 from odoo import fields
@@ -9,8 +10,10 @@ from odoo.addons.component.core import AbstractComponent, Component
 
 from ..lib.canonical.errors import RuleError
 from ..lib.canonical.normalize import parse_timestamp
+from ..lib.http import ChannelRateLimited
 from ..lib.inbound import InboundError
 from ..models.retail_event import new_correlation_id
+from ..models.retail_rate_bucket import READ_WAIT, RESUMABLE
 
 
 class ChangesBatchImporter(AbstractComponent):
@@ -53,71 +56,142 @@ class ChangesBatchImporter(AbstractComponent):
         update time), and only the objects missing or outdated in Odoo are parsed into the
         inbox: a reconciliation that finds nothing wrong writes nothing but its run (and the
         checkpoint when the channel changed since).
+
+        A reconciliation's read in a job whose channel can say where a page starts (``_resume``) does
+        not wait in the job for a rate limit: it stops at the page it was about to ask for, keeps what
+        it read (its events, counts and the channel's page cursor, on the run), and a later job
+        continues from there (``retail.reconciliation.run._continue_reads``). The checkpoint moves when
+        the last page is read.
         """
         backend = self.backend_record
         policy = backend.policy_for(self._domain)
-        started = fields.Datetime.now()
-        since = policy.checkpoint - timedelta(minutes=policy.overlap_minutes) if policy.checkpoint else None
+        state = self._run._take_paused_read(self._name) if self._run is not None else None
+        if state:
+            started = fields.Datetime.to_datetime(state["started"])
+            newest = fields.Datetime.to_datetime(state["newest"]) if state.get("newest") else None
+            since = self._resume_since(state, newest)
+            new, known, self._checked = state["new"], state["known"], state["checked"]
+            self._channel_total = state.get("total")
+            self._page_cursor = state.get("cursor")
+        else:
+            started = fields.Datetime.now()
+            since = policy.checkpoint - timedelta(minutes=policy.overlap_minutes) if policy.checkpoint else None
+            new, known, newest = 0, 0, None
+            self._checked = 0
+            self._channel_total = None
+            self._page_cursor = None
         Event = self.env["retail.event"]
         correlation_id = new_correlation_id()
         # what is kept across pages does not grow with the differences: counts, and one event per
         # domain to wake its dispatcher with (it applies every waiting event of the domain)
-        new, known, rejected, newest, wake = 0, 0, [], None, {}
-        self._checked = 0
-        self._channel_total = None
-        with backend.work_on("retail.event") as work:
-            parser = work.component(usage="event.parser")
-            for page in self._pages(self._fetch_changes(since)):
-                stamps = [self._stamp_of(data) for data in page]
-                for stamp in stamps:
-                    newest = max(newest, stamp) if newest and stamp else (stamp or newest)
-                if self._run is not None:
-                    page, differing = self._differing(page, stamps)
-                    self._checked += differing
-                    self._run._progress(self._checked, self._known_total(page))
-                for data in page:
-                    body = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
-                    try:
-                        inbound = parser.parse(self._topic, {}, data, body)
-                    except InboundError as exc:
-                        rejected.append("%s" % exc)
-                        continue
-                    inbound.idempotency_key = "poll:%s" % hashlib.sha256(
-                        ("%s|%s" % (inbound.aggregate_key, inbound.channel_timestamp)).encode()
-                    ).hexdigest()
-                    if self._run is None:
-                        self._checked += 1
-                    event_id, duplicate = Event._insert_received(backend, inbound, body.decode(), "poll", correlation_id)
-                    if duplicate:
-                        known += 1
-                    else:
-                        new += 1
-                        wake.setdefault(inbound.domain or self._domain, event_id)
-                        self._record_repair(inbound, event_id)
-                if self._run is not None:
-                    # what this page loaded (bindings, events, lines) is written: memory stays that of one page
-                    self.env.invalidate_all()
+        rejected, wake, paused = [], {}, None
+        cache = self.env.cr.cache
+        pausable = self._pausable()
+        if pausable:
+            cache[RESUMABLE] = True
+        try:
+            with backend.work_on("retail.event") as work:
+                parser = work.component(usage="event.parser")
+                for page in self._pages(self._fetch_changes(since)):
+                    stamps = [self._stamp_of(data) for data in page]
+                    for stamp in stamps:
+                        newest = max(newest, stamp) if newest and stamp else (stamp or newest)
+                    if self._run is not None:
+                        page, differing = self._differing(page, stamps)
+                        self._checked += differing
+                        self._run._progress(self._checked, self._known_total(page))
+                    for data in page:
+                        body = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+                        try:
+                            inbound = parser.parse(self._topic, {}, data, body)
+                        except InboundError as exc:
+                            rejected.append("%s" % exc)
+                            continue
+                        inbound.idempotency_key = "poll:%s" % hashlib.sha256(
+                            ("%s|%s" % (inbound.aggregate_key, inbound.channel_timestamp)).encode()
+                        ).hexdigest()
+                        if self._run is None:
+                            self._checked += 1
+                        event_id, duplicate = Event._insert_received(backend, inbound, body.decode(), "poll", correlation_id)
+                        if duplicate:
+                            known += 1
+                        else:
+                            new += 1
+                            wake.setdefault(inbound.domain or self._domain, event_id)
+                            self._record_repair(inbound, event_id)
+                    if self._run is not None:
+                        # what this page loaded (bindings, events, lines) is written: memory stays that of one page
+                        self.env.invalidate_all()
+        except ChannelRateLimited as exc:
+            if not pausable:
+                raise
+            paused = exc
+        finally:
+            if pausable:
+                cache.pop(RESUMABLE, None)
         Event.browse(sorted(wake.values()))._enqueue()
+        for reason in rejected:
+            backend.message_post(body=self.env._("A polled change was refused: %(reason)s", reason=reason))
+        if paused is not None:
+            wait = max(1, math.ceil(paused.retry_after or 1))
+            self._run._pause_read(self._name, wait, str(paused), {
+                "started": fields.Datetime.to_string(started),
+                "newest": fields.Datetime.to_string(newest) if newest else None,
+                "since": fields.Datetime.to_string(since) if since else None,
+                "cursor": self._page_cursor,
+                "new": new, "known": known, "checked": self._checked, "total": self._channel_total,
+            })
+            return "%s: %d new, %d already known so far, %d refused; paused for %d s by the rate limit" % (
+                self._domain, new, known, len(rejected), wait)
         # never move the checkpoint past what was read, nor past when the read started
         checkpoint = min(newest, started) if newest else (policy.checkpoint or started)
         if policy.checkpoint != checkpoint:
             policy.checkpoint = checkpoint
-        for reason in rejected:
-            backend.message_post(body=self.env._("A polled change was refused: %(reason)s", reason=reason))
         return "%s: %d new, %d already known, %d refused (checkpoint %s)" % (
             self._domain, new, known, len(rejected), policy.checkpoint
         )
+
+    # How a paused read continues: "cursor" (the channel's page cursor ``_fetch_changes`` keeps in
+    # ``_page_cursor`` before asking for each next page, and starts from when given one), "stamp" (the
+    # channel lists changes oldest first with an inclusive bound: the read starts again at the newest
+    # change read, which the idempotent inbox absorbs), or None (the read cannot stop: it waits in the job).
+    _resume = None
+    _page_cursor = None
+
+    def _pausable(self):
+        """Return whether this read may stop at a page boundary and continue in a later job (a reconciliation run
+        by a job; not when jobs run in line, ``queue_job__no_delay``: the continuation would be this job again)."""
+        context = self.env.context
+        return bool(self._resume and self._run is not None and context.get("job_uuid")
+                    and not context.get("queue_job__no_delay"))
+
+    def _resume_since(self, state, newest):
+        """Return the ``since`` a paused read continues with: by stamp, the newest change read."""
+        if self._resume == "stamp" and newest:
+            return newest
+        return fields.Datetime.to_datetime(state["since"]) if state.get("since") else None
+
+    def _read_wait(self, longest):
+        """Return how long a channel client may pause by itself in this read: ``longest`` unless the read can
+        stop at a page boundary (then a wait longer than a moment stops it, see ``run``)."""
+        return READ_WAIT if self._pausable() else longest
 
     _page_size = 500
 
     def _pages(self, objects):
         """Yield lists of at most ``_page_size`` of ``objects`` (an iterator), reading no further ahead."""
         page = []
-        for data in objects:
-            page.append(data)
-            if len(page) >= self._page_size:
+        try:
+            for data in objects:
+                page.append(data)
+                if len(page) >= self._page_size:
+                    yield page
+                    page = []
+        except ChannelRateLimited:
+            # the read stops: what it read before the page it could not ask for is imported first
+            if page:
                 yield page
-                page = []
+            raise
         if page:
             yield page
 
@@ -213,6 +287,7 @@ class GenericOrdersBatchImporter(Component):
     _backend_type = "generic"
     _domain = "orders"
     _topic = "orders/updated"
+    _resume = "cursor"
 
     def _fetch_changes(self, since):
         params = {"limit": 100}
@@ -223,5 +298,9 @@ class GenericOrdersBatchImporter(Component):
             # the first page counts every order changed since: the run's total
             self._found_total(next((v for k, v in resp.headers.items() if k.lower() == "x-total-count"), None))
 
-        for page in self.component(usage="backend.adapter").iter_pages("/api/v1/orders", params, on_first=count):
+        def keep(cursor):
+            self._page_cursor = cursor
+
+        for page in self.component(usage="backend.adapter").iter_pages(
+                "/api/v1/orders", params, on_first=count, cursor=self._page_cursor, on_cursor=keep):
             yield from page.get("orders", [])

@@ -39,6 +39,11 @@ class ChannelRateLimited(ChannelError):
     retryable = True
 
 
+class ReadPaused(ChannelRateLimited):
+    """The connector's own rate limit of the channel has no token for ``retry_after`` seconds, in a read that
+    can stop at a page boundary and continue later (a reconciliation): it stops there instead of waiting."""
+
+
 class ChannelAuthError(ChannelError):
     """The channel refused the credentials (401/403)."""
 

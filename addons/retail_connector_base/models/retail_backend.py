@@ -9,6 +9,7 @@ from odoo.exceptions import AccessError, UserError
 from ..lib.http import ChannelError
 from .fields_secret import SecretChar
 from .retail_access import GROUP_MANAGER, check_retail_access
+from .retail_rate_bucket import RESUMABLE
 
 _logger = logging.getLogger(__name__)
 
@@ -417,10 +418,17 @@ class RetailBackend(models.Model):
         onboarding page, marked ``retail_paced_read`` in the context, waits a little instead
         (``_throttle_paced``), since starting it over would read every page again; so does a
         person's request (no job: a readiness check, a connection test), which would otherwise fail
-        half-way through its calls. A longer wait tells the person how long to wait.
+        half-way through its calls. A longer wait tells the person how long to wait. A reconciliation's
+        read of the channel's changes in a job, which keeps what it read and continues from its page
+        cursor (``RESUMABLE`` in the cursor's cache), stops at the page instead of waiting longer.
         """
         self.ensure_one()
         Bucket = self.env["retail.rate.bucket"]
+        if self.env.cr.cache.get(RESUMABLE) and self.env.context.get("job_uuid"):
+            # a read that continues from its page cursor in a later job stops at this page instead of waiting
+            Bucket._throttle_paced(self._outbound_bucket(), self.rate_limit_rps, self.rate_limit_burst, self.name,
+                                   pause=True)
+            return
         paced = self.env.context.get("retail_paced_read") or not self.env.context.get("job_uuid")
         throttle = Bucket._throttle_paced if paced else Bucket._throttle
         throttle(self._outbound_bucket(), self.rate_limit_rps, self.rate_limit_burst, self.name)
@@ -484,7 +492,10 @@ class RetailBackend(models.Model):
             batch = work.many_components(usage="%s.batch" % domain)
             results += [str(component.run() or "") for component in batch]
         run = self._reconcile(domain)
-        if run:
+        if run and run.resume_at:
+            results.append("reconciliation: paused by the rate limit after %d checked, continues at %s" % (
+                run.checked, run.resume_at))
+        elif run:
             results.append(
                 "reconciliation: %d checked, %d differences, %d repaired, %d failed"
                 % (run.checked, run.difference_count, run.repaired, run.failed)

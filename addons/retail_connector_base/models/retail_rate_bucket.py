@@ -11,6 +11,7 @@ from odoo.sql_db import Cursor
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
+from ..lib.http import ReadPaused
 from .retail_access import GROUP_MANAGER, check_retail_access
 
 # the cursor's cache entry holding the tokens reserved for the requests being sent: {bucket key: count}
@@ -20,6 +21,9 @@ RESERVED = "retail_throttle_reserved"
 # token at most this long, so many times, in the job; see ``_throttle_paced``
 READ_WAIT = 2.0
 READ_WAITS = 20
+# the cursor's cache entry set while a read that can stop at a page boundary runs in a job (a
+# reconciliation's read of the channel's changes): a longer wait stops it there (``ReadPaused``)
+RESUMABLE = "retail_read_resumable"
 
 
 class RateLimitWait(UserError):
@@ -97,7 +101,7 @@ class RetailRateBucket(models.Model):
             raise self._wait_error(label, wait)
 
     @api.model
-    def _throttle_paced(self, key, rate, burst, label):
+    def _throttle_paced(self, key, rate, burst, label, pause=False):
         """Take one token before a request of a read that cannot start over page by page; wait a little for it.
 
         For the callers that read a whole channel listing in one transaction (a polling run, a
@@ -105,6 +109,10 @@ class RetailRateBucket(models.Model):
         ``retail_paced_read`` in the context (see ``retail.backend._throttle_outbound``), giving the
         worker back would throw the pages read away and read them again, possibly for ever. A wait of up to ``READ_WAIT`` seconds is spent in the job, at most
         ``READ_WAITS`` times in a row; a longer one frees the worker as ``_throttle`` does.
+
+        With ``pause`` (a read that keeps what it has read and continues from its page cursor in a later
+        job, see ``retail.changes.batch.importer``), a longer wait raises ``ReadPaused`` instead: the read
+        stops at the page it was about to ask for.
         """
         wait = 0.0
         for _attempt in range(READ_WAITS):
@@ -114,6 +122,8 @@ class RetailRateBucket(models.Model):
             if wait > READ_WAIT:
                 break
             time.sleep(wait)
+        if pause:
+            raise ReadPaused("Rate limit of %s: next request in %.1f s" % (label, wait), 429, wait)
         raise self._wait_error(label, wait)
 
     @api.model

@@ -1,5 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import logging
+from datetime import timedelta
 
 from odoo import fields, models
 
@@ -8,6 +9,9 @@ from .retail_access import GROUP_MANAGER, check_retail_access
 from .retail_sync_policy import DOMAINS
 
 _logger = logging.getLogger(__name__)
+
+# minutes after which a paused run's continuation is taken as lost: the next run of its domain continues it
+OVERDUE_MINUTES = 15
 
 DIFFERENCE_KINDS = [
     ("missing_in_odoo", "Missing in Odoo"),
@@ -42,6 +46,11 @@ class RetailReconciliationRun(models.Model):
     failed = fields.Integer()
     message = fields.Text()
     line_ids = fields.One2many("retail.reconciliation.line", "run_id", string="Differences found")
+    # a read that stopped at a page boundary for the rate limit: what it had read, and where it goes on
+    paused_reads = fields.Json(readonly=True, copy=False)
+    resume_at = fields.Datetime(
+        string="Continues at", readonly=True, copy=False,
+        help="The run's read of the channel stopped at a page for the rate limit: it continues then, from that page.")
 
     def _add(self, kind, key, odoo_value=None, channel_value=None, action="reported", message=None, res_model=None, res_id=None):
         """Record one difference and what was done about it."""
@@ -60,6 +69,62 @@ class RetailReconciliationRun(models.Model):
             }
         )
 
+    # ------------------------------------------------------------------ paused reads
+    def _pause_read(self, name, wait, reason, state):
+        """Keep a read (component ``name``) that stopped at a page boundary, and continue it in ``wait`` seconds.
+
+        ``state`` is what the read needs to continue (its counts, checkpoint bounds and the channel's page
+        cursor). One continuation job continues every read of the run that stopped.
+        """
+        self.ensure_one()
+        reads = dict(self.paused_reads or {}, **{name: state})
+        resume_at = fields.Datetime.now() + timedelta(seconds=wait)
+        self.write({
+            "paused_reads": reads,
+            "resume_at": max(resume_at, self.resume_at) if self.resume_at else resume_at,
+            "message": self.env._("Paused by the rate limit (%(reason)s): continues from the page it stopped at.",
+                                  reason=reason),
+        })
+        backend = self.backend_id
+        backend._as_connector(self).with_delay(
+            eta=wait,
+            channel="root.retail.reconciliation",
+            identity_key="retail-reconcile-continue-%d" % self.id,
+            description="%s: %s reconciliation, continued" % (backend.name, self.domain),
+        )._continue_reads()
+
+    def _take_paused_read(self, name):
+        """Return (and forget) what the read of component ``name`` kept when it stopped; None if it did not."""
+        self.ensure_one()
+        reads = dict(self.paused_reads or {})
+        state = reads.pop(name, None)
+        if state is not None:
+            self.paused_reads = reads or False
+        return state
+
+    def _continue_reads(self):
+        """Continue the reads of this run that stopped for the rate limit (job); finish the run when none is left."""
+        self.ensure_one()
+        if self.state != "running" or not self.paused_reads:
+            return "Nothing to continue"
+        backend = self.backend_id
+        names = sorted(self.paused_reads)
+        try:
+            with self.env.cr.savepoint(), backend.with_context(retail_paced_read=True).work_on(self._name) as work:
+                for name in names:
+                    before = (self.paused_reads or {}).get(name, {}).get("checked", 0)
+                    total = work.component_by_name(name).reconcile(self) or 0
+                    self.checked += total - before
+        except ChannelError as exc:
+            self.write({"state": "failed", "finished_at": fields.Datetime.now(), "message": str(exc),
+                        "paused_reads": False, "resume_at": False})
+            return "Failed: %s" % exc
+        if self.paused_reads:
+            return "Paused again: continues at %s" % self.resume_at
+        self._finish(self.checked)
+        return "%d checked, %d differences, %d repaired, %d failed" % (
+            self.checked, self.difference_count, self.repaired, self.failed)
+
     def _finish(self, checked, message=None):
         self.ensure_one()
         # counted in the database: a run with many differences does not load its lines
@@ -74,6 +139,7 @@ class RetailReconciliationRun(models.Model):
                 "repaired": actions.get("repaired", 0),
                 "failed": actions.get("failed", 0),
                 "message": message,
+                "resume_at": False,
             }
         )
 
@@ -126,12 +192,25 @@ class RetailBackend(models.Model):
             reconcilers = work.many_components(usage="%s.reconciler" % domain)
             if not reconcilers:
                 return None
-            run = self.env["retail.reconciliation.run"].create({"backend_id": self.id, "domain": domain})
+            Run = self.env["retail.reconciliation.run"]
+            paused = Run.search([("backend_id", "=", self.id), ("domain", "=", domain), ("state", "=", "running"),
+                                 ("resume_at", "!=", False)], limit=1)
+            if paused:
+                # a run whose read stopped for the rate limit is not started twice; one whose continuation is long
+                # overdue (its job lost) is continued here
+                if paused.resume_at < fields.Datetime.now() - timedelta(minutes=OVERDUE_MINUTES):
+                    paused._continue_reads()
+                return paused
+            run = Run.create({"backend_id": self.id, "domain": domain})
             try:
                 with self.env.cr.savepoint():
                     checked = sum(reconciler.reconcile(run) or 0 for reconciler in reconcilers)
             except ChannelError as exc:
-                run.write({"state": "failed", "finished_at": fields.Datetime.now(), "message": str(exc)})
+                run.write({"state": "failed", "finished_at": fields.Datetime.now(), "message": str(exc),
+                           "paused_reads": False, "resume_at": False})
+                return run
+            if run.paused_reads:
+                run.checked = checked  # so far: the continuation adds the rest and finishes the run
                 return run
             run._finish(checked)
         if run.repaired:

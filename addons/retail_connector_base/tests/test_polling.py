@@ -1,11 +1,14 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import time
 from unittest import SkipTest
 from unittest.mock import patch
 
+from odoo import fields
 from odoo.tests import tagged
 
 from ..components.batch_importer import ChangesBatchImporter
 from .common import RetailCase
+from .jobs import perform_pending_jobs
 from .simulators import load_simulators
 
 
@@ -123,3 +126,52 @@ class TestPolling(RetailCase):
             seen = self._progress_while_reconciling()
         # a full page announces one more: the total grows as the pages come, and is never 0
         self.assertEqual([(done, total) for _state, done, total, _percent in seen], [(3, 6), (6, 9), (7, 7)])
+
+    def test_a_reconciliation_stopped_by_the_rate_limit_continues_from_its_page(self):
+        self.channel.add_orders(230)
+        # two pages' tokens now, the next one in ten seconds: the read stops at the third page (the shared
+        # bucket, kept by its own transactions, is filled first: other tests may have emptied it)
+        time.sleep(0.01)
+        self.env["retail.rate.bucket"]._take(self.backend._outbound_bucket(), 1000, 1000)
+        self.backend.write({"rate_limit_rps": 0.1, "rate_limit_burst": 2})
+        policy = self.backend.policy_for("orders")
+        checkpoint = policy.checkpoint
+        # as the scheduled run's job runs it, with its continuation queued rather than run in line
+        backend = self.backend.with_context(queue_job__no_delay=False, job_uuid="scheduled-orders-run")
+        run = backend._reconcile("orders")
+        self.assertEqual((run.state, run.checked), ("running", 200), run.message)
+        self.assertIn("rate limit", run.message)
+        self.assertTrue(run.resume_at)
+        self.assertEqual(len(self.channel.calls_to("GET", "/api/v1/orders")), 2, "the third page was not asked for")
+        state = run.paused_reads["retail.generic.orders.batch.importer"]
+        self.assertTrue(state["cursor"])
+        self.assertEqual(state["new"], 200)
+        Event = self.env["retail.event"]
+        self.assertEqual(Event.search_count([("backend_id", "=", self.backend.id)]), 200, "what was read is kept")
+        self.assertEqual(policy.checkpoint, checkpoint, "the checkpoint moves once every page is read")
+        job = self.env["queue.job"].search([("method_name", "=", "_continue_reads")])
+        self.assertEqual((len(job), job.channel), (1, "root.retail.reconciliation"))
+        self.assertGreater(job.eta, fields.Datetime.now())
+
+        # the next scheduled run meanwhile starts no second read
+        self.assertEqual(backend._reconcile("orders"), run)
+        self.assertEqual(len(self.channel.calls_to("GET", "/api/v1/orders")), 2)
+
+        # the continuation reads from the third page on, once the limit allows it
+        self.backend.write({"rate_limit_rps": 1000, "rate_limit_burst": 1000})
+        perform_pending_jobs(self.env, method="_continue_reads")
+        self.assertEqual((run.state, run.checked, run.repaired, run.resume_at, run.paused_reads),
+                         ("done", 230, 230, False, False), run.message)
+        calls = self.channel.calls_to("GET", "/api/v1/orders")
+        self.assertEqual(len(calls), 3, "no page read twice")
+        self.assertEqual(Event.search_count([("backend_id", "=", self.backend.id)]), 230)
+        self.assertTrue(policy.checkpoint and policy.checkpoint != checkpoint)
+
+    def test_a_reconciliation_a_person_starts_waits_for_the_rate_limit_instead(self):
+        self.channel.add_orders(230)
+        # a token every half second: each of the three pages after the first waits for its own
+        self.backend.write({"rate_limit_rps": 2, "rate_limit_burst": 1})
+        run = self.backend.with_context(queue_job__no_delay=False)._reconcile("orders")
+        self.assertEqual((run.state, run.checked, run.resume_at), ("done", 230, False), run.message)
+        self.assertEqual(len(self.channel.calls_to("GET", "/api/v1/orders")), 3)
+        self.assertFalse(self.env["queue.job"].search_count([("method_name", "=", "_continue_reads")]))

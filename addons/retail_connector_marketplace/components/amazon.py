@@ -170,12 +170,20 @@ class AmazonOrdersReconciler(Component):
     _topic = ORDER_TOPIC
     _binding_model = "retail.sale.order.binding"
 
+    _resume = "cursor"  # getOrders' NextToken
+
     def _fetch_changes(self, since):
         backend = self.backend_record
-        # a background read: it may wait longer for the operations' rates than an export
-        client = self.component(usage="backend.adapter").client(max_wait=60.0)
+        # a background read: it may wait longer for the operations' rates than an export; in a job it stops at
+        # the page instead, and continues from its NextToken later
+        client = self.component(usage="backend.adapter").client(max_wait=self._read_wait(60.0))
         since = since.replace(tzinfo=timezone.utc) if since else datetime.now(timezone.utc) - timedelta(days=30)
-        for order in client.iter_orders(backend._amazon_marketplaces(), last_updated_after=since):
+
+        def keep(token):
+            self._page_cursor = token
+
+        for order in client.iter_orders(backend._amazon_marketplaces(), last_updated_after=since,
+                                        next_token=self._page_cursor, on_next_token=keep):
             data = backend._amazon_order_data(client, order)
             if data is not None:
                 yield data

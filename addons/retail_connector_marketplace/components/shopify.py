@@ -171,13 +171,15 @@ class ShopifyOrdersReconciler(Component):
     _domain = "orders"
     _topic = POLLED_TOPIC
     _binding_model = "retail.sale.order.binding"
+    _resume = "stamp"  # oldest change first, inclusive bound
 
     def _fetch_changes(self, since):
         from datetime import datetime, timezone  # noqa: PLC0415
 
         since = since.replace(tzinfo=timezone.utc) if since else datetime(2000, 1, 1, tzinfo=timezone.utc)
-        # a background read: a page of orders costs most of the shop's bucket, and may wait for it to refill
-        client = self.component(usage="backend.adapter").client(max_throttle_wait=RECONCILIATION_WAIT)
+        # a background read: a page of orders costs most of the shop's bucket; in a job it stops for the bucket
+        # to refill and continues later, otherwise it waits for it
+        client = self.component(usage="backend.adapter").client(max_throttle_wait=self._read_wait(RECONCILIATION_WAIT))
         for node in client.iter_orders_updated_since(since):
             yield graphql_order_to_canonical(node).to_dict()
 
@@ -549,12 +551,13 @@ class ShopifyCustomersReconciler(Component):
     _domain = "customers"
     _topic = POLLED_CUSTOMER_TOPIC
     _binding_model = "retail.partner.binding"
+    _resume = "stamp"  # oldest change first, inclusive bound
 
     def _fetch_changes(self, since):
         from datetime import datetime  # noqa: PLC0415
 
         since = since.replace(tzinfo=timezone.utc) if since else datetime(2000, 1, 1, tzinfo=timezone.utc)
-        client = self.component(usage="backend.adapter").client(max_throttle_wait=RECONCILIATION_WAIT)
+        client = self.component(usage="backend.adapter").client(max_throttle_wait=self._read_wait(RECONCILIATION_WAIT))
         for node in client.iter_customers_updated_since(since):
             yield graphql_customer_to_rest(node)
 

@@ -166,8 +166,11 @@ class WooOrdersReconciler(Component):
     _domain = "orders"
     _topic = POLLED_TOPIC
     _binding_model = "retail.sale.order.binding"
+    _resume = "stamp"  # oldest change first, re-anchored at the last modification read
 
     def reconcile(self, run):
+        if (run.paused_reads or {}).get(self._name):
+            return super().reconcile(run)  # the read continues: the webhooks were seen to when it started
         backend = self.backend_record
         # WooCommerce disables a webhook silently after repeated failed deliveries
         result = self.component(usage="backend.adapter").client().ensure_webhooks(backend.webhook_endpoint, backend.sudo().webhook_secret, WEBHOOK_TOPICS)

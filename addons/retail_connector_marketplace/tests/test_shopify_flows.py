@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 import requests
 
+from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import html2plaintext
 
@@ -279,6 +280,29 @@ class TestShopifyFlows(ShopifyFlowCase):
         self.shop.set_cost_limit(1000, 250, available=0)
         run = self.backend._reconcile("orders")
         self.assertEqual((run.state, run.repaired), ("done", 1), run.message)
+        perform_pending_jobs(self.env)
+        self.assertEqual(self._sale(order).state, "sale")
+
+    def test_the_orders_reconciliation_of_a_job_stops_for_the_cost_bucket_and_continues(self):
+        self.shop.drop_webhooks(count=5)
+        order = self.shop.place_order(line_items=[{"sku": "RC-CAP", "quantity": 1}])
+        # the bucket refills in many seconds: the scheduled run's job gives its worker back rather than wait
+        self.shop.set_cost_limit(1000, 10, available=0)
+        backend = self.backend.with_context(queue_job__no_delay=False, job_uuid="scheduled-orders-run")
+        run = backend._reconcile("orders")
+        self.assertEqual((run.state, run.checked), ("running", 0), run.message)
+        self.assertIn("THROTTLED", run.message.upper())
+        self.assertTrue(run.resume_at)
+        self.assertTrue(run.paused_reads["retail.shopify.orders.reconciler"]["started"])
+        self.assertFalse(self._sale(order))
+        # the shop said when to come back, and the backend's bucket holds every request until then: time passes
+        self.assertGreater(run.resume_at, fields.Datetime.now())
+        self.shop.set_cost_limit(1000, 1000)
+        with self.env.registry.cursor() as cr:
+            cr.execute("UPDATE retail_rate_bucket SET tokens = 100 WHERE key = %s", (self.backend._outbound_bucket(),))
+        outcomes = perform_pending_jobs(self.env, method="_continue_reads")
+        self.assertEqual(len(outcomes), 1, outcomes)
+        self.assertEqual((run.state, run.checked, run.repaired), ("done", 1, 1), run.message)
         perform_pending_jobs(self.env)
         self.assertEqual(self._sale(order).state, "sale")
 

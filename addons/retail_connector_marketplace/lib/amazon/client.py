@@ -25,6 +25,7 @@ from retail_connector_base_lib.http import (
     ChannelRateLimited,
     ChannelTransportError,
     ChannelValidationError,
+    ReadPaused,
 )
 
 ENDPOINTS = {
@@ -182,6 +183,9 @@ class SellingPartnerClient:
             headers = {"x-amz-access-token": token, "x-amz-date": datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")}
             try:
                 resp = self.http.request(method, path, headers=headers, params=params, json=json, ok=ok)
+            except ReadPaused:
+                self.limiter.give_back(operation)
+                raise  # the connector's own limit stops a read that continues later: not an Amazon throttle
             except ChannelRateLimited as exc:
                 self.throttled += 1
                 self._learn_rate(operation, getattr(exc, "headers", {}) or {})
@@ -219,12 +223,19 @@ class SellingPartnerClient:
 
     # ----------------------------------------------------------------- orders
 
-    def iter_orders(self, marketplace_ids, *, last_updated_after, statuses=None, page_size=100) -> Iterator[Mapping]:
-        """Yield the orders updated at or after ``last_updated_after``, page after page (``NextToken``)."""
+    def iter_orders(self, marketplace_ids, *, last_updated_after, statuses=None, page_size=100, next_token=None,
+                    on_next_token=None) -> Iterator[Mapping]:
+        """Yield the orders updated at or after ``last_updated_after``, page after page (``NextToken``).
+
+        ``next_token`` starts at that page (a read that stopped kept it); ``on_next_token`` is called with each
+        next page's token before it is asked for.
+        """
         params = {"MarketplaceIds": ",".join(marketplace_ids), "LastUpdatedAfter": amz_time(last_updated_after),
                   "MaxResultsPerPage": page_size}
         if statuses:
             params["OrderStatuses"] = ",".join(statuses)
+        if next_token:
+            params = {"MarketplaceIds": ",".join(marketplace_ids), "NextToken": next_token}
         while True:
             payload = self._payload(self.call("getOrders", "GET", ORDERS, params=params), "getOrders")
             yield from payload.get("Orders") or []
@@ -232,6 +243,8 @@ class SellingPartnerClient:
             if not next_token:
                 return
             params = {"MarketplaceIds": ",".join(marketplace_ids), "NextToken": next_token}
+            if on_next_token is not None:
+                on_next_token(next_token)
 
     def get_order(self, order_id, *, access_token=None):
         """Return one order (with buyer and shipping address when ``access_token`` is a Restricted Data Token)."""
