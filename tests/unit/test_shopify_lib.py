@@ -654,6 +654,22 @@ def test_variant_pages_read_the_whole_shop_with_each_locations_available_quantit
     assert len(levels) == len(shop.locations) and 7 in levels.values(), "every location, the first holding 7"
 
 
+def test_a_variant_read_continues_from_the_cursor_it_kept(shop, client):
+    for i in range(45):
+        shop.add_variant("RESUME-%02d" % i, "4.50", product_title="Resumed %d" % (i // 5))
+    cursors = []
+    pages = client.iter_variant_pages(on_cursor=cursors.append)
+    first = next(pages)
+    assert cursors == [], "the next page's cursor is handed over when it is asked for"
+    second = next(pages)
+    assert len(cursors) == 1 and cursors[0]
+    rest = [second] + list(pages)
+    again = list(client.iter_variant_pages(after=cursors[0]))
+    assert [row["sku"] for page in again for row in page] == [row["sku"] for page in rest for row in page]
+    skus = {row["sku"] for page in [first] + rest for row in page}
+    assert {"RESUME-00", "RESUME-44"} <= skus
+
+
 def test_a_customer_webhook_maps_to_a_canonical_customer_with_its_consent():
     payload = {
         "id": 7600000000042, "email": "Ana.Lopez@Example.com", "phone": "+32 470 12 34 56", "first_name": "Ana",

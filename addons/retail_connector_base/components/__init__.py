@@ -10,6 +10,7 @@ from . import webhook_authenticator
 from . import event_parser
 from . import event_processor
 from . import storefront
+from . import resumable_read
 from . import batch_importer
 from . import availability
 from . import exporter

@@ -1,7 +1,6 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 import hashlib
 import json
-import math
 from datetime import timedelta
 
 from odoo import fields
@@ -13,7 +12,6 @@ from ..lib.canonical.normalize import parse_timestamp
 from ..lib.http import ChannelRateLimited
 from ..lib.inbound import InboundError
 from ..models.retail_event import new_correlation_id
-from ..models.retail_rate_bucket import READ_WAIT, RESUMABLE
 
 
 class ChangesBatchImporter(AbstractComponent):
@@ -25,7 +23,7 @@ class ChangesBatchImporter(AbstractComponent):
     """
 
     _name = "retail.changes.batch.importer"
-    _inherit = "retail.base"
+    _inherit = "retail.resumable.read"
     # the canonical field saying when an object changed: the checkpoint follows it
     _stamp_field = "updated_at"
     _apply_on = ["retail.backend", "retail.reconciliation.run"]
@@ -85,60 +83,52 @@ class ChangesBatchImporter(AbstractComponent):
         # what is kept across pages does not grow with the differences: counts, and one event per
         # domain to wake its dispatcher with (it applies every waiting event of the domain)
         rejected, wake, paused = [], {}, None
-        cache = self.env.cr.cache
-        pausable = self._pausable()
-        if pausable:
-            cache[RESUMABLE] = True
-        try:
-            with backend.work_on("retail.event") as work:
-                parser = work.component(usage="event.parser")
-                for page in self._pages(self._fetch_changes(since)):
-                    stamps = [self._stamp_of(data) for data in page]
-                    for stamp in stamps:
-                        newest = max(newest, stamp) if newest and stamp else (stamp or newest)
-                    if self._run is not None:
-                        page, differing = self._differing(page, stamps)
-                        self._checked += differing
-                        self._run._progress(self._checked, self._known_total(page))
-                    for data in page:
-                        body = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
-                        try:
-                            inbound = parser.parse(self._topic, {}, data, body)
-                        except InboundError as exc:
-                            rejected.append("%s" % exc)
-                            continue
-                        inbound.idempotency_key = "poll:%s" % hashlib.sha256(
-                            ("%s|%s" % (inbound.aggregate_key, inbound.channel_timestamp)).encode()
-                        ).hexdigest()
-                        if self._run is None:
-                            self._checked += 1
-                        event_id, duplicate = Event._insert_received(backend, inbound, body.decode(), "poll", correlation_id)
-                        if duplicate:
-                            known += 1
-                        else:
-                            new += 1
-                            wake.setdefault(inbound.domain or self._domain, event_id)
-                            self._record_repair(inbound, event_id)
-                    if self._run is not None:
-                        # what this page loaded (bindings, events, lines) is written: memory stays that of one page
-                        self.env.invalidate_all()
-        except ChannelRateLimited as exc:
-            if not pausable:
-                raise
-            paused = exc
-        finally:
-            if pausable:
-                cache.pop(RESUMABLE, None)
+        with self._reading(self._run) as pausable:
+            try:
+                with backend.work_on("retail.event") as work:
+                    parser = work.component(usage="event.parser")
+                    for page in self._pages(self._fetch_changes(since)):
+                        stamps = [self._stamp_of(data) for data in page]
+                        for stamp in stamps:
+                            newest = max(newest, stamp) if newest and stamp else (stamp or newest)
+                        if self._run is not None:
+                            page, differing = self._differing(page, stamps)
+                            self._checked += differing
+                            self._run._progress(self._checked, self._known_total(page))
+                        for data in page:
+                            body = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+                            try:
+                                inbound = parser.parse(self._topic, {}, data, body)
+                            except InboundError as exc:
+                                rejected.append("%s" % exc)
+                                continue
+                            inbound.idempotency_key = "poll:%s" % hashlib.sha256(
+                                ("%s|%s" % (inbound.aggregate_key, inbound.channel_timestamp)).encode()
+                            ).hexdigest()
+                            if self._run is None:
+                                self._checked += 1
+                            event_id, duplicate = Event._insert_received(backend, inbound, body.decode(), "poll", correlation_id)
+                            if duplicate:
+                                known += 1
+                            else:
+                                new += 1
+                                wake.setdefault(inbound.domain or self._domain, event_id)
+                                self._record_repair(inbound, event_id)
+                        if self._run is not None:
+                            # what this page loaded (bindings, events, lines) is written: memory stays that of one page
+                            self.env.invalidate_all()
+            except ChannelRateLimited as exc:
+                if not pausable:
+                    raise
+                paused = exc
         Event.browse(sorted(wake.values()))._enqueue()
         for reason in rejected:
             backend.message_post(body=self.env._("A polled change was refused: %(reason)s", reason=reason))
         if paused is not None:
-            wait = max(1, math.ceil(paused.retry_after or 1))
-            self._run._pause_read(self._name, wait, str(paused), {
+            wait = self._pause(self._run, paused, {
                 "started": fields.Datetime.to_string(started),
                 "newest": fields.Datetime.to_string(newest) if newest else None,
                 "since": fields.Datetime.to_string(since) if since else None,
-                "cursor": self._page_cursor,
                 "new": new, "known": known, "checked": self._checked, "total": self._channel_total,
             })
             return "%s: %d new, %d already known so far, %d refused; paused for %d s by the rate limit" % (
@@ -151,30 +141,11 @@ class ChangesBatchImporter(AbstractComponent):
             self._domain, new, known, len(rejected), policy.checkpoint
         )
 
-    # How a paused read continues: "cursor" (the channel's page cursor ``_fetch_changes`` keeps in
-    # ``_page_cursor`` before asking for each next page, and starts from when given one), "stamp" (the
-    # channel lists changes oldest first with an inclusive bound: the read starts again at the newest
-    # change read, which the idempotent inbox absorbs), or None (the read cannot stop: it waits in the job).
-    _resume = None
-    _page_cursor = None
-
-    def _pausable(self):
-        """Return whether this read may stop at a page boundary and continue in a later job (a reconciliation run
-        by a job; not when jobs run in line, ``queue_job__no_delay``: the continuation would be this job again)."""
-        context = self.env.context
-        return bool(self._resume and self._run is not None and context.get("job_uuid")
-                    and not context.get("queue_job__no_delay"))
-
     def _resume_since(self, state, newest):
         """Return the ``since`` a paused read continues with: by stamp, the newest change read."""
         if self._resume == "stamp" and newest:
             return newest
         return fields.Datetime.to_datetime(state["since"]) if state.get("since") else None
-
-    def _read_wait(self, longest):
-        """Return how long a channel client may pause by itself in this read: ``longest`` unless the read can
-        stop at a page boundary (then a wait longer than a moment stops it, see ``run``)."""
-        return READ_WAIT if self._pausable() else longest
 
     _page_size = 500
 

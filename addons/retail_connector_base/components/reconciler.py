@@ -5,6 +5,8 @@ from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.component.core import AbstractComponent, Component
 
+from ..lib.http import ChannelRateLimited
+
 CHUNK = 500  # products compared at a time: memory stays bounded whatever the catalogue size
 
 
@@ -16,7 +18,7 @@ class RetailReconciler(AbstractComponent):
     """
 
     _name = "retail.reconciler"
-    _inherit = "retail.base"
+    _inherit = "retail.resumable.read"
     _apply_on = "retail.reconciliation.run"
     _domain = None
 
@@ -52,17 +54,30 @@ class RetailReconciler(AbstractComponent):
         named again on a later page is compared once). ``compare(run, channel, skus)`` settles
         the differences and returns how many it checked; ``per_sku`` is how many comparisons one
         SKU makes (one per location for stock), for the progress shown.
+
+        A read that can continue from its page cursor (``_resume``), run by a job, stops at the page the
+        rate limit holds back, keeps the SKUs compared so far on the run, and continues in a later job;
+        the bound SKUs no page named are compared once every page is read.
         """
         bound = self._bound_skus()
-        seen = set()
-        checked = total = 0
-        for channel, skus in pages:
-            skus = skus - seen
-            seen |= skus
-            # what is known to compare so far: the SKUs read and those bound (pages come one by one)
-            total = max(total, len(seen | bound) * per_sku)
-            run._progress(checked, total)
-            checked += compare(run, channel, skus)
+        state = run._take_paused_read(self._name) if self._resume else None
+        seen = set(state["seen"]) if state else set()
+        checked, total = (state["checked"], state["total"]) if state else (0, 0)
+        self._page_cursor = state.get("cursor") if state else None
+        with self._reading(run) as pausable:
+            try:
+                for channel, skus in pages:
+                    skus = skus - seen
+                    seen |= skus
+                    # what is known to compare so far: the SKUs read and those bound (pages come one by one)
+                    total = max(total, len(seen | bound) * per_sku)
+                    run._progress(checked, total)
+                    checked += compare(run, channel, skus)
+            except ChannelRateLimited as exc:
+                if not pausable:
+                    raise
+                self._pause(run, exc, {"seen": sorted(seen), "checked": checked, "total": total})
+                return checked
         run._progress(checked, max(total, checked))
         checked += compare(run, {}, bound - seen)
         run._progress(checked, checked)

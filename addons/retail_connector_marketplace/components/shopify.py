@@ -412,6 +412,19 @@ class ShopifyPayoutImporter(Component):
             self.env._("Shopify has no payout %(id)s on %(backend)s.", id=external_id, backend=self.backend_record.name))
 
 
+def _variant_pages(reconciler):
+    """Return the shop's variant pages for a reconciler (``iter_variant_pages``), from the page cursor its read kept
+    when it stopped (and keeping the next one's): a background read, which may wait for the cost bucket, or stop
+    for it in a job."""
+    client = reconciler.component(usage="backend.adapter").client(
+        max_throttle_wait=reconciler._read_wait(RECONCILIATION_WAIT))
+
+    def keep(cursor):
+        reconciler._page_cursor = cursor
+
+    return client.iter_variant_pages(after=reconciler._page_cursor, on_cursor=keep)
+
+
 class ShopifyInventoryReconciler(Component):
     """The shop's available quantities (variants page after page, per mapped location) against Odoo's."""
 
@@ -419,13 +432,14 @@ class ShopifyInventoryReconciler(Component):
     _inherit = "retail.inventory.reconciler.base"
     _usage = "inventory.reconciler"
     _backend_type = "shopify"
+    _resume = "cursor"
 
     def _locations(self):
         return self.backend_record._shopify_locations()
 
     def _channel_stock_pages(self):
         mapped = {str(location_id) for location_id, _locations in self._locations()}
-        for page in self.component(usage="backend.adapter").client(max_throttle_wait=RECONCILIATION_WAIT).iter_variant_pages():
+        for page in _variant_pages(self):
             yield [{"sku": v["sku"], "location_id": location_id, "quantity": quantity}
                    for v in page if v["sku"] for location_id, quantity in v["levels"].items()
                    if str(location_id) in mapped]
@@ -438,12 +452,13 @@ class ShopifyPricingReconciler(Component):
     _inherit = "retail.pricing.reconciler.base"
     _usage = "pricing.reconciler"
     _backend_type = "shopify"
+    _resume = "cursor"
 
     def _channel_price_pages(self):
         backend = self.backend_record
         # variant prices are in the shop's currency, which the exporter takes to be the pricelist's
         currency = (backend.pricelist_id.currency_id or backend.company_id.currency_id).name
-        for page in self.component(usage="backend.adapter").client(max_throttle_wait=RECONCILIATION_WAIT).iter_variant_pages():
+        for page in _variant_pages(self):
             yield [{"sku": v["sku"], "price": v["price"], "currency": currency} for v in page if v["sku"] and v["price"]]
 
 

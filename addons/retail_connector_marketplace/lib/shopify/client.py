@@ -260,10 +260,13 @@ class ShopifyClient:
                     }
         return found
 
-    def iter_variant_pages(self) -> Iterator[list[Mapping]]:
+    def iter_variant_pages(self, after=None, on_cursor=None) -> Iterator[list[Mapping]]:
         """Yield the shop's variants page after page: lists of ``{sku, variant_id, price, compare_at_price,
-        levels: {location id (numeric): available}}``."""
-        after = None
+        levels: {location id (numeric): available}}``.
+
+        ``after`` starts at the page after that cursor (one a read that stopped kept); ``on_cursor`` is called
+        with each next page's cursor before it is asked for.
+        """
         while True:
             connection = self.execute(Q.VARIANT_LEVELS, {"after": after}).get("productVariants") or {}
             page = []
@@ -281,6 +284,8 @@ class ShopifyClient:
             if not info.get("hasNextPage") or not info.get("endCursor"):
                 return
             after = info["endCursor"]
+            if on_cursor is not None:
+                on_cursor(after)
 
     def set_inventory(self, quantities: Iterable[Mapping], *, reason="correction", name="available",
                       reference_document_uri=None) -> list[Mapping]:
