@@ -405,6 +405,27 @@ def test_item_pages_list_simple_products_and_the_variations_of_variable_ones(sho
     assert "SHIRT" not in items, "a variable product is sold through its variations"
 
 
+def test_item_and_customer_reads_continue_from_the_page_they_kept(shop, client):
+    for i in range(25):
+        shop.add_product("KEPT-%02d" % i, "3.00", stock=i, notify=False)
+    kept = []
+    pages = client.iter_item_pages(on_page=kept.append)
+    first = next(pages)
+    assert kept == [], "the next page's number is handed over when it is asked for"
+    rest = list(pages)
+    assert len(rest) >= 2 and kept == list(range(2, len(rest) + 2))
+    again = list(client.iter_item_pages(page=kept[0]))
+    assert [i["sku"] for page in again for i in page] == [i["sku"] for page in rest for i in page]
+    assert {"KEPT-%02d" % i for i in range(25)} <= {i["sku"] for page in [first] + rest for i in page}
+
+    for i in range(12):
+        shop.save_customer(email="kept%02d@example.com" % i, first_name="Kept", last_name="%02d" % i)
+    kept = []
+    walked = [c["email"] for c in client.iter_customers(on_page=kept.append)]
+    assert len(walked) > client.per_page and kept[0] == 2
+    assert [c["email"] for c in client.iter_customers(page=2)] == walked[client.per_page:]
+
+
 def test_products_are_created_in_batches_with_their_ids(shop, client):
     made = client.batch_create_products([{"name": "New one", "sku": "NEW-1", "regular_price": "5.00"},
                                          {"name": "New two", "sku": "NEW-2", "regular_price": "6.00"}])

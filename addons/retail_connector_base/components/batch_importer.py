@@ -269,9 +269,6 @@ class GenericOrdersBatchImporter(Component):
             # the first page counts every order changed since: the run's total
             self._found_total(next((v for k, v in resp.headers.items() if k.lower() == "x-total-count"), None))
 
-        def keep(cursor):
-            self._page_cursor = cursor
-
         for page in self.component(usage="backend.adapter").iter_pages(
-                "/api/v1/orders", params, on_first=count, cursor=self._page_cursor, on_cursor=keep):
+                "/api/v1/orders", params, on_first=count, cursor=self._page_cursor, on_cursor=self._keep_cursor):
             yield from page.get("orders", [])

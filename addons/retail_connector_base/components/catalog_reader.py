@@ -19,7 +19,7 @@ class CatalogReader(AbstractComponent):
     """
 
     _name = "retail.catalog.reader.base"
-    _inherit = "retail.base"
+    _inherit = "retail.resumable.read"  # its client's own waits are a moment within a read that stops instead
     _apply_on = ["retail.catalog.onboarding", "retail.reconciliation.run"]
     _usage = "catalog.reader"
 
@@ -28,14 +28,16 @@ class CatalogReader(AbstractComponent):
         (None: the first). A cursor is text the channel gave: kept between jobs to resume there."""
         raise NotImplementedError
 
-    def iter_pages(self, page_size=None):
-        """Yield the whole catalogue, page after page."""
-        cursor = None
+    def iter_pages(self, page_size=None, cursor=None, on_cursor=None):
+        """Yield the whole catalogue, page after page (from the page at ``cursor``; ``on_cursor`` is called with
+        each next page's cursor before it is asked for)."""
         while True:
             items, cursor, _total = self.read_page(cursor, page_size)
             yield items
             if not cursor:
                 return
+            if on_cursor is not None:
+                on_cursor(cursor)
 
 
 class GenericCatalogReader(Component):
@@ -76,10 +78,12 @@ class CatalogReconciler(AbstractComponent):
     _name = "retail.catalog.reconciler.base"
     _inherit = "retail.reconciler"
     _domain = "catalog"
+    _resume = "cursor"  # the catalogue reader's page cursor
 
     def reconcile(self, run):
         def pages():
-            for page in self.component(usage="catalog.reader").iter_pages():
+            for page in self.component(usage="catalog.reader").iter_pages(cursor=self._page_cursor,
+                                                                           on_cursor=self._keep_cursor):
                 channel = {}
                 for item in page:
                     if item.get("sku"):

@@ -49,6 +49,10 @@ class ResumableRead(AbstractComponent):
             if pausable:
                 cache.pop(RESUMABLE, None)
 
+    def _keep_cursor(self, cursor):
+        """Keep the channel's cursor of the next page (a page reader's callback, before it asks for that page)."""
+        self._page_cursor = cursor
+
     def _read_wait(self, longest):
         """Return how long a channel client may pause by itself in this read: ``longest``, or a moment in a read
         that stops instead (within ``_reading``)."""
@@ -58,5 +62,5 @@ class ResumableRead(AbstractComponent):
         """Keep ``state`` (what the read needs to continue) on ``run`` and continue when ``error`` (the rate limit
         met, a ChannelRateLimited) allows; return the seconds until then."""
         wait = max(1, math.ceil(error.retry_after or 1))
-        run._pause_read(self._name, wait, str(error), dict(state, cursor=self._page_cursor))
+        run._pause_read(self._name, wait, str(error), dict(state, cursor=self._page_cursor, model=self.work.model_name))
         return wait

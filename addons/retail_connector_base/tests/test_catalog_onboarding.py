@@ -1,8 +1,10 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from unittest import SkipTest
+from unittest.mock import patch
 
 from odoo.tests import TransactionCase, tagged
 
+from .jobs import perform_pending_jobs
 from .simulators import load_simulators
 
 
@@ -196,6 +198,42 @@ class TestCatalogOnboarding(CatalogCase):
         self.onboarding.action_resume()
         self.assertEqual(self.onboarding.state, "done")
         self.assertEqual(len(self._bound()), 6)
+
+    def test_a_catalogue_reconciliation_the_rate_limit_stops_continues_from_its_page(self):
+        from ..components.catalog_reader import GenericCatalogReader  # noqa: PLC0415
+
+        self._let_channel_create(True)
+        self.onboarding.action_import()
+        self.channel.edit_product("CAT-MUG", name="Big mug")
+        self.channel.remove_product("CAT-NEW-4")
+        # one page's token now, the next in ten seconds; two products a page
+        key = self.backend._outbound_bucket()
+        self.backend.write({"rate_limit_rps": 0.1, "rate_limit_burst": 1})
+        with self.env.registry.cursor() as cr:
+            cr.execute("""
+                INSERT INTO retail_rate_bucket (key, tokens, stamp, last_granted)
+                VALUES (%s, 1, extract(epoch from clock_timestamp()), false)
+                ON CONFLICT (key) DO UPDATE SET tokens = 1, stamp = extract(epoch from clock_timestamp())
+            """, (key,))
+        mark = len(self.channel.calls_to("GET", "/api/v1/products"))
+        backend = self.backend.with_context(retail_reconcile_catalog=True, queue_job__no_delay=False,
+                                            job_uuid="catalogue-run")
+        with patch.object(GenericCatalogReader, "_page_size", 2):
+            run = backend._reconcile("catalog")
+            self.assertEqual((run.state, run.checked), ("running", 2), run.message)
+            self.assertTrue(run.paused_reads["retail.generic.catalog.reconciler"]["cursor"])
+            self.assertEqual(len(self.channel.calls_to("GET", "/api/v1/products")) - mark, 1)
+            with self.env.registry.cursor() as cr:
+                cr.execute("UPDATE retail_rate_bucket SET tokens = 100 WHERE key = %s", (key,))
+            self.backend.write({"rate_limit_rps": 100, "rate_limit_burst": 100})
+            perform_pending_jobs(self.env, method="_continue_reads")
+        self.assertEqual(run.state, "done", run.message)
+        kinds = {(line.kind, line.key.split(":")[0], line.action) for line in run.line_ids}
+        self.assertIn(("catalog_drift", "CAT-MUG", "repaired"), kinds)
+        self.assertIn(("missing_on_channel", "CAT-NEW-4", "repaired"), kinds, "the bound products no page named")
+        cursors = [c.query.get("cursor") for c in self.channel.calls_to("GET", "/api/v1/products")[mark:]]
+        self.assertEqual(len(cursors), 3, cursors)
+        self.assertEqual(len(set(map(str, cursors))), 3, "no page read twice")
 
     def test_catalogue_reconciliation_repairs_by_the_system_of_record(self):
         self._let_channel_create(True)

@@ -16,7 +16,7 @@ class ShopifyCatalogReader(Component):
     _backend_type = "shopify"
 
     def read_page(self, cursor=None, page_size=None):
-        client = self.component(usage="backend.adapter").client(max_throttle_wait=RECONCILIATION_WAIT)
+        client = self.component(usage="backend.adapter").client(max_throttle_wait=self._read_wait(RECONCILIATION_WAIT))
         items, next_cursor = read_catalog_page(client, cursor, page_size)
         return items, next_cursor, None
 

@@ -416,12 +416,14 @@ class WooInventoryReconciler(Component):
     _inherit = "retail.inventory.reconciler.base"
     _usage = "inventory.reconciler"
     _backend_type = "woocommerce"
+    _resume = "cursor"  # the page number of products
 
     def _locations(self):
         return [(SHOP_LOCATION, self.component(usage="availability").sell_locations())]
 
     def _channel_stock_pages(self):
-        for page in self.component(usage="backend.adapter").client().iter_item_pages():
+        for page in self.component(usage="backend.adapter").client().iter_item_pages(
+                page=self._page_cursor, on_page=self._keep_cursor):
             # an item whose stock the shop does not manage has no level: missing, its level is sent again
             yield [{"sku": i["sku"], "location_id": SHOP_LOCATION, "quantity": i["stock_quantity"]}
                    for i in page if i["sku"] and i["manage_stock"] and i["stock_quantity"] is not None]
@@ -434,12 +436,14 @@ class WooPricingReconciler(Component):
     _inherit = "retail.pricing.reconciler.base"
     _usage = "pricing.reconciler"
     _backend_type = "woocommerce"
+    _resume = "cursor"  # the page number of products
 
     def _channel_price_pages(self):
         backend = self.backend_record
         # the shop's prices are in its currency, which the exporter takes to be the pricelist's
         currency = (backend.pricelist_id.currency_id or backend.company_id.currency_id).name
-        for page in self.component(usage="backend.adapter").client().iter_item_pages():
+        for page in self.component(usage="backend.adapter").client().iter_item_pages(
+                page=self._page_cursor, on_page=self._keep_cursor):
             yield [{"sku": i["sku"], "price": i["price"], "currency": currency} for i in page if i["sku"] and i["price"]]
 
 
@@ -678,13 +682,15 @@ class WooCustomersReconciler(Component):
     _inherit = "retail.changes.batch.importer"
     _usage = "customers.reconciler"
     _backend_type = "woocommerce"
+    _resume = "cursor"  # the page number: customers come oldest registration first
     _domain = "customers"
     _topic = POLLED_CUSTOMER_TOPIC
     _binding_model = "retail.partner.binding"
 
     def _fetch_changes(self, since):
         since = since.replace(tzinfo=timezone.utc) if since else None
-        for customer in self.component(usage="backend.adapter").client().iter_customers():
+        for customer in self.component(usage="backend.adapter").client().iter_customers(
+                page=self._page_cursor, on_page=self._keep_cursor):
             modified = _woo_time(customer.get("date_modified_gmt") or customer.get("date_created_gmt"))
             if since is None or modified is None or modified >= since:
                 yield customer

@@ -40,6 +40,14 @@ class StorefrontChecks:
     def _page_calls(self):
         raise NotImplementedError
 
+    def _page_keys(self, mark):
+        """Return what names each page of the shop's items read since call ``mark`` (its cursor or number)."""
+        raise NotImplementedError
+
+    def _first_page_requests(self):
+        """Return how many requests reading the first page of the shop's items takes."""
+        return 1
+
     def _roomy_rate_limit(self):
         """Give the shop's own rate limit room for a whole reconciliation (its pacing is tested elsewhere)."""
 
@@ -68,6 +76,49 @@ class StorefrontChecks:
         self.assertFalse(Request.search(mine + [("state", "=", "failed")]).mapped("last_error"))
         self.assertEqual(Request.search_count(mine + [("state", "=", "done")]), 2 * len(self.products))
         self.assertGreater(runs, 1, "more than the burst was needed: the work went in several runs")
+
+    def test_a_stock_reconciliation_in_a_job_stops_for_the_rate_limit_and_continues_from_its_page(self):
+        self._publish_all()
+        self._add_many_items(120)  # several pages of variants
+        self._shop_stock("RC-MUG", 3)
+        self._roomy_rate_limit()
+        # the backend's bucket: the first page's requests now, the next one in ten seconds
+        key = self.backend._outbound_bucket()
+        self.addCleanup(self._drop_bucket, key)
+        tokens = self._first_page_requests()
+        self.backend.write({"rate_limit_rps": 0.1, "rate_limit_burst": tokens})
+        with self.env.registry.cursor() as cr:
+            cr.execute("""
+                INSERT INTO retail_rate_bucket (key, tokens, stamp, last_granted)
+                VALUES (%s, %s, extract(epoch from clock_timestamp()), false)
+                ON CONFLICT (key) DO UPDATE SET tokens = EXCLUDED.tokens, stamp = extract(epoch from clock_timestamp())
+            """, (key, tokens))
+        mark = len(self.shop.calls.all())
+        run = self.backend.with_context(queue_job__no_delay=False, job_uuid="scheduled-inventory-run")._reconcile(
+            "inventory")
+        self.assertEqual(run.state, "running", run.message)
+        self.assertTrue(run.resume_at)
+        [state] = run.paused_reads.values()
+        self.assertTrue(state["cursor"], "stopped after a page, at the next one's cursor")
+        read = self._page_calls(mark)
+        self.assertEqual(read, 1)
+        self.assertEqual(len(state["seen"]), run.checked)
+        self.assertLess(len(run.line_ids.filtered(lambda l: l.kind == "missing_in_odoo")), 120)
+
+        # later: the bucket has room again, and a job continues from the page it stopped at
+        self.backend.write({"rate_limit_rps": 100, "rate_limit_burst": 100})
+        with self.env.registry.cursor() as cr:
+            cr.execute("UPDATE retail_rate_bucket SET tokens = 100 WHERE key = %s", (key,))
+        perform_pending_jobs(self.env, method="_continue_reads")
+        self.assertEqual((run.state, run.resume_at), ("done", False), run.message)
+        cursors = self._page_keys(mark)
+        self.assertGreater(len(cursors), read, "the rest of the pages, read by the continuation")
+        self.assertEqual(len(set(cursors)), len(cursors), "no page read twice")
+        self.assertEqual(len(run.line_ids.filtered(lambda l: l.kind == "missing_in_odoo")), 120)
+        drift = run.line_ids.filtered(lambda l: l.kind == "quantity_drift")
+        self.assertEqual(drift.mapped("key"), ["RC-MUG @ %s" % self._location_key()])
+        self.assertFalse(run.line_ids.filtered(lambda l: l.kind == "missing_on_channel"),
+                         "the bound products the first pages named are not missing")
 
     def _drop_bucket(self, key):
         with self.env.registry.cursor() as cr:
@@ -370,49 +421,9 @@ class TestShopifySync(ShopifyCatalogueChecks, StorefrontChecks, ShopifyCustomerC
     def _page_calls(self, mark):
         return sum("VariantLevels" in ((c.json() or {}).get("query") or "") for c in self.shop.calls.all()[mark:])
 
-    def _page_cursors(self, mark):
+    def _page_keys(self, mark):
         return [(c.json().get("variables") or {}).get("after") for c in self.shop.calls.all()[mark:]
                 if "VariantLevels" in ((c.json() or {}).get("query") or "")]
-
-    def test_a_stock_reconciliation_in_a_job_stops_for_the_rate_limit_and_continues_from_its_page(self):
-        self._publish_all()
-        self._add_many_items(120)  # several pages of variants
-        self._shop_stock("RC-MUG", 3)
-        self._roomy_rate_limit()
-        # the backend's bucket: two requests now, the next in ten seconds
-        key = self.backend._outbound_bucket()
-        self.addCleanup(self._drop_bucket, key)
-        self.backend.write({"rate_limit_rps": 0.1, "rate_limit_burst": 2})
-        with self.env.registry.cursor() as cr:
-            cr.execute("UPDATE retail_rate_bucket SET tokens = 2, stamp = extract(epoch from clock_timestamp()) "
-                       "WHERE key = %s", (key,))
-        mark = len(self.shop.calls.all())
-        run = self.backend.with_context(queue_job__no_delay=False, job_uuid="scheduled-inventory-run")._reconcile(
-            "inventory")
-        self.assertEqual(run.state, "running", run.message)
-        self.assertTrue(run.resume_at)
-        state = run.paused_reads["retail.shopify.inventory.reconciler"]
-        self.assertTrue(state["cursor"], "stopped after a page, at the next one's cursor")
-        read = self._page_calls(mark)
-        self.assertLessEqual(read, 2)
-        self.assertEqual(len(state["seen"]), run.checked)
-        self.assertLess(len(run.line_ids.filtered(lambda l: l.kind == "missing_in_odoo")), 120)
-
-        # later: the bucket has room again, and a job continues from the page it stopped at
-        self.backend.write({"rate_limit_rps": 100, "rate_limit_burst": 100})
-        with self.env.registry.cursor() as cr:
-            cr.execute("UPDATE retail_rate_bucket SET tokens = 100 WHERE key = %s", (key,))
-        perform_pending_jobs(self.env, method="_continue_reads")
-        self.assertEqual((run.state, run.resume_at), ("done", False), run.message)
-        cursors = self._page_cursors(mark)
-        self.assertGreater(len(cursors), read, "the rest of the pages, read by the continuation")
-        self.assertEqual(len(set(cursors)), len(cursors), "no page read twice")
-        self.assertEqual(len(run.line_ids.filtered(lambda l: l.kind == "missing_in_odoo")), 120)
-        drift = run.line_ids.filtered(lambda l: l.kind == "quantity_drift")
-        self.assertEqual(drift.mapped("key"), ["RC-MUG @ %s" % self._location_key()])
-        self.assertFalse(run.line_ids.filtered(lambda l: l.kind == "missing_on_channel"),
-                         "the bound products the first pages named are not missing")
-
 
 @tagged("post_install", "-at_install")
 class TestWooCommerceSync(WooCatalogueChecks, StorefrontChecks, WooCustomerChecks,
@@ -442,6 +453,14 @@ class TestWooCommerceSync(WooCatalogueChecks, StorefrontChecks, WooCustomerCheck
 
     def _page_calls(self, mark):
         return sum(c.method == "GET" and c.path.endswith("/products") for c in self.shop.calls.all()[mark:])
+
+    def _page_keys(self, mark):
+        return [str(c.query.get("page")) for c in self.shop.calls.all()[mark:]
+                if c.method == "GET" and c.path.endswith("/products")]
+
+    def _first_page_requests(self):
+        # the page of products, then the variations of each variable one (the flows' products come first)
+        return 1 + sum(1 for item in list(self.shop._products.values()) if item["type"] == "variable")
 
 
 _own_tests_only(TestShopifySync, shopify_flows.TestShopifyFlows)

@@ -121,9 +121,13 @@ class WooCommerceClient:
             raise ChannelTransportError(f"GET /{API_PATH}{path}: the answer is not a JSON list", response.status)
         return response.data, response.headers
 
-    def paginate(self, path, params=None) -> Iterator[Mapping]:
-        """Yield every item of a collection, page after page, as ``X-WP-TotalPages`` says."""
-        page = 1
+    def paginate(self, path, params=None, *, page=1, on_page=None) -> Iterator[Mapping]:
+        """Yield every item of a collection, page after page, as ``X-WP-TotalPages`` says.
+
+        ``page`` starts at that page (one a read that stopped kept); ``on_page`` is called with each next
+        page's number before it is asked for.
+        """
+        page = max(int(page or 1), 1)
         while True:
             items, headers = self._get_list(path, {**(params or {}), "per_page": self.per_page, "page": page})
             yield from items
@@ -132,6 +136,8 @@ class WooCommerceClient:
             if not items or not more:
                 return
             page += 1
+            if on_page is not None:
+                on_page(page)
 
     # ----------------------------------------------------------------- orders
 
@@ -299,13 +305,15 @@ class WooCommerceClient:
 
     # ----------------------------------------------------------------- customers
 
-    def iter_customers(self, *, role: str = "all") -> Iterator[Mapping]:
-        """Yield every registered customer, oldest registration first, page after page.
+    def iter_customers(self, *, role: str = "all", page=1, on_page=None) -> Iterator[Mapping]:
+        """Yield every registered customer, oldest registration first, page after page (from ``page``;
+        ``on_page`` as for ``paginate``).
 
         WooCommerce's customers endpoint filters by no date (no ``modified_after``, unlike orders
         and products): what changed is told from each customer's ``date_modified_gmt``.
         """
-        yield from self.paginate("customers", {"role": role, "orderby": "registered_date", "order": "asc"})
+        yield from self.paginate("customers", {"role": role, "orderby": "registered_date", "order": "asc"},
+                                 page=page, on_page=on_page)
 
     def batch_customers(self, creates: Iterable[Mapping] = (), updates: Iterable[Mapping] = ()) -> dict:
         """Create and update customers through ``customers/batch`` (100 in all per call).
@@ -372,11 +380,12 @@ class WooCommerceClient:
             raise error
         return done
 
-    def iter_item_pages(self) -> Iterator[list[Mapping]]:
+    def iter_item_pages(self, page=1, on_page=None) -> Iterator[list[Mapping]]:
         """Yield the shop's sellable items page after page: each page of products, its variable products
         replaced by their variations. Items: ``{sku, id, product_id, variation_id, price, regular_price,
-        sale_price, manage_stock, stock_quantity}``."""
-        page = 1
+        sale_price, manage_stock, stock_quantity}``. ``page`` starts at that page of products; ``on_page``
+        is called with each next page's number before it is asked for."""
+        page = max(int(page or 1), 1)
         while True:
             products, headers = self._get_list("products", {"per_page": self.per_page, "page": page,
                                                             "orderby": "id", "order": "asc"})
@@ -393,6 +402,8 @@ class WooCommerceClient:
             if not products or not more:
                 return
             page += 1
+            if on_page is not None:
+                on_page(page)
 
     def find_products_by_sku(self, skus: Iterable[str], *, search_variations: bool = True,
                              variations_for: Iterable[str] | None = None) -> dict[str, Mapping]:
