@@ -12,7 +12,8 @@ API (every call needs ``Authorization: Bearer <token>``):
 - ``POST /api/v1/products/batch``, ``GET /api/v1/products`` (Idempotency-Key, at most 100 items; upsert by SKU,
   ``active: false`` archives; ``GET`` with ``limit=&cursor=`` reads the catalogue in pages by SKU, ``next_cursor``)
 - ``POST /api/v1/shipments``                          (Idempotency-Key)
-- ``GET  /api/v1/payouts?since=&until=&limit=&cursor=`` (canonical payouts issued in [since, until))
+- ``GET  /api/v1/payouts?since=&until=&limit=&cursor=`` (canonical payouts issued in [since, until); a cursor
+  carries the window)
 - ``GET  /api/v1/payouts/<external_id>``
 
 Webhooks are POSTed to the configured URL with the object as raw JSON body and the headers
@@ -646,20 +647,28 @@ class GenericChannel(Simulator):
 
     @route("GET", "/api/v1/payouts")
     def api_list_payouts(self, request):
-        """Return the payouts issued in [since, until), oldest first, a page at a time (offset cursor)."""
-        details, bounds = [], {}
+        """Return the payouts issued in [since, until), oldest first, a page at a time (the cursor carries the
+        window, as the orders' does: a page asked by cursor needs no ``since`` or ``until``)."""
+        details, bounds, offset = [], {}, 0
+        query = dict(request.query)
+        if query.get("cursor"):
+            try:
+                window = json.loads(base64.urlsafe_b64decode(query["cursor"] + "=" * (-len(query["cursor"]) % 4)))
+                offset = int(window["offset"])
+                query.update({name: window.get(name) for name in ("since", "until")})
+            except (binascii.Error, ValueError, KeyError, TypeError):
+                details.append(_problem("cursor", "is not a cursor returned by this API"))
         for name in ("since", "until"):
-            if request.query.get(name):
+            if query.get(name):
                 try:
-                    bounds[name] = parse_iso(request.query[name])
+                    bounds[name] = parse_iso(query[name])
                 except ValueError:
                     details.append(_problem(name, "must be an ISO 8601 date-time such as 2025-01-31T12:00:00Z"))
         try:
             limit = int(request.query.get("limit") or self.DEFAULT_PAGE)
-            offset = int(request.query.get("cursor") or 0)
         except ValueError:
-            details.append(_problem("limit", "limit and cursor are integers"))
-            limit, offset = 0, 0
+            details.append(_problem("limit", "must be an integer"))
+            limit = 0
         if details:
             _invalid(details)
         with self._lock:
@@ -671,8 +680,11 @@ class GenericChannel(Simulator):
             )
             page = [copy.deepcopy(p) for p in matching[offset:offset + limit]]
         more = offset + limit < len(matching)
-        return Response(200, {"payouts": page, "next_cursor": str(offset + limit) if more else None},
-                        {"X-Total-Count": str(len(matching))})
+        cursor = None
+        if more:
+            window = {"offset": offset + limit, "since": query.get("since"), "until": query.get("until")}
+            cursor = base64.urlsafe_b64encode(json.dumps(window, separators=(",", ":")).encode()).decode().rstrip("=")
+        return Response(200, {"payouts": page, "next_cursor": cursor}, {"X-Total-Count": str(len(matching))})
 
     @route("GET", "/api/v1/payouts/{external_id}")
     def api_get_payout(self, request):

@@ -179,6 +179,19 @@ def test_python_amazon_sp_api_speaks_to_the_simulator(sim, monkeypatch):
     assert json.loads(json.dumps(feeds.get_feed(feed.payload["feedId"]).payload))["processingStatus"]
 
 
+def test_a_settlements_read_continues_from_the_next_token_it_kept(sim):
+    for _ in range(3):
+        sim.settle([sim.add_order(items=[("A", 1, "10.00")], notify=False)])
+    client = _client(sim)
+    since = datetime.now(timezone.utc) - timedelta(days=30)
+    tokens = []
+    every = [g["FinancialEventGroupId"] for g in client.iter_financial_event_groups(
+        since, page_size=1, on_next_token=tokens.append)]
+    assert len(every) == 3 and len(tokens) == 2
+    again = [g["FinancialEventGroupId"] for g in client.iter_financial_event_groups(since, next_token=tokens[0])]
+    assert again == every[1:]
+
+
 def test_financial_event_group_as_a_payout(sim):
     from retail_connector_marketplace_lib.amazon.finance import group_to_canonical
 

@@ -512,6 +512,11 @@ def test_payouts_window_pages_and_canonical_shape(channel, api):
     rest = api("GET", "/api/v1/payouts", params={"limit": 2, "cursor": first["next_cursor"]}).json()
     assert [p["external_id"] for p in first["payouts"] + rest["payouts"]] == ["PO-1", "PO-2", "PO-3"]
     assert rest["next_cursor"] is None
+    # the cursor carries its window: a page asked by cursor alone keeps to it
+    first = api("GET", "/api/v1/payouts", params={"limit": 1, "since": "2026-11-02T00:00:00Z"}).json()
+    rest = api("GET", "/api/v1/payouts", params={"limit": 1, "cursor": first["next_cursor"]}).json()
+    assert [p["external_id"] for p in first["payouts"] + rest["payouts"]] == ["PO-2", "PO-3"]
+    assert api("GET", "/api/v1/payouts", params={"cursor": "not-a-cursor"}).status_code == 422
     payout = Payout.from_dict(api("GET", "/api/v1/payouts/PO-1").json())
     assert (str(payout.amount), str(payout.lines[0].net), str(payout.date)) == ("28.59", "38.59", "2026-11-01")
     assert api("GET", "/api/v1/payouts/PO-9").status_code == 404

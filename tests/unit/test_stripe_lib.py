@@ -96,6 +96,21 @@ def test_lists_payouts_by_arrival_window_across_pages(sim, client, monkeypatch):
     assert pages[0].query["arrival_date[gte]"] == str(int(datetime(2026, 3, 2, tzinfo=timezone.utc).timestamp()))
 
 
+def test_a_payout_read_continues_after_the_last_payout_it_imported(sim, client, monkeypatch):
+    import retail_connector_marketplace_lib.stripe.client as module
+
+    for day in range(5):
+        sim.charge(200 + day, "10.00")
+        sim.pay_out(arrival_date=int(datetime(2026, 4, 1 + day, tzinfo=timezone.utc).timestamp()), notify=False)
+    monkeypatch.setattr(module, "PAGE_SIZE", 2)
+    window = dict(arrival_from=date(2026, 4, 1), arrival_to=date(2026, 4, 5))
+    every = [p["id"] for p in client.iter_payouts(**window)]
+    assert len(every) == 5
+    # a read that stopped after the third payout (mid-page) continues with the fourth
+    rest = [p["id"] for p in client.iter_payouts(starting_after=every[2], **window)]
+    assert rest == every[3:]
+
+
 def test_payout_transactions_come_with_their_source_expanded(sim, client):
     charge = sim.charge(501, "42.00")
     payout = sim.pay_out(notify=False)

@@ -16,7 +16,7 @@ from odoo.addons.component.core import AbstractComponent, Component
 from odoo.addons.component.exception import NoComponentError
 
 from ..lib.canonical import CanonicalValidationError, Payout
-from ..lib.http import ChannelValidationError
+from ..lib.http import ChannelRateLimited, ChannelValidationError
 from ..models.retail_binding import payload_digest
 from .errors import RetailMappingError
 
@@ -57,7 +57,7 @@ class PayoutImporter(AbstractComponent):
     """
 
     _name = "retail.payout.importer"
-    _inherit = "retail.base"
+    _inherit = "retail.resumable.read"
     _usage = "payout.importer"
     _apply_on = "retail.payout"
     _domain = "finance"
@@ -73,25 +73,61 @@ class PayoutImporter(AbstractComponent):
 
     # ------------------------------------------------------------------ batch
     def run(self, until=None):
-        """Import and settle the payouts up to the cut-off; return the reconciliation run."""
+        """Import and settle the payouts up to the cut-off; return the reconciliation run.
+
+        Run by a job, a read of the channel's payouts the rate limit holds back (a channel whose
+        page reader keeps its cursor, ``_resume``) stops at the payout it was about to read; what it
+        settled stays on the run, and a later job continues from there (``reconcile``). A finance run
+        still waiting to continue is not started twice.
+        """
         backend = self.backend_record
+        Run = self.env["retail.reconciliation.run"]
+        paused = Run._paused_of(backend, self._domain)
+        if paused:
+            return paused
         policy = backend.policy_for(self._domain)
         until = until or self._last_cutoff(policy)
         since = policy.checkpoint - timedelta(minutes=policy.overlap_minutes or 0) if policy.checkpoint else None
-        run = self.env["retail.reconciliation.run"].create({"backend_id": backend.id, "domain": self._domain})
+        run = Run.create({"backend_id": backend.id, "domain": self._domain})
+        self._page_cursor = None
+        return self._import(run, since, until, 0, 0)
+
+    def reconcile(self, run):
+        """Continue a finance run that stopped for the rate limit, from the payout it stopped at; return how many
+        movements it compared (the run is finished when the last payout is read)."""
+        state = run._take_paused_read(self._name)
+        if state is None:
+            return run.checked
+        self._page_cursor = state.get("cursor")
+        since = fields.Datetime.to_datetime(state["since"]) if state.get("since") else None
+        self._import(run, since, fields.Datetime.to_datetime(state["until"]), state["deferred"], state["known"])
+        return run.checked
+
+    def _import(self, run, since, until, deferred, known):
+        """Import the payouts of [since, until) into ``run`` (those it settled already kept), then finish it."""
+        backend = self.backend_record
+        policy = backend.policy_for(self._domain)
         last_day = self._local_date(until)
         Payout = self.env["retail.payout"]
-        payouts = Payout
-        deferred = known = 0
-        for payout in self._fetch_payouts(since, until):
-            if payout.date > last_day:
-                deferred += 1  # after the cut-off: the next run takes it
-                continue
-            record = Payout.search([("backend_id", "=", backend.id), ("external_id", "=", payout.external_id)])
-            if record.state == "matched" and record.payload_digest == payload_digest(payout.to_dict()):
-                known += 1  # read again through the overlap: settled already
-                continue
-            payouts |= self._guarded(run, payout.external_id, lambda p=payout: self.import_payout(p, run=run))
+        payouts = run.payout_ids
+        with self._reading(run) as pausable:
+            try:
+                for payout in self._fetch_payouts(since, until):
+                    if payout.date > last_day:
+                        deferred += 1  # after the cut-off: the next run takes it
+                        continue
+                    record = Payout.search([("backend_id", "=", backend.id), ("external_id", "=", payout.external_id)])
+                    if record.state == "matched" and record.payload_digest == payload_digest(payout.to_dict()):
+                        known += 1  # read again through the overlap: settled already
+                        continue
+                    payouts |= self._guarded(run, payout.external_id, lambda p=payout: self.import_payout(p, run=run))
+            except ChannelRateLimited as exc:
+                if not pausable:
+                    raise
+                self._pause(run, exc, {
+                    "since": fields.Datetime.to_string(since) if since else None,
+                    "until": fields.Datetime.to_string(until), "deferred": deferred, "known": known})
+                return run
         payouts |= self._retry_unsettled(payouts, run)
         if policy and (not policy.checkpoint or until > policy.checkpoint):
             policy.checkpoint = until
@@ -196,12 +232,15 @@ class GenericPayoutImporter(Component):
     _name = "retail.generic.payout.importer"
     _inherit = "retail.payout.importer"
     _backend_type = "generic"
+    _resume = "cursor"
+    _page_limit = 100
 
     def _fetch_payouts(self, since, until):
-        params = {"until": until.strftime("%Y-%m-%dT%H:%M:%SZ"), "limit": 100}
+        params = {"until": until.strftime("%Y-%m-%dT%H:%M:%SZ"), "limit": self._page_limit}
         if since:
             params["since"] = since.strftime("%Y-%m-%dT%H:%M:%SZ")
-        for page in self.component(usage="backend.adapter").iter_pages("/api/v1/payouts", params):
+        for page in self.component(usage="backend.adapter").iter_pages(
+                "/api/v1/payouts", params, cursor=self._page_cursor, on_cursor=self._keep_cursor):
             for data in page.get("payouts", []):
                 yield Payout.from_dict(data)
 

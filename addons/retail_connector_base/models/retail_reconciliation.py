@@ -93,6 +93,16 @@ class RetailReconciliationRun(models.Model):
             description="%s: %s reconciliation, continued" % (backend.name, self.domain),
         )._continue_reads()
 
+    def _paused_of(self, backend, domain):
+        """Return the run of ``backend``'s ``domain`` waiting to continue a read the rate limit stopped (empty if
+        none): another run of the domain is not started meanwhile. One whose continuation is long overdue (its
+        job lost) is continued here."""
+        paused = self.search([("backend_id", "=", backend.id), ("domain", "=", domain), ("state", "=", "running"),
+                              ("resume_at", "!=", False)], limit=1)
+        if paused and paused.resume_at < fields.Datetime.now() - timedelta(minutes=OVERDUE_MINUTES):
+            paused._continue_reads()
+        return paused
+
     def _take_paused_read(self, name):
         """Return (and forget) what the read of component ``name`` kept when it stopped; None if it did not."""
         self.ensure_one()
@@ -112,16 +122,19 @@ class RetailReconciliationRun(models.Model):
         try:
             with self.env.cr.savepoint(), backend.with_context(retail_paced_read=True).work_on(self._name) as work:
                 for name in names:
-                    before = (self.paused_reads or {}).get(name, {}).get("checked", 0)
-                    total = work.component_by_name(name).reconcile(self) or 0
-                    self.checked += total - before
+                    state = (self.paused_reads or {}).get(name) or {}
+                    before = state.get("checked", 0)
+                    total = work.component_by_name(name, model_name=state.get("model")).reconcile(self) or 0
+                    if self.state == "running":  # a read that finishes its run itself (payouts) counted already
+                        self.checked += total - before
         except ChannelError as exc:
             self.write({"state": "failed", "finished_at": fields.Datetime.now(), "message": str(exc),
                         "paused_reads": False, "resume_at": False})
             return "Failed: %s" % exc
         if self.paused_reads:
             return "Paused again: continues at %s" % self.resume_at
-        self._finish(self.checked)
+        if self.state == "running":
+            self._finish(self.checked)
         return "%d checked, %d differences, %d repaired, %d failed" % (
             self.checked, self.difference_count, self.repaired, self.failed)
 
@@ -193,13 +206,8 @@ class RetailBackend(models.Model):
             if not reconcilers:
                 return None
             Run = self.env["retail.reconciliation.run"]
-            paused = Run.search([("backend_id", "=", self.id), ("domain", "=", domain), ("state", "=", "running"),
-                                 ("resume_at", "!=", False)], limit=1)
+            paused = Run._paused_of(self, domain)
             if paused:
-                # a run whose read stopped for the rate limit is not started twice; one whose continuation is long
-                # overdue (its job lost) is continued here
-                if paused.resume_at < fields.Datetime.now() - timedelta(minutes=OVERDUE_MINUTES):
-                    paused._continue_reads()
                 return paused
             run = Run.create({"backend_id": self.id, "domain": domain})
             try:

@@ -389,6 +389,18 @@ class RetailSyncPolicy(models.Model):
                 jobs |= delayable.db_record()
         return jobs.ids
 
+    def _run_again_later(self, seconds):
+        """Queue this policy's run again in ``seconds``: a run that left work the channel is still preparing (a
+        report being made) comes back for it instead of holding its worker until it is ready."""
+        self.ensure_one()
+        backend = self.backend_id
+        backend._as_connector(backend).with_delay(
+            eta=seconds,
+            channel="root.retail.%s" % self._job_channel_suffix(),
+            description="%s: %s run, again for what the channel was preparing" % (backend.name, self.domain),
+            identity_key="retail-policy-again-%d" % self.id,
+        )._run_scheduled_domain(self.domain)
+
     def _flush_delay(self, since=None):
         """Return the seconds a new export request of this policy waits for its flush (adaptive debounce).
 

@@ -386,3 +386,50 @@ class TestGenericPayoutsOverHttp(ChannelFlowCase):
         self.assertEqual((second.external_id, second.state), ("PO-2", "matched"))
         self.assertTrue(self.channel.calls_to("GET", "/api/v1/payouts/PO-2"))
         self.assertEqual(sale2.invoice_ids.payment_state, "paid")
+
+    def test_a_finance_run_the_rate_limit_stops_continues_from_its_page_in_a_later_job(self):
+        from ..components.payout_importer import GenericPayoutImporter  # noqa: PLC0415
+
+        issued = (datetime.now(timezone.utc) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        sales = []
+        for number in (1, 2):
+            order, sale = self._order()
+            sales.append(sale)
+            self.channel.add_payout([{"type": "charge", "amount": "%.2f" % sale.amount_total,
+                                      "order_external_id": order["external_id"]}],
+                                    external_id="PO-R%d" % number, issued_at=issued)
+        # one page's token now, the next in ten seconds; a payout a page
+        key = self.backend._outbound_bucket()
+        self.backend.write({"rate_limit_rps": 0.1, "rate_limit_burst": 1})
+        with self.env.registry.cursor() as cr:
+            cr.execute("""
+                INSERT INTO retail_rate_bucket (key, tokens, stamp, last_granted)
+                VALUES (%s, 1, extract(epoch from clock_timestamp()), false)
+                ON CONFLICT (key) DO UPDATE SET tokens = 1, stamp = extract(epoch from clock_timestamp())
+            """, (key,))
+        backend = self.backend.with_context(queue_job__no_delay=False, job_uuid="finance-run")
+        with patch.object(GenericPayoutImporter, "_page_limit", 1):
+            summary = backend._run_scheduled_domain("finance")
+            self.assertIn("Paused by the rate limit", summary)
+            run = self.env["retail.reconciliation.run"].search(
+                [("backend_id", "=", self.backend.id), ("domain", "=", "finance")])
+            self.assertEqual((len(run), run.state), (1, "running"))
+            self.assertTrue(run.resume_at and run.paused_reads["retail.generic.payout.importer"]["cursor"])
+            self.assertEqual(len(run.payout_ids), 1, "the first page's payout is settled and kept")
+            self.assertEqual(len(self.channel.calls_to("GET", "/api/v1/payouts")), 1)
+            # the next scheduled run meanwhile starts no second one
+            backend._run_scheduled_domain("finance")
+            self.assertEqual(self.env["retail.reconciliation.run"].search_count(
+                [("backend_id", "=", self.backend.id), ("domain", "=", "finance")]), 1)
+
+            with self.env.registry.cursor() as cr:
+                cr.execute("UPDATE retail_rate_bucket SET tokens = 100 WHERE key = %s", (key,))
+            self.backend.write({"rate_limit_rps": 100, "rate_limit_burst": 100})
+            perform_pending_jobs(self.env, method="_continue_reads")
+        self.assertEqual((run.state, run.resume_at, run.payout_count), ("done", False, 2), run.message)
+        self.assertEqual(sorted(run.payout_ids.mapped("external_id")), ["PO-R1", "PO-R2"])
+        self.assertEqual(set(run.payout_ids.mapped("state")), {"matched"})
+        self.assertEqual([s.invoice_ids.payment_state for s in sales], ["paid", "paid"])
+        pages = [call.query.get("cursor") for call in self.channel.calls_to("GET", "/api/v1/payouts")]
+        self.assertEqual(len(pages), len(set(map(str, pages))), "no page read twice")
+        self.assertTrue(self.backend.policy_for("finance").checkpoint)

@@ -35,6 +35,10 @@ FEED_POLL_INTERVAL = 2.0
 # how long a returns run waits for Amazon to make a report before leaving it to the next run
 REPORT_TIMEOUT = 120.0
 REPORT_POLL_INTERVAL = 2.0
+# in a job, Amazon is asked for a report this long at most; then the worker is freed and the run comes back
+# for it REPORT_RECHECK seconds later
+REPORT_JOB_WAIT = 4.0
+REPORT_RECHECK = 30
 # how far back the first returns run reads
 RETURNS_FIRST_DAYS = 30
 
@@ -179,11 +183,8 @@ class AmazonOrdersReconciler(Component):
         client = self.component(usage="backend.adapter").client(max_wait=self._read_wait(60.0))
         since = since.replace(tzinfo=timezone.utc) if since else datetime.now(timezone.utc) - timedelta(days=30)
 
-        def keep(token):
-            self._page_cursor = token
-
         for order in client.iter_orders(backend._amazon_marketplaces(), last_updated_after=since,
-                                        next_token=self._page_cursor, on_next_token=keep):
+                                        next_token=self._page_cursor, on_next_token=self._keep_cursor):
             data = backend._amazon_order_data(client, order)
             if data is not None:
                 yield data
@@ -214,7 +215,8 @@ class AmazonReturnsImporter(Component):
 
     def run(self):
         """Read the returns reports into the inbox; a report Amazon is still making is read by the next run, and
-        the checkpoint does not move meanwhile."""
+        the checkpoint does not move meanwhile. In a job, the run does not wait minutes for it: it comes back
+        ``REPORT_RECHECK`` seconds later."""
         policy = self.backend_record.policy_for(self._domain)
         checkpoint = policy.checkpoint
         self._waiting = []
@@ -223,7 +225,15 @@ class AmazonReturnsImporter(Component):
             policy.checkpoint = checkpoint
             summary += "; report(s) %s not read (still being made, or FATAL): the next run reads them" % ", ".join(
                 self._waiting)
+            if self._in_job() and any(not report.endswith("(FATAL)") for report in self._waiting):
+                policy._run_again_later(REPORT_RECHECK)
+                summary += ", in %d s" % REPORT_RECHECK
         return summary
+
+    def _in_job(self):
+        """Return whether the run is a job's that may give its worker back (not jobs run in line)."""
+        context = self.env.context
+        return bool(context.get("job_uuid") and not context.get("queue_job__no_delay"))
 
     def _fetch_changes(self, since):
         backend = self.backend_record
@@ -239,7 +249,8 @@ class AmazonReturnsImporter(Component):
                 pending[report_type] = {"id": report_id, "since": amz_time(since)}
                 backend.sudo().amazon_pending_reports = dict(pending)
             try:
-                report = client.report_when_ready(report_id, timeout=REPORT_TIMEOUT, interval=REPORT_POLL_INTERVAL)
+                timeout = min(REPORT_JOB_WAIT, REPORT_TIMEOUT) if self._in_job() else REPORT_TIMEOUT
+                report = client.report_when_ready(report_id, timeout=timeout, interval=REPORT_POLL_INTERVAL)
             except ChannelValidationError as exc:
                 # FATAL: noted, and asked again by the next run from the same checkpoint
                 pending.pop(report_type, None)
@@ -415,12 +426,15 @@ class AmazonPayoutImporter(Component):
     _name = "retail.amazon.payout.importer"
     _inherit = "retail.payout.importer"
     _backend_type = "amazon"
+    _resume = "cursor"  # listFinancialEventGroups' NextToken
 
     def _fetch_payouts(self, since, until):
-        client = self.component(usage="backend.adapter").client(max_wait=60.0)
+        # a background read: it may wait for the operations' rates, or stop for them in a job (NextToken kept)
+        client = self.component(usage="backend.adapter").client(max_wait=self._read_wait(60.0))
         # a group starts up to a few weeks before Amazon transfers it
         start = (since or until - timedelta(days=90)) - timedelta(days=30)
-        for group in client.iter_financial_event_groups(start.replace(tzinfo=timezone.utc)):
+        for group in client.iter_financial_event_groups(start.replace(tzinfo=timezone.utc), next_token=self._page_cursor,
+                                                        on_next_token=self._keep_cursor):
             if group.get("ProcessingStatus") == "Open":
                 continue  # its movements still change: the run after it closes takes it
             yield group_to_canonical(group, client.financial_events(group["FinancialEventGroupId"]))

@@ -394,14 +394,21 @@ class ShopifyPayoutImporter(Component):
     _name = "retail.shopify.payout.importer"
     _inherit = "retail.payout.importer"
     _backend_type = "shopify"
+    _resume = "cursor"  # the last payout imported, oldest first
 
     def _fetch_payouts(self, since, until):
-        client = self.component(usage="backend.adapter").client(max_throttle_wait=RECONCILIATION_WAIT)
+        client = self.component(usage="backend.adapter").client(max_throttle_wait=self._read_wait(RECONCILIATION_WAIT))
         bound = until.replace(tzinfo=timezone.utc) if until else None
+        # oldest first: a read that stopped continues after the last payout it imported (issued at, id)
+        done = tuple(self._page_cursor) if self._page_cursor else None
         for node in client.payouts(since.replace(tzinfo=timezone.utc) if since else None):
             if bound and parse_timestamp(node["issuedAt"]) >= bound:
                 continue
+            key = (node["issuedAt"], node["id"])
+            if done and key <= done:
+                continue
             yield payout_to_canonical(node, client.balance_transactions(node["id"]))
+            self._keep_cursor(list(key))
 
     def _fetch_payout(self, external_id):
         client = self.component(usage="backend.adapter").client(max_throttle_wait=RECONCILIATION_WAIT)
@@ -418,11 +425,7 @@ def _variant_pages(reconciler):
     for it in a job."""
     client = reconciler.component(usage="backend.adapter").client(
         max_throttle_wait=reconciler._read_wait(RECONCILIATION_WAIT))
-
-    def keep(cursor):
-        reconciler._page_cursor = cursor
-
-    return client.iter_variant_pages(after=reconciler._page_cursor, on_cursor=keep)
+    return client.iter_variant_pages(after=reconciler._page_cursor, on_cursor=reconciler._keep_cursor)
 
 
 class ShopifyInventoryReconciler(Component):

@@ -12,13 +12,15 @@ class StripePayoutImporter(Component):
     _name = "retail.stripe.payout.importer"
     _inherit = "retail.payout.importer"
     _backend_type = "stripe"
+    _resume = "cursor"  # the last payout imported: the list continues after it (``starting_after``)
 
     def _fetch_payouts(self, since, until):
         client = self.component(usage="backend.adapter").client()
         # by arrival date: the payout's date, what the cut-off compares
         arrival_to = (until - timedelta(seconds=1)) if until else None
-        for payout in client.iter_payouts(arrival_from=since, arrival_to=arrival_to):
+        for payout in client.iter_payouts(arrival_from=since, arrival_to=arrival_to, starting_after=self._page_cursor):
             yield self._canonical(client, payout)
+            self._keep_cursor(payout["id"])  # imported: a read that stops after it continues with the next one
 
     def _fetch_payout(self, external_id):
         client = self.component(usage="backend.adapter").client()

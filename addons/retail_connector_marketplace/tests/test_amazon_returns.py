@@ -149,6 +149,27 @@ class TestAmazonReturns(ChannelFlowCase):
         self.assertFalse(self.backend.amazon_pending_reports)
         self.assertGreater(self.policy.checkpoint, checkpoint)
 
+    def test_a_job_gives_its_worker_back_while_amazon_makes_the_report_and_comes_back_for_it(self):
+        order_id = self.sim.add_order(items=[("AR-MUG", 1, "12.00")], notify=False)
+        self._import_order(order_id)
+        rma = self.sim.add_return(order_id, "AR-MUG", 1)
+        self.sim.report_delay = 1.5
+        self.patch(amazon_components, "REPORT_JOB_WAIT", 0.2)
+        backend = self.backend.with_context(queue_job__no_delay=False, job_uuid="returns-run")
+        summary = backend._run_scheduled_domain("returns")
+        self.assertIn("the next run reads them, in %d s" % amazon_components.REPORT_RECHECK, summary)
+        self.assertFalse(self._events())
+        [again] = self.env["queue.job"].search([("method_name", "=", "_run_scheduled_domain"),
+                                                ("identity_key", "=", "retail-policy-again-%d" % self.policy.id)])
+        self.assertGreater(again.eta, fields.Datetime.now() + timedelta(seconds=20))
+        self.assertEqual(again.channel, "root.retail.returns")
+        time.sleep(1.6)
+        perform_pending_jobs(self.env, method="_run_scheduled_domain")
+        self.assertEqual(len(self._reports_created()), 1, "the report asked for is read, no second one")
+        perform_pending_jobs(self.env)
+        self.assertEqual((self._events().aggregate_key, self._events().outcome), (rma, "created"))
+        self.assertFalse(self.backend.amazon_pending_reports)
+
     def test_a_fatal_report_is_noted_and_asked_again(self):
         order_id = self.sim.add_order(items=[("AR-CAP", 1, "8.00")], notify=False)
         self._import_order(order_id)

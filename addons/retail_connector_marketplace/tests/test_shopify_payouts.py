@@ -92,3 +92,42 @@ class TestShopifyPayouts(ShopifyFlowCase):
         perform_pending_jobs(self.env)
         payout.action_match_again()
         self.assertEqual(payout.state, "matched", payout.line_ids.mapped("message"))
+
+    def test_a_finance_run_the_rate_limit_stops_continues_after_the_last_payout_imported(self):
+        orders = [self.shop.place_order(line_items=[{"sku": "RC-MUG", "quantity": 1}]) for _ in range(2)]
+        perform_pending_jobs(self.env)
+        payouts = [self._add_payout(order_ids=[order["id"]]) for order in orders]
+
+        def transactions_read(payout):
+            return [c for c in self.shop.calls.all() if "payments_transfer_id:%s" % payout["id"]
+                    in str(((c.json() or {}).get("variables") or {}).get("query"))]
+
+        # the backend's bucket holds two requests (the payouts listed, the first one's transactions); the
+        # next token comes in ten seconds
+        key = self.backend._outbound_bucket()
+        self.backend.write({"rate_limit_rps": 0.1, "rate_limit_burst": 2})
+        with self.env.registry.cursor() as cr:
+            cr.execute("""
+                INSERT INTO retail_rate_bucket (key, tokens, stamp, last_granted)
+                VALUES (%s, 2, extract(epoch from clock_timestamp()), false)
+                ON CONFLICT (key) DO UPDATE SET tokens = 2, stamp = extract(epoch from clock_timestamp())
+            """, (key,))
+        backend = self.backend.with_context(queue_job__no_delay=False, job_uuid="finance-run")
+        result = backend._run_scheduled_domain("finance")
+        self.assertIn("Paused by the rate limit", result)
+        run = self.env["retail.reconciliation.run"].search(
+            [("backend_id", "=", self.backend.id), ("domain", "=", "finance")])
+        self.assertEqual(run.state, "running", run.message)
+        self.assertEqual(run.payout_ids.mapped("external_id"), [str(payouts[0]["id"])], "the first one settled")
+        self.assertEqual((len(transactions_read(payouts[0])), len(transactions_read(payouts[1]))), (1, 0))
+
+        self.backend.write({"rate_limit_rps": 100, "rate_limit_burst": 100})
+        with self.env.registry.cursor() as cr:
+            cr.execute("UPDATE retail_rate_bucket SET tokens = 100 WHERE key = %s", (key,))
+        perform_pending_jobs(self.env, method="_continue_reads")
+        self.assertEqual((run.state, run.payout_count), ("done", 2), run.message)
+        records = self.env["retail.payout"].search([("backend_id", "=", self.backend.id)])
+        self.assertEqual(sorted(records.mapped("external_id")), sorted(str(p["id"]) for p in payouts))
+        self.assertEqual(set(records.mapped("state")), {"matched"}, records.line_ids.mapped("message"))
+        for payout in payouts:
+            self.assertEqual(len(transactions_read(payout)), 1, "each payout's transactions read once")

@@ -291,11 +291,18 @@ class SellingPartnerClient:
 
     # ----------------------------------------------------------------- finances
 
-    def iter_financial_event_groups(self, started_after, started_before=None, page_size=100):
-        """Yield the financial event groups (settlements) started in [started_after, started_before)."""
+    def iter_financial_event_groups(self, started_after, started_before=None, page_size=100, next_token=None,
+                                    on_next_token=None):
+        """Yield the financial event groups (settlements) started in [started_after, started_before).
+
+        ``next_token`` starts at that page (a read that stopped kept it); ``on_next_token`` is called with each
+        next page's token before it is asked for.
+        """
         params = {"FinancialEventGroupStartedAfter": amz_time(started_after), "MaxResultsPerPage": page_size}
         if started_before:
             params["FinancialEventGroupStartedBefore"] = amz_time(started_before)
+        if next_token:
+            params = {"NextToken": next_token}
         while True:
             resp = self.call("listFinancialEventGroups", "GET", "/finances/v0/financialEventGroups", params=params)
             payload = self._payload(resp, "listFinancialEventGroups")
@@ -303,6 +310,8 @@ class SellingPartnerClient:
             if not payload.get("NextToken"):
                 return
             params = {"NextToken": payload["NextToken"]}
+            if on_next_token is not None:
+                on_next_token(payload["NextToken"])
 
     def financial_events(self, group_id, page_size=100):
         """Return the ``FinancialEvents`` of one group, every page's event lists joined."""

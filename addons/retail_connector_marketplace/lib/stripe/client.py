@@ -144,10 +144,13 @@ class StripeClient:
 
     # ------------------------------------------------------------------ payouts
     def iter_payouts(self, *, arrival_from=None, arrival_to=None, created_from=None, created_to=None,
-                     status=None) -> Iterator[dict]:
+                     status=None, starting_after=None) -> Iterator[dict]:
         """Yield the payouts (newest first) arriving in ``[arrival_from, arrival_to]`` and created in
-        ``[created_from, created_to]`` (datetimes or dates; None leaves that side open)."""
+        ``[created_from, created_to]`` (datetimes or dates; None leaves that side open); with
+        ``starting_after`` (a payout id), those listed after that one."""
         params = {"limit": PAGE_SIZE}
+        if starting_after:
+            params["starting_after"] = starting_after
         for name, low, high in (("arrival_date", arrival_from, arrival_to), ("created", created_from, created_to)):
             window = {}
             if low is not None:
