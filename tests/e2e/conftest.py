@@ -6,6 +6,7 @@ archived, and a simulator started by ``storefront`` or ``webhook_channel`` stopp
 ``with`` block ends.
 """
 
+import math
 import random
 import uuid
 from contextlib import contextmanager
@@ -72,6 +73,20 @@ def set_on_hand(odoo):
         odoo.call("stock.quant", "action_apply_inventory", [quant])
 
     return adjust
+
+
+@pytest.fixture(scope="session")
+def to_sell(odoo):
+    """Return ``to_sell(product_id, location_id)``: what a backend without buffer or cap offers of a product, as
+    Odoo has it now (its free quantity there, rounded down, never negative). Other tests' orders reserve shared
+    products, even beyond what is on hand, and the reservations move as stock arrives: a test waits for the
+    channel to show this, read again as it waits, rather than a figure worked out before its change."""
+
+    def available(product_id, location_id):
+        [row] = odoo.call("product.product", "read", [product_id], ["free_qty"], context={"location": location_id})
+        return max(0, math.floor(row["free_qty"] + 1e-9))
+
+    return available
 
 
 @pytest.fixture(scope="session")
