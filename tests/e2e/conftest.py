@@ -90,6 +90,26 @@ def to_sell(odoo):
 
 
 @pytest.fixture(scope="session")
+def offer_more(odoo, set_on_hand, to_sell):
+    """Return ``offer_more(product_id, location_id, units)``: add stock there until more is offered than before
+    (deliveries waiting for the product take what arrives first, reservations may exceed what is on hand); return
+    what is offered then (``to_sell``)."""
+
+    def add(product_id, location_id, units):
+        offered = to_sell(product_id, location_id)
+        for _attempt in range(5):
+            [row] = odoo.call("product.product", "read", [product_id], ["qty_available", "free_qty"],
+                              context={"location": location_id})
+            set_on_hand(product_id, location_id, row["qty_available"] + units + max(0, -math.floor(row["free_qty"])))
+            now = to_sell(product_id, location_id)
+            if now > offered:
+                return now
+        raise AssertionError("the stock added to product %s went to deliveries waiting for it" % product_id)
+
+    return add
+
+
+@pytest.fixture(scope="session")
 def channel_backend(odoo):
     """Return ``with channel_backend(name, **values) as backend_id``: a backend named ``name`` and a unique
     suffix, not throttled inbound, archived when the block ends."""
