@@ -98,12 +98,16 @@ def offer_more(odoo, set_on_hand, to_sell):
     def add(product_id, location_id, units):
         offered = to_sell(product_id, location_id)
         for _attempt in range(5):
-            [row] = odoo.call("product.product", "read", [product_id], ["qty_available", "free_qty"],
+            [row] = odoo.call("product.product", "read", [product_id], ["qty_available", "free_qty", "outgoing_qty"],
                               context={"location": location_id})
-            set_on_hand(product_id, location_id, row["qty_available"] + units + max(0, -math.floor(row["free_qty"])))
+            # what is reserved beyond what is on hand, and what deliveries still wait for: the arrival covers both
+            reserved = row["qty_available"] - row["free_qty"]
+            short = max(0, -math.floor(row["free_qty"])) + max(0, math.ceil(row["outgoing_qty"] - reserved))
+            set_on_hand(product_id, location_id, row["qty_available"] + units + short)
             now = to_sell(product_id, location_id)
             if now > offered:
                 return now
+            units *= 2
         raise AssertionError("the stock added to product %s went to deliveries waiting for it" % product_id)
 
     return add
